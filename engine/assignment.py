@@ -1,0 +1,80 @@
+"""Who may take a human task, and when it is due.
+
+The default rule reads the task's BPMN: ``candidateUsers`` / ``candidateGroups`` properties
+(comma-separated codes, or ``=expression`` evaluated in the sandbox against task data), else
+the task's lane id as the one candidate group. The organisation module replaces this with
+a resolver that turns lanes into the concrete leaders of the instance's unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+from .errors import DeploymentError
+
+
+@dataclass(frozen=True)
+class Candidates:
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a resolver may look at: the element's catalog entry, task data, the instance."""
+
+    element: dict[str, Any]
+    data: dict[str, Any]
+    process_id: str
+    business_key: str | None
+
+
+class CandidateResolver(Protocol):
+    def __call__(self, ctx: TaskContext, evaluate: Any) -> Candidates: ...
+
+
+def _codes(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items: list[Any] = value.split(",")
+    elif isinstance(value, list | tuple | set | frozenset):
+        items = list(value)
+    else:
+        raise ValueError(f"candidates must be text or a list, not {type(value).__name__}")
+    return tuple(sorted({str(item).strip() for item in items if str(item).strip()}))
+
+
+def _property(ctx: TaskContext, key: str, evaluate: Any) -> tuple[str, ...] | None:
+    raw = ctx.element.get("properties", {}).get(key)
+    if raw is None:
+        return None
+    raw = raw.strip()
+    return _codes(evaluate(raw[1:]) if raw.startswith("=") else raw)
+
+
+def default_resolver(ctx: TaskContext, evaluate: Any) -> Candidates:
+    users = _property(ctx, "candidateUsers", evaluate)
+    groups = _property(ctx, "candidateGroups", evaluate)
+    if users is None and groups is None:
+        lane = ctx.element.get("lane")
+        return Candidates((), (lane,) if lane else ())
+    return Candidates(users or (), groups or ())
+
+
+def due_date(element: dict[str, Any], now: datetime) -> datetime | None:
+    """``dueIn`` (an ISO 8601 duration such as P10D or P1M) counted from ``now``."""
+    raw = element.get("properties", {}).get("dueIn")
+    if not raw:
+        return None
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(raw.strip())
+        delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    except Exception as exc:
+        raise DeploymentError(f"dueIn '{raw}' is not an ISO 8601 duration: {exc}",
+                              element=element.get("name")) from None
+    return now + delta

@@ -1,0 +1,103 @@
+"""Database engines and the unit of work — the single transaction boundary.
+
+Services receive a ``UnitOfWork`` and are the only code that commits. SQLite is tuned for
+cheap durable commits (WAL, ``synchronous=NORMAL``) and write transactions start with
+``BEGIN IMMEDIATE`` so two writers queue instead of deadlocking on a lock upgrade; on
+PostgreSQL the services lock the instance row with ``SELECT ... FOR UPDATE`` instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL and explicit transaction control."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, echo=echo, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("irpm_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+class UnitOfWork:
+    """One transaction. ``with uow: ...; uow.commit()`` — leaving without commit rolls back.
+
+    ``write=True`` takes SQLite's write lock at the start, so a read-modify-write service
+    cannot be overtaken between its read and its write.
+    """
+
+    def __init__(self, session_factory: Callable[[], Session], *, write: bool = True,
+                 context: Any = None) -> None:
+        self._session_factory = session_factory
+        self.write = write
+        #: Process-wide collaborators (spec and workflow caches, clock, script engine).
+        self.context = context
+        self.session: Session
+        self._after_commit: list[Callable[[], None]] = []
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._session_factory()
+        if self.write:
+            self.session.connection(execution_options={"irpm_write": True})
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        # close() rolls back anything uncommitted without expiring loaded objects, so
+        # results stay readable after the unit of work ends.
+        self.session.close()
+        self._after_commit.clear()
+
+    @property
+    def is_sqlite(self) -> bool:
+        bind = self.session.get_bind()
+        return bind.dialect.name == "sqlite"
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` only once the transaction is durable (e.g. refill a cache)."""
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)

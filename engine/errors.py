@@ -1,0 +1,85 @@
+"""Domain errors.
+
+Every failure a caller can act on has its own class, so web/ and the CLI can map each to
+one HTTP status or exit message in a single place instead of parsing texts.
+"""
+
+from __future__ import annotations
+
+
+class IrpmError(Exception):
+    """Base of all errors the engine raises on purpose."""
+
+    code = "irpm_error"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(IrpmError):
+    code = "not_found"
+
+
+class Forbidden(IrpmError):
+    code = "forbidden"
+
+
+class Conflict(IrpmError):
+    """The request lost a race or met a state that no longer allows it."""
+
+    code = "conflict"
+
+
+class ConcurrentUpdate(Conflict):
+    code = "concurrent_update"
+
+
+class TaskAlreadyCompleted(Conflict):
+    code = "task_already_completed"
+
+
+class TaskAlreadyClaimed(Conflict):
+    code = "task_already_claimed"
+
+
+class InvalidState(Conflict):
+    """The instance's lifecycle status forbids the operation (e.g. completing while suspended)."""
+
+    code = "invalid_state"
+
+
+class ValidationFailed(IrpmError):
+    """Input was rejected before anything changed; ``errors`` maps field paths to messages."""
+
+    code = "validation_failed"
+
+    def __init__(self, message: str, errors: dict[str, object] | None = None) -> None:
+        super().__init__(message, errors=errors or {})
+        self.errors = errors or {}
+
+
+class DeploymentError(IrpmError):
+    """A BPMN/DMN file could not be deployed; names the file and line so it can be fixed."""
+
+    code = "invalid_definition"
+
+    def __init__(self, message: str, *, filename: str | None = None,
+                 line: int | None = None, element: str | None = None) -> None:
+        where = ", ".join(
+            part for part in (
+                filename and f"file {filename}",
+                line and f"line {line}",
+                element and f"element {element}",
+            ) if part
+        )
+        super().__init__(f"{message} ({where})" if where else message,
+                         filename=filename, line=line, element=element)
+        self.filename, self.line, self.element = filename, line, element
+
+
+class ScriptRejected(IrpmError):
+    """A script or expression uses something the sandbox forbids (imports, dunders, files...)."""
+
+    code = "script_rejected"

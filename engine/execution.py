@@ -1,0 +1,297 @@
+"""Running one instance: check it out, advance it, mirror tasks and timers, persist it.
+
+This is the machinery behind the services in ``engine.services``; nothing here commits.
+The invariant it keeps: after every save, the ``task`` table holds exactly the instance's
+READY human tasks as ``open`` rows, and the ``timer`` table exactly its WAITING timers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm.exc import StaleDataError
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState as SpiffState
+
+from .assignment import TaskContext, due_date
+from .cache import LoadedDefinition
+from .clock import FrozenClock, bind_clock
+from .db import UnitOfWork
+from .errors import ConcurrentUpdate, NotFound
+from .models import (
+    EventType,
+    HumanTask,
+    InstanceEvent,
+    InstanceStatus,
+    PendingTimer,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskState,
+)
+from .runtime import Runtime
+from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
+
+
+@dataclass
+class Live:
+    """An instance checked out for one transaction."""
+
+    instance: ProcessInstance
+    definition: LoadedDefinition
+    workflow: BpmnWorkflow
+    now: datetime
+    events: list[dict[str, Any]] = field(default_factory=list)
+    error: tuple[str, str | None] | None = None
+
+    def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
+            element_id: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.events.append({
+            "instance_id": self.instance.id, "at": self.now, "type": type_.value,
+            "actor": actor, "task_id": task_id, "element_id": element_id, "data": data,
+        })
+
+
+def runtime(uow: UnitOfWork) -> Runtime:
+    rt = uow.context
+    if not isinstance(rt, Runtime):
+        raise TypeError("this unit of work was not created by a Runtime")
+    return rt
+
+
+def load_definition(uow: UnitOfWork, definition_id: int) -> LoadedDefinition:
+    cache = runtime(uow).specs
+    loaded = cache.get(definition_id)
+    if loaded is None:
+        row = uow.session.get(ProcessDefinition, definition_id)
+        if row is None:
+            raise NotFound(f"process definition {definition_id} does not exist")
+        loaded = LoadedDefinition(row.id, row.process_id, row.version, row.name,
+                                  load_spec(row.spec), row.catalog)
+        cache.put(loaded)
+    return loaded
+
+
+def lock_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
+    """Read the instance for update; concurrent writers of one instance queue here."""
+    stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    if not uow.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the write lock
+        stmt = stmt.with_for_update()
+    instance = uow.session.execute(
+        stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return instance
+
+
+def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live:
+    rt = runtime(uow)
+    definition = load_definition(uow, instance.definition_id)
+    workflow = rt.workflows.checkout(instance.id, instance.revision)
+    if workflow is None:
+        workflow = load_state(instance.state, definition.bundle, rt.script_engine)
+    return Live(instance, definition, workflow, now)
+
+
+def new_workflow(uow: UnitOfWork, definition: LoadedDefinition) -> BpmnWorkflow:
+    spec, subprocess_specs = definition.bundle
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=runtime(uow).script_engine)
+
+
+def run_human_task(live: Live, task: Task, data: dict[str, Any]) -> None:
+    """Complete a READY user task with ``data``, then advance the workflow."""
+    with bind_clock(FrozenClock(live.now)):
+        task.set_data(**data)
+        try:
+            task.run()
+        except WorkflowTaskException as exc:
+            live.error = (_error_text(exc), task.task_spec.name)
+            return
+    run_engine(live)
+
+
+def run_engine(live: Live, *, refresh_timers: bool = False) -> None:
+    """Advance until the workflow waits; a failure marks the instance, never loses it."""
+    with bind_clock(FrozenClock(live.now)):
+        try:
+            if refresh_timers:
+                live.workflow.refresh_timers()
+            live.workflow.do_engine_steps()
+        except WorkflowTaskException as exc:
+            live.error = (_error_text(exc), exc.task.task_spec.name if exc.task else None)
+        except SpiffWorkflowException as exc:
+            live.error = (_error_text(exc), None)
+
+
+def _error_text(exc: Exception) -> str:
+    text = str(exc)
+    notes = getattr(exc, "notes", None) or getattr(exc, "__notes__", None)
+    if notes:
+        text = f"{text} ({'; '.join(str(n) for n in notes)})"
+    return text[:4000]
+
+
+def ready_human_tasks(workflow: BpmnWorkflow) -> dict[uuid.UUID, Task]:
+    found = {t.id: t for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
+    for sub in workflow.subprocesses.values():
+        found.update((t.id, t) for t in sub.get_tasks(state=SpiffState.READY, manual=True))
+    return found
+
+
+def waiting_timers(workflow: BpmnWorkflow) -> dict[uuid.UUID, tuple[Task, datetime, str]]:
+    """WAITING timer events (in subprocesses too) with their due time and kind."""
+    timers = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if task.state != SpiffState.WAITING or not isinstance(definition, TimerEventDefinition):
+            continue
+        value = definition.details(task).value
+        if not isinstance(value, str):
+            continue  # a finished cycle
+        kind = ("cycle" if isinstance(definition, CycleTimerEventDefinition)
+                else "date" if isinstance(definition, TimeDateEventDefinition) else "duration")
+        timers[task.id] = (task, TimerEventDefinition.get_datetime(value), kind)
+    return timers
+
+
+def save(uow: UnitOfWork, live: Live) -> None:
+    """Mirror tasks and timers, set the status, write the state and the events."""
+    instance = live.instance
+    _sync_tasks(uow, live)
+    _sync_timers(uow, live)
+    _set_status(live)
+    instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
+    instance.updated_at = live.now
+    flush_instance(uow, instance)
+    write_events(uow, live.events)
+    live.events.clear()
+    workflows, workflow, revision = runtime(uow).workflows, live.workflow, instance.revision
+    uow.after_commit(lambda: workflows.checkin(instance.id, revision, workflow))
+
+
+def flush_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
+    try:
+        uow.session.flush([instance])
+    except StaleDataError:
+        raise ConcurrentUpdate(f"process instance {instance.id} was changed by another "
+                               "request; reload it and try again") from None
+
+
+def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
+    if events:
+        uow.session.execute(insert(InstanceEvent), events)
+
+
+def _set_status(live: Live) -> None:
+    instance, workflow = live.instance, live.workflow
+    if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED):
+        return
+    if live.error is not None:
+        message, element = live.error
+        if instance.status != InstanceStatus.ERROR or instance.error_message != message:
+            live.log(EventType.ERROR, element_id=element, data={"message": message})
+        instance.status, instance.error_message, instance.error_element = \
+            InstanceStatus.ERROR, message, element
+        return
+    instance.error_message = instance.error_element = None
+    if workflow.is_completed():
+        if instance.status != InstanceStatus.COMPLETED:
+            live.log(EventType.COMPLETED)
+        instance.status, instance.completed_at = InstanceStatus.COMPLETED, live.now
+    elif ready_human_tasks(workflow) or workflow.event_manager.tasks:
+        instance.status = InstanceStatus.WAITING
+    else:
+        instance.status = InstanceStatus.RUNNING
+
+
+def open_task_ids(uow: UnitOfWork, instance_id: int) -> set[uuid.UUID]:
+    return set(uow.session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN)))
+
+
+def _sync_tasks(uow: UnitOfWork, live: Live) -> None:
+    ready = ready_human_tasks(live.workflow) if live.instance.status not in (
+        InstanceStatus.TERMINATED,) else {}
+    current = open_task_ids(uow, live.instance.id)
+    gone = current - ready.keys()
+    if gone:
+        cancel_tasks(uow, live, gone)
+    created = [ready[tid] for tid in ready if tid not in current]
+    if created:
+        _create_tasks(uow, live, created)
+
+
+def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> None:
+    ids = list(task_ids)
+    rows = uow.session.execute(select(HumanTask.id, HumanTask.element_id)
+                               .where(HumanTask.id.in_(ids))).all()
+    uow.session.execute(update(HumanTask).where(HumanTask.id.in_(ids))
+                        .values(state=TaskState.CANCELLED, completed_at=live.now)
+                        .execution_options(synchronize_session=False))
+    for task_id, element_id in rows:
+        live.log(EventType.TASK_CANCELLED, task_id=task_id, element_id=element_id)
+
+
+def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
+    rt = runtime(uow)
+    task_rows, candidate_rows = [], []
+    for task in tasks:
+        element_id = task.task_spec.name
+        element = live.definition.element(element_id)
+        ctx = TaskContext(element, task.data, live.instance.process_id,
+                          live.instance.business_key)
+        try:
+            with bind_clock(FrozenClock(live.now)):
+                candidates = rt.resolver(
+                    ctx, lambda expr, t=task: rt.script_engine.evaluate(t, expr))
+            due = due_date(element, live.now)
+        except Exception as exc:  # a bad assignment rule is the diagram's error
+            live.error = (f"cannot assign task '{element.get('name')}': {exc}", element_id)
+            continue
+        task_rows.append({
+            "id": task.id, "instance_id": live.instance.id, "definition_id": live.definition.id,
+            "element_id": element_id, "name": element.get("name") or element_id,
+            "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
+            "due_at": due, "assignee": None,
+        })
+        candidate_rows += [{"task_id": task.id, "kind": "user", "name": u}
+                           for u in candidates.users]
+        candidate_rows += [{"task_id": task.id, "kind": "group", "name": g}
+                           for g in candidates.groups]
+        live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
+                 data={"users": list(candidates.users), "groups": list(candidates.groups),
+                       "due_at": due.isoformat() if due else None})
+    if task_rows:
+        uow.session.execute(insert(HumanTask), task_rows)
+    if candidate_rows:
+        uow.session.execute(insert(TaskCandidate), candidate_rows)
+
+
+def _sync_timers(uow: UnitOfWork, live: Live) -> None:
+    active = live.instance.status not in (InstanceStatus.TERMINATED,)
+    wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in
+              (waiting_timers(live.workflow).items() if active else ())}
+    existing = {(row.task_id, row.due_at): row.id for row in uow.session.execute(
+        select(PendingTimer.id, PendingTimer.task_id, PendingTimer.due_at)
+        .where(PendingTimer.instance_id == live.instance.id))}
+    stale = [row_id for key, row_id in existing.items() if key not in wanted]
+    if stale:
+        uow.session.execute(delete(PendingTimer).where(PendingTimer.id.in_(stale)))
+    fresh = [{"instance_id": live.instance.id, "task_id": tid, "due_at": due,
+              "element_id": task.task_spec.name, "kind": kind}
+             for (tid, due), (task, kind) in wanted.items() if (tid, due) not in existing]
+    if fresh:
+        uow.session.execute(insert(PendingTimer), fresh)

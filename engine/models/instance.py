@@ -1,0 +1,88 @@
+"""Process instances and their append-only event log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, BigId, StrEnum, UtcDateTime
+
+
+class InstanceStatus(StrEnum):
+    RUNNING = "running"
+    WAITING = "waiting"
+    COMPLETED = "completed"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+    ERROR = "error"
+
+
+#: Statuses in which the engine may advance an instance.
+ACTIVE_STATUSES = (InstanceStatus.RUNNING, InstanceStatus.WAITING)
+FINAL_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED)
+
+
+class ProcessInstance(Base):
+    """One running (or finished) process.
+
+    ``revision`` increases with every write of ``state``; writers check it, and caches of
+    live workflows are valid only for the revision they were built from.
+    """
+
+    __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_process_status", "process_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
+    process_id: Mapped[str] = mapped_column(String(255))
+    business_key: Mapped[str | None] = mapped_column(String(255), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    suspended_from: Mapped[str | None] = mapped_column(String(16))
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    state_format: Mapped[int] = mapped_column(Integer)
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    started_by: Mapped[str | None] = mapped_column(String(255))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_element: Mapped[str | None] = mapped_column(String(255))
+
+    # The ORM adds "AND revision = :old" to every UPDATE and raises StaleDataError on a miss.
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class EventType(StrEnum):
+    STARTED = "started"
+    TASK_CREATED = "task_created"
+    TASK_CLAIMED = "task_claimed"
+    TASK_UNCLAIMED = "task_unclaimed"
+    TASK_COMPLETED = "task_completed"
+    TASK_CANCELLED = "task_cancelled"
+    TIMER_FIRED = "timer_fired"
+    ERROR = "error"
+    RETRIED = "retried"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    TERMINATED = "terminated"
+    COMPLETED = "completed"
+
+
+class InstanceEvent(Base):
+    """Append-only history: services insert, nothing updates or deletes."""
+
+    __tablename__ = "instance_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    type: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    element_id: Mapped[str | None] = mapped_column(String(255))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)

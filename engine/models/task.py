@@ -1,0 +1,65 @@
+"""Human tasks mirrored out of workflows so inboxes never deserialize a workflow."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base, StrEnum, UtcDateTime
+
+
+class TaskState(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class HumanTask(Base):
+    """A ready user or manual task; ``id`` is SpiffWorkflow's task id."""
+
+    __tablename__ = "task"
+    __table_args__ = (
+        Index("ix_task_state_assignee", "state", "assignee"),
+        Index("ix_task_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    element_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255))
+    assignee: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(255))
+
+    candidates: Mapped[list[TaskCandidate]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
+
+    @property
+    def candidate_users(self) -> list[str]:
+        return sorted(c.name for c in self.candidates if c.kind == "user")
+
+    @property
+    def candidate_groups(self) -> list[str]:
+        return sorted(c.name for c in self.candidates if c.kind == "group")
+
+
+class TaskCandidate(Base):
+    """Who may claim a task: one row per candidate user or group, indexed for inbox queries."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # user | group
+    name: Mapped[str] = mapped_column(String(255))

@@ -1,0 +1,376 @@
+"""Sandboxed script engine for user-edited BPMN and DMN.
+
+Every script task, gateway condition, timer expression and DMN cell of a deployed diagram is
+text typed by a process designer, not code reviewed by a developer. SpiffWorkflow's stock
+``TaskDataEnvironment`` hands that text straight to ``eval``/``exec``, which would let one
+diagram read files, start processes or walk ``().__class__.__subclasses__()`` to anything in
+the server. This module routes all of it through RestrictedPython instead:
+
+* compile time: imports, names and attributes starting with ``_``, ``eval``/``exec`` and
+  calls to introspection / I/O builtins are refused with :class:`ScriptRejected`, whose
+  message names the offending construct and line, before a single statement runs;
+* run time: the code only sees a short allow-list of builtins plus ``datetime``, ``date``,
+  ``timedelta`` and the caller's ``extra_globals``; attribute reads go through
+  ``safer_getattr`` and writes through a guard that lets scripts mutate dicts and lists only.
+
+Compiled code objects are cached by source text, because a DMN decision evaluates many tiny
+expressions and the same texts recur for every instance of a process.
+
+RestrictedPython is not a resource limiter: ``while True: pass`` or ``10 ** 10 ** 9`` still
+burn CPU or memory. Callers that run untrusted diagrams must bound the wall time of a
+worker themselves.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import operator
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from types import CodeType
+from typing import Any, Literal
+
+from RestrictedPython import (
+    PrintCollector,
+    RestrictingNodeTransformer,
+    compile_restricted_eval,
+    compile_restricted_exec,
+    safe_builtins,
+)
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from engine.errors import ScriptRejected
+
+__all__ = [
+    "ALLOWED_EXTRA_BUILTINS",
+    "FORBIDDEN_CALLS",
+    "Mode",
+    "SandboxedEnvironment",
+    "SandboxedScriptEngine",
+    "compile_script",
+    "create_script_engine",
+]
+
+Mode = Literal["eval", "exec"]
+
+#: Builtins added to RestrictedPython's safe set. RestrictedPython leaves out the ones that
+#: iterate in C (sorted, zip, ...) only because they would bypass a permission-checking
+#: ``_getiter_``; ours performs no per-item checks, so they add no reach and designers need them.
+ALLOWED_EXTRA_BUILTINS: dict[str, Any] = {
+    name: getattr(builtins, name)
+    for name in (
+        "min", "max", "sum", "any", "all", "sorted", "enumerate", "zip", "map", "filter",
+        "list", "dict", "set", "tuple", "len", "range", "abs", "round", "int", "float", "str",
+        "bool", "isinstance",
+    )
+}
+
+#: Taken out of RestrictedPython's safe set. ``setattr``/``delattr`` are guarded there but are
+#: still reflection we do not want in diagrams; ``__build_class__`` lets scripts define
+#: classes, which nothing in a process needs. Exceptions that do not derive from ``Exception``
+#: escape SpiffWorkflow's ``except Exception`` wrapping and would kill the worker
+#: (``raise SystemExit``), so a script must not be able to raise them.
+_REMOVED_SAFE_BUILTINS = frozenset({
+    "setattr", "delattr", "__build_class__",
+    "BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit",
+})
+
+#: Calls refused at compile time so the designer gets "Calling "open" is not allowed" instead
+#: of a NameError at run time. None of these exist in the sandbox's builtins either; the
+#: compile check is only about a precise message. Plain references (a task-data field called
+#: ``type``) stay legal, which is why only calls are checked.
+FORBIDDEN_CALLS = frozenset({
+    "open", "eval", "exec", "compile", "__import__", "getattr", "setattr", "delattr",
+    "hasattr", "globals", "locals", "vars", "dir", "type", "input", "breakpoint",
+    "memoryview", "help", "exit", "quit", "object", "super", "classmethod", "staticmethod",
+    "property",
+})
+
+#: Forbidden calls RestrictedPython already reports with its own message; reporting them a
+#: second time would only repeat the line.
+_REPORTED_BY_RESTRICTEDPYTHON = frozenset({"eval", "exec", "breakpoint"})
+
+_INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
+    "<<=": operator.ilshift, ">>=": operator.irshift, "&=": operator.iand,
+    "|=": operator.ior, "^=": operator.ixor, "@=": operator.imatmul,
+}
+
+_LINE_PREFIX = re.compile(r"Line (\d+):")
+
+#: Names the sandbox provides as globals unless task data (which wins, as in SpiffWorkflow's
+#: own environment) shadows them.
+_DEFAULT_GLOBALS: dict[str, Any] = {"datetime": datetime, "date": date, "timedelta": timedelta}
+
+
+def _inplacevar(op: str, target: Any, value: Any) -> Any:
+    """Implement ``x += y`` for names; RestrictedPython rewrites it into this hook call."""
+    return _INPLACE_OPERATORS[op](target, value)
+
+
+def _getitem(obj: Any, key: Any) -> Any:
+    """Subscript hook: plain indexing, since dunder access is already refused elsewhere."""
+    return obj[key]
+
+
+def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Hook for ``f(*args, **kwargs)`` calls; nothing to guard beyond the callee itself."""
+    return func(*args, **kwargs)
+
+
+def _sandbox_builtins() -> dict[str, Any]:
+    """Build the ``__builtins__`` mapping shared by every evaluation.
+
+    The RestrictedPython guard hooks (``_getattr_`` and friends) live here rather than in
+    the per-call namespace, so that the per-call namespace is just task data: no globals
+    dictionary has to be copied for each of the many DMN cell evaluations.
+    """
+    allowed = {k: v for k, v in safe_builtins.items() if k not in _REMOVED_SAFE_BUILTINS}
+    allowed.update(ALLOWED_EXTRA_BUILTINS)
+    allowed.update(
+        _getattr_=safer_getattr,
+        _getitem_=_getitem,
+        _getiter_=iter,
+        _iter_unpack_sequence_=guarded_iter_unpack_sequence,
+        _unpack_sequence_=guarded_unpack_sequence,
+        _write_=full_write_guard,
+        _inplacevar_=_inplacevar,
+        _apply_=_apply,
+        # print() output is collected and dropped: there is no console to show it on.
+        _print_=PrintCollector,
+    )
+    return allowed
+
+
+class _Policy(RestrictingNodeTransformer):
+    """RestrictedPython's policy, plus refusal of imports and of dangerous builtin calls.
+
+    RestrictedPython itself lets ``import`` compile and defers to a ``__import__`` hook at run
+    time; a diagram has no business importing anything, so it is refused before it runs.
+    """
+
+    def visit_Import(self, node: ast.Import) -> Any:
+        """Refuse ``import x``: modules reach files, processes and the network."""
+        self.error(node, "Import statements are not allowed.")
+        return node
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> Any:
+        """Refuse ``from x import y`` for the same reason as ``import x``."""
+        self.error(node, "Import statements are not allowed.")
+        return node
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        """Name the forbidden builtin instead of leaving a bare NameError for run time."""
+        func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id in FORBIDDEN_CALLS
+            and func.id not in _REPORTED_BY_RESTRICTEDPYTHON
+            and not func.id.startswith("_")  # already refused as an invalid name
+        ):
+            self.error(
+                node,
+                f'Calling "{func.id}" is not allowed: scripts have no access to files, '
+                "processes, network, introspection or code.",
+            )
+        return super().visit_Call(node)
+
+
+_CompileOutcome = tuple[CodeType | None, tuple[str, ...]]
+
+
+@lru_cache(maxsize=4096)
+def _compile_cached(source: str, mode: Mode) -> _CompileOutcome:
+    """Compile once per distinct text and mode; rejections are cached too.
+
+    A plain SyntaxError propagates (and is not cached) so SpiffWorkflow can attach line and
+    offset to its WorkflowTaskException, exactly as with its own environment.
+    """
+    # Parsing first keeps real SyntaxErrors (RestrictedPython would flatten them into text).
+    # "<string>" is the file name SpiffWorkflow looks for in tracebacks to find the line.
+    if mode == "eval":
+        # Condition and cell texts keep the XML's indentation and newlines; eval() itself
+        # tolerates leading blanks, so SpiffWorkflow's environment accepted them too.
+        tree = ast.parse(source.strip(), "<string>", "eval")
+        result = compile_restricted_eval(tree, "<string>", policy=_Policy)
+    else:
+        module = ast.parse(source, "<string>", "exec")
+        result = compile_restricted_exec(module, "<string>", policy=_Policy)
+    return result.code, tuple(result.errors)
+
+
+def compile_script(source: str, mode: Mode) -> CodeType:
+    """Return the cached restricted code object for ``source``.
+
+    Raises :class:`ScriptRejected` (with ``details["line"]`` and ``details["errors"]``) if
+    the text uses anything the sandbox forbids, and ``SyntaxError`` if it is not Python.
+    Deployment can call this to refuse a diagram before any instance runs it.
+    """
+    code, errors = _compile_cached(source, mode)
+    if errors or code is None:
+        match = _LINE_PREFIX.match(errors[0]) if errors else None
+        raise ScriptRejected(
+            " ".join(errors) or "Script rejected.",
+            line=int(match.group(1)) if match else None,
+            errors=list(errors),
+        )
+    return code
+
+
+class SandboxedEnvironment(TaskDataEnvironment):
+    """TaskDataEnvironment that runs restricted, cached code.
+
+    Same contract as the parent: task data is the namespace, names a script assigns end up in
+    task data, and globals, external context and anything callable are removed afterwards.
+    ``self.globals`` keeps holding ``datetime``/``date``/``timedelta`` and ``extra_globals``
+    so the parent's overwrite check and clean-up still see them.
+    """
+
+    def __init__(self, environment_globals: Mapping[str, Any] | None = None) -> None:
+        merged = dict(_DEFAULT_GLOBALS)
+        merged.update(environment_globals or {})
+        super().__init__(merged)
+        # Globals ride along in __builtins__, so task data (the real globals) shadows them
+        # just as it does in SpiffWorkflow's environment, without copying them per call.
+        self._builtins = _sandbox_builtins()
+        self._builtins.update(self.globals)
+
+    def evaluate(
+        self,
+        expression: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        """Evaluate an expression against a shallow copy of task data.
+
+        The copy is the one SpiffWorkflow itself makes: it keeps a walrus or the injected
+        ``__builtins__`` out of task data. Globals are not copied.
+        """
+        code = compile_script(expression, "eval")
+        self._prepare_context(context)
+        namespace = {**external_context, **context} if external_context else dict(context)
+        namespace["__builtins__"] = self._builtins
+        return eval(code, namespace)
+
+    def execute(
+        self,
+        script: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> bool:
+        """Run a script in place on task data, then strip what must not persist."""
+        code = compile_script(script, "exec")  # rejected before anything touches task data
+        external = dict(external_context or {})
+        self.check_for_overwrite(context, external)
+        self._prepare_context(context)
+        context.update(external)
+        context["__builtins__"] = self._builtins
+        try:
+            exec(code, context)
+        finally:
+            self._remove_globals_and_functions_from_context(context, external)
+        return True
+
+    def _remove_globals_and_functions_from_context(
+        self,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Parent clean-up plus the print collector RestrictedPython binds as ``_print``."""
+        super()._remove_globals_and_functions_from_context(context, external_context)
+        context.pop("_print", None)
+
+
+def _rejected_line(err: BaseException) -> int | None:
+    """Line number carried by a ScriptRejected, which never has a traceback into the script."""
+    line = err.details.get("line") if isinstance(err, ScriptRejected) else None
+    return line if isinstance(line, int) else None
+
+
+def _describe(err: BaseException) -> str:
+    """One-line reason: our own message for ScriptRejected, ``Type: message`` otherwise."""
+    if isinstance(err, ScriptRejected):
+        return f"ScriptRejected: {err.message}"
+    text = str(err)
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    """PythonScriptEngine whose errors always carry the reason in their message.
+
+    SpiffWorkflow's ``evaluate`` wraps failures as ``Error evaluating expression '...'`` and
+    drops the cause from the text, so a refused gateway condition or DMN cell would not say
+    why; its ``execute`` builds ``Type:args[0]`` and itself crashes with TypeError when
+    ``args[0]`` is not a string (``KeyError(1)``). Both are fixed here; the original
+    exception is kept as ``__cause__``.
+    """
+
+    environment: SandboxedEnvironment
+
+    def evaluate(
+        self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        """Evaluate for ``task``; failures become WorkflowTaskException naming the reason."""
+        try:
+            return self.environment.evaluate(expression, task.data, external_context)
+        except SpiffWorkflowException as se:
+            se.add_note(f"Error evaluating expression '{expression}'")
+            raise
+        except Exception as err:
+            wte = WorkflowTaskException(
+                f"Error evaluating expression '{expression}': {_describe(err)}",
+                task=task,
+                exception=err,
+                line_number=_rejected_line(err),
+            )
+            raise wte from err
+
+    def execute(
+        self, task: Any, script: str, external_context: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Run a script for ``task``; failures become WorkflowTaskException naming the reason."""
+        try:
+            return self.environment.execute(script, task.data, external_context or {})
+        except Exception as err:
+            raise self.create_task_exec_exception(task, script, err) from err
+
+    def create_task_exec_exception(
+        self, task: Any, script: str, err: Exception
+    ) -> SpiffWorkflowException:
+        """Like the parent, but robust to non-string args and aware of ScriptRejected lines."""
+        line_number, error_line = self.get_error_line_number_and_content(script, err)
+        rejected_line = _rejected_line(err)
+        if rejected_line is not None:
+            line_number = rejected_line
+            lines = script.splitlines()
+            error_line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
+        if isinstance(err, SpiffWorkflowException):
+            err.add_note(f"Python script error on line {line_number}: '{error_line}'")
+            return err
+        return WorkflowTaskException(
+            _describe(err), task=task, exception=err,
+            line_number=line_number, error_line=error_line,
+        )
+
+
+def create_script_engine(extra_globals: Mapping[str, Any] | None = None) -> PythonScriptEngine:
+    """Return the script engine every workflow of the project must be run with.
+
+    ``extra_globals`` are made available to scripts and expressions (helper functions, lookup
+    tables); they are trusted project code, so whatever they expose is reachable from
+    diagrams. The engine is not serialized with a workflow: attach it again after loading.
+    """
+    return SandboxedScriptEngine(environment=SandboxedEnvironment(extra_globals))

@@ -1,0 +1,105 @@
+"""Deploying .bpmn/.dmn sources as versioned process definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from ..db import UnitOfWork
+from ..errors import NotFound
+from ..models import ProcessDefinition, ProcessInstance, SourceFile
+from ..parsing import ParsedProcess, Source, parse_sources
+from ..serialization import dump_spec
+from . import clock
+
+
+@dataclass(frozen=True)
+class DeployedProcess:
+    process_id: str
+    version: int
+    definition_id: int
+    created: bool  # False: the sources were unchanged, the latest version stands
+
+
+def deploy(uow: UnitOfWork, sources: Sequence[Source], *,
+           deployed_by: str | None = None) -> list[DeployedProcess]:
+    """Parse and validate every source, then store a new version of each changed process.
+
+    All or nothing: one invalid file raises ``DeploymentError`` and nothing is stored.
+    """
+    parsed = parse_sources(sources)
+    now = clock.now(uow)
+    results = []
+    for process in parsed:
+        latest = latest_definition(uow, process.process_id)
+        if latest is not None and latest.content_hash == process.content_hash:
+            results.append(DeployedProcess(process.process_id, latest.version, latest.id, False))
+            continue
+        row = _store(uow, process, (latest.version + 1) if latest else 1, deployed_by, now)
+        results.append(DeployedProcess(process.process_id, row.version, row.id, True))
+    uow.commit()
+    return results
+
+
+def _store(uow: UnitOfWork, process: ParsedProcess, version: int, deployed_by: str | None,
+           now: object) -> ProcessDefinition:
+    files = []
+    for source in process.sources:
+        existing = uow.session.get(SourceFile, source.content_hash)
+        if existing is None:
+            existing = SourceFile(content_hash=source.content_hash, filename=source.filename,
+                                  kind=source.kind, content=source.text, created_at=now)
+            uow.session.add(existing)
+        files.append(existing)
+    row = ProcessDefinition(
+        process_id=process.process_id, version=version, name=process.name,
+        content_hash=process.content_hash,
+        spec=dump_spec(process.spec, process.subprocess_specs),
+        catalog=process.catalog, deployed_at=now, deployed_by=deployed_by, sources=files)
+    uow.session.add(row)
+    uow.session.flush()
+    return row
+
+
+def latest_definition(uow: UnitOfWork, process_id: str) -> ProcessDefinition | None:
+    return uow.session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def find_definition(uow: UnitOfWork, process_id: str,
+                    version: int | None = None) -> ProcessDefinition:
+    if version is None:
+        row = latest_definition(uow, process_id)
+    else:
+        row = uow.session.scalar(select(ProcessDefinition).where(
+            ProcessDefinition.process_id == process_id, ProcessDefinition.version == version))
+    if row is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"no {which}process '{process_id}' is deployed; run `irpm deploy` first")
+    return row
+
+
+@dataclass(frozen=True)
+class DefinitionSummary:
+    id: int
+    process_id: str
+    version: int
+    name: str
+    deployed_at: object
+    deployed_by: str | None
+    instances: int
+
+
+def list_definitions(uow: UnitOfWork) -> list[DefinitionSummary]:
+    counts = (select(ProcessInstance.definition_id, func.count().label("n"))
+              .group_by(ProcessInstance.definition_id).subquery())
+    rows = uow.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.version,
+               ProcessDefinition.name, ProcessDefinition.deployed_at,
+               ProcessDefinition.deployed_by, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.definition_id == ProcessDefinition.id)
+        .order_by(ProcessDefinition.process_id, ProcessDefinition.version))
+    return [DefinitionSummary(*row) for row in rows]

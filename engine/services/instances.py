@@ -1,0 +1,218 @@
+"""Starting process instances and driving their lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from SpiffWorkflow.util.task import TaskState as SpiffState
+
+from ..actors import Actor
+from ..db import UnitOfWork
+from ..errors import InvalidState, NotFound, ValidationFailed
+from ..execution import (
+    Live,
+    cancel_tasks,
+    check_out,
+    flush_instance,
+    load_definition,
+    lock_instance,
+    new_workflow,
+    open_task_ids,
+    run_engine,
+    runtime,
+    save,
+    write_events,
+)
+from ..forms import validate_task_data
+from ..models import (
+    EventType,
+    InstanceEvent,
+    InstanceStatus,
+    ProcessInstance,
+)
+from . import clock
+from .deployment import find_definition
+
+
+def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = None,
+                   data: dict[str, Any] | None = None, *, version: int | None = None,
+                   actor: Actor | None = None) -> ProcessInstance:
+    """Start the latest (or the named) version and run it until it waits."""
+    rt = runtime(uow)
+    clean = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
+    if business_key is not None and not (0 < len(business_key) <= 255):
+        raise ValidationFailed("a business key has 1 to 255 characters",
+                               {"business_key": ["length"]})
+    row = find_definition(uow, process_id, version)
+    definition = load_definition(uow, row.id)
+    now = clock.now(uow)
+    workflow = new_workflow(uow, definition)
+    for task in workflow.get_tasks(state=SpiffState.READY):
+        task.data.update(clean)
+    instance = ProcessInstance(
+        definition_id=row.id, process_id=row.process_id, business_key=business_key,
+        status=InstanceStatus.RUNNING, state_format=0, state=b"",
+        started_at=now, updated_at=now, started_by=actor.user if actor else None)
+    uow.session.add(instance)
+    uow.session.flush()
+    live = Live(instance, definition, workflow, now)
+    live.log(EventType.STARTED, actor=instance.started_by,
+             data={"version": row.version, "business_key": business_key, "data": clean})
+    run_engine(live)
+    save(uow, live)
+    uow.commit()
+    return instance
+
+
+def _require(instance: ProcessInstance, allowed: tuple[InstanceStatus, ...], action: str) -> None:
+    if instance.status not in allowed:
+        raise InvalidState(f"cannot {action} process instance {instance.id}: it is "
+                           f"{instance.status}")
+
+
+def suspend_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
+                     reason: str | None = None) -> ProcessInstance:
+    instance = lock_instance(uow, instance_id)
+    _require(instance, (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR),
+             "suspend")
+    return _set_lifecycle(uow, instance, actor, EventType.SUSPENDED, reason,
+                          status=InstanceStatus.SUSPENDED, suspended_from=instance.status)
+
+
+def resume_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
+                    reason: str | None = None) -> ProcessInstance:
+    instance = lock_instance(uow, instance_id)
+    _require(instance, (InstanceStatus.SUSPENDED,), "resume")
+    return _set_lifecycle(uow, instance, actor, EventType.RESUMED, reason,
+                          status=instance.suspended_from or InstanceStatus.WAITING,
+                          suspended_from=None)
+
+
+def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, actor: Actor,
+                   event: EventType, reason: str | None, **values: Any) -> ProcessInstance:
+    """A status change that leaves the workflow untouched (no state rewrite)."""
+    now = clock.now(uow)
+    for key, value in values.items():
+        setattr(instance, key, value)
+    instance.updated_at = now
+    old_revision = instance.revision
+    flush_instance(uow, instance)
+    write_events(uow, [{"instance_id": instance.id, "at": now, "type": event.value,
+                        "actor": actor.user, "task_id": None, "element_id": None,
+                        "data": {"reason": reason} if reason else None}])
+    _keep_cached(uow, instance, old_revision)
+    uow.commit()
+    return instance
+
+
+def _keep_cached(uow: UnitOfWork, instance: ProcessInstance, old_revision: int) -> None:
+    """Move a cached workflow to the new revision when only the status changed."""
+    workflows = runtime(uow).workflows
+    workflow = workflows.checkout(instance.id, old_revision)
+    if workflow is not None:
+        uow.after_commit(lambda: workflows.checkin(instance.id, instance.revision, workflow))
+
+
+def terminate_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
+                       reason: str | None = None) -> ProcessInstance:
+    instance = lock_instance(uow, instance_id)
+    _require(instance, (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR,
+                        InstanceStatus.SUSPENDED), "terminate")
+    live = check_out(uow, instance, clock.now(uow))
+    live.workflow.cancel()
+    open_ids = open_task_ids(uow, instance.id)
+    if open_ids:
+        cancel_tasks(uow, live, open_ids)
+    instance.status, instance.completed_at = InstanceStatus.TERMINATED, live.now
+    instance.suspended_from = None
+    live.log(EventType.TERMINATED, actor=actor.user, data={"reason": reason} if reason else None)
+    save(uow, live)
+    uow.commit()
+    return instance
+
+
+def retry_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
+                   data: dict[str, Any] | None = None) -> ProcessInstance:
+    """Run the failed step again, optionally after merging corrected ``data`` into it."""
+    instance = lock_instance(uow, instance_id)
+    _require(instance, (InstanceStatus.ERROR,), "retry")
+    rt = runtime(uow)
+    patch = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
+    live = check_out(uow, instance, clock.now(uow))
+    failed = live.workflow.get_tasks(state=SpiffState.ERROR)
+    for sub in live.workflow.subprocesses.values():
+        failed += sub.get_tasks(state=SpiffState.ERROR)
+    for task in failed:
+        live.workflow.reset_from_task_id(task.id, data={**task.data, **patch})
+    if not failed and patch:
+        for task in live.workflow.get_tasks(state=SpiffState.READY):
+            task.data.update(patch)
+    instance.status = InstanceStatus.RUNNING
+    live.log(EventType.RETRIED, actor=actor.user,
+             data={"element": instance.error_element, "data": patch or None})
+    run_engine(live)
+    save(uow, live)
+    uow.commit()
+    return instance
+
+
+def get_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
+    instance = uow.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return instance
+
+
+def instance_data(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
+    """The instance's current variables (deserializes the workflow: not for list views)."""
+    instance = get_instance(uow, instance_id)
+    workflow = runtime(uow).workflows.checkout(instance.id, instance.revision)
+    if workflow is None:
+        live = check_out(uow, instance, clock.now(uow))
+        workflow = live.workflow
+    runtime(uow).workflows.checkin(instance.id, instance.revision, workflow)
+    last = workflow.last_task or workflow.task_tree
+    return dict(workflow.data) | dict(last.data)
+
+
+def instance_events(uow: UnitOfWork, instance_id: int) -> list[InstanceEvent]:
+    get_instance(uow, instance_id)
+    return list(uow.session.scalars(select(InstanceEvent)
+                                    .where(InstanceEvent.instance_id == instance_id)
+                                    .order_by(InstanceEvent.id)))
+
+
+@dataclass(frozen=True)
+class InstanceFilter:
+    status: str | None = None
+    process_id: str | None = None
+    business_key: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+def list_instances(uow: UnitOfWork, flt: InstanceFilter | None = None
+                   ) -> tuple[list[ProcessInstance], int]:
+    flt = flt or InstanceFilter()
+    if flt.status is not None and flt.status not in {s.value for s in InstanceStatus}:
+        raise ValidationFailed(f"unknown status '{flt.status}'; use one of "
+                               f"{', '.join(s.value for s in InstanceStatus)}",
+                               {"status": ["unknown"]})
+    stmt: Select[tuple[ProcessInstance]] = select(ProcessInstance)
+    if flt.status:
+        stmt = stmt.where(ProcessInstance.status == flt.status)
+    if flt.process_id:
+        stmt = stmt.where(ProcessInstance.process_id == flt.process_id)
+    if flt.business_key:
+        stmt = stmt.where(ProcessInstance.business_key == flt.business_key)
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = uow.session.scalars(stmt.order_by(ProcessInstance.id.desc())
+                               .limit(flt.limit).offset(flt.offset))
+    return list(rows), total
+
+
+def updated_since(uow: UnitOfWork, since: datetime) -> int:
+    return uow.session.scalar(select(func.count()).where(ProcessInstance.updated_at >= since)) or 0

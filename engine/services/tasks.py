@@ -1,0 +1,225 @@
+"""Human tasks: the inbox queries and claim / unclaim / complete."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, update
+from SpiffWorkflow.util.task import TaskState as SpiffState
+
+from ..actors import Actor
+from ..db import UnitOfWork
+from ..errors import (
+    ConcurrentUpdate,
+    Conflict,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    TaskAlreadyClaimed,
+    TaskAlreadyCompleted,
+    ValidationFailed,
+)
+from ..execution import (
+    check_out,
+    load_definition,
+    lock_instance,
+    run_human_task,
+    runtime,
+    save,
+)
+from ..execution import write_events
+from ..forms import validate_task_data
+from ..models import (
+    ACTIVE_STATUSES,
+    EventType,
+    HumanTask,
+    InstanceStatus,
+    ProcessInstance,
+    TaskCandidate,
+    TaskState,
+)
+from . import clock
+
+
+def _parse_id(task_id: uuid.UUID | str) -> uuid.UUID:
+    if isinstance(task_id, uuid.UUID):
+        return task_id
+    try:
+        return uuid.UUID(str(task_id))
+    except ValueError:
+        raise ValidationFailed(f"'{task_id}' is not a task id (a UUID)",
+                               {"task_id": ["not a UUID"]}) from None
+
+
+def get_task(uow: UnitOfWork, task_id: uuid.UUID | str) -> HumanTask:
+    task = uow.session.get(HumanTask, _parse_id(task_id), populate_existing=True)
+    if task is None:
+        raise NotFound(f"task {task_id} does not exist")
+    return task
+
+
+def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str
+               ) -> tuple[HumanTask, ProcessInstance]:
+    """Lock the task's instance, then read the task as of that lock."""
+    tid = _parse_id(task_id)
+    instance_id = uow.session.scalar(select(HumanTask.instance_id).where(HumanTask.id == tid))
+    if instance_id is None:
+        raise NotFound(f"task {task_id} does not exist")
+    instance = lock_instance(uow, instance_id)
+    task = get_task(uow, tid)
+    if task.state == TaskState.COMPLETED:
+        raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by "
+                                   f"{task.completed_by}")
+    if task.state == TaskState.CANCELLED:
+        raise Conflict(f"task {task.id} ({task.name}) was cancelled")
+    if instance.status not in ACTIVE_STATUSES:
+        raise InvalidState(f"process instance {instance.id} is {instance.status}; its tasks "
+                           "cannot be worked on now")
+    return task, instance
+
+
+def _log(uow: UnitOfWork, task: HumanTask, type_: EventType, actor: Actor, now: Any,
+         data: dict[str, Any] | None = None) -> None:
+    write_events(uow, [{"instance_id": task.instance_id, "at": now, "type": type_.value,
+                        "actor": actor.user, "task_id": task.id,
+                        "element_id": task.element_id, "data": data}])
+
+
+def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
+    task, _instance = _open_task(uow, task_id)
+    if task.assignee == actor.user:
+        return task
+    if task.assignee is not None:
+        raise TaskAlreadyClaimed(f"task {task.id} is already claimed by {task.assignee}")
+    if not actor.may_claim(task.candidate_users, task.candidate_groups):
+        raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
+    now = clock.now(uow)
+    result = uow.session.execute(
+        update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee.is_(None),
+                                HumanTask.state == TaskState.OPEN)
+        .values(assignee=actor.user, claimed_at=now)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise TaskAlreadyClaimed(f"task {task.id} was claimed by someone else just now")
+    _log(uow, task, EventType.TASK_CLAIMED, actor, now)
+    uow.commit()
+    return get_task(uow, task.id)
+
+
+def unclaim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
+    task, _instance = _open_task(uow, task_id)
+    if task.assignee is None:
+        raise Conflict(f"task {task.id} is not claimed")
+    if task.assignee != actor.user and not actor.is_admin:
+        raise Forbidden(f"task {task.id} is claimed by {task.assignee}; only they can release it")
+    now = clock.now(uow)
+    uow.session.execute(update(HumanTask).where(HumanTask.id == task.id)
+                        .values(assignee=None, claimed_at=None)
+                        .execution_options(synchronize_session=False))
+    _log(uow, task, EventType.TASK_UNCLAIMED, actor, now, {"was": task.assignee})
+    uow.commit()
+    return get_task(uow, task.id)
+
+
+def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
+                  data: dict[str, Any] | None = None) -> HumanTask:
+    """Validate ``data``, complete the task and run the instance until it waits again.
+
+    The completing user must hold the claim, or be a candidate of an unclaimed task (which
+    claims it implicitly). A rejected request changes nothing.
+    """
+    task, instance = _open_task(uow, task_id)
+    if task.assignee is not None and task.assignee != actor.user and not actor.is_admin:
+        raise Forbidden(f"task {task.id} is claimed by {task.assignee}")
+    if task.assignee is None and not actor.may_claim(task.candidate_users,
+                                                     task.candidate_groups):
+        raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
+    definition = load_definition(uow, instance.definition_id)
+    clean = validate_task_data(data, definition.form(task.element_id),
+                               max_bytes=runtime(uow).settings.max_task_data_bytes)
+    live = check_out(uow, instance, clock.now(uow))
+    spiff_task = live.workflow.get_task_from_id(task.id)
+    if spiff_task is None or spiff_task.state != SpiffState.READY:
+        raise ConcurrentUpdate(f"task {task.id} is no longer ready in its workflow")
+    uow.session.execute(
+        update(HumanTask).where(HumanTask.id == task.id)
+        .values(state=TaskState.COMPLETED, completed_at=live.now, completed_by=actor.user,
+                assignee=task.assignee or actor.user)
+        .execution_options(synchronize_session=False))
+    live.log(EventType.TASK_COMPLETED, actor=actor.user, task_id=task.id,
+             element_id=task.element_id, data=clean)
+    run_human_task(live, spiff_task, clean)
+    save(uow, live)
+    uow.commit()
+    task.state, task.completed_at, task.completed_by = TaskState.COMPLETED, live.now, actor.user
+    return task
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Inbox views: ``mine`` (assigned to me), ``claimable`` (my groups, unclaimed),
+    ``done`` (completed by me), ``all`` (admins)."""
+
+    view: str = "mine"
+    process_id: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+VIEWS = ("mine", "claimable", "open", "done", "all")
+
+
+def _candidate_of(actor: Actor) -> Any:
+    conditions = [and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user)]
+    if actor.groups:
+        conditions.append(and_(TaskCandidate.kind == "group",
+                               TaskCandidate.name.in_(sorted(actor.groups))))
+    return exists().where(TaskCandidate.task_id == HumanTask.id, or_(*conditions))
+
+
+def _unrestricted() -> Any:
+    return ~exists().where(TaskCandidate.task_id == HumanTask.id)
+
+
+def task_query(actor: Actor, flt: TaskFilter) -> Select[tuple[HumanTask]]:
+    if flt.view not in VIEWS:
+        raise ValidationFailed(f"unknown view '{flt.view}'; use one of {', '.join(VIEWS)}",
+                               {"view": ["unknown"]})
+    stmt = select(HumanTask)
+    is_open = HumanTask.state == TaskState.OPEN
+    if flt.view == "mine":
+        stmt = stmt.where(is_open, HumanTask.assignee == actor.user)
+    elif flt.view == "claimable":
+        stmt = stmt.where(is_open, HumanTask.assignee.is_(None),
+                          or_(_candidate_of(actor), _unrestricted()))
+    elif flt.view == "open":
+        stmt = stmt.where(is_open, or_(HumanTask.assignee == actor.user, and_(
+            HumanTask.assignee.is_(None), or_(_candidate_of(actor), _unrestricted()))))
+    elif flt.view == "done":
+        stmt = stmt.where(HumanTask.state == TaskState.COMPLETED,
+                          HumanTask.completed_by == actor.user)
+    elif not actor.is_admin:
+        raise Forbidden("only administrators can list every task")
+    if flt.process_id:
+        stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
+            ProcessInstance.process_id == flt.process_id)
+    return stmt
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None
+               ) -> tuple[list[HumanTask], int]:
+    """One indexed query over the task table — no workflow is ever deserialized here."""
+    flt = flt or TaskFilter()
+    stmt = task_query(actor, flt)
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    order = (HumanTask.completed_at.desc(),) if flt.view == "done" else (
+        HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
+    rows = uow.session.scalars(stmt.order_by(*order).limit(flt.limit).offset(flt.offset))
+    return list(rows), total
+
+
+def instance_status_of(uow: UnitOfWork, task: HumanTask) -> InstanceStatus:
+    return InstanceStatus(uow.session.scalar(
+        select(ProcessInstance.status).where(ProcessInstance.id == task.instance_id)))
