@@ -5,8 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, ForeignKey, Integer, LargeBinary, String, Table, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UtcDateTime
@@ -37,8 +46,8 @@ class ProcessDefinition(Base):
 
     ``content_hash`` covers the process's own file and every file it depends on (DMN tables,
     called processes), so unchanged sources never make a new version (deploying an older
-    content again does make a new version: "latest" is what was deployed last). ``spec`` is the parsed
-    spec serialized once here, never inside instances.
+    content again does make a new version: "latest" is what was deployed last). ``spec`` is
+    the parsed spec serialized once here, never inside instances.
     """
 
     __tablename__ = "process_definition"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
-from .base import Base, BigId, StrEnum, UtcDateTime
+from .base import Base, BigId, UtcDateTime
 
 
 class InstanceStatus(StrEnum):
@@ -52,8 +53,10 @@ class ProcessInstance(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(255))
 
-    # The ORM adds "AND revision = :old" to every UPDATE and raises StaleDataError on a miss.
-    __mapper_args__ = {"version_id_col": revision}
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        # The ORM adds "AND revision = :old" to every UPDATE; a miss raises StaleDataError.
+        return {"version_id_col": cls.__table__.c.revision}
 
 
 class EventType(StrEnum):

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, StrEnum, UtcDateTime
+from .base import Base, UtcDateTime
 
 
 class TaskState(StrEnum):

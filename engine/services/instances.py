@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
 from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import Select, func, select
 
 from ..actors import Actor
 from ..db import UnitOfWork
@@ -201,7 +201,7 @@ def list_instances(uow: UnitOfWork, flt: InstanceFilter | None = None
         raise ValidationFailed(f"unknown status '{flt.status}'; use one of "
                                f"{', '.join(s.value for s in InstanceStatus)}",
                                {"status": ["unknown"]})
-    stmt: Select[tuple[ProcessInstance]] = select(ProcessInstance)
+    stmt: Select[ProcessInstance] = select(ProcessInstance)
     if flt.status:
         stmt = stmt.where(ProcessInstance.status == flt.status)
     if flt.process_id:

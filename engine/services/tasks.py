@@ -6,8 +6,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
 from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 
 from ..actors import Actor
 from ..db import UnitOfWork
@@ -28,14 +28,13 @@ from ..execution import (
     run_human_task,
     runtime,
     save,
+    write_events,
 )
-from ..execution import write_events
 from ..forms import validate_task_data
 from ..models import (
     ACTIVE_STATUSES,
     EventType,
     HumanTask,
-    InstanceStatus,
     ProcessInstance,
     TaskCandidate,
     TaskState,
@@ -183,7 +182,7 @@ def _unrestricted() -> Any:
     return ~exists().where(TaskCandidate.task_id == HumanTask.id)
 
 
-def task_query(actor: Actor, flt: TaskFilter) -> Select[tuple[HumanTask]]:
+def task_query(actor: Actor, flt: TaskFilter) -> Select[HumanTask]:
     if flt.view not in VIEWS:
         raise ValidationFailed(f"unknown view '{flt.view}'; use one of {', '.join(VIEWS)}",
                                {"view": ["unknown"]})
@@ -219,7 +218,3 @@ def list_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None
     rows = uow.session.scalars(stmt.order_by(*order).limit(flt.limit).offset(flt.offset))
     return list(rows), total
 
-
-def instance_status_of(uow: UnitOfWork, task: HumanTask) -> InstanceStatus:
-    return InstanceStatus(uow.session.scalar(
-        select(ProcessInstance.status).where(ProcessInstance.id == task.instance_id)))
