@@ -64,6 +64,7 @@ class UnitOfWork:
     def __init__(self, session_factory: Callable[[], Session], *, write: bool = True,
                  context: Any = None) -> None:
         self._session_factory = session_factory
+        #: Informational: the factory decides how transactions begin (see session_factory).
         self.write = write
         #: Process-wide collaborators (spec and workflow caches, clock, script engine).
         self.context = context
@@ -72,8 +73,6 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
-        if self.write:
-            self.session.connection(execution_options={"irpm_write": True})
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -99,5 +98,8 @@ class UnitOfWork:
             callback()
 
 
-def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+def session_factory(engine: Engine, *, write: bool) -> sessionmaker[Session]:
+    """Sessions whose every transaction is a write transaction (``BEGIN IMMEDIATE`` on
+    SQLite) or a plain read; a unit of work may commit several times."""
+    bind = engine.execution_options(irpm_write=True) if write else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)

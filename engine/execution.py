@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
@@ -46,6 +46,10 @@ from .runtime import Runtime
 from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
 
 
+#: SpiffWorkflow's timer resolution: it fires only once its clock is past the due time.
+TIMER_TOLERANCE = timedelta(microseconds=1)
+
+
 @dataclass
 class Live:
     """An instance checked out for one transaction."""
@@ -56,6 +60,11 @@ class Live:
     now: datetime
     events: list[dict[str, Any]] = field(default_factory=list)
     error: tuple[str, str | None] | None = None
+    #: The open task ids and timers the database holds for this revision. Known from the
+    #: workflow itself when the mirror is trusted (it is written from the same state);
+    #: ``None`` makes ``save`` read them from the database instead.
+    known_open: set[uuid.UUID] | None = None
+    known_timers: set[tuple[uuid.UUID, datetime]] | None = None
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -87,14 +96,24 @@ def load_definition(uow: UnitOfWork, definition_id: int) -> LoadedDefinition:
 
 def lock_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
     """Read the instance for update; concurrent writers of one instance queue here."""
-    stmt = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-    if not uow.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the write lock
-        stmt = stmt.with_for_update()
-    instance = uow.session.execute(
-        stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    instance = _locked(uow, select(ProcessInstance).where(ProcessInstance.id == instance_id))
     if instance is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     return instance
+
+
+def lock_instance_of_task(uow: UnitOfWork, task_id: uuid.UUID) -> ProcessInstance | None:
+    """Lock the instance a task belongs to, in one statement."""
+    return _locked(uow, select(ProcessInstance)
+                   .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+                   .where(HumanTask.id == task_id))
+
+
+def _locked(uow: UnitOfWork, stmt: Any) -> ProcessInstance | None:
+    if not uow.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the write lock
+        stmt = stmt.with_for_update(of=ProcessInstance)
+    return uow.session.execute(
+        stmt.execution_options(populate_existing=True)).scalar_one_or_none()
 
 
 def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live:
@@ -103,7 +122,14 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
     workflow = rt.workflows.checkout(instance.id, instance.revision)
     if workflow is None:
         workflow = load_state(instance.state, definition.bundle, rt.script_engine)
-    return Live(instance, definition, workflow, now)
+    live = Live(instance, definition, workflow, now)
+    if instance.status in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+        # An error can leave a READY task without its row (a failed assignment); only
+        # healthy instances are trusted to mirror their workflow exactly.
+        live.known_open = set(ready_human_tasks(workflow))
+        live.known_timers = {(tid, due) for tid, (_t, due, _k) in
+                             waiting_timers(workflow).items()}
+    return live
 
 
 def new_workflow(uow: UnitOfWork, definition: LoadedDefinition) -> BpmnWorkflow:
@@ -123,17 +149,47 @@ def run_human_task(live: Live, task: Task, data: dict[str, Any]) -> None:
     run_engine(live)
 
 
-def run_engine(live: Live, *, refresh_timers: bool = False) -> None:
-    """Advance until the workflow waits; a failure marks the instance, never loses it."""
-    with bind_clock(FrozenClock(live.now)):
-        try:
-            if refresh_timers:
+def run_engine(live: Live, *, timers_at: datetime | None = None) -> int:
+    """Advance until the workflow waits; a failure marks the instance, never loses it.
+
+    With ``timers_at``, the timers due by then fire first and the workflow runs on as of that
+    time, so what it starts next is timed from when the timer was due. Returns how many
+    timers fired: there, or in the refresh SpiffWorkflow does at the end of every
+    ``do_engine_steps`` (a timer that fell due before the scheduler ran, met while a task is
+    completed) — each is logged, so the history never misses a firing.
+    """
+    at = timers_at or live.now
+    before = waiting_timers(live.workflow)
+    try:
+        if timers_at is not None:
+            # SpiffWorkflow fires a timer only once its clock is strictly past the due time;
+            # a timer due at T must fire when the clock reads T.
+            with bind_clock(FrozenClock(at + TIMER_TOLERANCE)):
                 live.workflow.refresh_timers()
+        with bind_clock(FrozenClock(at)):
             live.workflow.do_engine_steps()
-        except WorkflowTaskException as exc:
-            live.error = (_error_text(exc), exc.task.task_spec.name if exc.task else None)
-        except SpiffWorkflowException as exc:
-            live.error = (_error_text(exc), None)
+    except WorkflowTaskException as exc:
+        live.error = (_error_text(exc), exc.task.task_spec.name if exc.task else None)
+    except SpiffWorkflowException as exc:
+        live.error = (_error_text(exc), None)
+    return _log_fired_timers(live, before, at + TIMER_TOLERANCE)
+
+
+def _log_fired_timers(live: Live, before: dict[uuid.UUID, tuple[Task, datetime, str]],
+                      at: datetime) -> int:
+    """Log the timers of ``before`` that fired: due by ``at``, not cancelled, and gone or
+    moved on to their next period (a cycle)."""
+    after = waiting_timers(live.workflow)
+    fired = 0
+    for tid, (task, due_at, _kind) in before.items():
+        if due_at > at or task.state == SpiffState.CANCELLED:
+            continue
+        if tid in after and after[tid][1] == due_at:
+            continue
+        live.log(EventType.TIMER_FIRED, task_id=tid, element_id=task.task_spec.name,
+                 data={"due_at": due_at.isoformat()})
+        fired += 1
+    return fired
 
 
 def _error_text(exc: Exception) -> str:
@@ -170,9 +226,11 @@ def waiting_timers(workflow: BpmnWorkflow) -> dict[uuid.UUID, tuple[Task, dateti
 def save(uow: UnitOfWork, live: Live) -> None:
     """Mirror tasks and timers, set the status, write the state and the events."""
     instance = live.instance
-    _sync_tasks(uow, live)
-    _sync_timers(uow, live)
-    _set_status(live)
+    terminated = instance.status == InstanceStatus.TERMINATED
+    ready = {} if terminated else ready_human_tasks(live.workflow)
+    _sync_tasks(uow, live, ready)
+    _sync_timers(uow, live, {} if terminated else waiting_timers(live.workflow))
+    _set_status(live, bool(ready))
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     flush_instance(uow, instance)
@@ -183,8 +241,13 @@ def save(uow: UnitOfWork, live: Live) -> None:
 
 
 def flush_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
+    """Write the instance row now, so a lost revision race surfaces as ConcurrentUpdate.
+
+    A plain ``flush()``: ``flush([objects])`` is deprecated in SQLAlchemy 2.1 (a warning,
+    an error under the test suite), and the instance is the only ORM object services change.
+    """
     try:
-        uow.session.flush([instance])
+        uow.session.flush()
     except StaleDataError:
         raise ConcurrentUpdate(f"process instance {instance.id} was changed by another "
                                "request; reload it and try again") from None
@@ -192,10 +255,11 @@ def flush_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
 
 def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
     if events:
-        uow.session.execute(insert(InstanceEvent), events)
+        # render_nulls keeps rows with and without actor/task in one executemany batch.
+        uow.session.execute(insert(InstanceEvent).execution_options(render_nulls=True), events)
 
 
-def _set_status(live: Live) -> None:
+def _set_status(live: Live, has_ready: bool) -> None:
     instance, workflow = live.instance, live.workflow
     if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED):
         return
@@ -211,7 +275,7 @@ def _set_status(live: Live) -> None:
         if instance.status != InstanceStatus.COMPLETED:
             live.log(EventType.COMPLETED)
         instance.status, instance.completed_at = InstanceStatus.COMPLETED, live.now
-    elif ready_human_tasks(workflow) or workflow.event_manager.tasks:
+    elif has_ready or workflow.event_manager.tasks:
         instance.status = InstanceStatus.WAITING
     else:
         instance.status = InstanceStatus.RUNNING
@@ -222,16 +286,22 @@ def open_task_ids(uow: UnitOfWork, instance_id: int) -> set[uuid.UUID]:
         HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN)))
 
 
-def _sync_tasks(uow: UnitOfWork, live: Live) -> None:
-    ready = ready_human_tasks(live.workflow) if live.instance.status not in (
-        InstanceStatus.TERMINATED,) else {}
-    current = open_task_ids(uow, live.instance.id)
+def _sync_tasks(uow: UnitOfWork, live: Live, ready: dict[uuid.UUID, Task]) -> None:
+    current = live.known_open
+    if current is None:
+        current = open_task_ids(uow, live.instance.id)
+    current = current - completed_now(live)
     gone = current - ready.keys()
     if gone:
         cancel_tasks(uow, live, gone)
     created = [ready[tid] for tid in ready if tid not in current]
     if created:
         _create_tasks(uow, live, created)
+
+
+def completed_now(live: Live) -> set[uuid.UUID]:
+    """Tasks this transaction completed (their rows were already updated)."""
+    return {e["task_id"] for e in live.events if e["type"] == EventType.TASK_COMPLETED.value}
 
 
 def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> None:
@@ -280,18 +350,21 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         uow.session.execute(insert(TaskCandidate), candidate_rows)
 
 
-def _sync_timers(uow: UnitOfWork, live: Live) -> None:
-    active = live.instance.status not in (InstanceStatus.TERMINATED,)
-    wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in
-              (waiting_timers(live.workflow).items() if active else ())}
-    existing = {(row.task_id, row.due_at): row.id for row in uow.session.execute(
-        select(PendingTimer.id, PendingTimer.task_id, PendingTimer.due_at)
-        .where(PendingTimer.instance_id == live.instance.id))}
-    stale = [row_id for key, row_id in existing.items() if key not in wanted]
+def _sync_timers(uow: UnitOfWork, live: Live,
+                 waiting: dict[uuid.UUID, tuple[Task, datetime, str]]) -> None:
+    wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in waiting.items()}
+    existing = live.known_timers
+    if existing is None:
+        existing = set(uow.session.execute(
+            select(PendingTimer.task_id, PendingTimer.due_at)
+            .where(PendingTimer.instance_id == live.instance.id)).all())
+    stale = {tid for tid, due in existing if (tid, due) not in wanted}
     if stale:
-        uow.session.execute(delete(PendingTimer).where(PendingTimer.id.in_(stale)))
+        uow.session.execute(delete(PendingTimer).where(
+            PendingTimer.instance_id == live.instance.id, PendingTimer.task_id.in_(stale)))
     fresh = [{"instance_id": live.instance.id, "task_id": tid, "due_at": due,
               "element_id": task.task_spec.name, "kind": kind}
-             for (tid, due), (task, kind) in wanted.items() if (tid, due) not in existing]
+             for (tid, due), (task, kind) in wanted.items()
+             if (tid, due) not in existing or tid in stale]
     if fresh:
         uow.session.execute(insert(PendingTimer), fresh)

@@ -29,7 +29,8 @@ class Runtime:
         self.settings = settings or Settings.from_env()
         self.db = db_engine or make_engine(self.settings.database_url,
                                            echo=self.settings.sql_echo)
-        self._sessions = session_factory(self.db)
+        self._writers = session_factory(self.db, write=True)
+        self._readers = session_factory(self.db, write=False)
         self.specs = SpecCache()
         self.workflows = WorkflowCache(self.settings.workflow_cache_size)
         self.script_engine = create_script_engine(script_globals)
@@ -37,7 +38,7 @@ class Runtime:
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work; ``write=False`` for pure reads (no SQLite write lock)."""
-        return UnitOfWork(self._sessions, write=write, context=self)
+        return UnitOfWork(self._writers if write else self._readers, write=write, context=self)
 
     def close(self) -> None:
         self.db.dispose()

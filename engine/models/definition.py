@@ -67,5 +67,4 @@ class ProcessDefinition(Base):
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deployed_by: Mapped[str | None] = mapped_column(String(255))
 
-    sources: Mapped[list[SourceFile]] = relationship(secondary=definition_source,
-                                                     lazy="selectin")
+    sources: Mapped[list[SourceFile]] = relationship(secondary=definition_source)

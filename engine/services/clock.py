@@ -51,7 +51,7 @@ def set_clock(uow: UnitOfWork, at: datetime) -> datetime:
         uow.session.add(ClockState(id=_CLOCK_ROW, simulated_now=at, updated_at=at))
     else:
         row.simulated_now, row.updated_at = at, at
-    uow.session.flush()
+    uow.commit()
     return at
 
 
@@ -68,4 +68,4 @@ def use_system_clock(uow: UnitOfWork) -> None:
     row = _row(uow)
     if row is not None:
         row.simulated_now, row.updated_at = None, datetime.now(UTC)
-        uow.session.flush()
+        uow.commit()

@@ -14,13 +14,11 @@ from ..db import UnitOfWork
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..execution import (
     Live,
-    cancel_tasks,
     check_out,
     flush_instance,
     load_definition,
     lock_instance,
     new_workflow,
-    open_task_ids,
     run_engine,
     runtime,
     save,
@@ -58,7 +56,7 @@ def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = 
         started_at=now, updated_at=now, started_by=actor.user if actor else None)
     uow.session.add(instance)
     uow.session.flush()
-    live = Live(instance, definition, workflow, now)
+    live = Live(instance, definition, workflow, now, known_open=set(), known_timers=set())
     live.log(EventType.STARTED, actor=instance.started_by,
              data={"version": row.version, "business_key": business_key, "data": clean})
     run_engine(live)
@@ -123,9 +121,6 @@ def terminate_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
                         InstanceStatus.SUSPENDED), "terminate")
     live = check_out(uow, instance, clock.now(uow))
     live.workflow.cancel()
-    open_ids = open_task_ids(uow, instance.id)
-    if open_ids:
-        cancel_tasks(uow, live, open_ids)
     instance.status, instance.completed_at = InstanceStatus.TERMINATED, live.now
     instance.suspended_from = None
     live.log(EventType.TERMINATED, actor=actor.user, data={"reason": reason} if reason else None)

@@ -8,6 +8,7 @@ from typing import Any
 
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from ..actors import Actor
 from ..db import UnitOfWork
@@ -24,7 +25,7 @@ from ..errors import (
 from ..execution import (
     check_out,
     load_definition,
-    lock_instance,
+    lock_instance_of_task,
     run_human_task,
     runtime,
     save,
@@ -63,11 +64,12 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str
                ) -> tuple[HumanTask, ProcessInstance]:
     """Lock the task's instance, then read the task as of that lock."""
     tid = _parse_id(task_id)
-    instance_id = uow.session.scalar(select(HumanTask.instance_id).where(HumanTask.id == tid))
-    if instance_id is None:
+    instance = lock_instance_of_task(uow, tid)
+    if instance is None:
         raise NotFound(f"task {task_id} does not exist")
-    instance = lock_instance(uow, instance_id)
-    task = get_task(uow, tid)
+    task = uow.session.scalars(
+        select(HumanTask).options(joinedload(HumanTask.candidates))
+        .where(HumanTask.id == tid).execution_options(populate_existing=True)).unique().one()
     if task.state == TaskState.COMPLETED:
         raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by "
                                    f"{task.completed_by}")

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ..db import UnitOfWork
+from ..errors import ValidationFailed
 from ..execution import check_out, lock_instance, run_engine, save, waiting_timers
-from ..models import ACTIVE_STATUSES, EventType, PendingTimer, ProcessInstance
+from ..models import ACTIVE_STATUSES, PendingTimer, ProcessInstance
 from . import clock
 
 #: A cycle that fell due many times while nothing ran fires at most this often per call.
@@ -49,26 +50,26 @@ def fire_due_timers(uow: UnitOfWork, now: datetime | None = None) -> int:
 
 
 def _fire_instance(uow: UnitOfWork, instance_id: int, now: datetime) -> int:
+    """Fire the instance's due timers in due order, each at its own due time.
+
+    One step per distinct due time: firing everything as of ``now`` at once would let a
+    cycle that fell behind fire twice in one engine run (SpiffWorkflow refreshes timers
+    again at the end of ``do_engine_steps``) and be logged and counted once.
+    """
     instance = lock_instance(uow, instance_id)
     if instance.status not in ACTIVE_STATUSES:
         return 0
     live = check_out(uow, instance, now)
     fired = 0
     for _ in range(MAX_FIRINGS_PER_INSTANCE):
-        due = [(tid, due_at, task.task_spec.name) for tid, (task, due_at, _kind)
-               in waiting_timers(live.workflow).items() if due_at <= now]
+        due = [due_at for _task, due_at, _kind in waiting_timers(live.workflow).values()
+               if due_at <= now]
         if not due or live.error is not None:
             break
-        run_engine(live, refresh_timers=True)
-        after = waiting_timers(live.workflow)
-        progressed = [(tid, due_at, element) for tid, due_at, element in due
-                      if tid not in after or after[tid][1] != due_at]
-        for tid, due_at, element in progressed:
-            live.log(EventType.TIMER_FIRED, task_id=tid, element_id=element,
-                     data={"due_at": due_at.isoformat()})
-        fired += len(progressed)
-        if not progressed:
+        step = run_engine(live, timers_at=min(due))
+        if not step:
             break
+        fired += step
     save(uow, live)
     return fired
 
@@ -76,15 +77,16 @@ def _fire_instance(uow: UnitOfWork, instance_id: int, now: datetime) -> int:
 def advance_to(uow: UnitOfWork, target: datetime) -> int:
     """Move the simulated clock to ``target`` through every due time on the way, firing what
     falls due at its own time, so later due dates are counted from when each timer fired."""
+    if not clock.is_simulated(uow):
+        raise ValidationFailed("the system clock cannot be moved; set a simulated time first "
+                               "(irpm clock set 2011-01-04T09:00:00+08:00)")
     fired = 0
     while True:
         upcoming = next_due(uow)
         if upcoming is None or upcoming > target:
             break
-        step = max(upcoming + timedelta(microseconds=1), clock.now(uow))
+        step = max(upcoming, clock.now(uow))
         clock.set_clock(uow, step)
-        uow.commit()
         fired += fire_due_timers(uow, step)
     clock.set_clock(uow, max(target, clock.now(uow)))
-    uow.commit()
     return fired
