@@ -45,7 +45,6 @@ from .models import (
 from .runtime import Runtime
 from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
 
-
 #: SpiffWorkflow's timer resolution: it fires only once its clock is past the due time.
 TIMER_TOLERANCE = timedelta(microseconds=1)
 
@@ -138,28 +137,36 @@ def new_workflow(uow: UnitOfWork, definition: LoadedDefinition) -> BpmnWorkflow:
 
 
 def run_human_task(live: Live, task: Task, data: dict[str, Any]) -> None:
-    """Complete a READY user task with ``data``, then advance the workflow."""
+    """Complete a READY user task with ``data``, then advance the workflow.
+
+    Completing a task makes SpiffWorkflow update every waiting task, so a timer already due
+    can fire inside ``task.run()``: the timers are noted first so that firing is logged too.
+    """
+    before = waiting_timers(live.workflow)
     with bind_clock(FrozenClock(live.now)):
         task.set_data(**data)
         try:
             task.run()
         except WorkflowTaskException as exc:
             live.error = (_error_text(exc), task.task_spec.name)
+            _log_fired_timers(live, before, live.now)
             return
-    run_engine(live)
+    run_engine(live, timers_before=before)
 
 
-def run_engine(live: Live, *, timers_at: datetime | None = None) -> int:
+def run_engine(live: Live, *, timers_at: datetime | None = None,
+               timers_before: dict[uuid.UUID, tuple[Task, datetime, str]] | None = None) -> int:
     """Advance until the workflow waits; a failure marks the instance, never loses it.
 
     With ``timers_at``, the timers due by then fire first and the workflow runs on as of that
     time, so what it starts next is timed from when the timer was due. Returns how many
     timers fired: there, or in the refresh SpiffWorkflow does at the end of every
     ``do_engine_steps`` (a timer that fell due before the scheduler ran, met while a task is
-    completed) — each is logged, so the history never misses a firing.
+    completed) — each is logged, so the history never misses a firing. ``timers_before`` is
+    the caller's earlier snapshot of the waiting timers, when it already changed the workflow.
     """
     at = timers_at or live.now
-    before = waiting_timers(live.workflow)
+    before = waiting_timers(live.workflow) if timers_before is None else timers_before
     try:
         if timers_at is not None:
             # SpiffWorkflow fires a timer only once its clock is strictly past the due time;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,7 +142,11 @@ def retry_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
     for sub in live.workflow.subprocesses.values():
         failed += sub.get_tasks(state=SpiffState.ERROR)
     for task in failed:
-        live.workflow.reset_from_task_id(task.id, data={**task.data, **patch})
+        corrected = {**task.data, **patch}
+        live.workflow.reset_from_task_id(task.id)
+        # The reset re-inherits the parent task's data, which overrides any data handed to
+        # the reset itself: the correction goes on top afterwards, or it would be lost.
+        task.data.update(corrected)
     if not failed and patch:
         for task in live.workflow.get_tasks(state=SpiffState.READY):
             task.data.update(patch)
@@ -168,9 +173,13 @@ def instance_data(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     if workflow is None:
         live = check_out(uow, instance, clock.now(uow))
         workflow = live.workflow
-    runtime(uow).workflows.checkin(instance.id, instance.revision, workflow)
     last = workflow.last_task or workflow.task_tree
-    return dict(workflow.data) | dict(last.data)
+    # A deep copy, taken before the workflow goes back to the shared cache: a caller editing
+    # the result must not change the live workflow (the next action would persist the edit),
+    # nor may another thread's run change the result while it is being copied.
+    data = copy.deepcopy(dict(workflow.data) | dict(last.data))
+    runtime(uow).workflows.checkin(instance.id, instance.revision, workflow)
+    return data
 
 
 def instance_events(uow: UnitOfWork, instance_id: int) -> list[InstanceEvent]:
