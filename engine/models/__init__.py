@@ -11,23 +11,32 @@ from .instance import (
     InstanceStatus,
     ProcessInstance,
 )
+from .org import POST_ATTRIBUTES, Account, AccountRole, Department, Official, Post, Role, Unit
 from .task import HumanTask, TaskCandidate, TaskState
 from .timer import PendingTimer
 
 __all__ = [
     "ACTIVE_STATUSES",
     "FINAL_STATUSES",
+    "POST_ATTRIBUTES",
+    "Account",
+    "AccountRole",
     "Base",
     "ClockState",
+    "Department",
     "EventType",
     "HumanTask",
     "InstanceEvent",
     "InstanceStatus",
+    "Official",
     "PendingTimer",
+    "Post",
     "ProcessDefinition",
     "ProcessInstance",
+    "Role",
     "SourceFile",
     "TaskCandidate",
     "TaskState",
+    "Unit",
     "definition_source",
 ]
