@@ -23,24 +23,24 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState as SpiffState
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .assignment import TaskContext, due_date
 from .cache import LoadedDefinition
-from .clock import FrozenClock, bind_clock
+from .clock import FrozenClock, SystemClock, bind_clock
 from .db import UnitOfWork
 from .errors import ConcurrentUpdate, NotFound
 from .models import (
+    Base,
     EventType,
     HumanTask,
-    InstanceEvent,
     InstanceStatus,
     PendingTimer,
     ProcessDefinition,
     ProcessInstance,
-    TaskCandidate,
     TaskState,
+    simulated_now_column,
 )
 from .runtime import Runtime
 from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
@@ -93,26 +93,22 @@ def load_definition(uow: UnitOfWork, definition_id: int) -> LoadedDefinition:
     return loaded
 
 
-def lock_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
-    """Read the instance for update; concurrent writers of one instance queue here."""
-    instance = _locked(uow, select(ProcessInstance).where(ProcessInstance.id == instance_id))
-    if instance is None:
-        raise NotFound(f"process instance {instance_id} does not exist")
-    return instance
-
-
-def lock_instance_of_task(uow: UnitOfWork, task_id: uuid.UUID) -> ProcessInstance | None:
-    """Lock the instance a task belongs to, in one statement."""
-    return _locked(uow, select(ProcessInstance)
-                   .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-                   .where(HumanTask.id == task_id))
-
-
-def _locked(uow: UnitOfWork, stmt: Any) -> ProcessInstance | None:
-    if not uow.is_sqlite:  # SQLite: BEGIN IMMEDIATE already holds the write lock
+def lock_instance(uow: UnitOfWork, instance_id: int) -> tuple[ProcessInstance, datetime]:
+    """Read the instance for update, and the clock with it; writers of one instance queue
+    here (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the lock)."""
+    stmt = (select(ProcessInstance, simulated_now_column())
+            .where(ProcessInstance.id == instance_id))
+    if not uow.is_sqlite:
         stmt = stmt.with_for_update(of=ProcessInstance)
-    return uow.session.execute(
-        stmt.execution_options(populate_existing=True)).scalar_one_or_none()
+    row = uow.session.execute(stmt.execution_options(populate_existing=True)).one_or_none()
+    if row is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return row[0], clock_reading(row[1])
+
+
+def clock_reading(simulated_now: datetime | None) -> datetime:
+    """"Now" from a ``simulated_now_column()`` value read along with other data."""
+    return simulated_now if simulated_now is not None else SystemClock().now()
 
 
 def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live:
@@ -240,30 +236,47 @@ def save(uow: UnitOfWork, live: Live) -> None:
     _set_status(live, bool(ready))
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
-    flush_instance(uow, instance)
+    write_instance(uow, instance)
     write_events(uow, live.events)
     live.events.clear()
     workflows, workflow, revision = runtime(uow).workflows, live.workflow, instance.revision
     uow.after_commit(lambda: workflows.checkin(instance.id, revision, workflow))
 
 
-def flush_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
-    """Write the instance row now, so a lost revision race surfaces as ConcurrentUpdate.
+_TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["task_candidate"]
+_TIMER, _EVENT = Base.metadata.tables["timer"], Base.metadata.tables["instance_event"]
 
-    A plain ``flush()``: ``flush([objects])`` is deprecated in SQLAlchemy 2.1 (a warning,
-    an error under the test suite), and the instance is the only ORM object services change.
+#: The columns a service may change on an instance; written together by write_instance.
+_MUTABLE = ("status", "suspended_from", "state", "state_format", "updated_at", "completed_at",
+            "error_message", "error_element")
+_instances = Base.metadata.tables["process_instance"]
+_UPDATE_INSTANCE = (
+    update(_instances)
+    .where(_instances.c.id == bindparam("b_id"), _instances.c.revision == bindparam("b_rev"))
+    .values(revision=bindparam("b_new_rev"), **{c: bindparam(f"b_{c}") for c in _MUTABLE}))
+
+
+def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
+    """Write the instance's row with ``revision = revision + 1`` if nobody else did first.
+
+    A Core UPDATE (checked in its WHERE clause) rather than an ORM flush: it is the hottest
+    statement of the engine, and a lost race surfaces here as ``ConcurrentUpdate``.
     """
-    try:
-        uow.session.flush()
-    except StaleDataError:
+    old = instance.revision
+    params = {f"b_{c}": getattr(instance, c) for c in _MUTABLE}
+    result = uow.session.connection().execute(
+        _UPDATE_INSTANCE, {"b_id": instance.id, "b_rev": old, "b_new_rev": old + 1, **params})
+    if result.rowcount != 1:
         raise ConcurrentUpdate(f"process instance {instance.id} was changed by another "
-                               "request; reload it and try again") from None
+                               "request; reload it and try again")
+    for column in (*_MUTABLE, "revision"):
+        set_committed_value(instance, column, old + 1 if column == "revision"
+                            else params[f"b_{column}"])
 
 
 def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
     if events:
-        # render_nulls keeps rows with and without actor/task in one executemany batch.
-        uow.session.execute(insert(InstanceEvent).execution_options(render_nulls=True), events)
+        uow.session.connection().execute(insert(_EVENT), events)
 
 
 def _set_status(live: Live, has_ready: bool) -> None:
@@ -351,10 +364,11 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
                  data={"users": list(candidates.users), "groups": list(candidates.groups),
                        "due_at": due.isoformat() if due else None})
+    connection = uow.session.connection()
     if task_rows:
-        uow.session.execute(insert(HumanTask), task_rows)
+        connection.execute(insert(_TASK), task_rows)
     if candidate_rows:
-        uow.session.execute(insert(TaskCandidate), candidate_rows)
+        connection.execute(insert(_TASK_CANDIDATE), candidate_rows)
 
 
 def _sync_timers(uow: UnitOfWork, live: Live,
@@ -374,4 +388,4 @@ def _sync_timers(uow: UnitOfWork, live: Live,
              for (tid, due), (task, kind) in wanted.items()
              if (tid, due) not in existing or tid in stale]
     if fresh:
-        uow.session.execute(insert(PendingTimer), fresh)
+        uow.session.connection().execute(insert(_TIMER), fresh)

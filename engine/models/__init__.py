@@ -1,7 +1,7 @@
 """SQLAlchemy models, one aggregate per module."""
 
 from .base import Base
-from .clock import ClockState
+from .clock import CLOCK_ROW, ClockState, simulated_now_column
 from .definition import ProcessDefinition, SourceFile, definition_source
 from .instance import (
     ACTIVE_STATUSES,
@@ -17,6 +17,7 @@ from .timer import PendingTimer
 
 __all__ = [
     "ACTIVE_STATUSES",
+    "CLOCK_ROW",
     "FINAL_STATUSES",
     "POST_ATTRIBUTES",
     "Account",
@@ -39,4 +40,5 @@ __all__ = [
     "TaskState",
     "Unit",
     "definition_source",
+    "simulated_now_column",
 ]

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, BigId, UtcDateTime
 
@@ -30,8 +30,9 @@ FINAL_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED)
 class ProcessInstance(Base):
     """One running (or finished) process.
 
-    ``revision`` increases with every write of ``state``; writers check it, and caches of
-    live workflows are valid only for the revision they were built from.
+    ``revision`` increases with every write (``execution.write_instance`` checks it in the
+    UPDATE itself), and caches of live workflows are valid only for the revision they were
+    built from.
     """
 
     __tablename__ = "process_instance"
@@ -43,7 +44,7 @@ class ProcessInstance(Base):
     business_key: Mapped[str | None] = mapped_column(String(255), index=True)
     status: Mapped[str] = mapped_column(String(16), index=True)
     suspended_from: Mapped[str | None] = mapped_column(String(16))
-    revision: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     state_format: Mapped[int] = mapped_column(Integer)
     state: Mapped[bytes] = mapped_column(LargeBinary)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -53,10 +54,6 @@ class ProcessInstance(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(255))
 
-    @declared_attr.directive
-    def __mapper_args__(cls) -> dict[str, Any]:
-        # The ORM adds "AND revision = :old" to every UPDATE; a miss raises StaleDataError.
-        return {"version_id_col": cls.__table__.c.revision}
 
 
 class EventType(StrEnum):

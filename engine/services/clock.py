@@ -9,13 +9,11 @@ from sqlalchemy import select
 from ..clock import Clock, FrozenClock, SystemClock
 from ..db import UnitOfWork
 from ..errors import ValidationFailed
-from ..models import ClockState
-
-_CLOCK_ROW = 1
+from ..models import CLOCK_ROW, ClockState
 
 
 def _row(uow: UnitOfWork) -> ClockState | None:
-    return uow.session.scalar(select(ClockState).where(ClockState.id == _CLOCK_ROW))
+    return uow.session.scalar(select(ClockState).where(ClockState.id == CLOCK_ROW))
 
 
 def current_clock(uow: UnitOfWork) -> Clock:
@@ -48,7 +46,7 @@ def set_clock(uow: UnitOfWork, at: datetime) -> datetime:
             f"the simulated clock reads {row.simulated_now.isoformat()}; it cannot go back to "
             f"{at.isoformat()}", {"at": ["earlier than the current simulated time"]})
     if row is None:
-        uow.session.add(ClockState(id=_CLOCK_ROW, simulated_now=at, updated_at=at))
+        uow.session.add(ClockState(id=CLOCK_ROW, simulated_now=at, updated_at=at))
     else:
         row.simulated_now, row.updated_at = at, at
     uow.commit()

@@ -16,7 +16,7 @@ from ..errors import InvalidState, NotFound, ValidationFailed
 from ..execution import (
     Live,
     check_out,
-    flush_instance,
+    clock_reading,
     load_definition,
     lock_instance,
     new_workflow,
@@ -24,16 +24,18 @@ from ..execution import (
     runtime,
     save,
     write_events,
+    write_instance,
 )
 from ..forms import validate_task_data
 from ..models import (
     EventType,
     InstanceEvent,
     InstanceStatus,
+    ProcessDefinition,
     ProcessInstance,
+    simulated_now_column,
 )
 from . import clock
-from .deployment import find_definition
 
 
 def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = None,
@@ -45,25 +47,39 @@ def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = 
     if business_key is not None and not (0 < len(business_key) <= 255):
         raise ValidationFailed("a business key has 1 to 255 characters",
                                {"business_key": ["length"]})
-    row = find_definition(uow, process_id, version)
-    definition = load_definition(uow, row.id)
-    now = clock.now(uow)
+    definition_id, now = _definition_and_clock(uow, process_id, version)
+    definition = load_definition(uow, definition_id)
     workflow = new_workflow(uow, definition)
     for task in workflow.get_tasks(state=SpiffState.READY):
         task.data.update(clean)
     instance = ProcessInstance(
-        definition_id=row.id, process_id=row.process_id, business_key=business_key,
-        status=InstanceStatus.RUNNING, state_format=0, state=b"",
+        definition_id=definition.id, process_id=definition.process_id,
+        business_key=business_key, status=InstanceStatus.RUNNING, state_format=0, state=b"",
         started_at=now, updated_at=now, started_by=actor.user if actor else None)
     uow.session.add(instance)
     uow.session.flush()
     live = Live(instance, definition, workflow, now, known_open=set(), known_timers=set())
     live.log(EventType.STARTED, actor=instance.started_by,
-             data={"version": row.version, "business_key": business_key, "data": clean})
+             data={"version": definition.version, "business_key": business_key,
+                   "data": clean})
     run_engine(live)
     save(uow, live)
     uow.commit()
     return instance
+
+
+def _definition_and_clock(uow: UnitOfWork, process_id: str,
+                          version: int | None) -> tuple[int, datetime]:
+    """The definition to start (latest unless named) and the clock, in one statement."""
+    stmt = (select(ProcessDefinition.id, simulated_now_column())
+            .where(ProcessDefinition.process_id == process_id))
+    stmt = (stmt.where(ProcessDefinition.version == version) if version is not None
+            else stmt.order_by(ProcessDefinition.version.desc()).limit(1))
+    row = uow.session.execute(stmt).first()
+    if row is None:
+        which = f"version {version} of " if version is not None else ""
+        raise NotFound(f"no {which}process '{process_id}' is deployed; run `irpm deploy` first")
+    return row[0], clock_reading(row[1])
 
 
 def _require(instance: ProcessInstance, allowed: tuple[InstanceStatus, ...], action: str) -> None:
@@ -74,31 +90,30 @@ def _require(instance: ProcessInstance, allowed: tuple[InstanceStatus, ...], act
 
 def suspend_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
                      reason: str | None = None) -> ProcessInstance:
-    instance = lock_instance(uow, instance_id)
+    instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR),
              "suspend")
-    return _set_lifecycle(uow, instance, actor, EventType.SUSPENDED, reason,
+    return _set_lifecycle(uow, instance, now, actor, EventType.SUSPENDED, reason,
                           status=InstanceStatus.SUSPENDED, suspended_from=instance.status)
 
 
 def resume_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
                     reason: str | None = None) -> ProcessInstance:
-    instance = lock_instance(uow, instance_id)
+    instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.SUSPENDED,), "resume")
-    return _set_lifecycle(uow, instance, actor, EventType.RESUMED, reason,
+    return _set_lifecycle(uow, instance, now, actor, EventType.RESUMED, reason,
                           status=instance.suspended_from or InstanceStatus.WAITING,
                           suspended_from=None)
 
 
-def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, actor: Actor,
+def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, now: datetime, actor: Actor,
                    event: EventType, reason: str | None, **values: Any) -> ProcessInstance:
     """A status change that leaves the workflow untouched (no state rewrite)."""
-    now = clock.now(uow)
     for key, value in values.items():
         setattr(instance, key, value)
     instance.updated_at = now
     old_revision = instance.revision
-    flush_instance(uow, instance)
+    write_instance(uow, instance)
     write_events(uow, [{"instance_id": instance.id, "at": now, "type": event.value,
                         "actor": actor.user, "task_id": None, "element_id": None,
                         "data": {"reason": reason} if reason else None}])
@@ -117,10 +132,10 @@ def _keep_cached(uow: UnitOfWork, instance: ProcessInstance, old_revision: int) 
 
 def terminate_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
                        reason: str | None = None) -> ProcessInstance:
-    instance = lock_instance(uow, instance_id)
+    instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR,
                         InstanceStatus.SUSPENDED), "terminate")
-    live = check_out(uow, instance, clock.now(uow))
+    live = check_out(uow, instance, now)
     live.workflow.cancel()
     instance.status, instance.completed_at = InstanceStatus.TERMINATED, live.now
     instance.suspended_from = None
@@ -133,11 +148,11 @@ def terminate_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
 def retry_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
                    data: dict[str, Any] | None = None) -> ProcessInstance:
     """Run the failed step again, optionally after merging corrected ``data`` into it."""
-    instance = lock_instance(uow, instance_id)
+    instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.ERROR,), "retry")
     rt = runtime(uow)
     patch = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
-    live = check_out(uow, instance, clock.now(uow))
+    live = check_out(uow, instance, now)
     failed = live.workflow.get_tasks(state=SpiffState.ERROR)
     for sub in live.workflow.subprocesses.values():
         failed += sub.get_tasks(state=SpiffState.ERROR)

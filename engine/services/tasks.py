@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import Select, and_, exists, func, or_, select, update
-from sqlalchemy.orm import joinedload
 
 from ..actors import Actor
 from ..db import UnitOfWork
@@ -24,8 +24,8 @@ from ..errors import (
 )
 from ..execution import (
     check_out,
+    clock_reading,
     load_definition,
-    lock_instance_of_task,
     run_human_task,
     runtime,
     save,
@@ -39,8 +39,8 @@ from ..models import (
     ProcessInstance,
     TaskCandidate,
     TaskState,
+    simulated_now_column,
 )
-from . import clock
 
 
 def _parse_id(task_id: uuid.UUID | str) -> uuid.UUID:
@@ -60,16 +60,30 @@ def get_task(uow: UnitOfWork, task_id: uuid.UUID | str) -> HumanTask:
     return task
 
 
-def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str
-               ) -> tuple[HumanTask, ProcessInstance]:
-    """Lock the task's instance, then read the task as of that lock."""
+@dataclass(frozen=True)
+class _Opened:
+    task: HumanTask
+    instance: ProcessInstance
+    now: datetime
+    #: The actor may take the task: a candidate user, in a candidate group, or no
+    #: candidates at all (administrators always may).
+    eligible: bool
+
+
+def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Opened:
+    """Lock the task and its instance and read both, the clock and the actor's eligibility
+    in one statement — the hot path of every inbox action."""
     tid = _parse_id(task_id)
-    instance = lock_instance_of_task(uow, tid)
-    if instance is None:
+    stmt = (select(ProcessInstance, HumanTask, simulated_now_column(),
+                   or_(_candidate_of(actor), _unrestricted()).label("eligible"))
+            .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == tid))
+    if not uow.is_sqlite:  # on PostgreSQL, both rows as of the lock, not as of the snapshot
+        stmt = stmt.with_for_update(of=[ProcessInstance, HumanTask])
+    row = uow.session.execute(stmt.execution_options(populate_existing=True)).one_or_none()
+    if row is None:
         raise NotFound(f"task {task_id} does not exist")
-    task = uow.session.scalars(
-        select(HumanTask).options(joinedload(HumanTask.candidates))
-        .where(HumanTask.id == tid).execution_options(populate_existing=True)).unique().one()
+    instance, task, simulated_now, eligible = row
     if task.state == TaskState.COMPLETED:
         raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by "
                                    f"{task.completed_by}")
@@ -78,7 +92,8 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str
     if instance.status not in ACTIVE_STATUSES:
         raise InvalidState(f"process instance {instance.id} is {instance.status}; its tasks "
                            "cannot be worked on now")
-    return task, instance
+    return _Opened(task, instance, clock_reading(simulated_now),
+                   bool(eligible) or actor.is_admin)
 
 
 def _log(uow: UnitOfWork, task: HumanTask, type_: EventType, actor: Actor, now: Any,
@@ -89,14 +104,14 @@ def _log(uow: UnitOfWork, task: HumanTask, type_: EventType, actor: Actor, now: 
 
 
 def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
-    task, _instance = _open_task(uow, task_id)
+    opened = _open_task(uow, task_id, actor)
+    task, now = opened.task, opened.now
     if task.assignee == actor.user:
         return task
     if task.assignee is not None:
         raise TaskAlreadyClaimed(f"task {task.id} is already claimed by {task.assignee}")
-    if not actor.may_claim(task.candidate_users, task.candidate_groups):
+    if not opened.eligible:
         raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
-    now = clock.now(uow)
     result = uow.session.execute(
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee.is_(None),
                                 HumanTask.state == TaskState.OPEN)
@@ -110,12 +125,12 @@ def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Human
 
 
 def unclaim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
-    task, _instance = _open_task(uow, task_id)
+    opened = _open_task(uow, task_id, actor)
+    task, now = opened.task, opened.now
     if task.assignee is None:
         raise Conflict(f"task {task.id} is not claimed")
     if task.assignee != actor.user and not actor.is_admin:
         raise Forbidden(f"task {task.id} is claimed by {task.assignee}; only they can release it")
-    now = clock.now(uow)
     uow.session.execute(update(HumanTask).where(HumanTask.id == task.id)
                         .values(assignee=None, claimed_at=None)
                         .execution_options(synchronize_session=False))
@@ -131,16 +146,16 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     The completing user must hold the claim, or be a candidate of an unclaimed task (which
     claims it implicitly). A rejected request changes nothing.
     """
-    task, instance = _open_task(uow, task_id)
+    opened = _open_task(uow, task_id, actor)
+    task, instance = opened.task, opened.instance
     if task.assignee is not None and task.assignee != actor.user and not actor.is_admin:
         raise Forbidden(f"task {task.id} is claimed by {task.assignee}")
-    if task.assignee is None and not actor.may_claim(task.candidate_users,
-                                                     task.candidate_groups):
+    if task.assignee is None and not opened.eligible:
         raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
     definition = load_definition(uow, instance.definition_id)
     clean = validate_task_data(data, definition.form(task.element_id),
                                max_bytes=runtime(uow).settings.max_task_data_bytes)
-    live = check_out(uow, instance, clock.now(uow))
+    live = check_out(uow, instance, opened.now)
     spiff_task = live.workflow.get_task_from_id(task.id)
     if spiff_task is None or spiff_task.state != SpiffState.READY:
         raise ConcurrentUpdate(f"task {task.id} is no longer ready in its workflow")

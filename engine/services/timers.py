@@ -56,7 +56,7 @@ def _fire_instance(uow: UnitOfWork, instance_id: int, now: datetime) -> int:
     cycle that fell behind fire twice in one engine run (SpiffWorkflow refreshes timers
     again at the end of ``do_engine_steps``) and be logged and counted once.
     """
-    instance = lock_instance(uow, instance_id)
+    instance, _clock_now = lock_instance(uow, instance_id)
     if instance.status not in ACTIVE_STATUSES:
         return 0
     live = check_out(uow, instance, now)
