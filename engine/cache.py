@@ -31,6 +31,16 @@ class LoadedDefinition:
     catalog: dict[str, dict[str, Any]]
     _forms: dict[str, type[Schema] | None] = field(default_factory=dict)
 
+    @property
+    def has_calls(self) -> bool:
+        """Whether any element is a call activity (saves scanning the task tree if not)."""
+        if self._has_calls is None:
+            self._has_calls = any(e.get("type") == "DetachedCallActivity"
+                                  for e in self.catalog.values())
+        return self._has_calls
+
+    _has_calls: bool | None = None
+
     def element(self, element_id: str) -> dict[str, Any]:
         return self.catalog.get(element_id) or {"name": element_id, "properties": {}}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from .assignment import TaskContext, due_date
 from .cache import LoadedDefinition
+from .calls import CHILD, DetachedCallActivity, pending_calls
 from .clock import FrozenClock, SystemClock, bind_clock
 from .db import UnitOfWork
 from .errors import ConcurrentUpdate, NotFound
@@ -42,6 +44,7 @@ from .models import (
     TaskState,
     simulated_now_column,
 )
+from .operators import bind_operators
 from .runtime import Runtime
 from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
 
@@ -64,6 +67,11 @@ class Live:
     #: ``None`` makes ``save`` read them from the database instead.
     known_open: set[uuid.UUID] | None = None
     known_timers: set[tuple[uuid.UUID, datetime]] | None = None
+    #: The transaction this checkout belongs to: service-task operators and call
+    #: activities act in it.
+    uow: UnitOfWork | None = None
+    #: Set once a completed child has handed its result to its caller.
+    parent_notified: bool = False
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -117,7 +125,7 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
     workflow = rt.workflows.checkout(instance.id, instance.revision)
     if workflow is None:
         workflow = load_state(instance.state, definition.bundle, rt.script_engine)
-    live = Live(instance, definition, workflow, now)
+    live = Live(instance, definition, workflow, now, uow=uow)
     if instance.status in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
         # An error can leave a READY task without its row (a failed assignment); only
         # healthy instances are trusted to mirror their workflow exactly.
@@ -139,7 +147,7 @@ def run_human_task(live: Live, task: Task, data: dict[str, Any]) -> None:
     can fire inside ``task.run()``: the timers are noted first so that firing is logged too.
     """
     before = waiting_timers(live.workflow)
-    with bind_clock(FrozenClock(live.now)):
+    with bind_clock(FrozenClock(live.now)), _operators(live):
         task.set_data(**data)
         try:
             task.run()
@@ -167,15 +175,24 @@ def run_engine(live: Live, *, timers_at: datetime | None = None,
         if timers_at is not None:
             # SpiffWorkflow fires a timer only once its clock is strictly past the due time;
             # a timer due at T must fire when the clock reads T.
-            with bind_clock(FrozenClock(at + TIMER_TOLERANCE)):
+            with bind_clock(FrozenClock(at + TIMER_TOLERANCE)), _operators(live):
                 live.workflow.refresh_timers()
-        with bind_clock(FrozenClock(at)):
+        with bind_clock(FrozenClock(at)), _operators(live):
             live.workflow.do_engine_steps()
     except WorkflowTaskException as exc:
         live.error = (_error_text(exc), exc.task.task_spec.name if exc.task else None)
     except SpiffWorkflowException as exc:
         live.error = (_error_text(exc), None)
     return _log_fired_timers(live, before, at + TIMER_TOLERANCE)
+
+
+def _operators(live: Live) -> AbstractContextManager[None]:
+    if live.uow is None:
+        return nullcontext()
+    instance = live.instance
+    return bind_operators(runtime(live.uow).operators, live.uow, instance_id=instance.id,
+                          process_id=instance.process_id, business_key=instance.business_key,
+                          now=live.now)
 
 
 def _log_fired_timers(live: Live, before: dict[uuid.UUID, tuple[Task, datetime, str]],
@@ -230,10 +247,12 @@ def save(uow: UnitOfWork, live: Live) -> None:
     """Mirror tasks and timers, set the status, write the state and the events."""
     instance = live.instance
     terminated = instance.status == InstanceStatus.TERMINATED
+    if not terminated and live.error is None:
+        start_calls(uow, live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
     _sync_tasks(uow, live, ready)
     _sync_timers(uow, live, {} if terminated else waiting_timers(live.workflow))
-    _set_status(live, bool(ready))
+    _set_status(live)
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     write_instance(uow, instance)
@@ -241,6 +260,10 @@ def save(uow: UnitOfWork, live: Live) -> None:
     live.events.clear()
     workflows, workflow, revision = runtime(uow).workflows, live.workflow, instance.revision
     uow.after_commit(lambda: workflows.checkin(instance.id, revision, workflow))
+    if instance.status == InstanceStatus.COMPLETED and instance.parent_instance_id is not None \
+            and not live.parent_notified:
+        live.parent_notified = True
+        notify_parent(uow, live)
 
 
 _TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["task_candidate"]
@@ -279,7 +302,7 @@ def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
         uow.session.connection().execute(insert(_EVENT), events)
 
 
-def _set_status(live: Live, has_ready: bool) -> None:
+def _set_status(live: Live) -> None:
     instance, workflow = live.instance, live.workflow
     if instance.status in (InstanceStatus.SUSPENDED, InstanceStatus.TERMINATED):
         return
@@ -295,10 +318,9 @@ def _set_status(live: Live, has_ready: bool) -> None:
         if instance.status != InstanceStatus.COMPLETED:
             live.log(EventType.COMPLETED)
         instance.status, instance.completed_at = InstanceStatus.COMPLETED, live.now
-    elif has_ready or workflow.event_manager.tasks:
-        instance.status = InstanceStatus.WAITING
     else:
-        instance.status = InstanceStatus.RUNNING
+        # Waiting for a person, a timer, a message or a called instance.
+        instance.status = InstanceStatus.WAITING
 
 
 def open_task_ids(uow: UnitOfWork, instance_id: int) -> set[uuid.UUID]:
@@ -389,3 +411,105 @@ def _sync_timers(uow: UnitOfWork, live: Live,
              if (tid, due) not in existing or tid in stale]
     if fresh:
         uow.session.connection().execute(insert(_TIMER), fresh)
+
+
+def all_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    tasks = list(workflow.tasks.values())
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.tasks.values())
+    return tasks
+
+
+def start_calls(uow: UnitOfWork, live: Live) -> None:
+    """Start a child instance for every call activity that asked for one; a child that
+    completes at once hands its result back here and the caller runs on."""
+    for _ in range(MAX_CALL_ROUNDS):
+        calls = pending_calls(all_tasks(live.workflow)) if live.definition.has_calls else []
+        if not calls or live.error is not None:
+            return
+        for task in calls:
+            child = _start_child(uow, live, task)
+            task._set_internal_data(**{CHILD: child.instance.id})
+            live.log(EventType.CHILD_STARTED, task_id=task.id, element_id=task.task_spec.name,
+                     data={"instance": child.instance.id, "process": child.instance.process_id})
+            if child.instance.status == InstanceStatus.COMPLETED:
+                _receive(live, task, child)
+        run_engine(live)
+
+
+#: Rounds of "start children, run on" in one save; a loop of instant calls ends here.
+MAX_CALL_ROUNDS = 100
+
+
+def _start_child(uow: UnitOfWork, parent: Live, task: Task) -> Live:
+    spec = task.task_spec
+    assert isinstance(spec, DetachedCallActivity)
+    definition_id = uow.session.scalar(
+        select(ProcessDefinition.id).where(ProcessDefinition.process_id == spec.spec)
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    if definition_id is None:
+        raise NotFound(f"call activity '{spec.name}' calls process '{spec.spec}', which is "
+                       "not deployed")
+    definition = load_definition(uow, definition_id)
+    data = spec.child_input(task)
+    key = data.get("business_key") if isinstance(data.get("business_key"), str) else None
+    child = new_instance(uow, definition, parent.now, data,
+                         business_key=key or parent.instance.business_key,
+                         started_by=parent.instance.started_by,
+                         parent=(parent.instance.id, task.id))
+    run_engine(child)
+    child.parent_notified = True  # the caller is right here and takes the result itself
+    save(uow, child)
+    return child
+
+
+def new_instance(uow: UnitOfWork, definition: LoadedDefinition, now: datetime,
+                 data: dict[str, Any], *, business_key: str | None, started_by: str | None,
+                 parent: tuple[int, uuid.UUID] | None = None) -> Live:
+    """Insert a new instance of ``definition`` with ``data`` on its start task (not run)."""
+    workflow = new_workflow(uow, definition)
+    for task in workflow.get_tasks(state=SpiffState.READY):
+        task.data.update(data)
+    instance = ProcessInstance(
+        definition_id=definition.id, process_id=definition.process_id,
+        business_key=business_key, status=InstanceStatus.RUNNING, state_format=0, state=b"",
+        started_at=now, updated_at=now, started_by=started_by,
+        parent_instance_id=parent[0] if parent else None,
+        parent_task_id=parent[1] if parent else None)
+    uow.session.add(instance)
+    uow.session.flush()
+    live = Live(instance, definition, workflow, now, known_open=set(), known_timers=set(),
+                uow=uow)
+    started: dict[str, Any] = {"version": definition.version, "business_key": business_key,
+                               "data": data}
+    if parent:
+        started["parent"] = parent[0]
+    live.log(EventType.STARTED, actor=started_by, data=started)
+    return live
+
+
+def _receive(live: Live, task: Task, child: Live) -> None:
+    spec = task.task_spec
+    assert isinstance(spec, DetachedCallActivity)
+    last = child.workflow.last_task or child.workflow.task_tree
+    with bind_clock(FrozenClock(live.now)), _operators(live):
+        spec.receive_result(task, dict(last.data))
+    live.log(EventType.CHILD_COMPLETED, task_id=task.id, element_id=spec.name,
+             data={"instance": child.instance.id})
+
+
+def notify_parent(uow: UnitOfWork, child: Live) -> None:
+    """A child completed: hand its data to the waiting call activity and run the caller on,
+    in the same transaction (lock order: child, then parent)."""
+    parent_id, task_id = child.instance.parent_instance_id, child.instance.parent_task_id
+    assert parent_id is not None and task_id is not None
+    parent, _now = lock_instance(uow, parent_id)
+    if parent.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+        return  # a suspended or terminated caller takes no results; it is in the history
+    live = check_out(uow, parent, child.now)
+    task = live.workflow.get_task_from_id(task_id)
+    if task is None or task.state != SpiffState.STARTED:
+        return
+    _receive(live, task, child)
+    run_engine(live)
+    save(uow, live)

@@ -17,8 +17,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser import VALIDATOR
 
+from .calls import IrpmBpmnParser
 from .errors import DeploymentError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -115,7 +116,7 @@ def parse_sources(sources: Sequence[Source]) -> list[ParsedProcess]:
     if len(set(names)) != len(names):
         raise DeploymentError("two files share a name", filename=_first_duplicate(names))
     trees = {s.filename: parse_xml(s) for s in sources}
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = IrpmBpmnParser(validator=VALIDATOR)
     for source in sorted(sources, key=lambda s: s.kind != "dmn"):  # DMN first
         _guarded(source.filename, trees[source.filename],
                  parser.add_dmn_xml if source.kind == "dmn" else parser.add_bpmn_xml)

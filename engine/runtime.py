@@ -16,6 +16,7 @@ from .assignment import CandidateResolver, default_resolver
 from .cache import SpecCache, WorkflowCache
 from .clock import install_spiff_clock
 from .db import UnitOfWork, make_engine, session_factory
+from .operators import Operator
 from .scripting import create_script_engine
 from .settings import Settings
 
@@ -35,6 +36,11 @@ class Runtime:
         self.workflows = WorkflowCache(self.settings.workflow_cache_size)
         self.script_engine = create_script_engine(script_globals)
         self.resolver = resolver
+        #: Service-task operators by name (``engine.operators``); domain modules add theirs.
+        self.operators: dict[str, Operator] = {}
+
+    def register_operator(self, name: str, operator: Operator) -> None:
+        self.operators[name] = operator
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work; ``write=False`` for pure reads (no SQLite write lock)."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import json
 import operator
 import re
 from collections.abc import Callable, Mapping
@@ -52,6 +53,7 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.errors import ScriptRejected
+from engine.operators import dispatch
 
 __all__ = [
     "ALLOWED_EXTRA_BUILTINS",
@@ -346,6 +348,20 @@ class SandboxedScriptEngine(PythonScriptEngine):
             return self.environment.execute(script, task.data, external_context or {})
         except Exception as err:
             raise self.create_task_exec_exception(task, script, err) from err
+
+    def call_service(self, task: Any, **kwargs: Any) -> str:
+        """Service tasks call IRPM's registered operators (``engine.operators``); the result
+        goes back as JSON, as SpiffWorkflow's ServiceTask expects."""
+        try:
+            result = dispatch(task, kwargs.get("operation_name", ""),
+                              kwargs.get("operation_params") or {})
+            return json.dumps(result, default=str)
+        except SpiffWorkflowException:
+            raise
+        except Exception as err:
+            raise WorkflowTaskException(
+                f"Service operator '{kwargs.get('operation_name')}' failed: {_describe(err)}",
+                task=task, exception=err) from err
 
     def create_task_exec_exception(
         self, task: Any, script: str, err: Exception

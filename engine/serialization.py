@@ -22,7 +22,8 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_V
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+
+from .calls import IRPM_SERIALIZER_CONFIG
 
 STATE_FORMAT = 1
 SPEC_FORMAT = 1
@@ -40,7 +41,7 @@ class _Codec:
     """Per-thread registry: SpiffWorkflow toggles a mode flag on it while converting."""
 
     def __init__(self) -> None:
-        self.registry = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+        self.registry = BpmnWorkflowSerializer.configure(IRPM_SERIALIZER_CONFIG)
         self.registry.register(date, lambda v: {"value": v.isoformat()},
                                lambda v: date.fromisoformat(v["value"]))
         typename = self.registry.typenames[BpmnWorkflow]

@@ -53,6 +53,10 @@ class ProcessInstance(Base):
     started_by: Mapped[str | None] = mapped_column(String(255))
     error_message: Mapped[str | None] = mapped_column(Text)
     error_element: Mapped[str | None] = mapped_column(String(255))
+    #: Set on an instance started by a call activity: the caller and its waiting task.
+    parent_instance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("process_instance.id"), index=True)
+    parent_task_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
 
 
@@ -70,6 +74,9 @@ class EventType(StrEnum):
     RESUMED = "resumed"
     TERMINATED = "terminated"
     COMPLETED = "completed"
+    MESSAGE_RECEIVED = "message_received"
+    CHILD_STARTED = "child_started"
+    CHILD_COMPLETED = "child_completed"
 
 
 class InstanceEvent(Base):

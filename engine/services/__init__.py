@@ -14,6 +14,7 @@ from .instances import (
     suspend_instance,
     terminate_instance,
 )
+from .messages import find_instance, send_message, waiting_messages
 from .org_import import (
     ImportRejected,
     ImportReport,
@@ -39,6 +40,22 @@ from .organisation import (
     posts_of,
     save_account,
 )
+from .register import (
+    add_measure,
+    add_risk_points,
+    grade_post,
+    override_level,
+    publish,
+    update_measure,
+    update_risk_point,
+)
+from .register_pages import (
+    PostRegister,
+    PublicityEntry,
+    post_history,
+    post_register,
+    unit_publicity,
+)
 from .tasks import TaskFilter, claim_task, complete_task, get_task, list_tasks, unclaim_task
 from .timers import advance_to, due_instance_ids, fire_due_timers, next_due
 
@@ -47,8 +64,12 @@ __all__ = [
     "ImportReport",
     "InstanceFilter",
     "Leaders",
+    "PostRegister",
+    "PublicityEntry",
     "TaskFilter",
     "actor_for",
+    "add_measure",
+    "add_risk_points",
     "advance_clock",
     "advance_to",
     "authenticate",
@@ -62,6 +83,7 @@ __all__ = [
     "export_rows",
     "export_xlsx",
     "find_definition",
+    "find_instance",
     "fire_due_timers",
     "get_account",
     "get_department",
@@ -70,6 +92,7 @@ __all__ = [
     "get_post",
     "get_task",
     "get_unit",
+    "grade_post",
     "groups_of",
     "import_csv",
     "import_organisation",
@@ -84,14 +107,23 @@ __all__ = [
     "list_tasks",
     "next_due",
     "now",
+    "override_level",
+    "post_history",
+    "post_register",
     "posts_of",
+    "publish",
     "resume_instance",
     "retry_instance",
     "save_account",
+    "send_message",
     "set_clock",
     "start_instance",
     "suspend_instance",
     "terminate_instance",
     "unclaim_task",
+    "unit_publicity",
+    "update_measure",
+    "update_risk_point",
     "use_system_clock",
+    "waiting_messages",
 ]

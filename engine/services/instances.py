@@ -14,12 +14,11 @@ from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidState, NotFound, ValidationFailed
 from ..execution import (
-    Live,
     check_out,
     clock_reading,
     load_definition,
     lock_instance,
-    new_workflow,
+    new_instance,
     run_engine,
     runtime,
     save,
@@ -28,6 +27,7 @@ from ..execution import (
 )
 from ..forms import validate_task_data
 from ..models import (
+    FINAL_STATUSES,
     EventType,
     InstanceEvent,
     InstanceStatus,
@@ -49,23 +49,12 @@ def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = 
                                {"business_key": ["length"]})
     definition_id, now = _definition_and_clock(uow, process_id, version)
     definition = load_definition(uow, definition_id)
-    workflow = new_workflow(uow, definition)
-    for task in workflow.get_tasks(state=SpiffState.READY):
-        task.data.update(clean)
-    instance = ProcessInstance(
-        definition_id=definition.id, process_id=definition.process_id,
-        business_key=business_key, status=InstanceStatus.RUNNING, state_format=0, state=b"",
-        started_at=now, updated_at=now, started_by=actor.user if actor else None)
-    uow.session.add(instance)
-    uow.session.flush()
-    live = Live(instance, definition, workflow, now, known_open=set(), known_timers=set())
-    live.log(EventType.STARTED, actor=instance.started_by,
-             data={"version": definition.version, "business_key": business_key,
-                   "data": clean})
+    live = new_instance(uow, definition, now, clean, business_key=business_key,
+                        started_by=actor.user if actor else None)
     run_engine(live)
     save(uow, live)
     uow.commit()
-    return instance
+    return live.instance
 
 
 def _definition_and_clock(uow: UnitOfWork, process_id: str,
@@ -135,14 +124,26 @@ def terminate_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
     instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.RUNNING, InstanceStatus.WAITING, InstanceStatus.ERROR,
                         InstanceStatus.SUSPENDED), "terminate")
+    _terminate(uow, instance, now, actor, reason)
+    uow.commit()
+    return instance
+
+
+def _terminate(uow: UnitOfWork, instance: ProcessInstance, now: datetime, actor: Actor,
+               reason: str | None) -> None:
+    """Terminate the instance and, first, every instance it called that still runs."""
+    children = uow.session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.parent_instance_id == instance.id,
+        ProcessInstance.status.not_in(FINAL_STATUSES))).all()
+    for child_id in children:
+        child, _now = lock_instance(uow, child_id)
+        _terminate(uow, child, now, actor, f"caller {instance.id} terminated")
     live = check_out(uow, instance, now)
     live.workflow.cancel()
     instance.status, instance.completed_at = InstanceStatus.TERMINATED, live.now
     instance.suspended_from = None
     live.log(EventType.TERMINATED, actor=actor.user, data={"reason": reason} if reason else None)
     save(uow, live)
-    uow.commit()
-    return instance
 
 
 def retry_instance(uow: UnitOfWork, instance_id: int, actor: Actor,

@@ -152,7 +152,9 @@ def _position_groups(uow: UnitOfWork, official: Official) -> set[str]:
         if unit.principal_id == official.id:
             groups |= {Role.PRINCIPAL.value, f"principal:{unit.code}"}
         if unit.discipline_officer_id == official.id:
-            groups |= {Role.DISCIPLINE_COMMISSION.value, f"discipline_commission:{unit.code}"}
+            # Scoped only: a unit's discipline officer is not the city's commission, whose
+            # plain role sees every unit.
+            groups.add(f"discipline_commission:{unit.code}")
     for dept in s.scalars(select(Department).where(or_(
             Department.head_id == official.id, Department.deputy_in_charge_id == official.id))):
         if dept.head_id == official.id:

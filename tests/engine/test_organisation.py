@@ -445,8 +445,9 @@ def test_groups_follow_roles_and_positions(people: Runtime) -> None:
         assert services.groups_of(uow, "zhangwei") == {
             "staff", "unit:fgw", "deputy_in_charge", "deputy_in_charge:fgw-ld",
             "deputy_in_charge:fgw-tzc", "post:fgw-fzr", "dept:fgw-ld"}
+        # A unit's discipline officer is scoped to the unit, not the city's commission.
         assert services.groups_of(uow, "liufang") == {
-            "staff", "unit:fgw", "discipline_commission", "discipline_commission:fgw"}
+            "staff", "unit:fgw", "discipline_commission:fgw"}
         assert services.groups_of(uow, "yangyang") == {
             "staff", "unit:fgw", "post:fgw-tzc-sp", "dept:fgw-tzc"}
         assert services.groups_of(uow, "admin") == {"admin"}

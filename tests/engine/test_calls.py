@@ -1,0 +1,139 @@
+"""Call activities as child instances, messages into waiting instances, service operators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from engine import services
+from engine.actors import Actor
+from engine.errors import Conflict, InvalidState
+from engine.models import InstanceEvent, InstanceStatus, ProcessInstance
+from engine.operators import OperatorCall
+from engine.parsing import read_sources
+from engine.runtime import Runtime
+from tests.conftest import ADMIN, FIXTURES
+
+UNITS = ["FGW", "CZJ", "RSJ"]
+
+
+@pytest.fixture
+def calls(rt: Runtime) -> Runtime:
+    seen: list[OperatorCall] = []
+
+    def echo(call: OperatorCall) -> dict[str, Any]:
+        seen.append(call)
+        return {"count": call.params["count"], "key": call.business_key}
+
+    rt.register_operator("test.echo", echo)
+    rt.echo_calls = seen  # type: ignore[attr-defined]
+    with rt.uow() as uow:
+        services.deploy(uow, read_sources([FIXTURES / "calls"]), deployed_by="tests")
+    return rt
+
+
+def _start(rt: Runtime) -> ProcessInstance:
+    with rt.uow() as uow:
+        return services.start_instance(uow, "call_parent", "campaign-2011", {"units": UNITS})
+
+
+def _children(rt: Runtime, parent_id: int) -> list[ProcessInstance]:
+    with rt.uow(write=False) as uow:
+        return list(uow.session.scalars(select(ProcessInstance).where(
+            ProcessInstance.parent_instance_id == parent_id).order_by(ProcessInstance.id)))
+
+
+def _finish_child(rt: Runtime, child: ProcessInstance, unit: str) -> None:
+    actor = Actor(f"user-{unit}", frozenset({f"unit:{unit}"}))
+    with rt.uow(write=False) as uow:
+        tasks, _ = services.list_tasks(uow, actor, services.TaskFilter(view="open"))
+    [task] = [t for t in tasks if t.instance_id == child.id]
+    with rt.uow() as uow:
+        services.complete_task(uow, task.id, actor, {})
+    with rt.uow() as uow:
+        services.send_message(uow, child.id, "public_suggestion", {"text": f"意见{unit}"},
+                              Actor("public"))
+
+
+def test_each_call_is_its_own_instance_linked_to_its_caller(calls: Runtime) -> None:
+    parent = _start(calls)
+    children = _children(calls, parent.id)
+    assert [c.process_id for c in children] == ["call_child"] * 3
+    assert all(c.status == InstanceStatus.WAITING for c in children)
+    assert {c.business_key for c in children} == {"campaign-2011"}
+    # The caller waits for its children; nothing of theirs lives in its state.
+    assert parent.status == InstanceStatus.WAITING
+    with calls.uow(write=False) as uow:
+        routed = {t.instance_id: t.candidate_groups for t in services.list_tasks(
+            uow, ADMIN, services.TaskFilter(view="all"))[0]}
+    assert routed == {c.id: [f"unit:{u}"] for c, u in zip(children, UNITS, strict=True)}
+
+
+def test_children_results_are_collected_and_the_caller_runs_on(calls: Runtime) -> None:
+    parent = _start(calls)
+    children = _children(calls, parent.id)
+    for child, unit in zip(children[:2], UNITS[:2], strict=True):
+        _finish_child(calls, child, unit)
+    with calls.uow(write=False) as uow:
+        assert services.get_instance(uow, parent.id).status == InstanceStatus.WAITING
+        assert "echoed" not in services.instance_data(uow, parent.id)
+    _finish_child(calls, children[2], UNITS[2])
+    with calls.uow(write=False) as uow:
+        data = services.instance_data(uow, parent.id)
+        tasks, _ = services.list_tasks(uow, ADMIN, services.TaskFilter(view="all"))
+        events = [e.type for e in services.instance_events(uow, parent.id)]
+    assert data["results"] == [f"{u}:意见{u}" for u in UNITS]
+    # The service task ran in the same transaction, with the evaluated parameter.
+    assert data["echoed"] == {"count": 3, "key": "campaign-2011"}
+    assert [c.element_id for c in calls.echo_calls] == ["echo"]  # type: ignore[attr-defined]
+    assert any(t.element_id == "summary" and t.instance_id == parent.id for t in tasks)
+    assert events.count("child_started") == 3 and events.count("child_completed") == 3
+
+
+def test_message_refused_when_not_waiting_for_it_and_nothing_changes(calls: Runtime) -> None:
+    parent = _start(calls)
+    child = _children(calls, parent.id)[0]
+    with calls.uow() as uow, pytest.raises(Conflict, match="not waiting for message 'unknown'"):
+        services.send_message(uow, child.id, "unknown", {}, Actor("public"))
+    with calls.uow() as uow:
+        services.send_message(uow, child.id, "public_suggestion", {"text": "x"}, Actor("p"))
+    with calls.uow() as uow:
+        revision = services.get_instance(uow, child.id).revision
+        events = uow.session.scalar(select(func.count()).select_from(InstanceEvent))
+        with pytest.raises(Conflict, match="waiting for: none"):
+            services.send_message(uow, child.id, "public_suggestion", {"text": "y"}, Actor("p"))
+    with calls.uow(write=False) as uow:
+        assert services.get_instance(uow, child.id).revision == revision
+        assert uow.session.scalar(select(func.count()).select_from(InstanceEvent)) == events
+        received = [e for e in services.instance_events(uow, child.id)
+                    if e.type == "message_received"]
+    assert [(e.actor, e.data) for e in received] == [
+        ("p", {"name": "public_suggestion", "payload": {"text": "x"}})]
+
+
+def test_terminating_the_caller_terminates_its_running_children(calls: Runtime) -> None:
+    parent = _start(calls)
+    children = _children(calls, parent.id)
+    _finish_child(calls, children[0], UNITS[0])
+    with calls.uow() as uow:
+        services.terminate_instance(uow, parent.id, ADMIN, "演练结束")
+    statuses = [c.status for c in _children(calls, parent.id)]
+    assert statuses == [InstanceStatus.COMPLETED, InstanceStatus.TERMINATED,
+                        InstanceStatus.TERMINATED]
+    with calls.uow() as uow, pytest.raises(InvalidState):
+        services.send_message(uow, children[1].id, "public_suggestion", {}, Actor("p"))
+
+
+def test_unknown_operator_puts_the_instance_in_error(rt: Runtime) -> None:
+    with rt.uow() as uow:  # no operator registered on this runtime
+        services.deploy(uow, read_sources([FIXTURES / "calls"]), deployed_by="tests")
+    parent = _start(rt)
+    for child, unit in zip(_children(rt, parent.id), UNITS, strict=True):
+        _finish_child(rt, child, unit)
+    with rt.uow(write=False) as uow:
+        instance = services.get_instance(uow, parent.id)
+    assert instance.status == InstanceStatus.ERROR
+    assert instance.error_element == "echo"
+    assert "no service operator 'test.echo'" in (instance.error_message or "")
