@@ -35,7 +35,7 @@ from engine.runtime import Runtime
 from engine.services.tasks import VIEWS
 from engine.settings import Settings
 
-from . import create_app
+from . import cli_demo, create_app
 from .cli_format import (
     CHINA,
     DURATION,
@@ -503,6 +503,8 @@ def serve(host: str, port: int) -> None:
     """Run the web app with Flask's development server (threaded)."""
     create_app().run(host=host, port=port, threaded=True)
 
+
+main.add_command(cli_demo.demo)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,76 @@
+"""``irpm demo`` — the demo city (engine/demo.py): twelve bureaus, their officials, a login
+for each, and the simulated clock at the programme's first working day of 2011.
+
+Registered on ``irpm`` by web/cli.py; kept apart because cli.py is long already.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from engine.demo import DEFAULT_PASSWORD, DEFAULT_SEED, DemoSummary, load_demo_city
+
+from .cli_format import CHINA, Column, table
+
+if TYPE_CHECKING:
+    from .cli import State
+
+
+@click.group()
+def demo() -> None:
+    """The demo city (示范城市) for rehearsals and trying IRPM out."""
+
+
+@demo.command("load")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True,
+              help="Same seed, same city (names, deputies, who oversees what).")
+@click.option("--password", default=DEFAULT_PASSWORD, show_default=True,
+              help="The one password of every demo account.")
+@click.option("--start-campaign", is_flag=True,
+              help="Also start the deployed 'campaign' process for 2011 (once).")
+@click.pass_obj
+def demo_load(state: State, seed: int, password: str, start_campaign: bool) -> None:
+    """Load the demo city into a migrated database; loading again changes nothing.
+
+    12 units, 6 departments each, 8 posts per department, an official per post, a login
+    for every official plus admin, jiwei and designer; the simulated clock at
+    2011-01-04T09:00+08:00.
+    """
+    started = time.perf_counter()
+    summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
+                             say=lambda note: click.echo(f"note: {note}", err=True))
+    seconds = round(time.perf_counter() - started, 2)
+    state.say({**summary.as_dict(), "seconds": seconds},
+              _text(summary, seconds, shown_password=password == DEFAULT_PASSWORD))
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[k]} {k}" for k in ("created", "updated", "unchanged"))
+
+
+def _text(s: DemoSummary, seconds: float, *, shown_password: bool) -> str:
+    headline = "demo city loaded" if s.changed else "demo city already loaded; nothing changed"
+    levels = ", ".join(f"level {k}: {v}" for k, v in sorted(s.levels.items()))
+    logins = table([{"username": d.username, "role": d.role, "unit": d.unit or "(city)",
+                     "name": d.name, "post": d.post} for d in s.demo_logins],
+                   [Column("USERNAME", "username"), Column("ROLE", "role"),
+                    Column("UNIT", "unit"), Column("NAME", "name"), Column("POST", "post")])
+    lines = [
+        f"{headline} (seed {s.seed}) in {seconds:.2f} s",
+        f"{s.units} units, {s.departments} departments, {s.posts} posts, {s.officials} "
+        f"officials, {s.accounts} accounts",
+        f"organisation rows: {_counts(s.organisation)}",
+        f"accounts: {_counts(s.logins)}",
+        f"posts by the post rule: {levels}",
+        f"simulated clock: {s.clock.astimezone(CHINA).isoformat(timespec='minutes')}",
+    ]
+    if s.campaign_instance_id is not None:
+        lines.append(f"campaign: instance {s.campaign_instance_id}")
+    lines += ["", "demo logins (every official logs in with the lowercased official code, "
+              "e.g. fgw-0001):", logins, "",
+              f"password: {DEFAULT_PASSWORD}" if shown_password
+              else "password: as given with --password"]
+    return "\n".join(lines)
