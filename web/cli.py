@@ -365,9 +365,9 @@ def complete(state: State, task_id: str, user: str, groups: tuple[str, ...],
              data: dict[str, Any] | None) -> None:
     """Complete TASK_ID with the form data --data and run the instance on."""
     with state.rt.uow() as uow:
-        task = services.complete_task(uow, task_id, actor(user, groups), data)
+        instance = services.complete_task(uow, task_id, actor(user, groups), data)
     with state.rt.uow(write=False) as uow:
-        instance = services.get_instance(uow, task.instance_id)
+        task = services.get_task(uow, task_id)
     show_instance(state, instance, f"completed {task.name}", {"task": task_row(task)})
 
 

@@ -61,8 +61,21 @@ def get_task(uow: UnitOfWork, task_id: uuid.UUID | str) -> HumanTask:
 
 
 @dataclass(frozen=True)
+class OpenTask:
+    """The columns of a task row that the inbox actions decide on."""
+
+    id: uuid.UUID
+    instance_id: int
+    element_id: str
+    name: str
+    assignee: str | None
+    state: str
+    completed_by: str | None
+
+
+@dataclass(frozen=True)
 class _Opened:
-    task: HumanTask
+    task: OpenTask
     instance: ProcessInstance
     now: datetime
     #: The actor may take the task: a candidate user, in a candidate group, or no
@@ -70,11 +83,16 @@ class _Opened:
     eligible: bool
 
 
+_TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.element_id, HumanTask.name,
+                 HumanTask.assignee, HumanTask.state, HumanTask.completed_by)
+
+
 def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Opened:
     """Lock the task and its instance and read both, the clock and the actor's eligibility
-    in one statement — the hot path of every inbox action."""
+    in one statement — the hot path of every inbox action. Task columns, not an ORM
+    object: no identity-map or relationship loading on the way."""
     tid = _parse_id(task_id)
-    stmt = (select(ProcessInstance, HumanTask, simulated_now_column(),
+    stmt = (select(ProcessInstance, *_TASK_COLUMNS, simulated_now_column(),
                    or_(_candidate_of(actor), _unrestricted()).label("eligible"))
             .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
             .where(HumanTask.id == tid))
@@ -83,7 +101,8 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Open
     row = uow.session.execute(stmt.execution_options(populate_existing=True)).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
-    instance, task, simulated_now, eligible = row
+    instance, simulated_now, eligible = row[0], row[-2], row[-1]
+    task = OpenTask(*row[1:-2])
     if task.state == TaskState.COMPLETED:
         raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by "
                                    f"{task.completed_by}")
@@ -96,7 +115,7 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Open
                    bool(eligible) or actor.is_admin)
 
 
-def _log(uow: UnitOfWork, task: HumanTask, type_: EventType, actor: Actor, now: Any,
+def _log(uow: UnitOfWork, task: OpenTask, type_: EventType, actor: Actor, now: Any,
          data: dict[str, Any] | None = None) -> None:
     write_events(uow, [{"instance_id": task.instance_id, "at": now, "type": type_.value,
                         "actor": actor.user, "task_id": task.id,
@@ -107,7 +126,7 @@ def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Human
     opened = _open_task(uow, task_id, actor)
     task, now = opened.task, opened.now
     if task.assignee == actor.user:
-        return task
+        return get_task(uow, task.id)
     if task.assignee is not None:
         raise TaskAlreadyClaimed(f"task {task.id} is already claimed by {task.assignee}")
     if not opened.eligible:
@@ -140,8 +159,9 @@ def unclaim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Hum
 
 
 def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
-                  data: dict[str, Any] | None = None) -> HumanTask:
-    """Validate ``data``, complete the task and run the instance until it waits again.
+                  data: dict[str, Any] | None = None) -> ProcessInstance:
+    """Validate ``data``, complete the task and run the instance until it waits again;
+    returns the instance as it now stands.
 
     The completing user must hold the claim, or be a candidate of an unclaimed task (which
     claims it implicitly). A rejected request changes nothing.
@@ -169,8 +189,7 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     run_human_task(live, spiff_task, clean)
     save(uow, live)
     uow.commit()
-    task.state, task.completed_at, task.completed_by = TaskState.COMPLETED, live.now, actor.user
-    return task
+    return instance
 
 
 @dataclass(frozen=True)

@@ -128,14 +128,14 @@ def test_db_upgrade_of_a_database_newer_than_the_code_is_one_error_line(tmp_path
 
 
 def test_deploy_twice_leaves_the_unchanged_process_at_its_version(irpm: Irpm) -> None:
-    first = irpm("deploy", BPMN_DIR, "--by", "tests").stdout
-    assert first.splitlines()[0].split() == ["PROCESS", "VERSION", "RESULT"]
-    assert first.splitlines()[1].split() == ["post_cycle", "1", "created"]
+    first = irpm("deploy", BPMN_DIR, "--by", "tests").stdout.splitlines()
+    assert first[0].split() == ["PROCESS", "VERSION", "RESULT"]
+    assert ["post_cycle", "1", "created"] in [line.split() for line in first[1:]]
 
     again = irpm.json("deploy", "--by", "tests")  # default: the bpmn/ directory
 
-    assert again == [{"process_id": "post_cycle", "version": 1,
-                      "definition_id": again[0]["definition_id"], "result": "unchanged"}]
+    assert again and all(row["result"] == "unchanged" and row["version"] == 1 for row in again)
+    assert "post_cycle" in {row["process_id"] for row in again}
 
 
 def test_deploy_of_an_invalid_file_is_one_error_line(irpm: Irpm, tmp_path: Path) -> None:
@@ -147,7 +147,7 @@ def test_deploy_of_an_invalid_file_is_one_error_line(irpm: Irpm, tmp_path: Path)
 
 def test_definitions_lists_versions_with_their_instances(deployed_cli: Irpm) -> None:
     deployed_cli.start_post()
-    [row] = deployed_cli.json("definitions")
+    [row] = [r for r in deployed_cli.json("definitions") if r["process_id"] == "post_cycle"]
     assert row["process_id"] == "post_cycle" and row["version"] == 1
     assert row["name"] == "岗位廉政风险防控年度循环"
     assert row["deployed_by"] == "tests" and row["instances"] == 1

@@ -75,9 +75,12 @@ def test_healthz_counts_definitions_instances_and_reads_the_clock(
     with deployed.uow() as uow:
         services.suspend_instance(uow, 1, POST_HOLDER)
 
+    with deployed.uow(write=False) as uow:
+        deployed_count = len(services.list_definitions(uow))
+
     body = client.get("/healthz").get_json()
 
-    assert body["definitions"] == 1
+    assert body["definitions"] == deployed_count >= 1
     assert body["instances"] == {"waiting": 1, "suspended": 1}
     assert body["clock"] == {"simulated": True, "now": "2011-01-04T01:00:00+00:00"}
 
