@@ -25,6 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .assignment import TaskContext, due_date
@@ -105,7 +106,8 @@ def lock_instance(uow: UnitOfWork, instance_id: int) -> tuple[ProcessInstance, d
     """Read the instance for update, and the clock with it; writers of one instance queue
     here (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` already holds the lock)."""
     stmt = (select(ProcessInstance, simulated_now_column())
-            .where(ProcessInstance.id == instance_id))
+            .where(ProcessInstance.id == instance_id)
+            .options(defer(ProcessInstance.state)))  # loaded only if the cache misses
     if not uow.is_sqlite:
         stmt = stmt.with_for_update(of=ProcessInstance)
     row = uow.session.execute(stmt.execution_options(populate_existing=True)).one_or_none()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState as SpiffState
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import defer
 
 from ..actors import Actor
 from ..db import UnitOfWork
@@ -87,18 +89,34 @@ _TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.element_id, Huma
                  HumanTask.assignee, HumanTask.state, HumanTask.completed_by)
 
 
+@lru_cache(maxsize=4)
+def _open_statement(for_update: bool) -> Any:
+    """Built once per dialect kind: the inbox actions' statement, bound per call."""
+    candidate = exists().where(
+        TaskCandidate.task_id == HumanTask.id,
+        or_(and_(TaskCandidate.kind == "user", TaskCandidate.name == bindparam("user")),
+            and_(TaskCandidate.kind == "group",
+                 TaskCandidate.name.in_(bindparam("groups", expanding=True)))))
+    stmt = (select(ProcessInstance, *_TASK_COLUMNS, simulated_now_column(),
+                   or_(candidate, _unrestricted()).label("eligible"))
+            .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
+            .where(HumanTask.id == bindparam("tid"))
+            # The state blob is loaded only when the workflow is not cached.
+            .options(defer(ProcessInstance.state))
+            .execution_options(populate_existing=True))
+    if for_update:  # PostgreSQL: both rows as of the lock, not as of the snapshot
+        stmt = stmt.with_for_update(of=[ProcessInstance, HumanTask])
+    return stmt
+
+
 def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Opened:
     """Lock the task and its instance and read both, the clock and the actor's eligibility
     in one statement — the hot path of every inbox action. Task columns, not an ORM
     object: no identity-map or relationship loading on the way."""
     tid = _parse_id(task_id)
-    stmt = (select(ProcessInstance, *_TASK_COLUMNS, simulated_now_column(),
-                   or_(_candidate_of(actor), _unrestricted()).label("eligible"))
-            .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
-            .where(HumanTask.id == tid))
-    if not uow.is_sqlite:  # on PostgreSQL, both rows as of the lock, not as of the snapshot
-        stmt = stmt.with_for_update(of=[ProcessInstance, HumanTask])
-    row = uow.session.execute(stmt.execution_options(populate_existing=True)).one_or_none()
+    row = uow.session.execute(
+        _open_statement(not uow.is_sqlite),
+        {"tid": tid, "user": actor.user, "groups": sorted(actor.groups)}).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
     instance, simulated_now, eligible = row[0], row[-2], row[-1]
