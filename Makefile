@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-db: setup  ## migrate the database (SQLite instance/irpm.db by default) and deploy bpmn/
+db: setup  ## migrate the database (SQLite instance/irpm.db by default), deploy bpmn/, demo city
 	$(BIN)/irpm db upgrade
 	$(BIN)/irpm deploy --by setup
+	$(BIN)/irpm demo load --if-empty --start-campaign
 
 run: db
 	$(BIN)/irpm serve --host $(HOST) --port $(PORT)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from engine import services
 from engine.demo import DEFAULT_PASSWORD, DEFAULT_SEED, DemoSummary, load_demo_city
 
 from .cli_format import CHINA, Column, table
@@ -31,14 +32,23 @@ def demo() -> None:
               help="The one password of every demo account.")
 @click.option("--start-campaign", is_flag=True,
               help="Also start the deployed 'campaign' process for 2011 (once).")
+@click.option("--if-empty", is_flag=True,
+              help="Do nothing if an organisation is already there (what `make run` uses).")
 @click.pass_obj
-def demo_load(state: State, seed: int, password: str, start_campaign: bool) -> None:
+def demo_load(state: State, seed: int, password: str, start_campaign: bool,
+              if_empty: bool) -> None:
     """Load the demo city into a migrated database; loading again changes nothing.
 
     12 units, 6 departments each, 8 posts per department, an official per post, a login
     for every official plus admin, jiwei and designer; the simulated clock at
     2011-01-04T09:00+08:00.
     """
+    if if_empty:
+        with state.rt.uow(write=False) as uow:
+            if services.list_units(uow):
+                click.echo("note: an organisation is loaded already; demo city not loaded",
+                           err=True)
+                return
     started = time.perf_counter()
     summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
                              say=lambda note: click.echo(f"note: {note}", err=True))

@@ -37,6 +37,7 @@ from .organisation import (
     get_unit,
     groups_of,
     leaders_for,
+    list_units,
     posts_of,
     save_account,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "list_definitions",
     "list_instances",
     "list_tasks",
+    "list_units",
     "next_due",
     "now",
     "override_level",

@@ -83,6 +83,10 @@ def get_account(uow: UnitOfWork, username: str) -> Account:
     return account
 
 
+def list_units(uow: UnitOfWork) -> list[Unit]:
+    return list(uow.session.scalars(select(Unit).order_by(Unit.code)))
+
+
 def departments_of(uow: UnitOfWork, unit_code: str) -> list[Department]:
     unit = get_unit(uow, unit_code)
     return list(uow.session.scalars(

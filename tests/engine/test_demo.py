@@ -440,3 +440,17 @@ def test_readme_documents_the_demo_logins(city: City) -> None:
         assert f"| {login.role} |" in line, line
         if login.unit:
             assert f"{login.unit} {UNIT_NAMES[login.unit]}" in line and login.name in line
+
+
+def test_make_run_loads_the_demo_only_into_an_empty_organisation(rt: Runtime,
+                                                                   database_url: str) -> None:
+    runner = CliRunner()
+    env = {"IRPM_DATABASE_URL": database_url}
+    first = runner.invoke(main, ["demo", "load", "--if-empty"], env=env)
+    assert first.exit_code == 0, first.output
+    with rt.uow() as uow:  # a user changes the demo city; a second `make run` must keep it
+        services.save_account(uow, "czj-0011", password="changed-by-user")
+    again = runner.invoke(main, ["demo", "load", "--if-empty"], env=env)
+    assert again.exit_code == 0 and "loaded already" in again.output
+    with rt.uow(write=False) as uow:
+        assert services.authenticate(uow, "czj-0011", "changed-by-user") is not None
