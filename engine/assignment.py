@@ -66,11 +66,18 @@ def default_resolver(ctx: TaskContext, evaluate: Any) -> Candidates:
     return Candidates(users or (), groups or ())
 
 
-def due_date(element: dict[str, Any], now: datetime) -> datetime | None:
-    """``dueIn`` (an ISO 8601 duration such as P10D or P1M) counted from ``now``."""
+def due_date(element: dict[str, Any], now: datetime,
+             evaluate: Any = None) -> datetime | None:
+    """``dueIn`` — an ISO 8601 duration such as P10D or P1M, or ``=expression`` giving one
+    from task data (e.g. ``=correction_deadline``) — counted from ``now``."""
     raw = element.get("properties", {}).get("dueIn")
     if not raw:
         return None
+    raw = raw.strip()
+    if raw.startswith("="):
+        if evaluate is None:
+            raise ValueError("dueIn is an expression but nothing can evaluate it here")
+        raw = str(evaluate(raw[1:]))
     try:
         parsed = TimerEventDefinition.parse_iso_duration(raw.strip())
         delta: timedelta = TimerEventDefinition.get_timedelta_from_start(parsed, now)

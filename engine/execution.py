@@ -367,11 +367,13 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         element = live.definition.element(element_id)
         ctx = TaskContext(element, task.data, live.instance.process_id,
                           live.instance.business_key)
+        def evaluate(expr: str, t: Task = task) -> Any:
+            return rt.script_engine.evaluate(t, expr)
+
         try:
             with bind_clock(FrozenClock(live.now)):
-                candidates = rt.resolver(
-                    ctx, lambda expr, t=task: rt.script_engine.evaluate(t, expr))
-            due = due_date(element, live.now)
+                candidates = rt.resolver(ctx, evaluate)
+                due = due_date(element, live.now, evaluate)
         except Exception as exc:  # a bad assignment rule is the diagram's error
             live.error = (f"cannot assign task '{element.get('name')}': {exc}", element_id)
             continue

@@ -296,3 +296,16 @@ def test_unrestricted_tasks_are_claimable_by_anyone(driver: Driver) -> None:
     driver.claim(driver.task(iid, "normal_review").id, DIRECT_USER)
     assert _view(driver, OUTSIDER, "claimable") == set()
     assert _view(driver, DIRECT_USER, "mine") == {(iid, "normal_review")}
+
+
+def test_due_in_can_be_an_expression_over_task_data() -> None:
+    from datetime import UTC, datetime
+
+    from engine.assignment import due_date
+
+    now = datetime(2011, 1, 4, tzinfo=UTC)
+    element = {"name": "纠错整改", "properties": {"dueIn": "=correction_deadline"}}
+    data = {"correction_deadline": "P10D"}
+    assert due_date(element, now, lambda expr: data[expr]) == datetime(
+        2011, 1, 14, tzinfo=UTC)
+    assert due_date({"properties": {"dueIn": "P1M"}}, now) == datetime(2011, 2, 4, tzinfo=UTC)
