@@ -15,7 +15,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import ConcurrentUpdate
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -81,6 +84,9 @@ class UnitOfWork:
         # results stay readable after the unit of work ends.
         self.session.close()
         self._after_commit.clear()
+        if isinstance(exc, DBAPIError) and _is_contention(exc):
+            raise ConcurrentUpdate("the database refused this change because another request "
+                                   "changed the same data at the same time; try again") from exc
 
     @property
     def is_sqlite(self) -> bool:
@@ -96,6 +102,18 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
+
+
+#: PostgreSQL deadlock_detected / serialization_failure / lock_not_available.
+_CONTENTION_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def _is_contention(exc: DBAPIError) -> bool:
+    """A lost race the client can retry, as opposed to a bug or an outage."""
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate in _CONTENTION_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
 
 
 def session_factory(engine: Engine, *, write: bool) -> sessionmaker[Session]:

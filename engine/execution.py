@@ -194,7 +194,13 @@ def _operators(live: Live) -> AbstractContextManager[None]:
     instance = live.instance
     return bind_operators(runtime(live.uow).operators, live.uow, instance_id=instance.id,
                           process_id=instance.process_id, business_key=instance.business_key,
-                          now=live.now)
+                          now=live.now, actor=_acting_user(live))
+
+
+def _acting_user(live: Live) -> str | None:
+    """The user behind this transaction's step: the latest event of it that names one
+    (task completed, message received, instance started)."""
+    return next((e["actor"] for e in reversed(live.events) if e["actor"]), None)
 
 
 def _log_fired_timers(live: Live, before: dict[uuid.UUID, tuple[Task, datetime, str]],
@@ -500,6 +506,31 @@ def _receive(live: Live, task: Task, child: Live) -> None:
         spec.receive_result(task, dict(last.data))
     live.log(EventType.CHILD_COMPLETED, task_id=task.id, element_id=spec.name,
              data={"instance": child.instance.id})
+
+
+def has_finished_children(uow: UnitOfWork, instance_id: int) -> bool:
+    return uow.session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.parent_instance_id == instance_id,
+        ProcessInstance.status == InstanceStatus.COMPLETED).limit(1)) is not None
+
+
+def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
+    """Take the results of children that completed while the caller could not (it was
+    suspended), then run the caller on."""
+    waiting = {t._get_internal_data(CHILD): t for t in all_tasks(live.workflow)
+               if isinstance(t.task_spec, DetachedCallActivity)
+               and t.state == SpiffState.STARTED and t._get_internal_data(CHILD) is not None}
+    if not waiting:
+        return
+    finished = uow.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.id.in_(list(waiting)),
+        ProcessInstance.status == InstanceStatus.COMPLETED)).all()
+    for child in finished:
+        child_live = check_out(uow, child, live.now)
+        _receive(live, waiting[child.id], child_live)
+        runtime(uow).workflows.checkin(child.id, child.revision, child_live.workflow)
+    if finished:
+        run_engine(live)
 
 
 def notify_parent(uow: UnitOfWork, child: Live) -> None:

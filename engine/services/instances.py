@@ -16,6 +16,8 @@ from ..errors import InvalidState, NotFound, ValidationFailed
 from ..execution import (
     check_out,
     clock_reading,
+    collect_finished_children,
+    has_finished_children,
     load_definition,
     lock_instance,
     new_instance,
@@ -27,6 +29,7 @@ from ..execution import (
 )
 from ..forms import validate_task_data
 from ..models import (
+    ACTIVE_STATUSES,
     FINAL_STATUSES,
     EventType,
     InstanceEvent,
@@ -90,13 +93,21 @@ def resume_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
                     reason: str | None = None) -> ProcessInstance:
     instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.SUSPENDED,), "resume")
-    return _set_lifecycle(uow, instance, now, actor, EventType.RESUMED, reason,
-                          status=instance.suspended_from or InstanceStatus.WAITING,
-                          suspended_from=None)
+    resumed = _set_lifecycle(uow, instance, now, actor, EventType.RESUMED, reason,
+                             status=instance.suspended_from or InstanceStatus.WAITING,
+                             suspended_from=None, commit=False)
+    if resumed.status in ACTIVE_STATUSES and has_finished_children(uow, resumed.id):
+        # Children that completed while this instance was suspended hand over now.
+        live = check_out(uow, resumed, now)
+        collect_finished_children(uow, live)
+        save(uow, live)
+    uow.commit()
+    return resumed
 
 
 def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, now: datetime, actor: Actor,
-                   event: EventType, reason: str | None, **values: Any) -> ProcessInstance:
+                   event: EventType, reason: str | None, *, commit: bool = True,
+                   **values: Any) -> ProcessInstance:
     """A status change that leaves the workflow untouched (no state rewrite)."""
     for key, value in values.items():
         setattr(instance, key, value)
@@ -107,7 +118,8 @@ def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, now: datetime, ac
                         "actor": actor.user, "task_id": None, "element_id": None,
                         "data": {"reason": reason} if reason else None}])
     _keep_cached(uow, instance, old_revision)
-    uow.commit()
+    if commit:
+        uow.commit()
     return instance
 
 

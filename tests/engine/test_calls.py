@@ -137,3 +137,22 @@ def test_unknown_operator_puts_the_instance_in_error(rt: Runtime) -> None:
     assert instance.status == InstanceStatus.ERROR
     assert instance.error_element == "echo"
     assert "no service operator 'test.echo'" in (instance.error_message or "")
+
+
+def test_a_suspended_caller_collects_finished_children_when_resumed(calls: Runtime) -> None:
+    parent = _start(calls)
+    children = _children(calls, parent.id)
+    with calls.uow() as uow:
+        services.suspend_instance(uow, parent.id, ADMIN, "核查")
+    for child, unit in zip(children, UNITS, strict=True):
+        _finish_child(calls, child, unit)
+    with calls.uow(write=False) as uow:  # the results wait for the caller
+        assert "echoed" not in services.instance_data(uow, parent.id)
+        assert services.get_instance(uow, parent.id).status == InstanceStatus.SUSPENDED
+    with calls.uow() as uow:
+        services.resume_instance(uow, parent.id, ADMIN)
+    with calls.uow(write=False) as uow:
+        data = services.instance_data(uow, parent.id)
+        assert services.get_instance(uow, parent.id).status == InstanceStatus.WAITING
+    assert data["results"] == [f"{u}:意见{u}" for u in UNITS]
+    assert data["echoed"]["count"] == 3
