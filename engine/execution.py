@@ -387,7 +387,7 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
             "id": task.id, "instance_id": live.instance.id, "definition_id": live.definition.id,
             "element_id": element_id, "name": element.get("name") or element_id,
             "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
-            "due_at": due, "assignee": None,
+            "due_at": due, "assignee": None, **org_codes(task.data),
         })
         candidate_rows += [{"task_id": task.id, "kind": "user", "name": u}
                            for u in candidates.users]
@@ -401,6 +401,16 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         connection.execute(insert(_TASK), task_rows)
     if candidate_rows:
         connection.execute(insert(_TASK_CANDIDATE), candidate_rows)
+
+
+#: Task-data keys copied onto the task row (see ``HumanTask.unit_code``).
+ORG_KEYS = ("unit_code", "department_code", "post_code")
+
+
+def org_codes(data: dict[str, Any]) -> dict[str, str | None]:
+    """The organisation codes a task's data names; anything but short text is ignored."""
+    return {key: value if isinstance(value := data.get(key), str) and 0 < len(value) <= 64
+            else None for key in ORG_KEYS}
 
 
 def _sync_timers(uow: UnitOfWork, live: Live,

@@ -36,7 +36,8 @@ class ProcessInstance(Base):
     """
 
     __tablename__ = "process_instance"
-    __table_args__ = (Index("ix_process_instance_process_status", "process_id", "status"),)
+    __table_args__ = (Index("ix_process_instance_process_status", "process_id", "status"),
+                      Index("ix_process_instance_started_by", "started_by"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
@@ -65,6 +66,7 @@ class EventType(StrEnum):
     TASK_CREATED = "task_created"
     TASK_CLAIMED = "task_claimed"
     TASK_UNCLAIMED = "task_unclaimed"
+    TASK_DELEGATED = "task_delegated"
     TASK_COMPLETED = "task_completed"
     TASK_CANCELLED = "task_cancelled"
     TIMER_FIRED = "timer_fired"

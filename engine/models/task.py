@@ -25,6 +25,9 @@ class HumanTask(Base):
     __table_args__ = (
         Index("ix_task_state_assignee", "state", "assignee"),
         Index("ix_task_state_due", "state", "due_at"),
+        Index("ix_task_state_unit", "state", "unit_code", "due_at"),
+        Index("ix_task_completed_by", "completed_by", "completed_at"),
+        Index("ix_task_post_code", "post_code"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -41,6 +44,12 @@ class HumanTask(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(255))
+    #: Whose task it is in the organisation, copied from the task data (``unit_code``,
+    #: ``department_code``, ``post_code``) when the task is created, so inboxes can show,
+    #: filter and authorize by unit without reading the workflow.
+    unit_code: Mapped[str | None] = mapped_column(String(64))
+    department_code: Mapped[str | None] = mapped_column(String(64))
+    post_code: Mapped[str | None] = mapped_column(String(64))
 
     candidates: Mapped[list[TaskCandidate]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)

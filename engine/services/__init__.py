@@ -2,6 +2,18 @@
 
 from .clock import advance_clock, current_clock, is_simulated, now, set_clock, use_system_clock
 from .deployment import deploy, find_definition, latest_definition, list_definitions
+from .inbox import (
+    COUNT_CAP,
+    DUE_STATES,
+    SORT_KEYS,
+    InboxPage,
+    InboxRow,
+    InvolvedRow,
+    due_card,
+    inbox,
+    inbox_counts,
+    involved_instances,
+)
 from .instances import (
     InstanceFilter,
     get_instance,
@@ -26,9 +38,12 @@ from .org_import import (
     import_xlsx,
 )
 from .organisation import (
+    Colleague,
     Leaders,
     actor_for,
     authenticate,
+    colleagues,
+    department_codes,
     departments_of,
     get_account,
     get_department,
@@ -36,10 +51,12 @@ from .organisation import (
     get_post,
     get_unit,
     groups_of,
+    is_active_account,
     leaders_for,
     list_units,
     posts_of,
     save_account,
+    share_department,
 )
 from .register import (
     add_measure,
@@ -57,13 +74,30 @@ from .register_pages import (
     post_register,
     unit_publicity,
 )
-from .tasks import TaskFilter, claim_task, complete_task, get_task, list_tasks, unclaim_task
+from .tasks import (
+    TaskFilter,
+    claim_task,
+    complete_task,
+    delegate_task,
+    get_task,
+    list_tasks,
+    may_view,
+    unclaim_task,
+    view_task,
+)
 from .timers import advance_to, due_instance_ids, fire_due_timers, next_due
 
 __all__ = [
+    "COUNT_CAP",
+    "DUE_STATES",
+    "SORT_KEYS",
+    "Colleague",
     "ImportRejected",
     "ImportReport",
+    "InboxPage",
+    "InboxRow",
     "InstanceFilter",
+    "InvolvedRow",
     "Leaders",
     "PostRegister",
     "PublicityEntry",
@@ -75,10 +109,14 @@ __all__ = [
     "advance_to",
     "authenticate",
     "claim_task",
+    "colleagues",
     "complete_task",
     "current_clock",
+    "delegate_task",
+    "department_codes",
     "departments_of",
     "deploy",
+    "due_card",
     "due_instance_ids",
     "export_csv",
     "export_rows",
@@ -98,8 +136,12 @@ __all__ = [
     "import_csv",
     "import_organisation",
     "import_xlsx",
+    "inbox",
+    "inbox_counts",
     "instance_data",
     "instance_events",
+    "involved_instances",
+    "is_active_account",
     "is_simulated",
     "latest_definition",
     "leaders_for",
@@ -107,6 +149,7 @@ __all__ = [
     "list_instances",
     "list_tasks",
     "list_units",
+    "may_view",
     "next_due",
     "now",
     "override_level",
@@ -119,6 +162,7 @@ __all__ = [
     "save_account",
     "send_message",
     "set_clock",
+    "share_department",
     "start_instance",
     "suspend_instance",
     "terminate_instance",
@@ -127,5 +171,6 @@ __all__ = [
     "update_measure",
     "update_risk_point",
     "use_system_clock",
+    "view_task",
     "waiting_messages",
 ]

@@ -191,6 +191,72 @@ def actor_for(uow: UnitOfWork, username: str) -> Actor:
     return Actor(username, _groups(uow, account), is_admin=Role.ADMIN in account.roles)
 
 
+# --------------------------------------------------------------------------- colleagues
+
+
+def _official_departments(uow: UnitOfWork, official_ids: set[int]) -> dict[int, set[str]]:
+    """Department codes per official: where they hold a post, and what they head."""
+    found: dict[int, set[str]] = {i: set() for i in official_ids}
+    if not official_ids:
+        return found
+    held = uow.session.execute(select(Post.holder_id, Department.code).join(Post.department)
+                               .where(Post.holder_id.in_(official_ids)))
+    headed = uow.session.execute(select(Department.head_id, Department.code)
+                                 .where(Department.head_id.in_(official_ids)))
+    for official_id, code in [*held, *headed]:
+        found[official_id].add(code)
+    return found
+
+
+def department_codes(uow: UnitOfWork, username: str) -> frozenset[str]:
+    """The departments (内设机构) a login belongs to: where its official holds a post or is
+    the head. Empty for logins without an official."""
+    official_id = uow.session.scalar(select(Account.official_id).where(
+        Account.username == username))
+    if official_id is None:
+        return frozenset()
+    return frozenset(_official_departments(uow, {official_id})[official_id])
+
+
+def share_department(uow: UnitOfWork, username: str, other: str) -> bool:
+    return bool(department_codes(uow, username) & department_codes(uow, other))
+
+
+def is_active_account(uow: UnitOfWork, username: str) -> bool:
+    return bool(uow.session.scalar(select(Account.active).where(Account.username == username)))
+
+
+@dataclass(frozen=True)
+class Colleague:
+    username: str
+    name: str
+    posts: tuple[str, ...]
+
+
+def colleagues(uow: UnitOfWork, username: str) -> list[Colleague]:
+    """The active logins sharing a department with ``username`` (not itself), by name —
+    whom a task may be delegated to."""
+    departments = department_codes(uow, username)
+    if not departments:
+        return []
+    dept_ids = select(Department.id).where(Department.code.in_(departments))
+    members = select(Post.holder_id).where(Post.department_id.in_(dept_ids)).union(
+        select(Department.head_id).where(Department.id.in_(dept_ids)))
+    rows = uow.session.execute(
+        select(Account.username, Official.name, Official.id).join(Account.official)
+        .where(Official.id.in_(members), Account.active.is_(True),
+               Account.username != username).order_by(Official.name, Account.username)).all()
+    posts: dict[int, list[str]] = {}
+    for holder_id, name in uow.session.execute(
+            select(Post.holder_id, Post.name).where(Post.holder_id.in_([r[2] for r in rows]),
+                                                    Post.department_id.in_(dept_ids))
+            .order_by(Post.code)):
+        if holder_id is not None:
+            posts.setdefault(holder_id, []).append(name)
+    return [Colleague(user, name, tuple(posts.get(official_id, ()))) for user, name, official_id
+            in rows]
+
+
 # ----------------------------------------------------------------------------- accounts
 
 

@@ -1,4 +1,6 @@
-"""Human tasks: the inbox queries and claim / unclaim / complete."""
+"""Human tasks: claim / unclaim / delegate / complete, and who may see one.
+
+The inbox queries live in ``engine.services.inbox`` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState as SpiffState
-from sqlalchemy import Select, and_, bindparam, exists, func, or_, select, update
+from sqlalchemy import and_, bindparam, exists, or_, select, update
 from sqlalchemy.orm import defer
 
 from ..actors import Actor
@@ -43,6 +45,12 @@ from ..models import (
     TaskState,
     simulated_now_column,
 )
+from . import organisation
+from .inbox import VIEWS, TaskFilter, list_tasks, task_query
+from .inbox import unrestricted as _unrestricted
+
+__all__ = ["VIEWS", "TaskFilter", "claim_task", "complete_task", "delegate_task", "get_task",
+           "list_tasks", "task_query", "unclaim_task", "view_task"]
 
 
 def _parse_id(task_id: uuid.UUID | str) -> uuid.UUID:
@@ -210,65 +218,80 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     return instance
 
 
-@dataclass(frozen=True)
-class TaskFilter:
-    """Inbox views: ``mine`` (assigned to me), ``claimable`` (my groups, unclaimed),
-    ``done`` (completed by me), ``all`` (admins)."""
-
-    view: str = "mine"
-    process_id: str | None = None
-    limit: int = 100
-    offset: int = 0
+MAX_REASON = 500
 
 
-VIEWS = ("mine", "claimable", "open", "done", "all")
+def _delegation_reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed("a delegation needs a reason", {"reason": ["required"]})
+    if len(text) > MAX_REASON:
+        raise ValidationFailed(f"the reason has at most {MAX_REASON} characters",
+                               {"reason": ["too long"]})
+    return text
 
 
-def _candidate_of(actor: Actor) -> Any:
-    conditions = [and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user)]
-    if actor.groups:
-        conditions.append(and_(TaskCandidate.kind == "group",
-                               TaskCandidate.name.in_(sorted(actor.groups))))
-    return exists().where(TaskCandidate.task_id == HumanTask.id, or_(*conditions))
+def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_username: str,
+                  reason: str | None) -> HumanTask:
+    """转办: hand an open task to a colleague of the same department (内设机构), with a reason.
+
+    The assignee may delegate, as may a candidate of an unclaimed task (it is handed on
+    without being claimed first) and an administrator. The colleague needs an active account
+    and a department in common with whoever hands the task over (for an administrator: with
+    its assignee, if any). The task becomes the colleague's; ``task_delegated`` records who
+    handed it to whom and why.
+    """
+    text = _delegation_reason(reason)
+    opened = _open_task(uow, task_id, actor)
+    task, now = opened.task, opened.now
+    if task.assignee is not None and task.assignee != actor.user and not actor.is_admin:
+        raise Forbidden(f"task {task.id} is claimed by {task.assignee}; only they can delegate it")
+    if task.assignee is None and not opened.eligible:
+        raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
+    holder = task.assignee if actor.is_admin else actor.user
+    if to_username in (actor.user, task.assignee):
+        raise ValidationFailed(f"task {task.id} is already {to_username}'s",
+                               {"to": ["the same person"]})
+    if not organisation.is_active_account(uow, to_username):
+        raise ValidationFailed(f"no active account '{to_username}'", {"to": ["unknown"]})
+    if holder is not None and not organisation.share_department(uow, holder, to_username):
+        raise Forbidden(f"{to_username} is not in the same department as {holder}")
+    uow.session.execute(update(HumanTask).where(HumanTask.id == task.id)
+                        .values(assignee=to_username, claimed_at=now)
+                        .execution_options(synchronize_session=False))
+    _log(uow, task, EventType.TASK_DELEGATED, actor, now,
+         {"from": task.assignee, "to": to_username, "reason": text})
+    uow.commit()
+    return get_task(uow, task.id)
 
 
-def _unrestricted() -> Any:
-    return ~exists().where(TaskCandidate.task_id == HumanTask.id)
+#: Scoped leadership groups and the task column their scope is compared with: a unit's
+#: principal and discipline officer oversee the unit, a head and a deputy their department.
+_OVERSIGHT = (("principal:", "unit_code"), ("discipline_commission:", "unit_code"),
+              ("department_head:", "department_code"), ("deputy_in_charge:", "department_code"))
+CITY_OVERSIGHT = "discipline_commission"
 
 
-def task_query(actor: Actor, flt: TaskFilter) -> Select[HumanTask]:
-    if flt.view not in VIEWS:
-        raise ValidationFailed(f"unknown view '{flt.view}'; use one of {', '.join(VIEWS)}",
-                               {"view": ["unknown"]})
-    stmt = select(HumanTask)
-    is_open = HumanTask.state == TaskState.OPEN
-    if flt.view == "mine":
-        stmt = stmt.where(is_open, HumanTask.assignee == actor.user)
-    elif flt.view == "claimable":
-        stmt = stmt.where(is_open, HumanTask.assignee.is_(None),
-                          or_(_candidate_of(actor), _unrestricted()))
-    elif flt.view == "open":
-        stmt = stmt.where(is_open, or_(HumanTask.assignee == actor.user, and_(
-            HumanTask.assignee.is_(None), or_(_candidate_of(actor), _unrestricted()))))
-    elif flt.view == "done":
-        stmt = stmt.where(HumanTask.state == TaskState.COMPLETED,
-                          HumanTask.completed_by == actor.user)
-    elif not actor.is_admin:
-        raise Forbidden("only administrators can list every task")
-    if flt.process_id:
-        stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id).where(
-            ProcessInstance.process_id == flt.process_id)
-    return stmt
+def may_view(task: HumanTask, actor: Actor) -> bool:
+    """Whether ``actor`` may see ``task``: their own (assigned, completed), their groups'
+    (a candidate, or an unrestricted task), or one in the unit or department their
+    leadership covers; administrators and the city's discipline commission see all."""
+    if actor.is_admin or CITY_OVERSIGHT in actor.groups:
+        return True
+    if actor.user in (task.assignee, task.completed_by):
+        return True
+    if not task.candidates or actor.may_claim(task.candidate_users, task.candidate_groups):
+        return True
+    for prefix, column in _OVERSIGHT:
+        code = getattr(task, column)
+        if code is not None and f"{prefix}{code}" in actor.groups:
+            return True
+    return False
 
 
-def list_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None
-               ) -> tuple[list[HumanTask], int]:
-    """One indexed query over the task table — no workflow is ever deserialized here."""
-    flt = flt or TaskFilter()
-    stmt = task_query(actor, flt)
-    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    order = (HumanTask.completed_at.desc(),) if flt.view == "done" else (
-        HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.created_at)
-    rows = uow.session.scalars(stmt.order_by(*order).limit(flt.limit).offset(flt.offset))
-    return list(rows), total
-
+def view_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
+    """The task, if ``actor`` may see it (``may_view``); else ``Forbidden``."""
+    task = get_task(uow, task_id)
+    if not may_view(task, actor):
+        raise Forbidden(f"{actor.user} may not see task {task.id}")
+    return task

@@ -1,0 +1,307 @@
+"""The inbox: which tasks an actor sees — filtered, searched, sorted and paged.
+
+One indexed statement over the task table (joined by primary keys to its instance and
+definition, and by unique codes to the organisation's names for display) — no workflow is
+ever deserialized here — plus a count capped at ``COUNT_CAP``, so a page of an inbox of
+hundreds of thousands of tasks costs about what a page of a small one does.
+
+Warnings follow the glossary: a task due within ``near_due`` carries a yellow card (黄牌),
+one past its due time a red card (红牌).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, and_, exists, func, or_, select, union
+
+from ..actors import Actor
+from ..db import UnitOfWork
+from ..errors import Forbidden, ValidationFailed
+from ..models import (
+    Department,
+    HumanTask,
+    Post,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskState,
+    Unit,
+)
+from . import clock
+
+VIEWS = ("mine", "claimable", "open", "done", "all")
+DUE_STATES = ("overdue", "near", "later", "none")
+#: Sort keys, each a column of the listing.
+SORT_KEYS = ("name", "process", "unit", "post", "business_key", "created", "due", "completed")
+#: Counts stop here: "more than 10,000" is all a person needs to know.
+COUNT_CAP = 10_000
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
+DEFAULT_NEAR_DUE = timedelta(days=3)
+YELLOW_CARD, RED_CARD = "yellow_card", "red_card"
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """Inbox views: ``mine`` (assigned to me), ``claimable`` (my groups, unclaimed), ``open``
+    (both), ``done`` (completed by me), ``all`` (admins). ``due`` is one of ``DUE_STATES``;
+    ``search`` matches the task's name and its post (name or code); ``sort`` is one of
+    ``SORT_KEYS`` (default: due date ascending, or completion descending for ``done``)."""
+
+    view: str = "mine"
+    process_id: str | None = None
+    unit_code: str | None = None
+    due: str | None = None
+    search: str | None = None
+    sort: str | None = None
+    descending: bool = False
+    limit: int = 100
+    offset: int = 0
+    near_due: timedelta = field(default=DEFAULT_NEAR_DUE)
+
+
+def candidate_of(actor: Actor) -> Any:
+    conditions = [and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user)]
+    if actor.groups:
+        conditions.append(and_(TaskCandidate.kind == "group",
+                               TaskCandidate.name.in_(sorted(actor.groups))))
+    return exists().where(TaskCandidate.task_id == HumanTask.id, or_(*conditions))
+
+
+def unrestricted() -> Any:
+    return ~exists().where(TaskCandidate.task_id == HumanTask.id)
+
+
+def _view(actor: Actor, view: str) -> list[Any]:
+    is_open = HumanTask.state == TaskState.OPEN
+    if view == "mine":
+        return [is_open, HumanTask.assignee == actor.user]
+    if view == "claimable":
+        return [is_open, HumanTask.assignee.is_(None), or_(candidate_of(actor), unrestricted())]
+    if view == "open":
+        return [is_open, or_(HumanTask.assignee == actor.user, and_(
+            HumanTask.assignee.is_(None), or_(candidate_of(actor), unrestricted())))]
+    if view == "done":
+        return [HumanTask.state == TaskState.COMPLETED, HumanTask.completed_by == actor.user]
+    if view == "all" and actor.is_admin:
+        return []
+    if view == "all":
+        raise Forbidden("only administrators can list every task")
+    raise ValidationFailed(f"unknown view '{view}'; use one of {', '.join(VIEWS)}",
+                           {"view": ["unknown"]})
+
+
+def _due(state: str, now: datetime | None, near_due: timedelta) -> Any:
+    if state not in DUE_STATES:
+        raise ValidationFailed(f"unknown due state '{state}'; use one of "
+                               f"{', '.join(DUE_STATES)}", {"due": ["unknown"]})
+    if state == "none":
+        return HumanTask.due_at.is_(None)
+    if now is None:
+        raise ValueError("filtering by due state needs the current time")
+    if state == "overdue":
+        return HumanTask.due_at < now
+    if state == "near":
+        return and_(HumanTask.due_at >= now, HumanTask.due_at < now + near_due)
+    return HumanTask.due_at >= now + near_due
+
+
+def like_pattern(text: str) -> str:
+    """``text`` as a LIKE pattern matching it anywhere, wildcards in it taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None) -> list[Any]:
+    conditions = _view(actor, flt.view)
+    if flt.process_id:
+        conditions.append(ProcessInstance.process_id == flt.process_id)
+    if flt.unit_code:
+        conditions.append(HumanTask.unit_code == flt.unit_code)
+    if flt.due:
+        conditions.append(_due(flt.due, now, flt.near_due))
+    if flt.search and flt.search.strip():
+        pattern = like_pattern(flt.search.strip())
+        conditions.append(or_(HumanTask.name.ilike(pattern, escape="\\"),
+                              HumanTask.post_code.ilike(pattern, escape="\\"),
+                              Post.name.ilike(pattern, escape="\\")))
+    return conditions
+
+
+def _joined(stmt: _S, flt: TaskFilter, *, for_display: bool) -> _S:
+    """The joins a statement needs: the instance (process, business key) always — a primary
+    key lookup — and the organisation's names only to show them or to search posts."""
+    stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    if for_display:
+        stmt = (stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
+                .outerjoin(Unit, Unit.code == HumanTask.unit_code)
+                .outerjoin(Department, Department.code == HumanTask.department_code))
+    if for_display or (flt.search and flt.search.strip()):
+        stmt = stmt.outerjoin(Post, Post.code == HumanTask.post_code)
+    return stmt
+
+
+def task_query(actor: Actor, flt: TaskFilter,
+               now: datetime | None = None) -> Select[HumanTask]:
+    """The tasks ``flt`` selects for ``actor``, as ORM rows (unsorted)."""
+    return _joined(select(HumanTask), flt, for_display=False).where(
+        *_conditions(actor, flt, now))
+
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "name": HumanTask.name, "process": ProcessDefinition.name, "unit": HumanTask.unit_code,
+    "post": HumanTask.post_code, "business_key": ProcessInstance.business_key,
+    "created": HumanTask.created_at, "due": HumanTask.due_at,
+    "completed": HumanTask.completed_at,
+}
+
+
+def order_by(flt: TaskFilter) -> tuple[Any, ...]:
+    """Empty values last either way; ties broken by creation, then id (a stable order)."""
+    key, descending = flt.sort, flt.descending
+    if key is None:
+        key, descending = ("completed", True) if flt.view == "done" else ("due", False)
+    if key not in SORT_KEYS:
+        raise ValidationFailed(f"cannot sort by '{key}'; use one of {', '.join(SORT_KEYS)}",
+                               {"sort": ["unknown"]})
+    column = _SORT_COLUMNS[key]
+    return (column.is_(None), column.desc() if descending else column.asc(),
+            HumanTask.created_at, HumanTask.id)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    id: Any
+    name: str
+    element_id: str
+    state: str
+    assignee: str | None
+    instance_id: int
+    process_id: str
+    process_name: str
+    business_key: str | None
+    unit_code: str | None
+    unit_name: str | None
+    department_code: str | None
+    department_name: str | None
+    post_code: str | None
+    post_name: str | None
+    created_at: datetime
+    due_at: datetime | None
+    completed_at: datetime | None
+    completed_by: str | None
+    #: ``yellow_card`` / ``red_card`` for an open task near or past its due time.
+    card: str | None = None
+
+
+_ROW_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.element_id, HumanTask.state,
+                HumanTask.assignee, HumanTask.instance_id, ProcessInstance.process_id,
+                ProcessDefinition.name.label("process_name"), ProcessInstance.business_key,
+                HumanTask.unit_code, Unit.name.label("unit_name"), HumanTask.department_code,
+                Department.name.label("department_name"), HumanTask.post_code,
+                Post.name.label("post_name"), HumanTask.created_at, HumanTask.due_at,
+                HumanTask.completed_at, HumanTask.completed_by)
+
+
+def due_card(state: str, due_at: datetime | None, now: datetime,
+             near_due: timedelta = DEFAULT_NEAR_DUE) -> str | None:
+    """红牌 when an open task is overdue, 黄牌 when it falls due within ``near_due``."""
+    if state != TaskState.OPEN or due_at is None:
+        return None
+    if due_at < now:
+        return RED_CARD
+    return YELLOW_CARD if due_at < now + near_due else None
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    #: How many tasks match, counted up to ``COUNT_CAP`` (``capped`` says it stopped there).
+    total: int
+    capped: bool
+    now: datetime
+
+
+def count_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter, now: datetime | None = None,
+                cap: int = COUNT_CAP) -> int:
+    """How many tasks ``flt`` selects, counting no further than ``cap + 1``."""
+    ids = _joined(select(HumanTask.id), flt, for_display=False).where(
+        *_conditions(actor, flt, now)).limit(cap + 1)
+    return uow.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
+
+
+def inbox(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> InboxPage:
+    """One page of the actor's inbox, with names for display and due cards, as of the
+    engine's clock (simulated or not)."""
+    flt = flt or TaskFilter()
+    now = clock.now(uow)
+    total = count_tasks(uow, actor, flt, now)
+    stmt = (_joined(select(*_ROW_COLUMNS).select_from(HumanTask), flt, for_display=True)
+            .where(*_conditions(actor, flt, now)).order_by(*order_by(flt))
+            .limit(flt.limit).offset(flt.offset))
+    rows = [InboxRow(**row._asdict(), card=due_card(row.state, row.due_at, now, flt.near_due))
+            for row in uow.session.execute(stmt)]
+    return InboxPage(rows, min(total, COUNT_CAP), total > COUNT_CAP, now)
+
+
+def inbox_counts(uow: UnitOfWork, actor: Actor, cap: int = 999) -> dict[str, int]:
+    """Open tasks per view for the navigation, each counted up to ``cap + 1``."""
+    return {view: count_tasks(uow, actor, TaskFilter(view=view), cap=cap)
+            for view in ("mine", "claimable")}
+
+
+def list_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None
+               ) -> tuple[list[HumanTask], int]:
+    """Task rows (ORM objects, with their candidates) and how many match, uncapped."""
+    flt = flt or TaskFilter()
+    now = clock.now(uow) if flt.due else None
+    stmt = task_query(actor, flt, now)
+    total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    if flt.sort == "process":
+        stmt = stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
+    rows = uow.session.scalars(stmt.order_by(*order_by(flt)).limit(flt.limit)
+                               .offset(flt.offset))
+    return list(rows), total
+
+
+# ------------------------------------------------------------------- instances I took part in
+
+
+@dataclass(frozen=True)
+class InvolvedRow:
+    id: int
+    process_id: str
+    process_name: str
+    business_key: str | None
+    status: str
+    started_at: datetime
+    updated_at: datetime
+    started_by: str | None
+
+
+def _involved_ids(actor: Actor) -> Any:
+    """Instances the actor started or completed a task in — two indexed lookups."""
+    return union(select(HumanTask.instance_id).where(HumanTask.completed_by == actor.user),
+                 select(ProcessInstance.id).where(ProcessInstance.started_by == actor.user))
+
+
+def involved_instances(uow: UnitOfWork, actor: Actor, *, process_id: str | None = None,
+                       limit: int = 100, offset: int = 0) -> tuple[list[InvolvedRow], int]:
+    """我参与的: the instances the actor took part in, most recently changed first, and how
+    many there are (up to ``COUNT_CAP``)."""
+    ids = _involved_ids(actor).subquery()
+    where: list[Any] = [ProcessInstance.id.in_(select(ids.c[0]))]
+    if process_id:
+        where.append(ProcessInstance.process_id == process_id)
+    capped = select(ProcessInstance.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    total = uow.session.scalar(select(func.count()).select_from(capped)) or 0
+    stmt = (select(ProcessInstance.id, ProcessInstance.process_id, ProcessDefinition.name,
+                   ProcessInstance.business_key, ProcessInstance.status,
+                   ProcessInstance.started_at, ProcessInstance.updated_at,
+                   ProcessInstance.started_by)
+            .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
+            .where(*where).order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
+            .limit(limit).offset(offset))
+    return [InvolvedRow(*row) for row in uow.session.execute(stmt)], min(total, COUNT_CAP)
