@@ -5,15 +5,51 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Front-end packages from npm (package.json / package-lock.json), copied where the app serves
+# them; never committed.
+NPM_STAMP    := node_modules/.installed
+VENDOR       := web/static/vendor
+VENDOR_STAMP := $(VENDOR)/.copied
+# Message catalogs: .po committed, .mo compiled here.
+CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(CATALOGS:.po=.mo)
 
-.PHONY: run test test-sqlite test-postgres lint bench setup db clean
+.PHONY: run test test-sqlite test-postgres lint bench setup db clean browser translations \
+        messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $(NPM_STAMP)
+
+$(VENDOR_STAMP): $(NPM_STAMP)
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/bootstrap $(VENDOR)/bpmn-js
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css \
+	   node_modules/bootstrap/dist/css/bootstrap.min.css.map \
+	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js \
+	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp -R node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/
+	touch $(VENDOR_STAMP)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel -q compile -i $< -o $@
+
+translations: $(MO_FILES)
+
+# After changing user-facing strings: extract them and merge into every catalog.
+messages: setup
+	$(BIN)/pybabel -q extract -F web/babel.cfg -k _l -o web/translations/messages.pot \
+	  --no-location --omit-header --sort-output web
+	$(BIN)/pybabel -q update -i web/translations/messages.pot -d web/translations \
+	  --no-fuzzy-matching --omit-header
+
+setup: $(STAMP) $(VENDOR_STAMP) $(MO_FILES)
 
 db: setup  ## migrate the database (SQLite instance/irpm.db by default), deploy bpmn/, demo city
 	$(BIN)/irpm db upgrade
@@ -27,11 +63,20 @@ lint: setup
 	$(BIN)/ruff check engine web scheduler tests bench migrations
 	$(BIN)/mypy
 
-test-sqlite: setup
+# Debian's chromium (and a CJK font, so screenshots show the Chinese UI), only if missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  apt-get update && apt-get install -y --no-install-recommends chromium fonts-wqy-microhei; \
+	elif ! fc-list :lang=zh family 2>/dev/null | grep -q .; then \
+	  apt-get install -y --no-install-recommends fonts-wqy-microhei \
+	    || echo "note: no CJK font; screenshots will not show Chinese text"; \
+	fi
+
+test-sqlite: setup browser
 	@echo "== test suite on SQLite =="
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
-test-postgres: setup
+test-postgres: setup browser
 	@echo "== test suite on PostgreSQL (throwaway cluster) =="
 	$(BIN)/python tests/pgtmp.py -- $(BIN)/python -m pytest -q -p no:cacheprovider
 
@@ -41,4 +86,5 @@ bench: setup
 	$(BIN)/python bench/engine.py
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info node_modules \
+	  $(VENDOR) web/translations/*/LC_MESSAGES/messages.mo

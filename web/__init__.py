@@ -2,31 +2,43 @@
 
 from __future__ import annotations
 
+import secrets
 import weakref
 from typing import Any
 
 from flask import Flask
 
-from engine.runtime import Runtime
-from engine.settings import Settings
+from engine.programme import programme_runtime
+from engine.settings import PROJECT_ROOT, Settings
 
-from . import health
+from . import auth, errors, health, i18n, inbox, labels, nav, security, tasks
+from . import config as web_config
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the app. ``config["IRPM_SETTINGS"]`` (a ``Settings``) overrides the environment.
+    """Build the app. ``config["IRPM_SETTINGS"]`` (a ``Settings``) overrides the
+    environment for the engine; other keys override ``web.config`` (defaults, then ``IRPM_*``
+    variables).
+
+    The secret key comes from ``SECRET_KEY`` / ``IRPM_SECRET_KEY``, else from
+    ``instance/secret_key`` (generated once); a testing app without one gets a throwaway key.
 
     The engine ``Runtime`` (database pool, spec and workflow caches) lives as long as the app,
     on ``app.extensions["irpm"]``; it is disposed when the app is discarded or the process
     exits, never per request.
     """
-    app = Flask(__name__)
-    app.config.from_mapping(IRPM_SETTINGS=None)
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app.config.from_mapping(IRPM_SETTINGS=None, **web_config.defaults())
+    app.config.from_mapping(web_config.from_env())
     if config:
         app.config.from_mapping(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = (secrets.token_hex(32) if app.testing else
+                                    web_config.instance_secret_key(app.instance_path))
     settings = app.config["IRPM_SETTINGS"] or Settings.from_env()
-    runtime = Runtime(settings)
+    runtime = programme_runtime(settings)
     app.extensions["irpm"] = runtime
     weakref.finalize(app, runtime.close)
-    health.init_app(app)
+    for module in (security, i18n, labels, errors, nav, auth, health, inbox, tasks):
+        module.init_app(app)
     return app

@@ -17,6 +17,8 @@ from engine.migrate import alembic_config, current_revision
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.runtime import Runtime
 
+from .access import public
+
 bp = Blueprint("health", __name__)
 
 
@@ -38,6 +40,7 @@ def _unhealthy(reason: str, **fields: Any) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/healthz")
+@public
 def healthz() -> tuple[dict[str, Any], int]:
     rt: Runtime = current_app.extensions["irpm"]
     try:

@@ -13,6 +13,7 @@ from .inbox import (
     inbox,
     inbox_counts,
     involved_instances,
+    process_choices,
 )
 from .instances import (
     InstanceFilter,
@@ -156,6 +157,7 @@ __all__ = [
     "post_history",
     "post_register",
     "posts_of",
+    "process_choices",
     "publish",
     "resume_instance",
     "retry_instance",

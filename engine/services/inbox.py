@@ -305,3 +305,14 @@ def involved_instances(uow: UnitOfWork, actor: Actor, *, process_id: str | None 
             .where(*where).order_by(ProcessInstance.updated_at.desc(), ProcessInstance.id.desc())
             .limit(limit).offset(offset))
     return [InvolvedRow(*row) for row in uow.session.execute(stmt)], min(total, COUNT_CAP)
+
+
+def process_choices(uow: UnitOfWork) -> list[tuple[str, str]]:
+    """(process id, name of its latest version) for every deployed process, by name — what an
+    inbox filters by. Reads the definitions table only (a handful of rows)."""
+    names: dict[str, str] = {}
+    for process_id, name in uow.session.execute(
+            select(ProcessDefinition.process_id, ProcessDefinition.name)
+            .order_by(ProcessDefinition.process_id, ProcessDefinition.version)):
+        names[process_id] = name
+    return sorted(names.items(), key=lambda item: (item[1], item[0]))

@@ -124,9 +124,11 @@ def test_the_app_keeps_one_runtime_from_its_settings(app: Flask, settings: Setti
 def test_the_app_reads_its_settings_from_the_environment(
         database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("IRPM_DATABASE_URL", database_url)
+    monkeypatch.setenv("IRPM_SECRET_KEY", "from-the-environment-" + "k" * 32)
     app = create_app()
     try:
         assert app.extensions["irpm"].settings.database_url == database_url
+        assert app.secret_key == "from-the-environment-" + "k" * 32
         assert app.test_client().get("/healthz").status_code == 200
     finally:
         app.extensions["irpm"].close()

@@ -1,0 +1,51 @@
+"""The signed-in user as the web layer sees it: a login, the official's name, and the
+engine ``Actor`` that services check every action against."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from engine import services
+from engine.actors import Actor
+from engine.db import UnitOfWork
+from engine.errors import Forbidden, NotFound
+from engine.models import Role
+
+
+@dataclass(frozen=True)
+class User:
+    """What Flask-Login keeps for a request (``current_user``)."""
+
+    username: str
+    name: str
+    actor: Actor
+    #: When the password last changed: a session from before a change is no longer valid.
+    password_changed_at: datetime
+
+    # Flask-Login's protocol.
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return self.username
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The unscoped roles the user holds (stored, or implied by positions)."""
+        return frozenset(r.value for r in Role if r.value in self.actor.groups)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.actor.is_admin or any(role in self.actor.groups for role in roles)
+
+
+def load_user(uow: UnitOfWork, username: str) -> User | None:
+    """The user behind a session, or None if the account is gone or disabled."""
+    try:
+        account = services.get_account(uow, username)
+        actor = services.actor_for(uow, username)
+    except (NotFound, Forbidden):
+        return None
+    name = account.official.name if account.official is not None else account.username
+    return User(account.username, name, actor, account.password_changed_at)

@@ -1,0 +1,48 @@
+"""GET /inbox/<view> (我的待办, 待认领, 已办) and GET /inbox/involved (我参与的)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g, render_template, request
+
+from engine import services
+
+from ..runtime import runtime
+from . import INVOLVED, VIEWS, bp
+from .listing import pages, parse, sort_url, url_with
+
+
+@bp.get("/")
+def home() -> Any:
+    from . import _home
+
+    return _home()
+
+
+@bp.get("/<any(mine, claimable, done):view>")
+def tasks(view: str) -> Any:
+    listing = parse(request.args, view)
+    with runtime().uow(write=False) as uow:
+        page = services.inbox(uow, g.actor, listing.flt)
+        processes = services.process_choices(uow)
+        units = [(u.code, u.name) for u in services.list_units(uow)]
+    return render_template(
+        "inbox/tasks.html", view=view, views=VIEWS, involved_label=INVOLVED, page=page,
+        listing=listing, flt=listing.flt, processes=processes, units=units,
+        pager=pages(listing.page, page.total, listing.page_size),
+        url_with=url_with, sort_url=sort_url)
+
+
+@bp.get("/involved")
+def involved() -> Any:
+    listing = parse(request.args, "mine")
+    with runtime().uow(write=False) as uow:
+        rows, total = services.involved_instances(
+            uow, g.actor, process_id=listing.flt.process_id, limit=listing.page_size,
+            offset=(listing.page - 1) * listing.page_size)
+        processes = services.process_choices(uow)
+    return render_template(
+        "inbox/involved.html", view="involved", views=VIEWS, involved_label=INVOLVED,
+        rows=rows, total=total, listing=listing, processes=processes,
+        pager=pages(listing.page, total, listing.page_size), url_with=url_with)
