@@ -47,7 +47,7 @@ messages: setup
 	$(BIN)/pybabel -q extract -F web/babel.cfg -k _l -o web/translations/messages.pot \
 	  --no-location --omit-header --sort-output web
 	$(BIN)/pybabel -q update -i web/translations/messages.pot -d web/translations \
-	  --no-fuzzy-matching --omit-header
+	  --no-fuzzy-matching --width 100 --ignore-pot-creation-date
 
 setup: $(STAMP) $(VENDOR_STAMP) $(MO_FILES)
 

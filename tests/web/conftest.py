@@ -1,40 +1,26 @@
 """Web fixtures: the app on the test database, a client, ``AuthActions`` to sign in and out,
-and a small organisation (two units) whose people receive tasks of the post cycle.
-
-Tasks come from ``fixtures/inbox_cycle.bpmn`` (a post holder's task due in 10 days, then the
-department head's review), whose lanes resolve through the organisation (``post_holder`` →
-``post:<code>``, ``department_head`` → ``department_head:<dept>``), as the programme's do.
-"""
+and ``org``, the small organisation of ``tests/inbox_org.py`` whose people receive tasks."""
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from engine import services
-from engine.models import HumanTask, TaskState
-from engine.orgfile import read_csv, write_csv
-from engine.parsing import read_sources
 from engine.passwords import hash_password
 from engine.routing import org_resolver
 from engine.runtime import Runtime
 from engine.settings import Settings
+from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 from web import create_app
 
-PASSWORD = "irpm-web-test-1"
-INBOX_CYCLE = Path(__file__).parent / "fixtures" / "inbox_cycle.bpmn"
-CHINA = timezone(timedelta(hours=8))
-T0 = datetime(2011, 1, 4, 9, 0, tzinfo=CHINA)
+__all__ = ["PASSWORD", "T0", "AuthActions", "Org", "csrf_token", "make_app",
+           "programme_runtime"]
 
 
 def programme_runtime(settings: Settings) -> Runtime:
@@ -93,116 +79,13 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-# ------------------------------------------------------------------------ organisation
-
-
-def _unit(code: str, name: str, people: list[tuple[str, str]], departments: list[
-        tuple[str, str, str, str, list[tuple[str, str]]]]) -> dict[str, list[dict[str, Any]]]:
-    """One unit: people (code, name), the first its principal, the last-but-none its
-    discipline officer (code ``-0004``); departments (code, name, head, deputy, posts)."""
-    return {
-        "units": [{"code": code, "name": name, "principal_code": f"{code}-0001",
-                   "discipline_officer_code": f"{code}-0004"}],
-        "officials": [{"code": c, "name": n, "unit_code": code} for c, n in people],
-        "departments": [{"code": d, "unit_code": code, "name": dn, "head_code": head,
-                         "deputy_in_charge_code": deputy}
-                        for d, dn, head, deputy, _ in departments],
-        "posts": [{"code": p, "department_code": d, "name": pn, "holder_code": holder}
-                  for d, _, _, _, posts in departments
-                  for i, (pn, holder) in enumerate(posts, start=1)
-                  for p in [f"{d}-{i:02d}"]],
-    }
-
-
-CZJ = _unit("CZJ", "财政局", [
-    ("CZJ-0001", "高春勇"), ("CZJ-0002", "张学勇"), ("CZJ-0004", "郭少颖"), ("CZJ-0009", "孟涛"),
-    ("CZJ-0011", "向永浩"), ("CZJ-0012", "李文静"), ("CZJ-0020", "周强"), ("CZJ-0021", "王晓明"),
-], [
-    ("CZJ-LDBZ", "领导班子", "CZJ-0001", "CZJ-0002",
-     [("局长", "CZJ-0001"), ("常务副局长", "CZJ-0002"), ("纪检组长", "CZJ-0004")]),
-    ("CZJ-BGS", "办公室", "CZJ-0009", "CZJ-0002",
-     [("办公室主任", "CZJ-0009"), ("科员（文秘）", "CZJ-0011"), ("科员（档案管理）", "CZJ-0012")]),
-    ("CZJ-YSK", "预算科", "CZJ-0020", "CZJ-0002",
-     [("预算科科长", "CZJ-0020"), ("科员（部门预算编制）", "CZJ-0021")]),
-])
-FGW = _unit("FGW", "发展和改革委员会", [
-    ("FGW-0001", "王建国"), ("FGW-0004", "刘芳"), ("FGW-0009", "李明"), ("FGW-0011", "赵丽"),
-], [
-    ("FGW-LDBZ", "领导班子", "FGW-0001", "FGW-0001",
-     [("主任", "FGW-0001"), ("纪检组长", "FGW-0004")]),
-    ("FGW-BGS", "办公室", "FGW-0009", "FGW-0001",
-     [("办公室主任", "FGW-0009"), ("科员（文秘）", "FGW-0011")]),
-])
-
-
 @pytest.fixture(scope="session")
 def password_hash() -> str:
     return hash_password(PASSWORD)  # scrypt once for every account of every test
 
 
-def load_org(rt: Runtime, password_hash: str) -> None:
-    rows = {kind: CZJ[kind] + FGW[kind] for kind in CZJ}
-    with rt.uow() as uow:
-        services.set_clock(uow, T0)
-        uow.commit()
-        services.import_organisation(uow, read_csv(write_csv(rows)))
-        for official in rows["officials"]:
-            services.save_account(uow, official["code"].lower(), password_hash=password_hash,
-                                  official_code=official["code"], roles={"staff"})
-        services.save_account(uow, "admin", password_hash=password_hash, roles={"admin"})
-        services.save_account(uow, "jiwei", password_hash=password_hash,
-                              roles={"discipline_commission"})
-
-
-class Org:
-    """The test organisation with bpmn/ deployed, and helpers to give people tasks."""
-
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
-
-    def start(self, post_code: str, key: str | None = None, *, by: str = "admin") -> int:
-        """An inbox cycle for ``post_code``: its holder gets 查找廉政风险 (discovery)."""
-        with self.rt.uow(write=False) as uow:
-            post = services.get_post(uow, post_code)
-            department, unit = post.department.code, post.department.unit.code
-            data = {"post_code": post_code, "department_code": department, "unit_code": unit}
-        with self.rt.uow() as uow:
-            return services.start_instance(uow, "inbox_cycle", key or f"2011-{post_code}",
-                                           data, actor=services.actor_for(uow, by)).id
-
-    def open_task(self, instance_id: int) -> HumanTask:
-        with self.rt.uow(write=False) as uow:
-            [task] = uow.session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN))
-            return task
-
-    def task(self, task_id: uuid.UUID) -> HumanTask:
-        with self.rt.uow(write=False) as uow:
-            return services.get_task(uow, task_id)
-
-    def claim(self, task_id: uuid.UUID, username: str) -> None:
-        with self.rt.uow() as uow:
-            services.claim_task(uow, task_id, services.actor_for(uow, username))
-
-    def complete(self, task_id: uuid.UUID, username: str) -> None:
-        with self.rt.uow() as uow:
-            services.complete_task(uow, task_id, services.actor_for(uow, username), {})
-
-    def set_clock(self, at: datetime) -> None:
-        with self.rt.uow() as uow:
-            services.set_clock(uow, at)
-            uow.commit()
-
-    def events(self, instance_id: int) -> list[Any]:
-        with self.rt.uow(write=False) as uow:
-            return services.instance_events(uow, instance_id)
-
-
 @pytest.fixture
 def org(settings: Settings, password_hash: str) -> Iterator[Org]:
-    rt = Runtime(settings, resolver=org_resolver)
-    load_org(rt, password_hash)
-    with rt.uow() as uow:
-        services.deploy(uow, read_sources([INBOX_CYCLE]), deployed_by="tests")
-    yield Org(rt)
-    rt.close()
+    org = org_runtime(settings, password_hash)
+    yield org
+    org.rt.close()

@@ -20,14 +20,14 @@ from .users import User, load_user
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 
-#: Session keys: the last request's time (idle expiry) and the password's change time.
-SEEN, PASSWORD_AT = "irpm_seen", "irpm_pw"
+#: Session keys: the last request's time (idle expiry) and the password's stamp.
+SEEN, PASSWORD_STAMP = "irpm_seen", "irpm_pw"
 
 
 def _user_loader(username: str) -> User | None:
     with runtime().uow(write=False) as uow:
         user = load_user(uow, username)
-    if user is None or session.get(PASSWORD_AT) != user.password_changed_at.timestamp():
+    if user is None or session.get(PASSWORD_STAMP) != user.password_stamp:
         return None
     return user
 

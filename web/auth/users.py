@@ -3,8 +3,8 @@ engine ``Actor`` that services check every action against."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import datetime
 
 from engine import services
 from engine.actors import Actor
@@ -20,8 +20,9 @@ class User:
     username: str
     name: str
     actor: Actor
-    #: When the password last changed: a session from before a change is no longer valid.
-    password_changed_at: datetime
+    #: A digest of the stored password hash (which has a fresh salt after every change): a
+    #: session that began before a password change no longer matches.
+    password_stamp: str
 
     # Flask-Login's protocol.
     is_authenticated = True
@@ -48,4 +49,5 @@ def load_user(uow: UnitOfWork, username: str) -> User | None:
     except (NotFound, Forbidden):
         return None
     name = account.official.name if account.official is not None else account.username
-    return User(account.username, name, actor, account.password_changed_at)
+    stamp = hashlib.sha256(account.password_hash.encode()).hexdigest()[:32]
+    return User(account.username, name, actor, stamp)

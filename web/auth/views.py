@@ -18,7 +18,7 @@ from engine import services
 from ..access import public
 from ..runtime import runtime
 from ..safety import safe_next
-from . import PASSWORD_AT, SEEN, bp
+from . import PASSWORD_STAMP, SEEN, bp
 from .users import load_user
 
 
@@ -51,7 +51,7 @@ def login() -> Any:
             session.permanent = True
             login_user(user)
             session[SEEN] = int(time.time())
-            session[PASSWORD_AT] = user.password_changed_at.timestamp()
+            session[PASSWORD_STAMP] = user.password_stamp
             flash(_("Welcome, %(name)s.", name=user.name), "success")
             return redirect(safe_next(form.next.data) or url_for("index"))
     status = 200 if not form.errors else 400

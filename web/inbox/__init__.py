@@ -13,6 +13,9 @@ bp = Blueprint("inbox", __name__, url_prefix="/inbox", template_folder="template
 #: The task views, in tab order, with their labels (glossary terms in Chinese).
 VIEWS = {"mine": _l("My tasks"), "claimable": _l("To claim"), "done": _l("Done")}
 INVOLVED = _l("Involved")
+#: Administrators also see every task (全部任务).
+ALL = _l("All tasks")
+ADMIN_ONLY = ("admin",)
 
 
 def _home() -> Response:
@@ -28,3 +31,5 @@ def init_app(app: Flask) -> None:
         nav.add(app, nav.Item("inbox.tasks", label, order=order, values=(("view", view),),
                               count=view if view != "done" else None))
     nav.add(app, nav.Item("inbox.involved", INVOLVED, order=13))
+    nav.add(app, nav.Item("inbox.tasks", ALL, order=14, values=(("view", "all"),),
+                          roles=ADMIN_ONLY))

@@ -9,7 +9,7 @@ from flask import g, render_template, request
 from engine import services
 
 from ..runtime import runtime
-from . import INVOLVED, VIEWS, bp
+from . import ALL, INVOLVED, VIEWS, bp
 from .listing import pages, parse, sort_url, url_with
 
 
@@ -20,7 +20,12 @@ def home() -> Any:
     return _home()
 
 
-@bp.get("/<any(mine, claimable, done):view>")
+def _views() -> dict[str, Any]:
+    """The tabs this user has: the three task views, and 全部任务 for administrators."""
+    return {**VIEWS, "all": ALL} if g.actor.is_admin else dict(VIEWS)
+
+
+@bp.get("/<any(mine, claimable, done, all):view>")
 def tasks(view: str) -> Any:
     listing = parse(request.args, view)
     with runtime().uow(write=False) as uow:
@@ -28,7 +33,7 @@ def tasks(view: str) -> Any:
         processes = services.process_choices(uow)
         units = [(u.code, u.name) for u in services.list_units(uow)]
     return render_template(
-        "inbox/tasks.html", view=view, views=VIEWS, involved_label=INVOLVED, page=page,
+        "inbox/tasks.html", view=view, views=_views(), involved_label=INVOLVED, page=page,
         listing=listing, flt=listing.flt, processes=processes, units=units,
         pager=pages(listing.page, page.total, listing.page_size),
         url_with=url_with, sort_url=sort_url)
@@ -43,6 +48,6 @@ def involved() -> Any:
             offset=(listing.page - 1) * listing.page_size)
         processes = services.process_choices(uow)
     return render_template(
-        "inbox/involved.html", view="involved", views=VIEWS, involved_label=INVOLVED,
+        "inbox/involved.html", view="involved", views=_views(), involved_label=INVOLVED,
         rows=rows, total=total, listing=listing, processes=processes,
         pager=pages(listing.page, total, listing.page_size), url_with=url_with)

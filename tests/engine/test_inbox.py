@@ -1,0 +1,185 @@
+"""The inbox services (engine/services/inbox.py) and delegation / visibility
+(engine/services/tasks.py) on the organisation of tests/inbox_org.py."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import services
+from engine.actors import Actor
+from engine.errors import Forbidden, TaskAlreadyCompleted, ValidationFailed
+from engine.execution import org_codes
+from engine.models import HumanTask
+from engine.passwords import hash_password
+from engine.services import TaskFilter
+from engine.services.inbox import count_tasks
+from engine.settings import Settings
+from tests.inbox_org import PASSWORD, T0, Org, org_runtime
+
+HOLDER_POST = "CZJ-BGS-02"
+
+
+@pytest.fixture(scope="module")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def org(settings: Settings, password_hash: str) -> Iterator[Org]:
+    org = org_runtime(settings, password_hash)
+    yield org
+    org.rt.close()
+
+
+def actor(org: Org, username: str) -> Actor:
+    with org.rt.uow(write=False) as uow:
+        return services.actor_for(uow, username)
+
+
+def page(org: Org, username: str, **flt: Any) -> list[uuid.UUID]:
+    with org.rt.uow(write=False) as uow:
+        result = services.inbox(uow, actor(org, username), TaskFilter(**flt))
+        return [row.id for row in result.rows]
+
+
+def delegate(org: Org, task_id: uuid.UUID, by: str | Actor, to: str,
+             reason: str | None = "出差") -> HumanTask:
+    who = by if isinstance(by, Actor) else actor(org, by)
+    with org.rt.uow() as uow:
+        return services.delegate_task(uow, task_id, who, to, reason)
+
+
+def test_tasks_carry_the_organisation_codes_of_their_data(org: Org) -> None:
+    task = org.open_task(org.start(HOLDER_POST))
+    assert (task.unit_code, task.department_code, task.post_code) == (
+        "CZJ", "CZJ-BGS", HOLDER_POST)
+    assert org_codes({"unit_code": "x" * 65, "department_code": 7, "post_code": ""}) == {
+        "unit_code": None, "department_code": None, "post_code": None}
+
+
+def test_inbox_rows_have_names_and_cards(org: Org) -> None:
+    task_id = org.open_task(org.start(HOLDER_POST)).id
+    org.set_clock(T0 + timedelta(days=8))
+    with org.rt.uow(write=False) as uow:
+        result = services.inbox(uow, actor(org, "czj-0011"), TaskFilter("claimable"))
+    [row] = result.rows
+    assert (row.id, row.unit_name, row.department_name, row.post_name, row.process_name) == (
+        task_id, "财政局", "办公室", "科员（文秘）", "岗位风险查找(测试)")
+    assert (row.card, result.total, result.capped) == ("yellow_card", 1, False)
+    assert services.due_card("open", row.due_at, row.due_at + timedelta(seconds=1)) == (
+        "red_card")
+    assert services.due_card("completed", row.due_at, row.due_at + timedelta(days=1)) is None
+
+
+def test_counts_stop_at_the_cap(org: Org) -> None:
+    for post in ("CZJ-BGS-01", "CZJ-BGS-02", "CZJ-BGS-03"):
+        org.start(post)
+    admin = actor(org, "admin")
+    with org.rt.uow(write=False) as uow:
+        assert count_tasks(uow, admin, TaskFilter("all")) == 3
+        assert count_tasks(uow, admin, TaskFilter("all"), cap=1) == 2
+        assert services.inbox_counts(uow, actor(org, "czj-0011")) == {"mine": 0,
+                                                                      "claimable": 1}
+
+
+def test_search_takes_wildcards_literally(org: Org) -> None:
+    org.start(HOLDER_POST)
+    for text, found in (("文秘", 1), ("bgs-02", 1), ("%", 0), ("_", 0), ("查找", 1)):
+        assert len(page(org, "admin", view="all", search=text)) == found, text
+
+
+def test_unknown_view_sort_and_due_state_are_refused(org: Org) -> None:
+    admin = actor(org, "admin")
+    with org.rt.uow(write=False) as uow:
+        for flt in (TaskFilter("everything"), TaskFilter("all", sort="colour"),
+                    TaskFilter("all", due="someday")):
+            with pytest.raises(ValidationFailed):
+                services.inbox(uow, admin, flt)
+        with pytest.raises(Forbidden):
+            services.inbox(uow, actor(org, "czj-0011"), TaskFilter("all"))
+
+
+def test_involved_instances(org: Org) -> None:
+    mine = org.start(HOLDER_POST, by="czj-0011")
+    worked = org.start(HOLDER_POST, "started-by-admin")
+    org.start("CZJ-YSK-02")
+    task = org.open_task(worked).id
+    org.claim(task, "czj-0011")
+    org.complete(task, "czj-0011")
+    with org.rt.uow(write=False) as uow:
+        rows, total = services.involved_instances(uow, actor(org, "czj-0011"))
+        assert ({r.id for r in rows}, total) == ({mine, worked}, 2)
+        rows, total = services.involved_instances(uow, actor(org, "czj-0011"), limit=1)
+        assert (len(rows), total) == (1, 2)
+        assert services.involved_instances(uow, actor(org, "czj-0011"),
+                                           process_id="other")[1] == 0
+
+
+def test_colleagues_share_a_department(org: Org) -> None:
+    with org.rt.uow(write=False) as uow:
+        colleagues = services.colleagues(uow, "czj-0011")
+        assert {(c.username, c.name, c.posts) for c in colleagues} == {
+            ("czj-0012", "李文静", ("科员（档案管理）",)), ("czj-0009", "孟涛", ("办公室主任",))}
+        assert services.colleagues(uow, "admin") == []
+        assert services.department_codes(uow, "czj-0009") == {"CZJ-BGS"}
+        assert services.share_department(uow, "czj-0011", "czj-0009")
+        assert not services.share_department(uow, "czj-0011", "czj-0021")
+        # the deputy oversees 办公室 and 预算科 but belongs to 领导班子
+        assert services.department_codes(uow, "czj-0002") == {"CZJ-LDBZ"}
+
+
+def test_delegation_rules(org: Org) -> None:
+    task = org.open_task(org.start(HOLDER_POST)).id
+    # a candidate may hand on an unclaimed task; an outsider may not
+    with pytest.raises(Forbidden, match="not a candidate"):
+        delegate(org, task, "czj-0012", "czj-0009")
+    delegated = delegate(org, task, "czj-0011", "czj-0012")
+    assert delegated.assignee == "czj-0012"
+    # now only the new assignee may hand it on, within the department, with a reason
+    with pytest.raises(Forbidden, match="claimed by czj-0012"):
+        delegate(org, task, "czj-0011", "czj-0009")
+    with pytest.raises(Forbidden, match="not in the same department"):
+        delegate(org, task, "czj-0012", "czj-0021")
+    for reason in (None, "  ", "长" * 501):
+        with pytest.raises(ValidationFailed):
+            delegate(org, task, "czj-0012", "czj-0009", reason)
+    with pytest.raises(ValidationFailed, match="already"):
+        delegate(org, task, "czj-0012", "czj-0012")
+    with pytest.raises(ValidationFailed, match="no active account"):
+        delegate(org, task, "czj-0012", "nobody")
+    # an administrator hands it on within the assignee's department
+    assert delegate(org, task, "admin", "czj-0009").assignee == "czj-0009"
+    events = [(e.type, e.actor, e.data) for e in org.events(org.task(task).instance_id)
+              if e.type == "task_delegated"]
+    assert events == [
+        ("task_delegated", "czj-0011", {"from": None, "to": "czj-0012", "reason": "出差"}),
+        ("task_delegated", "admin", {"from": "czj-0012", "to": "czj-0009", "reason": "出差"})]
+    org.complete(task, "czj-0009")
+    with pytest.raises(TaskAlreadyCompleted):
+        delegate(org, task, "czj-0009", "czj-0011")
+
+
+def test_who_may_view_a_task(org: Org) -> None:
+    task = org.open_task(org.start(HOLDER_POST)).id
+    allowed = {"czj-0011", "czj-0009", "czj-0002", "czj-0001", "czj-0004", "jiwei", "admin"}
+    refused = {"czj-0012", "czj-0021", "czj-0020", "fgw-0001", "fgw-0004", "fgw-0011"}
+    with org.rt.uow(write=False) as uow:
+        for username in sorted(allowed | refused):
+            who = services.actor_for(uow, username)
+            if username in allowed:
+                assert services.view_task(uow, task, who).id == task
+            else:
+                with pytest.raises(Forbidden):
+                    services.view_task(uow, task, who)
+    # unrestricted tasks and the assignee
+    with org.rt.uow(write=False) as uow:
+        row = uow.session.scalars(select(HumanTask).where(HumanTask.id == task)).one()
+        assert services.may_view(row, Actor("czj-0012", frozenset())) is False
+        row.assignee = "czj-0012"
+        assert services.may_view(row, Actor("czj-0012", frozenset())) is True
