@@ -30,6 +30,10 @@ class OperatorCall:
     data: dict[str, Any]
     params: dict[str, Any]
     now: datetime
+    #: Who made the process take this step: the user who completed the task, sent the
+    #: message or started the instance in this transaction; None for a timer or a caller
+    #: running on. Domain writes record it (the risk register's history names people).
+    actor: str | None = None
 
 
 Operator = Callable[[OperatorCall], Any]
@@ -43,6 +47,7 @@ class _Binding:
     process_id: str
     business_key: str | None
     now: datetime
+    actor: str | None
 
 
 _current: ContextVar[_Binding | None] = ContextVar("irpm_operators", default=None)
@@ -50,8 +55,10 @@ _current: ContextVar[_Binding | None] = ContextVar("irpm_operators", default=Non
 
 @contextmanager
 def bind_operators(operators: dict[str, Operator], uow: UnitOfWork, *, instance_id: int,
-                   process_id: str, business_key: str | None, now: datetime) -> Iterator[None]:
-    token = _current.set(_Binding(operators, uow, instance_id, process_id, business_key, now))
+                   process_id: str, business_key: str | None, now: datetime,
+                   actor: str | None = None) -> Iterator[None]:
+    token = _current.set(_Binding(operators, uow, instance_id, process_id, business_key, now,
+                                  actor))
     try:
         yield
     finally:
@@ -75,4 +82,4 @@ def dispatch(task: Any, operation_name: str, operation_params: dict[str, Any]) -
               for name, p in (operation_params or {}).items()}
     return operator(OperatorCall(
         binding.uow, binding.instance_id, binding.process_id, binding.business_key,
-        task.task_spec.name, dict(task.data), params, binding.now))
+        task.task_spec.name, dict(task.data), params, binding.now, binding.actor))

@@ -122,7 +122,9 @@ def parse_sources(sources: Sequence[Source]) -> list[ParsedProcess]:
                  parser.add_dmn_xml if source.kind == "dmn" else parser.add_bpmn_xml)
     by_name = {s.filename: s for s in sources}
     processes = []
-    for process_id, process_parser in parser.process_parsers.items():
+    # A snapshot: parsing a process registers parsers for its embedded subprocesses, which
+    # are parts of that process, not processes of their own.
+    for process_id, process_parser in list(parser.process_parsers.items()):
         if not process_parser.process_executable:
             continue
         filename = process_parser.filename

@@ -31,6 +31,7 @@ from engine.models import (
     TaskState,
 )
 from engine.parsing import read_sources
+from engine.programme import programme_runtime
 from engine.runtime import Runtime
 from engine.services.tasks import VIEWS
 from engine.settings import Settings
@@ -68,7 +69,7 @@ class State:
     @property
     def rt(self) -> Runtime:
         if self._rt is None:
-            self._rt = Runtime(Settings.from_env())
+            self._rt = programme_runtime(Settings.from_env())
         return self._rt
 
     def close(self) -> None:

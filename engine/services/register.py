@@ -2,7 +2,10 @@
 
 Writes validate their input (``engine.registerschema``) and look up every code before anything
 is written, so bad input raises ``ValidationFailed`` naming the field and leaves the database
-as it was; each write commits once. Every field a write sets or changes is also recorded in
+as it was; each write commits once. ``record_risk_points``, ``grade`` and ``change_level`` are
+the same writes without the commit, for the service-task operators of ``engine.programme``,
+which write in the engine's transaction (``register_cycle`` has the other writes a post's
+cycle makes). Every field a write sets or changes is also recorded in
 ``register_change`` (who, when, old → new, the reason if one was given).
 
 The grading follows the source's rules (``engine.grading``, mirroring bpmn/*.dmn): "根据岗位
@@ -159,6 +162,16 @@ def add_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: int,
     """Record risks found at one tier — ``tier`` is ``{"unit" | "department" | "post": code}``
     — in campaign ``year``; ``points`` as a discovery form lists them: ``{category,
     description, found_by, likelihood, harm}``. All are written or none."""
+    rows = record_risk_points(uow, tier, year, points, actor, source_instance)
+    uow.commit()
+    return rows
+
+
+def record_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: int,
+                       points: Sequence[Mapping[str, Any]], actor: Actor,
+                       source_instance: int | None = None) -> list[RiskPoint]:
+    """``add_risk_points`` in the caller's transaction (no commit): for service-task
+    operators, which write in the engine's transaction."""
     data = _load(AddRiskPoints, {**tier, "year": year, "points": list(points),
                                  "source_instance": source_instance}, "risk points")
     field = next(t for t in TIERS if data.get(t))
@@ -185,7 +198,6 @@ def add_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: int,
         log.created(RISK_POINT, row.id, _risk_point_fields(row))
     if isinstance(owner, Post):
         _regrade_if_graded(uow, owner, data["year"], log)
-    uow.commit()
     return rows
 
 
@@ -235,19 +247,25 @@ def add_measure(uow: UnitOfWork, risk_point_id: int, measure: Mapping[str, Any],
     code), due_date, status (default planned)}``."""
     data = _load(MeasureInput, measure, "control measure")
     point: RiskPoint = _locked(uow, RiskPoint, risk_point_id)
+    row = _new_measure(uow, point, data, _history(uow, actor))
+    uow.commit()
+    return row
+
+
+def _new_measure(uow: UnitOfWork, point: RiskPoint, data: dict[str, Any],
+                 log: _History) -> ControlMeasure:
+    """Insert one measure from loaded ``MeasureInput`` data (``data`` is consumed)."""
     owner = _owner(uow, point, data.pop("owner"))
-    log = _history(uow, actor)
     status = data.pop("status", MeasureStatus.PLANNED.value)
     row = ControlMeasure(risk_point=point, owner=owner, status=status,
                          done_at=log.at if status == MeasureStatus.DONE else None,
-                         created_at=log.at, created_by=actor.user, **data)
+                         created_at=log.at, created_by=log.who, **data)
     uow.session.add(row)
     uow.session.flush()
     log.created(MEASURE, row.id, {
         "risk_point": point.id, "kind": row.kind, "description": row.description,
         "owner": owner.code, "due_date": row.due_date, "status": row.status,
         "done_at": row.done_at})
-    uow.commit()
     return row
 
 
@@ -331,6 +349,13 @@ def _regrade_if_graded(uow: UnitOfWork, post: Post, year: int, log: _History) ->
 def grade_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
     """确定风险等级: grade (or re-grade) a post for ``year``; its risk points of that year
     that were only identified become graded."""
+    grading = grade(uow, post_code, year, actor)
+    uow.commit()
+    return grading
+
+
+def grade(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
+    """``grade_post`` in the caller's transaction (no commit)."""
     data = _load(PostYear, {"post": post_code, "year": year}, "grading")
     post = _by_code(uow, Post, "post", data["post"])
     # Locks in one order everywhere — risk points (by id), then the grading — so concurrent
@@ -347,7 +372,6 @@ def grade_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> Post
     for point in points:
         if point.status == RiskStatus.IDENTIFIED:
             log.set(RISK_POINT, point, "status", RiskStatus.GRADED.value)
-    uow.commit()
     return grading
 
 
@@ -355,6 +379,14 @@ def override_level(uow: UnitOfWork, post_code: str, year: int, level: int, reaso
                    actor: Actor) -> PostGrading:
     """严格审核把关: the reviewer sets the post's level, giving a written reason (at least
     ``registerschema.MIN_REASON`` characters), which every resulting change carries."""
+    grading = change_level(uow, post_code, year, level, reason, actor)
+    uow.commit()
+    return grading
+
+
+def change_level(uow: UnitOfWork, post_code: str, year: int, level: int, reason: str,
+                 actor: Actor) -> PostGrading:
+    """``override_level`` in the caller's transaction (no commit)."""
     data = _load(OverrideLevel, {"post": post_code, "year": year, "level": level,
                                  "reason": reason}, "level change")
     post = _by_code(uow, Post, "post", data["post"])
@@ -366,7 +398,6 @@ def override_level(uow: UnitOfWork, post_code: str, year: int, level: int, reaso
     log.set(GRADING, grading, "override_reason", data["reason"])
     log.set(GRADING, grading, "overridden_by", actor.user)
     _set_roles(grading, log)
-    uow.commit()
     return grading
 
 

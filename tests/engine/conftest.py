@@ -4,8 +4,9 @@ work (exactly as web/ and the CLI do), plus the post cycle's data and clock."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import func, select
@@ -16,7 +17,11 @@ from engine.models import HumanTask, InstanceEvent, PendingTimer, ProcessInstanc
 from engine.parsing import read_sources
 from engine.runtime import Runtime
 from engine.services import TaskFilter
+from engine.settings import Settings
 from tests.conftest import BPMN_DIR, FIXTURES
+
+if TYPE_CHECKING:
+    from .programme_org import City
 
 CST = timezone(timedelta(hours=8))
 #: The programme's first working day, 09:00 Beijing time.
@@ -33,7 +38,14 @@ def post_attributes(**true: bool) -> dict[str, bool]:
     return {name: bool(true.get(name, False)) for name in ATTRIBUTES}
 
 
-#: Valid completion data for every user task of the post cycle.
+#: The process the engine tests drive (tests/fixtures/simple_cycle.bpmn): the first post cycle,
+#: frozen — discovery, DMN grading, review, a P7D publicity timer, parallel prevention and
+#: monitoring report, assessment with a correction loop. The programme's post cycle
+#: (bpmn/post_cycle.bpmn) writes the register and routes through the organisation; its tests
+#: are test_cycle.py, test_post_cycle_domain.py and test_programme.py.
+SIMPLE_CYCLE = "simple_cycle"
+
+#: Valid completion data for every user task of the simple cycle.
 DISCOVERY = {"risks": [{"category": "duty", "description": "审批环节自由裁量权过大",
                         "likelihood": "high", "harm": "disciplinary"}]}
 REVIEW = {"approved": True, "comment": "同意"}
@@ -99,7 +111,7 @@ class Driver:
                                            version=version, actor=actor).id
 
     def start_post(self, **true: bool) -> int:
-        return self.start("post_cycle", post_attributes(**true), business_key="post-1")
+        return self.start(SIMPLE_CYCLE, post_attributes(**true), business_key="post-1")
 
     def instance(self, instance_id: int) -> ProcessInstance:
         with self.rt.uow(write=False) as uow:
@@ -183,6 +195,21 @@ def driver(rt: Runtime) -> Driver:
 
 @pytest.fixture
 def post(driver: Driver) -> Driver:
-    """The driver with bpmn/ (the post cycle and its grading table) deployed."""
-    driver.deploy_bpmn_dir()
+    """The driver with the engine tests' cycle (``SIMPLE_CYCLE``) and bpmn/'s grading table
+    deployed."""
+    with driver.rt.uow() as uow:
+        services.deploy(uow, read_sources([FIXTURES / "simple_cycle.bpmn",
+                                           BPMN_DIR / "post_grading.dmn"]), deployed_by="tests")
     return driver
+
+
+@pytest.fixture
+def city(settings: Settings) -> Iterator[City]:
+    """The programme's runtime (lanes through the organisation, the register operators) on a
+    fresh database: the small city of ``programme_org`` imported, bpmn/ deployed, the
+    simulated clock at ``T0``."""
+    from .programme_org import make_city  # it builds on Driver, defined here
+
+    rt, town = make_city(settings, T0)
+    yield town
+    rt.close()

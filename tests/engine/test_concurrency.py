@@ -50,7 +50,7 @@ def _race(actions: list[Callable[[], Any]]) -> list[tuple[str, Any]]:
 
 
 def test_many_threads_complete_the_same_task(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     task = post.task(iid, "discovery")
     actors = [POST_HOLDER] * THREADS
     outcomes = _race([
@@ -81,7 +81,7 @@ def test_many_threads_complete_the_same_task(post: Driver) -> None:
 
 
 def test_many_threads_claim_the_same_task(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     task = post.task(iid, "discovery")
     actors = [Actor(f"user{i}", frozenset({"post_holder"})) for i in range(THREADS)]
     outcomes = _race([lambda a=a: post.claim(task.id, a) for a in actors])
@@ -93,7 +93,7 @@ def test_many_threads_claim_the_same_task(post: Driver) -> None:
 
 
 def _to_parallel(post: Driver) -> int:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     post.complete_element(iid, "discovery", POST_HOLDER, DISCOVERY)
     post.complete_element(iid, "review", DEPARTMENT_HEAD, REVIEW)
     assert post.advance_to(post.now() + timedelta(days=8)) == 1
@@ -130,7 +130,7 @@ def test_two_runtimes_see_each_others_changes(post: Driver, settings: Settings) 
     other_rt = Runtime(settings)
     try:
         other = Driver(other_rt)
-        iid = post.start("post_cycle", post_attributes(public_service=True))
+        iid = post.start("simple_cycle", post_attributes(public_service=True))
         assert other.open_elements(iid) == ["discovery"]
 
         # A caches the workflow; B changes the instance; A must notice.
@@ -164,7 +164,7 @@ def test_two_runtimes_racing_on_one_task(post: Driver, settings: Settings) -> No
     other_rt = Runtime(settings)
     try:
         other = Driver(other_rt)
-        iid = post.start("post_cycle", post_attributes())
+        iid = post.start("simple_cycle", post_attributes())
         task = post.task(iid, "discovery")
         assert post.data(iid) == other.data(iid)  # both runtimes have it cached now
         outcomes = _race([lambda d=d: d.complete(task.id, POST_HOLDER, DISCOVERY)

@@ -14,9 +14,11 @@ from engine.models import ProcessDefinition, SourceFile, definition_source
 from engine.parsing import Source, read_sources
 from tests.conftest import BPMN_DIR, FIXTURES, POST_HOLDER
 
-from .conftest import DISCOVERY, Driver, post_attributes
+from .conftest import DISCOVERY, SIMPLE_CYCLE, Driver, post_attributes
 
 POST_BPMN = (BPMN_DIR / "post_cycle.bpmn").read_text(encoding="utf-8")
+#: The engine tests' fixed cycle: versions are checked by running it (it needs no operators).
+SIMPLE_BPMN = (FIXTURES / "simple_cycle.bpmn").read_text(encoding="utf-8")
 GRADING_DMN = (BPMN_DIR / "post_grading.dmn").read_text(encoding="utf-8")
 SMALL_BPMN = (FIXTURES / "script_error.bpmn").read_text(encoding="utf-8")
 
@@ -57,8 +59,8 @@ def test_deploying_bpmn_dir_creates_version_1(driver: Driver) -> None:
         assert sorted(s.filename for s in row.sources) == ["post_cycle.bpmn", "post_grading.dmn"]
         assert {s.kind for s in row.sources} == {"bpmn", "dmn"}
         # The catalog is what task rows are built from: lanes and forms are in it.
-        assert row.catalog["discovery"]["lane"] == "post_holder"
-        assert "formSchema" in row.catalog["discovery"]["properties"]
+        assert row.catalog["self_identified"]["lane"] == "post_holder"
+        assert "formSchema" in row.catalog["self_identified"]["properties"]
 
 
 def test_redeploying_unchanged_sources_keeps_the_version(driver: Driver) -> None:
@@ -71,18 +73,18 @@ def test_redeploying_unchanged_sources_keeps_the_version(driver: Driver) -> None
 
 
 def test_changed_file_makes_version_2_and_running_instances_stay_on_1(driver: Driver) -> None:
-    v1 = _post_cycle(driver.deploy_bpmn_dir())
-    old = driver.start("post_cycle", post_attributes())
+    [v1] = _deploy(driver, ("simple_cycle.bpmn", SIMPLE_BPMN), ("post_grading.dmn", GRADING_DMN))
+    old = driver.start(SIMPLE_CYCLE, post_attributes())
     files = driver.count(SourceFile)
-    renamed = POST_BPMN.replace('<bpmn:userTask id="discovery" name="查找廉政风险">',
+    renamed = SIMPLE_BPMN.replace('<bpmn:userTask id="discovery" name="查找廉政风险">',
                                 '<bpmn:userTask id="discovery" name="查找廉政风险(修订)">')
-    assert renamed != POST_BPMN
-    [v2] = _deploy(driver, ("post_cycle.bpmn", renamed), ("post_grading.dmn", GRADING_DMN))
+    assert renamed != SIMPLE_BPMN
+    [v2] = _deploy(driver, ("simple_cycle.bpmn", renamed), ("post_grading.dmn", GRADING_DMN))
     assert (v2.version, v2.created) == (2, True)
     assert v2.definition_id != v1.definition_id
 
-    new = driver.start("post_cycle", post_attributes())
-    pinned = driver.start("post_cycle", post_attributes(), version=1)
+    new = driver.start(SIMPLE_CYCLE, post_attributes())
+    pinned = driver.start(SIMPLE_CYCLE, post_attributes(), version=1)
     assert driver.instance(old).definition_id == v1.definition_id
     assert driver.instance(new).definition_id == v2.definition_id
     assert driver.instance(pinned).definition_id == v1.definition_id
@@ -104,7 +106,7 @@ def test_changed_file_makes_version_2_and_running_instances_stay_on_1(driver: Dr
         second = {s.filename: s.content_hash
                   for s in uow.session.get(ProcessDefinition, v2.definition_id).sources}
     assert first["post_grading.dmn"] == second["post_grading.dmn"]
-    assert first["post_cycle.bpmn"] != second["post_cycle.bpmn"]
+    assert first["simple_cycle.bpmn"] != second["simple_cycle.bpmn"]
 
 
 def test_unknown_version_is_not_found(driver: Driver) -> None:
@@ -116,17 +118,17 @@ def test_unknown_version_is_not_found(driver: Driver) -> None:
 
 
 def test_changed_dmn_bumps_the_process_that_uses_it(driver: Driver) -> None:
-    v1 = _post_cycle(driver.deploy_bpmn_dir())
+    [v1] = _deploy(driver, ("simple_cycle.bpmn", SIMPLE_BPMN), ("post_grading.dmn", GRADING_DMN))
     stricter = GRADING_DMN.replace('<outputEntry id="rule_8_out">\n          <text>2</text>',
                                    '<outputEntry id="rule_8_out">\n          <text>1</text>')
     assert stricter != GRADING_DMN
-    [v2] = _deploy(driver, ("post_cycle.bpmn", POST_BPMN), ("post_grading.dmn", stricter))
-    assert (v2.process_id, v2.version, v2.created) == ("post_cycle", 2, True)
+    [v2] = _deploy(driver, ("simple_cycle.bpmn", SIMPLE_BPMN), ("post_grading.dmn", stricter))
+    assert (v2.process_id, v2.version, v2.created) == (SIMPLE_CYCLE, 2, True)
     assert v2.definition_id != v1.definition_id
 
     # The new version really grades with the new table; version 1 with the old one.
     for version, level in ((2, 1), (1, 2)):
-        iid = driver.start("post_cycle", post_attributes(public_service=True), version=version)
+        iid = driver.start(SIMPLE_CYCLE, post_attributes(public_service=True), version=version)
         driver.complete_element(iid, "discovery", POST_HOLDER, DISCOVERY)
         assert driver.data(iid)["post_level"] == level
 

@@ -38,7 +38,7 @@ def _claim_and_complete(d: Driver, iid: int, element: str, actor: Any,
 
 
 def _full_cycle(d: Driver) -> int:
-    iid = d.start("post_cycle", post_attributes(key_resources=True), business_key="post-9",
+    iid = d.start("simple_cycle", post_attributes(key_resources=True), business_key="post-9",
                   actor=POST_HOLDER)
     _claim_and_complete(d, iid, "discovery", POST_HOLDER, DISCOVERY)
     d.advance(timedelta(hours=1))
@@ -138,8 +138,8 @@ def test_lifecycle_events_carry_actor_and_reason(driver: Driver) -> None:
 
 
 def test_events_are_append_only(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
-    other = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
+    other = post.start("simple_cycle", post_attributes())
     _claim_and_complete(post, iid, "discovery", POST_HOLDER, DISCOVERY)
     snapshot = _rows(post.events(iid))
     other_snapshot = _rows(post.events(other))
@@ -164,7 +164,7 @@ def test_events_are_append_only(post: Driver) -> None:
 
 
 def test_rejected_actions_leave_no_events(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     task = post.task(iid, "discovery")
     before = _rows(post.events(iid))
     with pytest.raises(ValidationFailed):

@@ -39,7 +39,7 @@ def _retry(d: Driver, iid: int, data: dict[str, object] | None = None) -> None:
 
 
 def test_suspended_tasks_cannot_be_worked_on(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     task = post.task(iid, "discovery")
     post.claim(task.id, POST_HOLDER)
     _suspend(post, iid)
@@ -70,7 +70,7 @@ def test_suspended_tasks_cannot_be_worked_on(post: Driver) -> None:
 
 
 def test_suspend_does_not_rewrite_the_state(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     before = post.instance(iid)
     _suspend(post, iid)
     _resume(post, iid)
@@ -80,7 +80,7 @@ def test_suspend_does_not_rewrite_the_state(post: Driver) -> None:
 
 
 def test_resume_needs_a_suspended_instance(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     with pytest.raises(InvalidState):
         _resume(post, iid)
     with pytest.raises(NotFound):
@@ -91,7 +91,7 @@ def test_resume_needs_a_suspended_instance(post: Driver) -> None:
 
 
 def test_terminate_cancels_tasks_and_timers(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     post.complete_element(iid, "discovery", POST_HOLDER, DISCOVERY)
     review = post.task(iid, "review")
     post.claim(review.id, DEPARTMENT_HEAD)
@@ -118,7 +118,7 @@ def test_terminate_cancels_tasks_and_timers(post: Driver) -> None:
 
 
 def test_terminate_removes_pending_timers(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     post.complete_element(iid, "discovery", POST_HOLDER, DISCOVERY)
     post.complete_element(iid, "review", DEPARTMENT_HEAD, REVIEW)
     assert [t.element_id for t in post.timers(iid)] == ["publicity"]
@@ -131,7 +131,7 @@ def test_terminate_removes_pending_timers(post: Driver) -> None:
 
 
 def test_terminate_a_suspended_instance(post: Driver) -> None:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     task = post.task(iid, "discovery")
     _suspend(post, iid)
     _terminate(post, iid)

@@ -36,7 +36,7 @@ DIRECT_USER = Actor("sunba", frozenset())
 
 
 def _discovery(post: Driver) -> tuple[int, Any]:
-    iid = post.start("post_cycle", post_attributes())
+    iid = post.start("simple_cycle", post_attributes())
     return iid, post.task(iid, "discovery")
 
 

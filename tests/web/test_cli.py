@@ -14,17 +14,22 @@ import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
 
+from engine.runtime import Runtime
+from engine.settings import Settings
 from tests.conftest import BPMN_DIR
+from tests.engine.programme_org import City, post_data
 from web.cli import main
 
-POST_DATA = {
-    "principal_post": True, "approval_power": False, "enforcement_power": False,
-    "key_resources": False, "livelihood": False, "general_economic": False,
-    "social_affairs": False, "public_service": False,
-}
-HOLDER = ("--user", "zhangsan", "--group", "post_holder")
-HEAD = ("--user", "lisi", "--group", "department_head")
-RISKS = {"risks": [{"category": "duty", "description": "审批权集中"}]}
+#: The post cycle of 统计岗 (fgw-tzc-tj, level 2) in the small city of programme_org, whose
+#: organisation is imported into the CLI's database: its lanes route to scoped groups.
+POST_DATA = post_data("fgw-tzc-tj")
+HOLDER = ("--user", "chenjing", "--group", "post:fgw-tzc-tj")
+PEER = ("--user", "zhaolei", "--group", "dept:fgw-tzc")
+HEAD = ("--user", "liming", "--group", "department_head:fgw-tzc")
+OFFICER = ("--user", "liufang", "--group", "discipline_commission:fgw")
+RISKS = {"risks": [{"category": "duty", "description": "统计数据报送缺少复核",
+                    "likelihood": "low", "harm": "minor"}]}
+NONE_FOUND = {"risks": []}
 
 RETRY_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
@@ -68,8 +73,8 @@ class Irpm:
         assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
         return lines[0]
 
-    def start_post(self, key: str = "2011-财务科-科长") -> dict[str, Any]:
-        return self.json("start", "post_cycle", "--key", key, "--user", "zhangsan",
+    def start_post(self, key: str = "2011-投资处-统计岗") -> dict[str, Any]:
+        return self.json("start", "post_cycle", "--key", key, "--user", "chenjing",
                          "--data", json.dumps(POST_DATA))
 
     def open_task(self, *who: str) -> dict[str, Any]:
@@ -77,10 +82,12 @@ class Irpm:
         return task
 
     def through_review(self) -> int:
-        """Start a post cycle and complete its first two tasks: the publicity timer waits."""
+        """Start a post cycle, find its risks by the four methods and approve the level: the
+        publicity timer waits."""
         instance_id = self.start_post()["instance"]["id"]
-        self("complete", self.open_task(*HOLDER)["id"], *HOLDER, "--data", json.dumps(RISKS))
-        self("complete", self.open_task(*HEAD)["id"], *HEAD, "--data", '{"approved": true}')
+        for who, data in ((HOLDER, RISKS), (PEER, NONE_FOUND), (HEAD, NONE_FOUND),
+                          (OFFICER, NONE_FOUND), (HEAD, {"approved": True})):
+            self("complete", self.open_task(*who)["id"], *who, "--data", json.dumps(data))
         return int(instance_id)
 
 
@@ -90,7 +97,14 @@ def irpm(database_url: str) -> Irpm:
 
 
 @pytest.fixture
-def deployed_cli(irpm: Irpm) -> Irpm:
+def deployed_cli(irpm: Irpm, database_url: str) -> Irpm:
+    """bpmn/ deployed, and the small city's organisation and logins imported (the post cycle
+    writes the register and routes its tasks through them)."""
+    rt = Runtime(Settings(database_url=database_url))
+    try:
+        City(rt).import_org()
+    finally:
+        rt.close()
     irpm("deploy", BPMN_DIR, "--by", "tests")
     return irpm
 
@@ -162,14 +176,15 @@ def test_start_with_data_shows_the_instance_and_its_open_task(deployed_cli: Irpm
     text = deployed_cli("start", "post_cycle", "--key", "k1", "--data", json.dumps(POST_DATA),
                         "--user", "zhangsan").stdout
     assert "instance 1 (post_cycle, key k1) is waiting" in text
-    assert "查找廉政风险" in text and "post_holder" in text
+    assert "自己找" in text and "post:fgw-tzc-tj" in text
 
     started = deployed_cli.start_post("k2")
 
     assert started["instance"]["status"] == "waiting"
-    assert started["instance"]["started_by"] == "zhangsan"
+    assert started["instance"]["started_by"] == "chenjing"
     [task] = started["tasks"]
-    assert task["element_id"] == "discovery" and task["candidate_groups"] == ["post_holder"]
+    assert task["element_id"] == "self_identified"
+    assert task["candidate_groups"] == ["post:fgw-tzc-tj"]
     [event] = [e for e in deployed_cli.json("events", started["instance"]["id"])
                if e["type"] == "started"]
     assert event["data"]["data"] == POST_DATA
@@ -196,8 +211,9 @@ def test_start_reads_data_from_a_file(deployed_cli: Irpm, tmp_path: Path) -> Non
 def test_tasks_follow_the_user_and_groups(deployed_cli: Irpm) -> None:
     deployed_cli.start_post()
     [task] = deployed_cli.json("tasks", *HOLDER)
-    assert task["name"] == "查找廉政风险" and task["assignee"] is None
-    assert deployed_cli.json("tasks", "--user", "x", "--group", "staff,post_holder") == [task]
+    assert task["name"] == "自己找" and task["assignee"] is None
+    assert deployed_cli.json("tasks", "--user", "x", "--group", "staff,post:fgw-tzc-tj") == [
+        task]
     assert deployed_cli.json("tasks", *HEAD) == []
     assert deployed_cli.json("tasks", *HOLDER, "--view", "mine") == []
     assert "no tasks" in deployed_cli("tasks", *HEAD).stdout
@@ -218,17 +234,17 @@ def test_claim_unclaim_and_complete(deployed_cli: Irpm) -> None:
     task_id = deployed_cli.open_task(*HOLDER)["id"]
 
     assert "not a candidate" in deployed_cli.fails("claim", task_id, *HEAD)
-    assert "claimed by zhangsan" in deployed_cli("claim", task_id, *HOLDER).stdout
-    assert "already claimed by zhangsan" in deployed_cli.fails(
-        "claim", task_id, "--user", "other", "--group", "post_holder")
+    assert "claimed by chenjing" in deployed_cli("claim", task_id, *HOLDER).stdout
+    assert "already claimed by chenjing" in deployed_cli.fails(
+        "claim", task_id, "--user", "other", "--group", "post:fgw-tzc-tj")
     assert [t["id"] for t in deployed_cli.json("tasks", *HOLDER, "--view", "mine")] == [task_id]
-    assert deployed_cli.json("unclaim", task_id, "--user", "zhangsan")["assignee"] is None
+    assert deployed_cli.json("unclaim", task_id, "--user", "chenjing")["assignee"] is None
 
     done = deployed_cli.json("complete", task_id, *HOLDER, "--data", json.dumps(RISKS))
 
-    assert done["task"]["state"] == "completed" and done["task"]["completed_by"] == "zhangsan"
+    assert done["task"]["state"] == "completed" and done["task"]["completed_by"] == "chenjing"
     assert done["instance"]["id"] == instance_id
-    assert [t["element_id"] for t in done["tasks"]] == ["review"]
+    assert [t["element_id"] for t in done["tasks"]] == ["peer_checked"]
     [completed] = [e for e in deployed_cli.json("events", instance_id)
                    if e["type"] == "task_completed"]
     assert completed["data"] == RISKS
@@ -322,15 +338,19 @@ def test_clock_set_and_advance_fire_the_publicity_timer(deployed_cli: Irpm) -> N
     timers = deployed_cli.json("timers", "list")
     assert timers["pending"] == 1 and timers["due"] == 0
     assert timers["next_due"] == "2011-01-11T09:00:00+08:00"
-    assert timers["timers"][0]["element_id"] == "publicity"
+    assert timers["timers"][0]["element_id"] == "publicity_expired"
 
     assert deployed_cli.json("clock", "advance", "P6D")["fired"] == 0
     advanced = deployed_cli.json("clock", "advance", "36h")
 
     assert advanced["fired"] == 1 and advanced["now"] == "2011-01-11T21:00:00+08:00"
     [fired] = [e for e in deployed_cli.json("events", instance_id) if e["type"] == "timer_fired"]
-    assert fired["element_id"] == "publicity" and fired["at"].startswith("2011-01-11T09:00:00")
-    assert [t["element_id"] for t in deployed_cli.json("tasks", *HEAD)] == ["prevention"]
+    assert fired["element_id"] == "publicity_expired"
+    assert fired["at"].startswith("2011-01-11T09:00:00")
+    # Level 2: the head manages it directly (monitoring), the deputy answers for it.
+    assert [t["element_id"] for t in deployed_cli.json("tasks", *HEAD)] == ["monitoring"]
+    assert [t["element_id"] for t in deployed_cli.json(
+        "tasks", "--user", "zhangwei", "--group", "deputy_in_charge:fgw-tzc")] == ["prevention"]
     assert "simulated clock: 2011-01-11T21:00:00+08:00" in deployed_cli("clock", "show").stdout
 
 
@@ -341,7 +361,10 @@ def test_clock_set_then_timers_fire(deployed_cli: Irpm) -> None:
     assert "1 pending, 1 due now" in deployed_cli("timers", "list").stdout
 
     assert deployed_cli.json("timers", "fire")["fired"] == 1
-    assert deployed_cli.json("timers", "list")["pending"] == 0
+    # Publicity over: the quarterly self-check cycle is the one timer left, not due yet.
+    after = deployed_cli.json("timers", "list")
+    assert (after["pending"], after["due"]) == (1, 0)
+    assert after["timers"][0]["element_id"] == "quarterly_self_check"
     assert "0 timer(s) fired" in deployed_cli("timers", "fire").stdout
 
 

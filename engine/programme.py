@@ -1,0 +1,244 @@
+"""The integrity-risk programme's runtime: lanes routed through the organisation, and the
+service-task operators the process models in bpmn/ call.
+
+``programme_runtime(settings)`` is the ``Runtime`` web/, the CLI and the scheduler use:
+``engine.routing.org_resolver`` turns a lane (岗位人员, 内设机构领导, 负责领导 …) into the scoped
+group of the instance's post, department or unit, and ``install`` registers the operators
+below. Each operator checks its parameters (a bad one fails the step with a message naming
+the operator and the parameter), writes through the register and organisation services in
+the engine's transaction — never committing itself — and returns JSON. A failing operator's
+writes are rolled back to a savepoint, so the instance goes to ``error`` with the register
+as it was before the step.
+
+=========================== ==========================================================
+operator                    what it does
+=========================== ==========================================================
+``org.unit_posts``          a unit's posts as post-cycle start data (business key =
+                            post code): "覆盖每项权力、每个岗位、每个人"
+``org.unit_departments``    a unit's departments (内设机构)
+``register.record_risks``   a discovery form's risks at one tier, ``found_by`` the method
+                            (自己找、群众提、互相查、领导点、组织评) → risk point ids
+``register.grade_post``     确定风险等级: the post's level, the highest of its post rule
+                            and its risk points, and the roles answering for it
+``register.override_level`` 严格审核把关: the reviewer's level, with a written reason
+``register.publish_post``   公示 of the post's level
+``register.archive``        建立信息档案 once publicity is over
+``register.add_measures``   健全防控措施 against the post's risk points (→ controlled)
+=========================== ==========================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta, timezone
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from .actors import SYSTEM, Actor
+from .errors import ValidationFailed
+from .models import PostGrading
+from .operators import Operator, OperatorCall
+from .routing import org_resolver
+from .runtime import Runtime
+from .services import organisation, register, register_cycle
+from .settings import Settings
+
+#: The programme's local time: due dates of measures are calendar days in Beijing.
+CHINA = timezone(timedelta(hours=8), "+08:00")
+TIERS = ("unit", "department", "post")
+#: Leaders a measure's owner may be named by (``owner_role`` of register.add_measures).
+OWNER_ROLES = ("post_holder", "department_head", "deputy_in_charge", "principal",
+               "discipline_officer")
+
+
+def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | None = None,
+                      script_globals: dict[str, Any] | None = None) -> Runtime:
+    """A ``Runtime`` whose lanes resolve through the organisation, with the operators."""
+    return install(Runtime(settings, resolver=org_resolver, db_engine=db_engine,
+                           script_globals=script_globals))
+
+
+def install(rt: Runtime) -> Runtime:
+    """Register the programme's operators on an existing runtime."""
+    for name, operator in OPERATORS.items():
+        rt.register_operator(name, _guarded(operator))
+    return rt
+
+
+def _guarded(operator: Operator) -> Operator:
+    """Run the operator in a savepoint: if it fails, none of its writes stay."""
+    def run(call: OperatorCall) -> Any:
+        with call.uow.session.begin_nested():
+            return operator(call)
+    run.__name__ = run.__qualname__ = getattr(operator, "__name__", "operator")
+    run.__doc__ = operator.__doc__
+    return run
+
+
+# ------------------------------------------------------------------------------ params
+
+
+def _fail(call: OperatorCall, name: str, problem: str) -> ValidationFailed:
+    return ValidationFailed(f"service task '{call.element_id}': parameter '{name}' {problem}",
+                            {name: [problem]})
+
+
+def _text(call: OperatorCall, name: str, default: str | None = None) -> str:
+    value = call.params.get(name, default)
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(call, name, f"must be non-empty text, not {value!r}")
+    return value.strip()
+
+
+def _int(call: OperatorCall, name: str, default: int | None = None) -> int:
+    value = call.params.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _fail(call, name, f"must be a whole number, not {value!r}")
+    return value
+
+
+def _list(call: OperatorCall, name: str) -> list[Any]:
+    value = call.params.get(name)
+    if not isinstance(value, list):
+        raise _fail(call, name, f"must be a list, not {type(value).__name__}")
+    return value
+
+
+def _choice(call: OperatorCall, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = _text(call, name, default)
+    if value not in choices:
+        raise _fail(call, name, f"must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _actor(call: OperatorCall) -> Actor:
+    """The register's history names who made the process take the step."""
+    return Actor(call.actor or SYSTEM)
+
+
+# --------------------------------------------------------------------------- org.*
+
+
+def unit_posts(call: OperatorCall) -> list[dict[str, Any]]:
+    """``unit_code`` → every post of the unit as post-cycle start data."""
+    unit = _text(call, "unit_code")
+    return [{"post_code": p.code, "post_name": p.name, "department_code": p.department.code,
+             "unit_code": unit, **p.attributes(), "business_key": p.code}
+            for p in organisation.posts_of(call.uow, unit)]
+
+
+def unit_departments(call: OperatorCall) -> list[dict[str, Any]]:
+    """``unit_code`` → the unit's departments."""
+    unit = _text(call, "unit_code")
+    return [{"department_code": d.code, "department_name": d.name, "unit_code": unit}
+            for d in organisation.departments_of(call.uow, unit)]
+
+
+# ---------------------------------------------------------------------- register.*
+
+
+def record_risks(call: OperatorCall) -> list[int]:
+    """``tier`` (unit, department, post; default post), ``code``, ``year``, ``risks`` (a
+    discovery form's list) and ``found_by`` (the method, unless a risk names its own)."""
+    tier = _choice(call, "tier", TIERS, "post")
+    code, year, risks = _text(call, "code"), _int(call, "year"), _list(call, "risks")
+    found_by = _text(call, "found_by")
+    if not risks:
+        return []
+    points = []
+    for index, risk in enumerate(risks):
+        if not isinstance(risk, dict):
+            raise _fail(call, "risks", f"item {index} must be an object")
+        points.append({"found_by": found_by, **risk})
+    rows = register.record_risk_points(call.uow, {tier: code}, year, points, _actor(call),
+                                       source_instance=call.instance_id)
+    return [row.id for row in rows]
+
+
+def _levels(grading: PostGrading) -> dict[str, Any]:
+    return {"post_level": grading.effective_level, "rule_level": grading.rule_level,
+            "risk_level": grading.risk_level, "responsible_role": grading.responsible_role,
+            "direct_manager_role": grading.direct_manager_role}
+
+
+def grade_post(call: OperatorCall) -> dict[str, Any]:
+    """``post_code``, ``year`` → ``{post_level, rule_level, risk_level, responsible_role,
+    direct_manager_role}``; ``post_level`` is the level in force (a reviewer's, if set)."""
+    grading = register.grade(call.uow, _text(call, "post_code"), _int(call, "year"),
+                             _actor(call))
+    return _levels(grading)
+
+
+def override_level(call: OperatorCall) -> dict[str, Any]:
+    """``post_code``, ``year``, ``level``, ``reason`` (logged with every change)."""
+    grading = register.change_level(call.uow, _text(call, "post_code"), _int(call, "year"),
+                                    _int(call, "level"), _text(call, "reason"), _actor(call))
+    return _levels(grading)
+
+
+def publish_post(call: OperatorCall) -> dict[str, Any]:
+    """``post_code``, ``year`` → the published levels and when."""
+    grading = register_cycle.publish_post(call.uow, _text(call, "post_code"),
+                                          _int(call, "year"), _actor(call))
+    assert grading.published_at is not None
+    return {**_levels(grading), "published_at": grading.published_at.isoformat()}
+
+
+def archive(call: OperatorCall) -> dict[str, Any]:
+    """``post_code``, ``year`` → the level and the ids of the year's risk points on file."""
+    grading, points = register_cycle.archive_post(call.uow, _text(call, "post_code"),
+                                                  _int(call, "year"), _actor(call))
+    return {**_levels(grading), "risk_points": [p.id for p in points]}
+
+
+def add_measures(call: OperatorCall) -> list[int]:
+    """``post_code``, ``year``, ``measures`` (form items ``{description, due_in_days?,
+    risk_points?}``), ``kind`` (default prevention), ``owner_role`` (the leader of the post
+    who carries them out, default post_holder; a vacant post falls back to the department
+    head), ``status`` (default planned) → the measure ids."""
+    post_code, year = _text(call, "post_code"), _int(call, "year")
+    kind = _choice(call, "kind", ("prevention", "monitoring", "disposal"), "prevention")
+    status = _choice(call, "status", ("planned", "in_progress", "done"), "planned")
+    owner = _owner_code(call, post_code, _choice(call, "owner_role", OWNER_ROLES,
+                                                 "post_holder"))
+    today = call.now.astimezone(CHINA).date()
+    measures = []
+    for index, item in enumerate(_list(call, "measures")):
+        days = item.get("due_in_days", 30) if isinstance(item, dict) else None
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise _fail(call, "measures", f"item {index} needs a description and a whole "
+                                          "number of days 'due_in_days' (0 or more)")
+        measure = {"kind": kind, "description": item.get("description"), "owner": owner,
+                   "due_date": (today + timedelta(days=days)).isoformat(), "status": status}
+        if "risk_points" in item:
+            measure["risk_points"] = item["risk_points"]
+        measures.append(measure)
+    rows = register_cycle.record_measures(call.uow, post_code, year, measures, _actor(call))
+    return [row.id for row in rows]
+
+
+def _owner_code(call: OperatorCall, post_code: str, role: str) -> str:
+    post = organisation.get_post(call.uow, post_code)
+    department, unit = post.department, post.department.unit
+    official = {"post_holder": post.holder or department.head,
+                "department_head": department.head,
+                "deputy_in_charge": department.deputy_in_charge,
+                "principal": unit.principal,
+                "discipline_officer": unit.discipline_officer}[role]
+    if official is None:
+        raise _fail(call, "owner_role", f"names a vacant position ({role}) of post "
+                                        f"{post_code}")
+    return official.code
+
+
+OPERATORS: dict[str, Callable[[OperatorCall], Any]] = {
+    "org.unit_posts": unit_posts,
+    "org.unit_departments": unit_departments,
+    "register.record_risks": record_risks,
+    "register.grade_post": grade_post,
+    "register.override_level": override_level,
+    "register.publish_post": publish_post,
+    "register.archive": archive,
+    "register.add_measures": add_measures,
+}
