@@ -388,6 +388,7 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
             "element_id": element_id, "name": element.get("name") or element_id,
             "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
             "due_at": due, "assignee": None, **org_codes(task.data),
+            "open_to_all": not (candidates.users or candidates.groups),
         })
         candidate_rows += [{"task_id": task.id, "kind": "user", "name": u}
                            for u in candidates.users]

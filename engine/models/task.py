@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Uuid
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import Base, UtcDateTime
@@ -28,6 +28,7 @@ class HumanTask(Base):
         Index("ix_task_state_unit", "state", "unit_code", "due_at"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
         Index("ix_task_post_code", "post_code"),
+        Index("ix_task_open_to_all", "open_to_all", "state"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
@@ -50,6 +51,10 @@ class HumanTask(Base):
     unit_code: Mapped[str | None] = mapped_column(String(64))
     department_code: Mapped[str | None] = mapped_column(String(64))
     post_code: Mapped[str | None] = mapped_column(String(64))
+    #: No candidate users or groups: anyone may claim it. Kept on the row (set when the task
+    #: is created) so inboxes find such tasks through an index, not a scan for the absence of
+    #: candidate rows.
+    open_to_all: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     candidates: Mapped[list[TaskCandidate]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
@@ -67,7 +72,8 @@ class TaskCandidate(Base):
     """Who may claim a task: one row per candidate user or group, indexed for inbox queries."""
 
     __tablename__ = "task_candidate"
-    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),)
+    __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),
+                      Index("ix_task_candidate_task_id", "task_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))

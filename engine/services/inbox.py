@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, exists, func, or_, select, union
+from sqlalchemy import Select, and_, func, or_, select, true, union
 
 from ..actors import Actor
 from ..db import UnitOfWork
@@ -62,27 +62,33 @@ class TaskFilter:
     near_due: timedelta = field(default=DEFAULT_NEAR_DUE)
 
 
-def candidate_of(actor: Actor) -> Any:
+def unrestricted() -> Any:
+    """A task without candidates: anyone may take it (an indexed column of the task)."""
+    return HumanTask.open_to_all == true()
+
+
+def _eligible_ids(actor: Actor) -> Any:
+    """Ids of tasks the actor may take, from the candidate index (its user and groups) and
+    the open-to-all index — the few tasks of the actor's groups, found without looking at
+    every open task. Candidate rows outlive their tasks: callers still check the state."""
     conditions = [and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user)]
     if actor.groups:
         conditions.append(and_(TaskCandidate.kind == "group",
                                TaskCandidate.name.in_(sorted(actor.groups))))
-    return exists().where(TaskCandidate.task_id == HumanTask.id, or_(*conditions))
-
-
-def unrestricted() -> Any:
-    return ~exists().where(TaskCandidate.task_id == HumanTask.id)
+    return union(select(TaskCandidate.task_id.label("task_id")).where(or_(*conditions)),
+                 select(HumanTask.id.label("task_id")).where(
+                     HumanTask.open_to_all == true(), HumanTask.state == TaskState.OPEN))
 
 
 def _view(actor: Actor, view: str) -> list[Any]:
     is_open = HumanTask.state == TaskState.OPEN
     if view == "mine":
         return [is_open, HumanTask.assignee == actor.user]
-    if view == "claimable":
-        return [is_open, HumanTask.assignee.is_(None), or_(candidate_of(actor), unrestricted())]
+    if view == "claimable":  # joined to the eligible ids in _joined
+        return [is_open, HumanTask.assignee.is_(None)]
     if view == "open":
         return [is_open, or_(HumanTask.assignee == actor.user, and_(
-            HumanTask.assignee.is_(None), or_(candidate_of(actor), unrestricted())))]
+            HumanTask.assignee.is_(None), HumanTask.id.in_(_eligible_ids(actor))))]
     if view == "done":
         return [HumanTask.state == TaskState.COMPLETED, HumanTask.completed_by == actor.user]
     if view == "all" and actor.is_admin:
@@ -130,9 +136,14 @@ def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None) -> list[Any
     return conditions
 
 
-def _joined(stmt: _S, flt: TaskFilter, *, for_display: bool) -> _S:
-    """The joins a statement needs: the instance (process, business key) always — a primary
-    key lookup — and the organisation's names only to show them or to search posts."""
+def _joined(stmt: _S, actor: Actor, flt: TaskFilter, *, for_display: bool) -> _S:
+    """The joins a statement needs: for 待认领, the actor's eligible task ids (a join, so
+    the planner starts from those few ids); the instance (process, business key) always — a
+    primary key lookup — and the organisation's names only to show them or to search
+    posts."""
+    if flt.view == "claimable":
+        eligible = _eligible_ids(actor).subquery("eligible")
+        stmt = stmt.join(eligible, eligible.c.task_id == HumanTask.id)
     stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     if for_display:
         stmt = (stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
@@ -146,7 +157,7 @@ def _joined(stmt: _S, flt: TaskFilter, *, for_display: bool) -> _S:
 def task_query(actor: Actor, flt: TaskFilter,
                now: datetime | None = None) -> Select[HumanTask]:
     """The tasks ``flt`` selects for ``actor``, as ORM rows (unsorted)."""
-    return _joined(select(HumanTask), flt, for_display=False).where(
+    return _joined(select(HumanTask), actor, flt, for_display=False).where(
         *_conditions(actor, flt, now))
 
 
@@ -167,6 +178,8 @@ def order_by(flt: TaskFilter) -> tuple[Any, ...]:
         raise ValidationFailed(f"cannot sort by '{key}'; use one of {', '.join(SORT_KEYS)}",
                                {"sort": ["unknown"]})
     column = _SORT_COLUMNS[key]
+    # ``IS NULL`` first rather than NULLS LAST: it keeps planners from walking a date index
+    # in order through every open task; a person's inbox is filtered first, then sorted.
     return (column.is_(None), column.desc() if descending else column.asc(),
             HumanTask.created_at, HumanTask.id)
 
@@ -227,7 +240,7 @@ class InboxPage:
 def count_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter, now: datetime | None = None,
                 cap: int = COUNT_CAP) -> int:
     """How many tasks ``flt`` selects, counting no further than ``cap + 1``."""
-    ids = _joined(select(HumanTask.id), flt, for_display=False).where(
+    ids = _joined(select(HumanTask.id), actor, flt, for_display=False).where(
         *_conditions(actor, flt, now)).limit(cap + 1)
     return uow.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
@@ -238,7 +251,8 @@ def inbox(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> Inbox
     flt = flt or TaskFilter()
     now = clock.now(uow)
     total = count_tasks(uow, actor, flt, now)
-    stmt = (_joined(select(*_ROW_COLUMNS).select_from(HumanTask), flt, for_display=True)
+    stmt = (_joined(select(*_ROW_COLUMNS).select_from(HumanTask), actor, flt,
+                    for_display=True)
             .where(*_conditions(actor, flt, now)).order_by(*order_by(flt))
             .limit(flt.limit).offset(flt.offset))
     rows = [InboxRow(**row._asdict(), card=due_card(row.state, row.due_at, now, flt.near_due))
