@@ -574,8 +574,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         if not args.no_uncached:
             # Reference: the same DB and spec, but no live-workflow cache, so every call
             # deserializes the instance (another process, a restart, a cache too small).
-            cold = Irpm(Runtime(Settings(database_url=irpm.rt.settings.database_url,
-                                         workflow_cache_size=0), db_engine=irpm.rt.db),
+            cold = Irpm(programme_runtime(Settings(database_url=irpm.rt.settings.database_url,
+                                                   workflow_cache_size=0),
+                                          db_engine=irpm.rt.db),
                         irpm.db_path, irpm.sim_now)
             run_irpm(cold, WARMUP_INSTANCES, 20_000_000, "warm")
             uncached = run_irpm(cold, n, repeat * n, "irpm, no workflow cache")
