@@ -93,8 +93,10 @@ def _csrf(_exc: CSRFError) -> Any:
 
 
 def _engine(exc: IrpmError) -> Any:
+    """A page asked for: the status's own explanation; an action refused: what was wrong."""
     status = status_of(exc)
-    return error_page(status, describe(exc) if status != 404 else None)
+    acted = request.method not in ("GET", "HEAD")
+    return error_page(status, describe(exc) if acted and status != 404 else None)
 
 
 def _server(_exc: InternalServerError) -> Any:

@@ -4,7 +4,7 @@ users are never cached."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -13,19 +13,13 @@ csrf = CSRFProtect()
 def _headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy",
-                       _app_config("IRPM_CONTENT_SECURITY_POLICY"))
+                       current_app.config["IRPM_CONTENT_SECURITY_POLICY"])
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     if request.endpoint != "static" and not (request.endpoint or "").endswith(".static"):
         headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-def _app_config(key: str) -> str:
-    from flask import current_app
-
-    return str(current_app.config[key])
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,18 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, flash, g, jsonify, redirect, request, session
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, logout_user
 
@@ -42,14 +53,9 @@ def _refuse() -> Any:
     """Anonymous: JSON 401 to a client that asks for JSON, else the sign-in page."""
     if request.accept_mimetypes.best == "application/json":
         return jsonify(code="unauthenticated", message=str(_l("Please sign in."))), 401
-    target = request.full_path if request.method == "GET" else None
-    return redirect(_login_url(target))
-
-
-def _login_url(target: str | None) -> str:
-    from flask import url_for
-
-    return url_for("auth.login", next=target.rstrip("?")) if target else url_for("auth.login")
+    if request.method == "GET":
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("auth.login"))
 
 
 def gate() -> Any:
