@@ -1,5 +1,6 @@
 """SQLAlchemy models, one aggregate per module."""
 
+from .api_token import ApiToken
 from .base import Base
 from .clock import CLOCK_ROW, ClockState, simulated_now_column
 from .definition import ProcessDefinition, SourceFile, definition_source
@@ -36,6 +37,7 @@ __all__ = [
     "POST_ATTRIBUTES",
     "Account",
     "AccountRole",
+    "ApiToken",
     "Base",
     "ClockState",
     "ControlMeasure",

@@ -1,5 +1,14 @@
 """The one way into the engine. Each service takes a unit of work and owns its commit."""
 
+from .api_tokens import (
+    NewToken,
+    TokenUse,
+    authenticate_token,
+    create_token,
+    list_tokens,
+    revoke_token,
+    touch_token,
+)
 from .clock import advance_clock, current_clock, is_simulated, now, set_clock, use_system_clock
 from .deployment import deploy, find_definition, latest_definition, list_definitions
 from .inbox import (
@@ -100,18 +109,22 @@ __all__ = [
     "InstanceFilter",
     "InvolvedRow",
     "Leaders",
+    "NewToken",
     "PostRegister",
     "PublicityEntry",
     "TaskFilter",
+    "TokenUse",
     "actor_for",
     "add_measure",
     "add_risk_points",
     "advance_clock",
     "advance_to",
     "authenticate",
+    "authenticate_token",
     "claim_task",
     "colleagues",
     "complete_task",
+    "create_token",
     "current_clock",
     "delegate_task",
     "department_codes",
@@ -149,6 +162,7 @@ __all__ = [
     "list_definitions",
     "list_instances",
     "list_tasks",
+    "list_tokens",
     "list_units",
     "may_view",
     "next_due",
@@ -161,6 +175,7 @@ __all__ = [
     "publish",
     "resume_instance",
     "retry_instance",
+    "revoke_token",
     "save_account",
     "send_message",
     "set_clock",
@@ -168,6 +183,7 @@ __all__ = [
     "start_instance",
     "suspend_instance",
     "terminate_instance",
+    "touch_token",
     "unclaim_task",
     "unit_publicity",
     "update_measure",
