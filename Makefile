@@ -35,6 +35,9 @@ $(VENDOR_STAMP): $(NPM_STAMP)
 	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
 	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
 	cp -R node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/
+	mkdir -p $(VENDOR)/swagger-ui
+	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	   node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
 	touch $(VENDOR_STAMP)
 
 %.mo: %.po $(STAMP)

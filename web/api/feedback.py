@@ -1,0 +1,105 @@
+"""POST /feedback: a member of the public comments on a post during publicity (群众提) —
+the one operation anyone may call.
+
+The suggestion, ``{text, contact?}``, is delivered as the message ``public_suggestion`` to
+the post's waiting cycle (process ``IRPM_FEEDBACK_PROCESS``, business key = the post's
+code), where it reaches the discipline officer's inbox; when no cycle of the post waits
+for one, nothing is kept and the answer is 409. Each address may send
+``IRPM_FEEDBACK_LIMIT`` requests per ``IRPM_FEEDBACK_WINDOW`` seconds (429 after that, with
+``Retry-After``). ``website`` is a honeypot: people leave it empty (a form hides it), and a
+request that fills it in is answered as if delivered but dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, request
+
+from engine import services
+from engine.actors import Actor
+from engine.errors import Conflict, NotFound
+
+from ..runtime import runtime
+from .base import Blueprint, public
+from .errors import ApiError
+from .ratelimit import RateLimiter
+
+bp = Blueprint("feedback", __name__, url_prefix="/feedback",
+               description="Public feedback on a post during publicity (no sign-in)")
+
+MESSAGE = "public_suggestion"
+#: Who the instance's history says sent the message.
+PUBLIC = Actor("public")
+
+
+class FeedbackSchema(ma.Schema):
+    post = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+                            metadata={"description": "the post's code"})
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    contact = ma.fields.String(validate=ma.validate.Length(max=200),
+                               metadata={"description": "optional: how to reach the sender"})
+    website = ma.fields.String(validate=ma.validate.Length(max=500), metadata={
+        "description": "leave empty (a trap for robots)"})
+
+
+class ReceivedSchema(ma.Schema):
+    status = ma.fields.String(required=True, metadata={"description": "received"})
+    message = ma.fields.String(required=True)
+
+
+def limiter() -> RateLimiter:
+    found: RateLimiter = current_app.extensions["irpm_api"]["feedback_limiter"]
+    return found
+
+
+def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Count every request of an address — valid or not — before reading it."""
+    @wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        wait = limiter().hit(request.remote_addr or "unknown")
+        if wait is not None:
+            raise ApiError(429, "rate_limited", "Too much feedback from your address; please "
+                           "try again later.", headers={"Retry-After": str(math.ceil(wait))})
+        return view(*args, **kwargs)
+    return limited
+
+
+def _deliver(post_code: str, payload: dict[str, str]) -> None:
+    process = current_app.config["IRPM_FEEDBACK_PROCESS"]
+    refused = (f"Post {post_code} is not taking feedback now: feedback is accepted while "
+               "its risks are being found and during publicity.")
+    with runtime().uow() as uow:
+        services.get_post(uow, post_code)  # an unknown post: 404
+        try:
+            instance = services.find_instance(uow, process, post_code)
+            services.send_message(uow, instance.id, MESSAGE, payload, PUBLIC)
+        except (NotFound, Conflict) as exc:
+            raise ApiError(409, "not_accepting_feedback", refused) from exc
+
+
+@bp.route("", methods=["POST"])
+@public
+@rate_limited
+@bp.arguments(FeedbackSchema)
+@bp.response(202, ReceivedSchema)
+@bp.refuses(404, 409, 422, 429)
+@bp.doc(security=[])
+def send_feedback(body: dict[str, Any]) -> Any:
+    """Send feedback on a post during publicity (no sign-in needed)"""
+    received = {"status": "received", "message": "Thank you. Your feedback was received."}
+    if body.get("website"):
+        return received
+    text = body["text"].strip()
+    if not text:
+        raise ApiError(422, "validation_failed", "The request has invalid fields; see errors.",
+                       errors={"text": ["must not be blank"]})
+    payload = {"text": text}
+    if (body.get("contact") or "").strip():
+        payload["contact"] = body["contact"].strip()
+    _deliver(body["post"].strip(), payload)
+    return received

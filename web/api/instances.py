@@ -1,0 +1,198 @@
+"""Process instances: list, read, history; start and steer (administrators and the city's
+discipline commission only).
+
+Administrators and the commission list every instance; anyone else lists the instances
+they took part in (started, or completed a task in — 我参与的) and may read any instance
+they started, acted in or may see a task of (``scope.may_see_instance``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from engine import services
+from engine.actors import Actor
+from engine.models import InstanceStatus
+from engine.services import InstanceFilter
+
+from ..runtime import runtime
+from .base import Blueprint, PageArgs, actor, offset, oversees_all, page_of, page_schema, require
+from .errors import fields_under
+from .scope import may_see_instance, may_steer
+
+bp = Blueprint("instances", __name__, url_prefix="/instances",
+               description="Process instances: list, read, history, start and steer")
+
+STEERING = "Only administrators and the city's discipline commission may do that."
+
+
+class InstanceArgs(PageArgs):
+    status = ma.fields.String(validate=ma.validate.OneOf([s.value for s in InstanceStatus]))
+    process = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    business_key = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+
+
+class InstanceSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    process_id = ma.fields.String(required=True)
+    business_key = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True)
+    started_at = ma.fields.DateTime(required=True)
+    updated_at = ma.fields.DateTime(required=True)
+    started_by = ma.fields.String(allow_none=True)
+
+
+class InstanceDetailSchema(InstanceSchema):
+    definition_id = ma.fields.Integer(required=True)
+    completed_at = ma.fields.DateTime(allow_none=True)
+    suspended_from = ma.fields.String(allow_none=True)
+    error_message = ma.fields.String(allow_none=True)
+    error_element = ma.fields.String(allow_none=True)
+    parent_instance_id = ma.fields.Integer(allow_none=True)
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    at = ma.fields.DateTime(required=True)
+    type = ma.fields.String(required=True)
+    actor = ma.fields.String(allow_none=True)
+    task_id = ma.fields.UUID(allow_none=True)
+    element_id = ma.fields.String(allow_none=True)
+    data = ma.fields.Dict(allow_none=True)
+
+
+class StartSchema(ma.Schema):
+    process_id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    business_key = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    version = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
+
+
+class ReasonSchema(ma.Schema):
+    reason = ma.fields.String(validate=ma.validate.Length(max=500))
+
+
+class RetrySchema(ma.Schema):
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
+                          metadata={"description": "corrections merged into the failed step"})
+
+
+InstancePage = page_schema(InstanceSchema, "InstancePage")
+
+
+def _involved(who: Actor, args: dict[str, Any]) -> tuple[list[Any], int]:
+    """我参与的, filtered: a person takes part in few instances, so the filters beyond the
+    process apply to that short list."""
+    with runtime().uow(write=False) as uow:
+        rows, _total = services.involved_instances(uow, who, process_id=args.get("process"),
+                                                   limit=services.COUNT_CAP)
+    rows = [r for r in rows if args.get("status") in (None, r.status)
+            and args.get("business_key") in (None, r.business_key)]
+    start = offset(args)
+    return rows[start:start + args["page_size"]], len(rows)
+
+
+@bp.route("")
+@bp.arguments(InstanceArgs, location="query")
+@bp.response(200, InstancePage)
+@bp.refuses(401)
+def list_instances(args: dict[str, Any]) -> Any:
+    """Instances, newest first: every one for administrators and the city's discipline
+    commission, else those the caller took part in"""
+    who = actor()
+    if not oversees_all(who):
+        return page_of(*_involved(who, args), args)
+    flt = InstanceFilter(status=args.get("status"), process_id=args.get("process"),
+                         business_key=args.get("business_key"), limit=args["page_size"],
+                         offset=offset(args))
+    with runtime().uow(write=False) as uow:
+        rows, total = services.list_instances(uow, flt)
+    return page_of(rows, total, args)
+
+
+def _visible(instance_id: int) -> Any:
+    who = actor()
+    with runtime().uow(write=False) as uow:
+        instance = services.get_instance(uow, instance_id)
+        require(may_see_instance(uow, who, instance), "You may not see this instance.")
+    return instance
+
+
+@bp.route("/<int:instance_id>")
+@bp.response(200, InstanceDetailSchema)
+@bp.refuses(401, 403, 404)
+def get_instance(instance_id: int) -> Any:
+    """One instance"""
+    return _visible(instance_id)
+
+
+@bp.route("/<int:instance_id>/events")
+@bp.response(200, EventSchema(many=True))
+@bp.refuses(401, 403, 404)
+def instance_events(instance_id: int) -> Any:
+    """The instance's history, oldest first"""
+    _visible(instance_id)
+    with runtime().uow(write=False) as uow:
+        return services.instance_events(uow, instance_id)
+
+
+@bp.route("", methods=["POST"])
+@bp.arguments(StartSchema)
+@bp.response(201, InstanceDetailSchema)
+@bp.refuses(400, 401, 403, 404, 422)
+def start_instance(body: dict[str, Any]) -> Any:
+    """Start the latest (or the given) version of a process and run it until it waits"""
+    who = actor()
+    require(may_steer(who), STEERING)
+    with runtime().uow() as uow, fields_under("data"):
+        return services.start_instance(uow, body["process_id"], body.get("business_key"),
+                                       body["data"], version=body.get("version"), actor=who)
+
+
+def _steer(instance_id: int, action: str, body: dict[str, Any]) -> Any:
+    who = actor()
+    require(may_steer(who), STEERING)
+    with runtime().uow() as uow:
+        if action == "retry":
+            with fields_under("data"):
+                return services.retry_instance(uow, instance_id, who, body["data"])
+        steer = {"suspend": services.suspend_instance, "resume": services.resume_instance,
+                 "terminate": services.terminate_instance}[action]
+        return steer(uow, instance_id, who, body.get("reason"))
+
+
+@bp.route("/<int:instance_id>/suspend", methods=["POST"])
+@bp.arguments(ReasonSchema, required=False)
+@bp.response(200, InstanceDetailSchema)
+@bp.refuses(401, 403, 404, 409, 422)
+def suspend(body: dict[str, Any], instance_id: int) -> Any:
+    """Suspend a running, waiting or failed instance"""
+    return _steer(instance_id, "suspend", body)
+
+
+@bp.route("/<int:instance_id>/resume", methods=["POST"])
+@bp.arguments(ReasonSchema, required=False)
+@bp.response(200, InstanceDetailSchema)
+@bp.refuses(401, 403, 404, 409, 422)
+def resume(body: dict[str, Any], instance_id: int) -> Any:
+    """Resume a suspended instance"""
+    return _steer(instance_id, "resume", body)
+
+
+@bp.route("/<int:instance_id>/terminate", methods=["POST"])
+@bp.arguments(ReasonSchema, required=False)
+@bp.response(200, InstanceDetailSchema)
+@bp.refuses(401, 403, 404, 409, 422)
+def terminate(body: dict[str, Any], instance_id: int) -> Any:
+    """Terminate an instance (and every instance it called that still runs)"""
+    return _steer(instance_id, "terminate", body)
+
+
+@bp.route("/<int:instance_id>/retry", methods=["POST"])
+@bp.arguments(RetrySchema, required=False)
+@bp.response(200, InstanceDetailSchema)
+@bp.refuses(401, 403, 404, 409, 422)
+def retry(body: dict[str, Any], instance_id: int) -> Any:
+    """Run a failed instance's failed step again, after merging corrected data"""
+    return _steer(instance_id, "retry", body)

@@ -1,0 +1,168 @@
+"""The risk register (信息档案) of a post: its page for a year, its history, and adding risk
+points. Who may: the post's holder, its department head and deputy in charge, the unit's
+principal and discipline officer — and, to read, the city's discipline commission; to
+write, administrators (``scope``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from engine import services
+from engine.models import FoundBy, Harm, Likelihood, RiskCategory
+
+from ..runtime import runtime
+from .base import Blueprint, NamedSchema, actor, named, require
+from .organisation import LeadersSchema
+from .scope import FOUND_BY, may_add_risks, may_read_register, relation_to_post
+
+bp = Blueprint("register", __name__, url_prefix="/posts",
+               description="A post's risk register: risk points, grading, history")
+
+YEARS = ma.validate.Range(min=2000, max=2100)
+
+
+def _one_of(values: Any) -> ma.validate.OneOf:
+    return ma.validate.OneOf([v.value for v in values])
+
+
+class YearArgs(ma.Schema):
+    year = ma.fields.Integer(validate=YEARS, metadata={
+        "description": "the campaign year (default: the latest with any record)"})
+
+
+class MeasureSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    owner = ma.fields.Nested(NamedSchema, required=True)
+    due_date = ma.fields.Date(required=True)
+    status = ma.fields.String(required=True)
+    done_at = ma.fields.DateTime(allow_none=True)
+
+
+class RiskPointSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    year = ma.fields.Integer(required=True)
+    category = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    found_by = ma.fields.String(required=True)
+    likelihood = ma.fields.String(required=True)
+    harm = ma.fields.String(required=True)
+    level = ma.fields.Integer(required=True)
+    status = ma.fields.String(required=True)
+    created_at = ma.fields.DateTime(required=True)
+    created_by = ma.fields.String(required=True)
+    measures = ma.fields.List(ma.fields.Nested(MeasureSchema), required=True)
+
+
+class GradingSchema(ma.Schema):
+    year = ma.fields.Integer(required=True)
+    rule_level = ma.fields.Integer(required=True)
+    risk_level = ma.fields.Integer(allow_none=True)
+    level = ma.fields.Integer(required=True)
+    override_level = ma.fields.Integer(allow_none=True)
+    override_reason = ma.fields.String(allow_none=True)
+    effective_level = ma.fields.Integer(required=True)
+    responsible_role = ma.fields.String(required=True)
+    direct_manager_role = ma.fields.String(required=True)
+    graded_at = ma.fields.DateTime(required=True)
+    published_at = ma.fields.DateTime(allow_none=True)
+
+
+class RegisterSchema(ma.Schema):
+    post = ma.fields.Nested(NamedSchema, required=True)
+    department = ma.fields.Nested(NamedSchema, required=True)
+    unit = ma.fields.Nested(NamedSchema, required=True)
+    attributes = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Boolean(),
+                                required=True)
+    rule_level = ma.fields.Integer(required=True)
+    year = ma.fields.Integer(allow_none=True)
+    grading = ma.fields.Nested(GradingSchema, allow_none=True)
+    risk_points = ma.fields.List(ma.fields.Nested(RiskPointSchema), required=True)
+    leaders = ma.fields.Nested(LeadersSchema, required=True)
+
+
+class RegisterChangeSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    entity = ma.fields.String(required=True)
+    entity_id = ma.fields.Integer(required=True)
+    field = ma.fields.String(required=True)
+    old_value = ma.fields.String(allow_none=True)
+    new_value = ma.fields.String(allow_none=True)
+    changed_by = ma.fields.String(required=True)
+    changed_at = ma.fields.DateTime(required=True)
+    reason = ma.fields.String(allow_none=True)
+
+
+class NewRiskPoint(ma.Schema):
+    category = ma.fields.String(required=True, validate=_one_of(RiskCategory))
+    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    likelihood = ma.fields.String(required=True, validate=_one_of(Likelihood))
+    harm = ma.fields.String(required=True, validate=_one_of(Harm))
+    found_by = ma.fields.String(validate=_one_of(FoundBy), metadata={
+        "description": "default: by who adds it — the holder self_identified, a leader "
+                       "leader_pointed, the discipline officer organization_reviewed"})
+
+
+class AddRiskPointsSchema(ma.Schema):
+    year = ma.fields.Integer(required=True, validate=YEARS)
+    points = ma.fields.List(ma.fields.Nested(NewRiskPoint), required=True,
+                            validate=ma.validate.Length(min=1, max=200))
+
+
+def _post(uow: Any, code: str, may: Any) -> Any:
+    post = services.get_post(uow, code)
+    require(may(actor(), post), "You may not see or change this post's register.")
+    return post
+
+
+def _register(page: services.PostRegister) -> dict[str, Any]:
+    department = page.post.department
+    return {"post": named(page.post), "department": named(department),
+            "unit": named(department.unit), "attributes": page.attributes,
+            "rule_level": page.rule_level, "year": page.year, "grading": page.grading,
+            "risk_points": page.risk_points, "leaders": page.leaders}
+
+
+@bp.route("/<code>/register")
+@bp.arguments(YearArgs, location="query")
+@bp.response(200, RegisterSchema)
+@bp.refuses(401, 403, 404)
+def get_register(args: dict[str, Any], code: str) -> Any:
+    """The post's register for a year: grading, risk points and their measures"""
+    with runtime().uow(write=False) as uow:
+        _post(uow, code, may_read_register)
+        return _register(services.post_register(uow, code, args.get("year")))
+
+
+@bp.route("/<code>/history")
+@bp.response(200, RegisterChangeSchema(many=True))
+@bp.refuses(401, 403, 404)
+def get_history(code: str) -> Any:
+    """Every change to the post's register, newest first"""
+    with runtime().uow(write=False) as uow:
+        _post(uow, code, may_read_register)
+        return services.post_history(uow, code)
+
+
+@bp.route("/<code>/risk-points", methods=["POST"])
+@bp.arguments(AddRiskPointsSchema)
+@bp.response(201, RiskPointSchema(many=True))
+@bp.refuses(401, 403, 404, 422)
+def add_risk_points(body: dict[str, Any], code: str) -> Any:
+    """Record risk points found at the post (all or none)"""
+    who = actor()
+    with runtime().uow() as uow:
+        post = _post(uow, code, may_add_risks)
+        found_by = FOUND_BY[relation_to_post(who, post)]
+        points = [{"found_by": found_by, **point} for point in body["points"]]
+        rows = services.add_risk_points(uow, {"post": post.code}, body["year"], points, who)
+        return [{**_point_columns(row), "measures": []} for row in rows]
+
+
+def _point_columns(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in (
+        "id", "year", "category", "description", "found_by", "likelihood", "harm", "level",
+        "status", "created_at", "created_by")}

@@ -1,0 +1,172 @@
+"""Tasks: the inbox views as lists (with the inbox's filters), one task, and claim /
+unclaim / complete / delegate. A person sees their own tasks, their groups' tasks and
+those of the units and departments they lead (``services.view_task``); every action is
+refused (403) on a task the caller may not see, before anything else is said about it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app
+
+from engine import services
+from engine.services import TaskFilter
+
+from ..runtime import runtime
+from .base import Blueprint, PageArgs, actor, offset, page_of, page_schema
+from .errors import fields_under
+from .instances import InstanceDetailSchema
+
+bp = Blueprint("tasks", __name__, url_prefix="/tasks",
+               description="Tasks: inbox views, claim, unclaim, complete, delegate")
+
+
+class TaskArgs(PageArgs):
+    view = ma.fields.String(load_default="mine", validate=ma.validate.OneOf(services.tasks.VIEWS),
+                            metadata={"description": "mine: assigned to me; claimable: my "
+                                      "groups', unclaimed; open: both; done: completed by "
+                                      "me; all: every task (administrators)"})
+    process = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    unit = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
+    due = ma.fields.String(validate=ma.validate.OneOf(services.DUE_STATES))
+    q = ma.fields.String(validate=ma.validate.Length(min=1, max=100),
+                         metadata={"description": "search in the task's name and its post"})
+    sort = ma.fields.String(validate=ma.validate.OneOf(services.SORT_KEYS))
+    dir = ma.fields.String(load_default="asc", validate=ma.validate.OneOf(("asc", "desc")))
+
+
+class TaskRowSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    name = ma.fields.String(required=True)
+    element_id = ma.fields.String(required=True)
+    state = ma.fields.String(required=True)
+    assignee = ma.fields.String(allow_none=True)
+    instance_id = ma.fields.Integer(required=True)
+    process_id = ma.fields.String(required=True)
+    process_name = ma.fields.String(required=True)
+    business_key = ma.fields.String(allow_none=True)
+    unit_code = ma.fields.String(allow_none=True)
+    unit_name = ma.fields.String(allow_none=True)
+    department_code = ma.fields.String(allow_none=True)
+    department_name = ma.fields.String(allow_none=True)
+    post_code = ma.fields.String(allow_none=True)
+    post_name = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime(required=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+    completed_at = ma.fields.DateTime(allow_none=True)
+    completed_by = ma.fields.String(allow_none=True)
+    card = ma.fields.String(allow_none=True, metadata={
+        "description": "yellow_card (due soon) or red_card (overdue) for an open task"})
+
+
+class TaskSchema(ma.Schema):
+    id = ma.fields.UUID(required=True)
+    instance_id = ma.fields.Integer(required=True)
+    definition_id = ma.fields.Integer(required=True)
+    element_id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    lane = ma.fields.String(allow_none=True)
+    state = ma.fields.String(required=True)
+    assignee = ma.fields.String(allow_none=True)
+    candidate_users = ma.fields.List(ma.fields.String(), required=True)
+    candidate_groups = ma.fields.List(ma.fields.String(), required=True)
+    created_at = ma.fields.DateTime(required=True)
+    due_at = ma.fields.DateTime(allow_none=True)
+    claimed_at = ma.fields.DateTime(allow_none=True)
+    completed_at = ma.fields.DateTime(allow_none=True)
+    completed_by = ma.fields.String(allow_none=True)
+    unit_code = ma.fields.String(allow_none=True)
+    department_code = ma.fields.String(allow_none=True)
+    post_code = ma.fields.String(allow_none=True)
+
+
+class CompleteSchema(ma.Schema):
+    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict, metadata={
+        "description": "the task form's fields; errors name them as data.<field>"})
+
+
+class DelegateSchema(ma.Schema):
+    to = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
+                          metadata={"description": "a colleague's username"})
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(
+        min=1, max=services.tasks.MAX_REASON))
+
+
+TaskPage = page_schema(TaskRowSchema, "TaskPage")
+
+
+@bp.route("")
+@bp.arguments(TaskArgs, location="query")
+@bp.response(200, TaskPage)
+@bp.refuses(401, 403)
+def list_tasks(args: dict[str, Any]) -> Any:
+    """An inbox view, filtered, searched, sorted and paged like the inbox pages"""
+    near = timedelta(days=float(current_app.config["IRPM_NEAR_DUE_DAYS"]))
+    flt = TaskFilter(view=args["view"], process_id=args.get("process"),
+                     unit_code=args.get("unit"), due=args.get("due"), search=args.get("q"),
+                     sort=args.get("sort"), descending=args["dir"] == "desc",
+                     limit=args["page_size"], offset=offset(args), near_due=near)
+    with runtime().uow(write=False) as uow:
+        page = services.inbox(uow, actor(), flt)
+    return page_of(page.rows, page.total, args, capped=page.capped)
+
+
+@bp.route("/<uuid:task_id>")
+@bp.response(200, TaskSchema)
+@bp.refuses(401, 403, 404)
+def get_task(task_id: uuid.UUID) -> Any:
+    """One task the caller may see"""
+    with runtime().uow(write=False) as uow:
+        return services.view_task(uow, task_id, actor())
+
+
+def _act(task_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) -> Any:
+    who = actor()
+    with runtime().uow() as uow:
+        services.view_task(uow, task_id, who)
+        if action == "claim":
+            return services.claim_task(uow, task_id, who)
+        if action == "unclaim":
+            return services.unclaim_task(uow, task_id, who)
+        assert body is not None
+        if action == "delegate":
+            return services.delegate_task(uow, task_id, who, body["to"], body["reason"])
+        with fields_under("data"):
+            return services.complete_task(uow, task_id, who, body["data"])
+
+
+@bp.route("/<uuid:task_id>/claim", methods=["POST"])
+@bp.response(200, TaskSchema)
+@bp.refuses(401, 403, 404, 409)
+def claim(task_id: uuid.UUID) -> Any:
+    """Claim a task of one's groups (it moves to view=mine)"""
+    return _act(task_id, "claim")
+
+
+@bp.route("/<uuid:task_id>/unclaim", methods=["POST"])
+@bp.response(200, TaskSchema)
+@bp.refuses(401, 403, 404, 409)
+def unclaim(task_id: uuid.UUID) -> Any:
+    """Release a claimed task to its groups"""
+    return _act(task_id, "unclaim")
+
+
+@bp.route("/<uuid:task_id>/complete", methods=["POST"])
+@bp.arguments(CompleteSchema, required=False)
+@bp.response(200, InstanceDetailSchema)
+@bp.refuses(401, 403, 404, 409, 422)
+def complete(body: dict[str, Any], task_id: uuid.UUID) -> Any:
+    """Complete a task with its form's data; answers the instance as it now stands"""
+    return _act(task_id, "complete", body)
+
+
+@bp.route("/<uuid:task_id>/delegate", methods=["POST"])
+@bp.arguments(DelegateSchema)
+@bp.response(200, TaskSchema)
+@bp.refuses(401, 403, 404, 409, 422)
+def delegate(body: dict[str, Any], task_id: uuid.UUID) -> Any:
+    """Hand a task to a colleague of the same department, with a reason (转办)"""
+    return _act(task_id, "delegate", body)
