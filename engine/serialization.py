@@ -10,6 +10,7 @@ future change of either gets a named migration instead of a silent misread.
 
 from __future__ import annotations
 
+import base64
 import threading
 import zlib
 from datetime import date
@@ -25,7 +26,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
 from .calls import IRPM_SERIALIZER_CONFIG
 
-STATE_FORMAT = 1
+#: 1: SpiffWorkflow's task mapping as is. 2: tasks as a list with parent/children as list
+#: positions and ids as 22-character base64 — random UUIDs, written three times each as
+#: 36-character hex, were most of a compressed state. ``load_state`` reads both.
+STATE_FORMAT = 2
 SPEC_FORMAT = 1
 _ZLIB_LEVEL = 6
 _ORJSON_OPTS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
@@ -103,16 +107,69 @@ def dump_state(workflow: BpmnWorkflow) -> bytes:
         dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
     finally:
         registry._encoder_mode = False
+    _compact(dct)
     dct["format"] = STATE_FORMAT
     dct["spiff"] = SPIFF_SERIALIZER_VERSION
     return _pack(dct, codec.encode_default)
 
 
+def _short(uuid_text: str) -> str:
+    return base64.urlsafe_b64encode(UUID(uuid_text).bytes).rstrip(b"=").decode()
+
+
+def _long(short: str) -> str:
+    return str(UUID(bytes=base64.urlsafe_b64decode(short + "==")))
+
+
+def _compact(workflow: dict[str, Any]) -> None:
+    """Format 2, in place: the task mapping becomes a list; references become positions."""
+    order = list(workflow["tasks"])
+    index = {task_id: i for i, task_id in enumerate(order)}
+    rows = []
+    for task_id in order:
+        task = workflow["tasks"][task_id]
+        task["id"] = _short(task_id)
+        if task.get("parent") is not None:
+            task["parent"] = index.get(task["parent"], task["parent"])
+        task["children"] = [index.get(c, c) for c in task["children"]]
+        rows.append(task)
+    workflow["tasks"] = rows
+    for key in ("root", "last_task"):
+        if workflow.get(key) is not None:
+            workflow[key] = index.get(workflow[key], workflow[key])
+    for sub in workflow.get("subprocesses", {}).values():
+        _compact(sub)
+
+
+def _expand(workflow: dict[str, Any]) -> None:
+    """Undo ``_compact``: positions (ints) back to UUID text, the list back to a mapping."""
+    rows = workflow["tasks"]
+    ids = [_long(task["id"]) for task in rows]
+
+    def ref(value: Any) -> Any:
+        return ids[value] if isinstance(value, int) else value
+
+    tasks = {}
+    for task_id, task in zip(ids, rows, strict=True):
+        task["id"] = task_id
+        task["parent"] = ref(task.get("parent"))
+        task["children"] = [ref(c) for c in task["children"]]
+        tasks[task_id] = task
+    workflow["tasks"] = tasks
+    for key in ("root", "last_task"):
+        workflow[key] = ref(workflow.get(key))
+    for sub in workflow.get("subprocesses", {}).values():
+        _expand(sub)
+
+
 def load_state(blob: bytes, bundle: SpecBundle, script_engine: Any) -> BpmnWorkflow:
     dct = _unpack(blob)
-    if dct.pop("format", None) != STATE_FORMAT or dct.pop("spiff", None) != \
+    state_format = dct.pop("format", None)
+    if state_format not in (1, STATE_FORMAT) or dct.pop("spiff", None) != \
             SPIFF_SERIALIZER_VERSION:
         raise StateFormatError("instance state was written by an unknown format version")
+    if state_format == 2:
+        _expand(dct)
     codec = _codec()
     converter = codec.workflow_converter
     spec, subprocess_specs = bundle
