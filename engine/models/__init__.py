@@ -4,6 +4,8 @@ from .api_token import ApiToken
 from .base import Base
 from .clock import CLOCK_ROW, ClockState, simulated_now_column
 from .definition import ProcessDefinition, SourceFile, definition_source
+from .draft import TaskDraft
+from .evidence import Evidence
 from .instance import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -43,6 +45,7 @@ __all__ = [
     "ControlMeasure",
     "Department",
     "EventType",
+    "Evidence",
     "FoundBy",
     "Harm",
     "HumanTask",
@@ -65,6 +68,7 @@ __all__ = [
     "Role",
     "SourceFile",
     "TaskCandidate",
+    "TaskDraft",
     "TaskState",
     "Unit",
     "definition_source",

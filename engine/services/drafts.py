@@ -1,0 +1,99 @@
+"""Task drafts: save what someone typed into a task's form, give it back, and drop every
+draft of a task when it is completed (in the completion's own transaction).
+
+A draft is the form's raw values as typed (not validated: a half-filled form must be
+savable); only someone who may work on the open task — its assignee, a candidate while it
+is unclaimed, an administrator — may keep one. The size limit is the engine's task-data
+limit, so a draft can never be larger than a completion could be.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ..actors import Actor
+from ..db import UnitOfWork
+from ..errors import ConcurrentUpdate, Conflict, Forbidden, TaskAlreadyCompleted, ValidationFailed
+from ..execution import runtime
+from ..models import HumanTask, ProcessInstance, TaskDraft, TaskState
+from . import clock
+from .tasks import complete_task, get_task
+
+__all__ = ["discard_draft", "get_draft", "may_work_on", "save_draft", "submit_task"]
+
+
+def may_work_on(task: HumanTask, actor: Actor) -> bool:
+    """Whether ``actor`` may fill in (and complete) the open ``task``: it is theirs, or
+    unclaimed and they are a candidate (completing claims it), or they are an administrator."""
+    if task.state != TaskState.OPEN:
+        return False
+    if actor.is_admin or task.assignee == actor.user:
+        return True
+    return task.assignee is None and actor.may_claim(task.candidate_users,
+                                                     task.candidate_groups)
+
+
+def _workable(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
+    task = get_task(uow, task_id)
+    if task.state == TaskState.COMPLETED:
+        raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed")
+    if task.state != TaskState.OPEN:
+        raise Conflict(f"task {task.id} ({task.name}) is {task.state}")
+    if not may_work_on(task, actor):
+        raise Forbidden(f"{actor.user} may not work on task {task.id} ({task.name})")
+    return task
+
+
+def get_draft(uow: UnitOfWork, task_id: uuid.UUID, username: str) -> TaskDraft | None:
+    return uow.session.scalar(select(TaskDraft).where(TaskDraft.task_id == task_id,
+                                                      TaskDraft.username == username))
+
+
+def save_draft(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
+               data: dict[str, Any]) -> TaskDraft:
+    """Keep ``data`` (a JSON object, at most the task-data limit) as ``actor``'s draft of the
+    task, replacing the previous one."""
+    task = _workable(uow, task_id, actor)
+    if not isinstance(data, dict):
+        raise ValidationFailed("a draft is a JSON object", {"_schema": ["not an object"]})
+    limit = runtime(uow).settings.max_task_data_bytes
+    size = len(orjson.dumps(data))
+    if size > limit:
+        raise ValidationFailed(f"the draft is {size} bytes; the limit is {limit}",
+                               {"_schema": ["too large"]})
+    now = clock.now(uow)
+    draft = get_draft(uow, task.id, actor.user)
+    if draft is None:
+        draft = TaskDraft(task_id=task.id, username=actor.user, data=data, saved_at=now)
+        uow.session.add(draft)
+    else:
+        draft.data, draft.saved_at = data, now
+    try:
+        uow.commit()
+    except IntegrityError:  # the same user saved twice at once: the other save won
+        raise ConcurrentUpdate(f"a draft of task {task.id} was saved at the same time") \
+            from None
+    return draft
+
+
+def discard_draft(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> bool:
+    """Drop ``actor``'s draft of the task; whether there was one."""
+    task = get_task(uow, task_id)
+    result = uow.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id,
+                                                         TaskDraft.username == actor.user))
+    uow.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def submit_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
+                data: dict[str, Any] | None) -> ProcessInstance:
+    """``complete_task``, dropping every draft of the task in the same transaction: a
+    rejected completion (``ValidationFailed``, ``Forbidden``…) keeps them all."""
+    task = get_task(uow, task_id)
+    uow.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
+    return complete_task(uow, task.id, actor, data)
