@@ -1,29 +1,45 @@
-"""GET /tasks/<id>: one task — a placeholder page until the task form arrives, but already
-with the rule that matters: only someone who may see the task (``services.view_task``)
-gets it; anyone else gets 403, whatever the URL they typed."""
+"""The task page (/tasks/<id>): the task's form, generated from the ``formSchema`` its BPMN
+element declares and validated by the engine on submit, with drafts, evidence files for
+discovery forms, and the context beside it — the post and its register, the instance's
+history, the process diagram with the current step highlighted.
+
+Only someone who may see the task (``services.view_task``) gets the page or anything under
+it; anyone else gets 403, whatever the URL they typed.
+
+Settings (``create_app`` config, else the environment, else the default):
+
+=============================== ============================ ================================
+key                             default                      meaning
+=============================== ============================ ================================
+``IRPM_EVIDENCE_DIR``           ``instance/evidence``        where evidence files are kept
+                                                             (named by sha256; not served
+                                                             as static files)
+``IRPM_MAX_EVIDENCE_BYTES``     ``10485760`` (10 MB)         largest evidence file accepted
+=============================== ============================ ================================
+"""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+import os
 
-from flask import Blueprint, Flask, g, render_template
+from flask import Blueprint, Flask
 
-from engine import services
-
-from ..runtime import runtime
+from ..labels import TABLES as LABELS
+from . import uploads
+from .labels import TABLES
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="templates")
 
 
-@bp.get("/<uuid:task_id>")
-def show(task_id: uuid.UUID) -> Any:
-    with runtime().uow(write=False) as uow:
-        task = services.view_task(uow, task_id, g.actor)
-        instance = services.get_instance(uow, task.instance_id)
-        events = services.instance_events(uow, task.instance_id)
-    return render_template("tasks/show.html", task=task, instance=instance, events=events)
-
-
 def init_app(app: Flask) -> None:
+    from . import views  # noqa: F401  (register the routes on bp)
+
+    app.config.setdefault("IRPM_EVIDENCE_DIR", os.environ.get("IRPM_EVIDENCE_DIR")
+                          or os.path.join(app.instance_path, "evidence"))
+    app.config.setdefault("IRPM_MAX_EVIDENCE_BYTES",
+                          int(os.environ.get("IRPM_MAX_EVIDENCE_BYTES")
+                              or uploads.DEFAULT_MAX_BYTES))
+    app.jinja_env.filters.setdefault("filesize", uploads.size_text)
+    for name, table in TABLES.items():
+        LABELS.setdefault(name, table)
     app.register_blueprint(bp)

@@ -1,0 +1,106 @@
+"""Everything a task page shows, read in one unit of work: the task (if the user may see
+it), its form and the user's draft, the post and its register, the instance's history and
+the task's evidence files."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from engine import services
+from engine.actors import Actor
+from engine.db import UnitOfWork
+from engine.errors import NotFound
+from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
+from engine.services import drafts, evidence, task_forms
+
+from . import schema_form
+
+#: Discovery steps and the method (查找方式) their risks are recorded with.
+DISCOVERY_METHODS = ("self_identified", "peer_checked", "leader_pointed",
+                     "organization_reviewed")
+
+
+@dataclass
+class TaskPage:
+    task: HumanTask
+    instance: ProcessInstance
+    form: task_forms.TaskForm
+    fields: list[schema_form.Field]
+    events: list[InstanceEvent]
+    #: Element id -> name, for the history.
+    names: dict[str, str]
+    #: The user may fill in and submit the form (and attach files).
+    can_work: bool
+    draft: TaskDraft | None
+    register: services.PostRegister | None
+    evidence: list[Evidence]
+    #: Files may be attached: a discovery form (it has a ``risks`` list) or an element
+    #: with the property ``evidence = true``.
+    evidence_enabled: bool
+    #: The data the task was completed with (from its ``task_completed`` event).
+    submitted: dict[str, Any] | None
+    #: ``red_card`` / ``yellow_card`` when the open task is overdue / due soon.
+    card: str | None
+
+    @property
+    def found_by(self) -> str | None:
+        """How the risks of this discovery form are found (自己找, 互相查…), if it is one."""
+        return self.task.element_id if self.task.element_id in DISCOVERY_METHODS else None
+
+    @property
+    def is_open(self) -> bool:
+        return self.task.state == "open"
+
+    @property
+    def mine(self) -> bool:
+        return self.task.assignee is not None and self.task.assignee == self.actor_user
+
+    actor_user: str = ""
+
+
+def _evidence_enabled(form: task_forms.TaskForm) -> bool:
+    if str(form.properties.get("evidence", "")).lower() in ("true", "1", "yes"):
+        return True
+    risks = ((form.schema or {}).get("properties") or {}).get("risks") or {}
+    return risks.get("type") == "array"
+
+
+def _register(uow: UnitOfWork, task: HumanTask) -> services.PostRegister | None:
+    if not task.post_code:
+        return None
+    year = None
+    try:
+        value = services.instance_data(uow, task.instance_id).get("year")
+    except NotFound:
+        value = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        year = value
+    try:
+        return services.post_register(uow, task.post_code, year)
+    except NotFound:
+        return None
+
+
+def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
+         near_due: timedelta = timedelta(days=3)) -> TaskPage:
+    """The page's content; ``Forbidden`` if ``actor`` may not see the task."""
+    task = services.view_task(uow, task_id, actor)
+    instance = services.get_instance(uow, task.instance_id)
+    form = task_forms.task_form(uow, task)
+    events = services.instance_events(uow, task.instance_id)
+    can_work = drafts.may_work_on(task, actor)
+    enabled = _evidence_enabled(form)
+    submitted = next((e.data for e in reversed(events)
+                      if e.type == "task_completed" and e.task_id == task.id), None)
+    return TaskPage(
+        task=task, instance=instance, form=form, fields=schema_form.build(form.schema),
+        events=events, names=task_forms.element_names(uow, task.definition_id),
+        can_work=can_work, draft=drafts.get_draft(uow, task.id, actor.user) if can_work else None,
+        register=_register(uow, task),
+        evidence=evidence.list_evidence(uow, task) if enabled else [],
+        evidence_enabled=enabled, submitted=submitted if isinstance(submitted, dict) else None,
+        card=services.due_card(task.state, task.due_at, services.now(uow), near_due),
+        actor_user=actor.user)

@@ -1,0 +1,67 @@
+"""Reading an evidence upload within its limits, and saying why one was refused.
+
+The limit (``IRPM_MAX_EVIDENCE_BYTES``, 10 MB by default) is enforced twice: a task page's
+POST may not be larger than the limit plus room for the form (``request_limit``, set before
+anything reads the body, so an oversized request is refused unread), and the file itself is
+read no further than one byte past the limit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from engine.errors import ValidationFailed
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+#: Room for the form's other fields next to the file.
+FORM_ROOM = 1024 * 1024
+
+
+def max_bytes() -> int:
+    return int(current_app.config["IRPM_MAX_EVIDENCE_BYTES"])
+
+
+def store() -> Path:
+    return Path(current_app.config["IRPM_EVIDENCE_DIR"])
+
+
+def request_limit() -> int:
+    return max_bytes() + FORM_ROOM
+
+
+def read(upload: FileStorage) -> bytes:
+    """The file's bytes, at most one past the limit (the service refuses that)."""
+    return upload.stream.read(max_bytes() + 1)
+
+
+def size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / 1024 / 1024:.1f} MB"
+    if size >= 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size} B"
+
+
+def too_large() -> str:
+    return _("The file is larger than %(size)s and was not attached.",
+             size=size_text(max_bytes()))
+
+
+def refusal(exc: ValidationFailed, filename: str | None) -> str:
+    """Why ``engine.services.evidence`` refused a file, in the user's language."""
+    reasons: Any = exc.errors.get("file") or []
+    reason = reasons[0] if reasons else ""
+    if reason == "too large":
+        return too_large()
+    if reason == "empty":
+        return _("The file is empty.")
+    if reason == "bad name":
+        return _("The file name may not contain folders or special characters.")
+    if reason == "name does not match content":
+        return _("The content of “%(name)s” does not match its name.", name=filename or "")
+    return _("Only PDF, PNG, JPEG, Word (.docx) and Excel (.xlsx) files can be attached.")
