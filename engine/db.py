@@ -73,6 +73,9 @@ class UnitOfWork:
         self.context = context
         self.session: Session
         self._after_commit: list[Callable[[], None]] = []
+        #: Instance events written in this transaction, for the runtime's event listeners
+        #: (``Runtime.events_written``); handed over once the transaction commits.
+        self.outbox: list[dict[str, Any]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
@@ -84,6 +87,7 @@ class UnitOfWork:
         # results stay readable after the unit of work ends.
         self.session.close()
         self._after_commit.clear()
+        self.outbox.clear()
         if isinstance(exc, DBAPIError) and _is_contention(exc):
             raise ConcurrentUpdate("the database refused this change because another request "
                                    "changed the same data at the same time; try again") from exc
@@ -102,6 +106,13 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
+
+    def rollback(self) -> None:
+        """Undo everything since the last commit, with what was to follow it (after-commit
+        callbacks, outbox); the unit of work can go on with a fresh transaction."""
+        self.session.rollback()
+        self._after_commit.clear()
+        self.outbox.clear()
 
 
 #: PostgreSQL deadlock_detected / serialization_failure / lock_not_available.

@@ -308,6 +308,8 @@ def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
 def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
     if events:
         uow.session.connection().execute(insert(_EVENT), events)
+        if isinstance(uow.context, Runtime):
+            uow.context.events_written(uow, events)  # for listeners, after the commit
 
 
 def _set_status(live: Live) -> None:

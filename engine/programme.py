@@ -41,7 +41,7 @@ from .models import PostGrading
 from .operators import Operator, OperatorCall
 from .routing import org_resolver
 from .runtime import Runtime
-from .services import organisation, register, register_cycle
+from .services import notifications, organisation, register, register_cycle
 from .settings import Settings
 
 #: The programme's local time: due dates of measures are calendar days in Beijing.
@@ -60,9 +60,11 @@ def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | N
 
 
 def install(rt: Runtime) -> Runtime:
-    """Register the programme's operators on an existing runtime."""
+    """Register the programme's operators on an existing runtime, and notify people of
+    their new and delegated tasks (``engine.services.notifications``)."""
     for name, operator in OPERATORS.items():
         rt.register_operator(name, _guarded(operator))
+    notifications.install(rt)
     return rt
 
 

@@ -8,6 +8,8 @@ way and tests can run several runtimes side by side.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine
@@ -19,6 +21,11 @@ from .db import UnitOfWork, make_engine, session_factory
 from .operators import Operator
 from .scripting import create_script_engine
 from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Told, after a commit, the instance events (``instance_event`` rows as dicts) it wrote.
+EventListener = Callable[["Runtime", list[dict[str, Any]]], None]
 
 
 class Runtime:
@@ -38,9 +45,37 @@ class Runtime:
         self.resolver = resolver
         #: Service-task operators by name (``engine.operators``); domain modules add theirs.
         self.operators: dict[str, Operator] = {}
+        #: Called after each commit that wrote instance events (``add_event_listener``).
+        self.event_listeners: list[EventListener] = []
+        #: What add-ons keep per runtime (e.g. the notification settings), by name.
+        self.extensions: dict[str, Any] = {}
 
     def register_operator(self, name: str, operator: Operator) -> None:
         self.operators[name] = operator
+
+    def add_event_listener(self, listener: EventListener) -> None:
+        """Tell ``listener`` the events of every transaction once it has committed (e.g. to
+        notify people of new tasks). It runs in the committing thread, opens its own units of
+        work, and what it raises is logged, never passed to the service that committed."""
+        if listener not in self.event_listeners:
+            self.event_listeners.append(listener)
+
+    def events_written(self, uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
+        """Note events written in ``uow``'s transaction for the listeners (see
+        ``execution.write_events``); dropped if the transaction rolls back."""
+        if not self.event_listeners or not events:
+            return
+        if not uow.outbox:
+            uow.after_commit(lambda: self._dispatch(uow))
+        uow.outbox.extend(dict(event) for event in events)
+
+    def _dispatch(self, uow: UnitOfWork) -> None:
+        events, uow.outbox = uow.outbox, []
+        for listener in list(self.event_listeners):
+            try:
+                listener(self, events)
+            except Exception:  # a listener's failure must not undo a committed step
+                log.exception("event listener %r failed", listener)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work; ``write=False`` for pure reads (no SQLite write lock)."""

@@ -6,6 +6,7 @@ from .clock import CLOCK_ROW, ClockState, simulated_now_column
 from .definition import ProcessDefinition, SourceFile, definition_source
 from .draft import TaskDraft
 from .evidence import Evidence
+from .feedback import Feedback
 from .instance import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -14,6 +15,7 @@ from .instance import (
     InstanceStatus,
     ProcessInstance,
 )
+from .notification import Notification, NotificationAddress, NotificationKind
 from .org import POST_ATTRIBUTES, Account, AccountRole, Department, Official, Post, Role, Unit
 from .register import (
     ControlMeasure,
@@ -46,6 +48,7 @@ __all__ = [
     "Department",
     "EventType",
     "Evidence",
+    "Feedback",
     "FoundBy",
     "Harm",
     "HumanTask",
@@ -54,6 +57,9 @@ __all__ = [
     "Likelihood",
     "MeasureKind",
     "MeasureStatus",
+    "Notification",
+    "NotificationAddress",
+    "NotificationKind",
     "Official",
     "PendingTimer",
     "Post",

@@ -21,7 +21,6 @@ import marshmallow as ma
 from flask import current_app, request
 
 from engine import services
-from engine.actors import Actor
 from engine.errors import Conflict, NotFound
 
 from ..runtime import runtime
@@ -32,16 +31,15 @@ from .ratelimit import RateLimiter
 bp = Blueprint("feedback", __name__, url_prefix="/feedback",
                description="Public feedback on a post during publicity (no sign-in)")
 
-MESSAGE = "public_suggestion"
-#: Who the instance's history says sent the message.
-PUBLIC = Actor("public")
+MESSAGE = services.feedback.MESSAGE
 
 
 class FeedbackSchema(ma.Schema):
     post = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
                             metadata={"description": "the post's code"})
-    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
-    contact = ma.fields.String(validate=ma.validate.Length(max=200),
+    text = ma.fields.String(required=True, validate=ma.validate.Length(
+        min=1, max=services.feedback.MAX_TEXT))
+    contact = ma.fields.String(validate=ma.validate.Length(max=services.feedback.MAX_CONTACT),
                                metadata={"description": "optional: how to reach the sender"})
     website = ma.fields.String(validate=ma.validate.Length(max=500), metadata={
         "description": "leave empty (a trap for robots)"})
@@ -69,15 +67,19 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
     return limited
 
 
-def _deliver(post_code: str, payload: dict[str, str]) -> None:
+def _deliver(post_code: str, text: str, contact: str | None) -> None:
+    """Through the service the publicity page uses too (engine.services.feedback): stored
+    and delivered as the message ``public_suggestion``; not kept when no cycle takes it."""
     process = current_app.config["IRPM_FEEDBACK_PROCESS"]
     refused = (f"Post {post_code} is not taking feedback now: feedback is accepted while "
                "its risks are being found and during publicity.")
     with runtime().uow() as uow:
         services.get_post(uow, post_code)  # an unknown post: 404
         try:
-            instance = services.find_instance(uow, process, post_code)
-            services.send_message(uow, instance.id, MESSAGE, payload, PUBLIC)
+            services.submit_feedback(
+                uow, post_code, text, contact, process=process, keep_undelivered=False,
+                address_hash=services.hash_address(request.remote_addr,
+                                                   current_app.secret_key or ""))
         except (NotFound, Conflict) as exc:
             raise ApiError(409, "not_accepting_feedback", refused) from exc
 
@@ -98,8 +100,5 @@ def send_feedback(body: dict[str, Any]) -> Any:
     if not text:
         raise ApiError(422, "validation_failed", "The request has invalid fields; see errors.",
                        errors={"text": ["must not be blank"]})
-    payload = {"text": text}
-    if (body.get("contact") or "").strip():
-        payload["contact"] = body["contact"].strip()
-    _deliver(body["post"].strip(), payload)
+    _deliver(body["post"].strip(), text, body.get("contact"))
     return received
