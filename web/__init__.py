@@ -11,7 +11,20 @@ from flask import Flask
 from engine.programme import programme_runtime
 from engine.settings import PROJECT_ROOT, Settings
 
-from . import api, auth, errors, health, i18n, inbox, labels, nav, security, tasks
+from . import (
+    api,
+    auth,
+    errors,
+    health,
+    i18n,
+    inbox,
+    labels,
+    nav,
+    notifications,
+    publicity,
+    security,
+    tasks,
+)
 from . import config as web_config
 
 
@@ -39,6 +52,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     runtime = programme_runtime(settings)
     app.extensions["irpm"] = runtime
     weakref.finalize(app, runtime.close)
-    for module in (security, i18n, labels, errors, nav, auth, health, inbox, tasks, api):
+    for module in (security, i18n, labels, errors, nav, auth, health, inbox, tasks, api,
+                   notifications, publicity):
         module.init_app(app)
     return app

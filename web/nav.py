@@ -7,6 +7,7 @@ allow, with counts where an entry has them (the inbox's open tasks).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine import services
+from engine.actors import Actor
+from engine.db import UnitOfWork
 
 from .runtime import runtime
 
@@ -51,14 +54,25 @@ def add(app: Flask, item: Item) -> None:
     items.sort(key=lambda i: i.order)
 
 
+def add_count(app: Flask, name: str, count: Callable[[UnitOfWork, Actor], int]) -> None:
+    """Another badge count for ``Item.count`` (e.g. unread notifications), next to the
+    inbox's, computed in the same unit of work."""
+    app.extensions.setdefault("irpm_nav_counts", {})[name] = count
+
+
 def counts() -> dict[str, int]:
-    """Open tasks per inbox view for the signed-in user, counted once per request."""
+    """Open tasks per inbox view (and the areas' counts, ``add_count``) for the signed-in
+    user, counted once per request."""
     if "nav_counts" not in g:
         g.nav_counts = {}
         if g.get("actor") is not None:
             try:
                 with runtime().uow(write=False) as uow:
-                    g.nav_counts = services.inbox_counts(uow, g.actor)
+                    found = services.inbox_counts(uow, g.actor)
+                    for name, count in current_app.extensions.get("irpm_nav_counts",
+                                                                  {}).items():
+                        found[name] = count(uow, g.actor)
+                    g.nav_counts = found
             except SQLAlchemyError:  # an error page must render even without a database
                 current_app.logger.exception("navigation counts failed")
     result: dict[str, int] = g.nav_counts
