@@ -33,11 +33,16 @@ $(VENDOR_STAMP): $(NPM_STAMP)
 	   node_modules/bootstrap/dist/css/bootstrap.min.css.map \
 	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js \
 	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map $(VENDOR)/bootstrap/
-	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js $(VENDOR)/bpmn-js/
+	cp node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js \
+	   node_modules/bpmn-js/dist/bpmn-modeler.production.min.js $(VENDOR)/bpmn-js/
 	cp -R node_modules/bpmn-js/dist/assets/. $(VENDOR)/bpmn-js/
 	mkdir -p $(VENDOR)/swagger-ui
 	cp node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/swagger-ui-bundle.js \
 	   node_modules/swagger-ui-dist/LICENSE $(VENDOR)/swagger-ui/
+	mkdir -p $(VENDOR)/dmn-js $(VENDOR)/echarts
+	cp node_modules/dmn-js/dist/dmn-modeler.production.min.js $(VENDOR)/dmn-js/
+	cp -R node_modules/dmn-js/dist/assets/. $(VENDOR)/dmn-js/
+	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE $(VENDOR)/echarts/
 	touch $(VENDOR_STAMP)
 
 %.mo: %.po $(STAMP)
