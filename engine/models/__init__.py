@@ -1,7 +1,9 @@
 """SQLAlchemy models, one aggregate per module."""
 
 from .api_token import ApiToken
+from .audit import AuditEntry
 from .base import Base
+from .batch import Batch, BatchItem, BatchStatus, ItemOutcome
 from .clock import CLOCK_ROW, ClockState, simulated_now_column
 from .definition import ProcessDefinition, SourceFile, definition_source
 from .draft import TaskDraft
@@ -31,8 +33,10 @@ from .register import (
     RiskPoint,
     RiskStatus,
 )
+from .saved_filter import SavedFilter
 from .task import HumanTask, TaskCandidate, TaskState
 from .timer import PendingTimer
+from .variable import InstanceVariable
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -42,7 +46,11 @@ __all__ = [
     "Account",
     "AccountRole",
     "ApiToken",
+    "AuditEntry",
     "Base",
+    "Batch",
+    "BatchItem",
+    "BatchStatus",
     "ClockState",
     "ControlMeasure",
     "Department",
@@ -54,6 +62,8 @@ __all__ = [
     "HumanTask",
     "InstanceEvent",
     "InstanceStatus",
+    "InstanceVariable",
+    "ItemOutcome",
     "Likelihood",
     "MeasureKind",
     "MeasureStatus",
@@ -72,6 +82,7 @@ __all__ = [
     "RiskPoint",
     "RiskStatus",
     "Role",
+    "SavedFilter",
     "SourceFile",
     "TaskCandidate",
     "TaskDraft",

@@ -37,7 +37,12 @@ class ProcessInstance(Base):
 
     __tablename__ = "process_instance"
     __table_args__ = (Index("ix_process_instance_process_status", "process_id", "status"),
-                      Index("ix_process_instance_started_by", "started_by"))
+                      Index("ix_process_instance_started_by", "started_by"),
+                      # The console's instance list (migration 0012).
+                      Index("ix_process_instance_status_updated", "status", "updated_at", "id"),
+                      Index("ix_process_instance_started", "started_at", "id"),
+                      Index("ix_process_instance_definition_status", "definition_id", "status",
+                            "id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)

@@ -29,6 +29,9 @@ class HumanTask(Base):
         Index("ix_task_completed_by", "completed_by", "completed_at"),
         Index("ix_task_post_code", "post_code"),
         Index("ix_task_open_to_all", "open_to_all", "state"),
+        # The console's current-step filter and heatmap (migration 0012).
+        Index("ix_task_element_state", "element_id", "state", "instance_id"),
+        Index("ix_task_definition_state", "definition_id", "state", "element_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)

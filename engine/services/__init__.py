@@ -9,6 +9,7 @@ from .api_tokens import (
     revoke_token,
     touch_token,
 )
+from .audit import AuditFilter, AuditPage, audit_actions, list_audit, record_admin_action
 from .clock import advance_clock, current_clock, is_simulated, now, set_clock, use_system_clock
 from .deployment import deploy, find_definition, latest_definition, list_definitions
 from .feedback import (
@@ -128,6 +129,8 @@ __all__ = [
     "COUNT_CAP",
     "DUE_STATES",
     "SORT_KEYS",
+    "AuditFilter",
+    "AuditPage",
     "CardScan",
     "Colleague",
     "FeedbackPage",
@@ -152,6 +155,7 @@ __all__ = [
     "add_risk_points",
     "advance_clock",
     "advance_to",
+    "audit_actions",
     "authenticate",
     "authenticate_token",
     "claim_task",
@@ -197,6 +201,7 @@ __all__ = [
     "is_simulated",
     "latest_definition",
     "leaders_for",
+    "list_audit",
     "list_definitions",
     "list_feedback",
     "list_instances",
@@ -218,6 +223,7 @@ __all__ = [
     "posts_of",
     "process_choices",
     "publish",
+    "record_admin_action",
     "resume_instance",
     "retry_instance",
     "revoke_token",
