@@ -48,6 +48,7 @@ from .models import (
 from .operators import bind_operators
 from .runtime import Runtime
 from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
+from .variables import mirror_variables
 
 #: SpiffWorkflow's timer resolution: it fires only once its clock is past the due time.
 TIMER_TOLERANCE = timedelta(microseconds=1)
@@ -261,6 +262,7 @@ def save(uow: UnitOfWork, live: Live) -> None:
     _sync_tasks(uow, live, ready)
     _sync_timers(uow, live, {} if terminated else waiting_timers(live.workflow))
     _set_status(live)
+    mirror_variables(uow, instance.id, live.workflow)
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     write_instance(uow, instance)

@@ -84,6 +84,10 @@ class EventType(StrEnum):
     MESSAGE_RECEIVED = "message_received"
     CHILD_STARTED = "child_started"
     CHILD_COMPLETED = "child_completed"
+    #: Administrative changes from the console (each also in the audit log).
+    VARIABLES_CHANGED = "variables_changed"
+    TOKEN_MOVED = "token_moved"
+    MIGRATED = "migrated"
 
 
 class InstanceEvent(Base):

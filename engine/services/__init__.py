@@ -11,6 +11,14 @@ from .api_tokens import (
 )
 from .audit import AuditFilter, AuditPage, audit_actions, list_audit, record_admin_action
 from .clock import advance_clock, current_clock, is_simulated, now, set_clock, use_system_clock
+from .console_list import (
+    InstancePage,
+    InstanceQuery,
+    InstanceRow,
+    list_console_instances,
+    matching_instance_ids,
+    step_choices,
+)
 from .deployment import deploy, find_definition, latest_definition, list_definitions
 from .feedback import (
     FeedbackPage,
@@ -40,6 +48,7 @@ from .inbox import (
     involved_instances,
     process_choices,
 )
+from .instance_admin import admin_lifecycle, reassign_task, set_variables
 from .instances import (
     InstanceFilter,
     get_instance,
@@ -124,6 +133,14 @@ from .tasks import (
     view_task,
 )
 from .timers import advance_to, due_instance_ids, fire_due_timers, next_due
+from .token_move import Token, active_tokens, move_targets, move_token
+from .version_migration import (
+    MigrationCheck,
+    MigrationRefused,
+    check_migration,
+    migrate_instance,
+    newer_versions,
+)
 
 __all__ = [
     "COUNT_CAP",
@@ -140,8 +157,13 @@ __all__ = [
     "InboxPage",
     "InboxRow",
     "InstanceFilter",
+    "InstancePage",
+    "InstanceQuery",
+    "InstanceRow",
     "InvolvedRow",
     "Leaders",
+    "MigrationCheck",
+    "MigrationRefused",
     "NewToken",
     "NotificationPage",
     "PostRegister",
@@ -149,15 +171,19 @@ __all__ = [
     "PublicityUnit",
     "Receipt",
     "TaskFilter",
+    "Token",
     "TokenUse",
+    "active_tokens",
     "actor_for",
     "add_measure",
     "add_risk_points",
+    "admin_lifecycle",
     "advance_clock",
     "advance_to",
     "audit_actions",
     "authenticate",
     "authenticate_token",
+    "check_migration",
     "claim_task",
     "clean_feedback",
     "colleagues",
@@ -202,6 +228,7 @@ __all__ = [
     "latest_definition",
     "leaders_for",
     "list_audit",
+    "list_console_instances",
     "list_definitions",
     "list_feedback",
     "list_instances",
@@ -211,8 +238,13 @@ __all__ = [
     "list_units",
     "mark_feedback_handled",
     "mark_read",
+    "matching_instance_ids",
     "may_see_feedback",
     "may_view",
+    "migrate_instance",
+    "move_targets",
+    "move_token",
+    "newer_versions",
     "next_due",
     "notify_events",
     "now",
@@ -223,6 +255,7 @@ __all__ = [
     "posts_of",
     "process_choices",
     "publish",
+    "reassign_task",
     "record_admin_action",
     "resume_instance",
     "retry_instance",
@@ -232,8 +265,10 @@ __all__ = [
     "send_message",
     "set_clock",
     "set_email",
+    "set_variables",
     "share_department",
     "start_instance",
+    "step_choices",
     "submit_feedback",
     "suspend_instance",
     "terminate_instance",
