@@ -1,0 +1,102 @@
+"""The dashboard in the web app: who may see it, what it shows, its JSON and its input."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine import services
+from engine.actors import Actor
+from tests.inbox_org import T0
+
+from .conftest import AuthActions, Org
+
+ADMIN = Actor("admin", frozenset(), is_admin=True)
+
+
+@pytest.fixture
+def city(org: Org) -> Org:
+    """Two units; CZJ-BGS-01 graded; one task overdue (CZJ), one due soon (FGW)."""
+    with org.rt.uow() as uow:
+        services.add_risk_points(uow, {"post": "CZJ-BGS-01"}, 2011, [
+            {"category": "duty", "description": "审批环节自由裁量权过大",
+             "found_by": "self_identified", "likelihood": "high", "harm": "minor"}], ADMIN)
+        services.grade_post(uow, "CZJ-BGS-01", 2011, ADMIN)
+    org.start("CZJ-BGS-02")  # due T0+10d
+    org.set_clock(T0 + timedelta(days=3))
+    org.start("FGW-BGS-02")  # due T0+13d
+    org.set_clock(T0 + timedelta(days=11))
+    return org
+
+
+@pytest.mark.parametrize("username", ["czj-0011", "czj-0001", "czj-0004", "fgw-0011"])
+def test_refused_for_post_holders_leaders_and_unit_discipline_officers(
+        client: FlaskClient, auth: AuthActions, city: Org, username: str) -> None:
+    auth.login(username)
+    for url in ("/console/dashboard", "/console/dashboard/data"):
+        assert client.get(url).status_code == 403
+    assert 'data-nav="dashboard.index"' not in client.get("/inbox/mine").get_data(as_text=True)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client: FlaskClient, city: Org) -> None:
+    response = client.get("/console/dashboard")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("username", ["admin", "jiwei"])
+def test_admin_and_commission_see_the_figures(client: FlaskClient, auth: AuthActions,
+                                              city: Org, username: str) -> None:
+    auth.login(username)
+    response = client.get("/console/dashboard")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'data-nav="dashboard.index"' in html
+    assert re.search(r'data-figure="posts">12<', html)
+    assert re.search(r'data-figure="graded">1 ', html)
+    assert re.search(r'data-figure="red_cards">1<', html)
+    assert re.search(r'data-figure="yellow_cards">1<', html)
+    assert "仪表盘" in html and "单位排名" in html  # Chinese by default
+    # The charts' figures travel in data- attributes, and a static script draws them.
+    charts = json.loads(re.search(r"data-charts='([^']*)'", html).group(1))  # type: ignore[union-attr]
+    assert charts["units"] == ["CZJ", "FGW"] and charts["unit_overdue"] == [1, 0]
+    assert charts["posts_by_level"] == [1, 0, 0]
+    assert "<script>" not in html and "dashboard.js" in html
+    # The ranking explains its score; FGW (no overdue task) ranks first.
+    ranks = re.findall(r'data-unit="(\w+)" data-rank="(\d)"', html)
+    assert ranks == [("FGW", "1"), ("CZJ", "2")]
+    assert "CZJ-BGS-02" in html  # among the most overdue tasks
+    # The clock controls are offered to administrators only.
+    assert ('id="clock-controls"' in html) == (username == "admin")
+
+
+def test_the_json_has_the_same_figures(client: FlaskClient, auth: AuthActions,
+                                       city: Org) -> None:
+    auth.login("jiwei")
+    found = client.get("/console/dashboard/data?year=2011").get_json()
+    assert found["simulated"] is True
+    assert [(r["unit"], r["overdue"], r["near_due"], r["graded"]) for r in found["ranking"]] == [
+        ("FGW", 0, 1, 0), ("CZJ", 1, 0, 1)]
+    assert found["labels"]["levels"] == ["一级", "二级", "三级"]
+
+
+@pytest.mark.parametrize("year", ["abc", "1800", "99999"])
+def test_a_bad_year_is_refused_with_its_reason(client: FlaskClient, auth: AuthActions,
+                                               city: Org, year: str) -> None:
+    auth.login("admin")
+    page = client.get(f"/console/dashboard?year={year}")
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert 'id="year-errors"' in html and ("年份" in html)
+    data = client.get(f"/console/dashboard/data?year={year}")
+    assert data.status_code == 400 and "year" in data.get_json()["errors"]
+
+
+def test_english_on_request(client: FlaskClient, auth: AuthActions, city: Org) -> None:
+    auth.login("admin")
+    client.post("/language", data={"lang": "en"})
+    html = client.get("/console/dashboard").get_data(as_text=True)
+    assert "Ranking of units" in html and "Campaign milestones" in html

@@ -1,0 +1,115 @@
+"""GET /console/clock, POST /console/clock/set, POST /console/clock/advance: the simulated
+clock's controls for rehearsals of the programme (administrators only).
+
+They exist only in rehearsal mode — while the clock is simulated; on the system clock the
+page says so and every move is refused, so a production clock can never be touched from the
+browser. A move goes only forward and fires every timer falling due on the way, each at its
+own time (``engine.services.advance_to``). Input is checked before anything is written: a
+refused move leaves the clock and every instance as they were. Each move is written to the
+audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import marshmallow as ma
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from engine import services
+from engine.actors import Actor
+
+from ..i18n import when
+from ..runtime import runtime
+from . import bp
+from .schemas import AdvanceClockSchema, SetClockSchema, errors_text
+
+CLOCK_TARGET = "clock"
+
+
+def _admin_only() -> None:
+    if not g.actor.is_admin:
+        abort(403)
+
+
+def _state() -> dict[str, Any]:
+    with runtime().uow(write=False) as uow:
+        return {"simulated": services.is_simulated(uow), "now": services.now(uow),
+                "next_due": services.next_due(uow)}
+
+
+def _page(status: int = 200, errors: dict[str, list[str]] | None = None,
+          form: str | None = None) -> Any:
+    return render_template("dashboard/clock.html", clock=_state(), errors=errors or {},
+                           form=form, values=request.form if form else {}), status
+
+
+@bp.get("/clock")
+def clock() -> Any:
+    _admin_only()
+    return _page()
+
+
+def audit(actor: Actor, action: str, reason: str, details: dict[str, Any]) -> None:
+    """Record the move in the administrators' audit log (the console's
+    ``record_admin_action``); until the console provides it, in the application log."""
+    record = getattr(services, "record_admin_action", None)
+    if record is None:
+        current_app.logger.warning("audit: %s %s by %s (%s) %s", action, CLOCK_TARGET,
+                                   actor.user, reason, details)
+        return
+    with runtime().uow() as uow:
+        record(uow, actor, action, CLOCK_TARGET, reason, details)
+        uow.commit()
+
+
+def _move(action: str, reason: str, target_of: Callable[[datetime], datetime],
+          field: str) -> Any:
+    """Move the simulated clock to ``target_of(now)``, firing what falls due — after checking,
+    in the same transaction, that it is simulated and the target is ahead of it."""
+    refused: dict[str, list[str]] | None = None
+    with runtime().uow() as uow:
+        before = services.now(uow)
+        target = target_of(before)
+        if not services.is_simulated(uow):
+            refused = {"clock": [_("The clock is not simulated: it can only be moved in "
+                                   "rehearsal mode (a simulated time set with "
+                                   "'irpm clock set').")]}
+        elif target <= before:
+            refused = {field: [_("The clock already reads %(now)s; choose a later time (it "
+                                 "never moves backwards).", now=when(before))]}
+        else:
+            fired = services.advance_to(uow, target)
+            after = services.now(uow)
+    if refused is not None:
+        return _page(409 if "clock" in refused else 400, refused, action)
+    audit(g.actor, f"clock_{action}", reason,
+          {"from": before.isoformat(), "to": after.isoformat(), "timers_fired": fired})
+    flash(_("The clock now reads %(now)s; %(count)d timer(s) fired on the way.",
+            now=when(after), count=fired), "success")
+    return redirect(url_for("dashboard.clock"))
+
+
+@bp.post("/clock/set")
+def clock_set() -> Any:
+    _admin_only()
+    try:
+        data = SetClockSchema().load(request.form)
+    except ma.ValidationError as exc:
+        return _page(400, errors_text(exc.normalized_messages()), "set")
+    at: datetime = data["at"]
+    return _move("set", data["reason"], lambda _now: at, "at")
+
+
+@bp.post("/clock/advance")
+def clock_advance() -> Any:
+    _admin_only()
+    try:
+        data = AdvanceClockSchema().load(request.form)
+    except ma.ValidationError as exc:
+        return _page(400, errors_text(exc.normalized_messages()), "advance")
+    step = timedelta(days=data["days"], hours=data["hours"])
+    return _move("advance", data["reason"], lambda now: now + step, "days")
