@@ -6,7 +6,7 @@ page says so and every move is refused, so a production clock can never be touch
 browser. A move goes only forward and fires every timer falling due on the way, each at its
 own time (``engine.services.advance_to``). Input is checked before anything is written: a
 refused move leaves the clock and every instance as they were. Each move is written to the
-audit log.
+audit log (``record_admin_action``: who, when, from and to, how many timers fired, why).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
-from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import services
-from engine.actors import Actor
 
 from ..i18n import when
 from ..runtime import runtime
@@ -53,19 +52,6 @@ def clock() -> Any:
     return _page()
 
 
-def audit(actor: Actor, action: str, reason: str, details: dict[str, Any]) -> None:
-    """Record the move in the administrators' audit log (the console's
-    ``record_admin_action``); until the console provides it, in the application log."""
-    record = getattr(services, "record_admin_action", None)
-    if record is None:
-        current_app.logger.warning("audit: %s %s by %s (%s) %s", action, CLOCK_TARGET,
-                                   actor.user, reason, details)
-        return
-    with runtime().uow() as uow:
-        record(uow, actor, action, CLOCK_TARGET, reason, details)
-        uow.commit()
-
-
 def _move(action: str, reason: str, target_of: Callable[[datetime], datetime],
           field: str) -> Any:
     """Move the simulated clock to ``target_of(now)``, firing what falls due — after checking,
@@ -84,10 +70,12 @@ def _move(action: str, reason: str, target_of: Callable[[datetime], datetime],
         else:
             fired = services.advance_to(uow, target)
             after = services.now(uow)
+            services.record_admin_action(
+                uow, g.actor, f"clock_{action}", CLOCK_TARGET, reason,
+                {"from": before.isoformat(), "to": after.isoformat(), "timers_fired": fired})
+            uow.commit()
     if refused is not None:
         return _page(409 if "clock" in refused else 400, refused, action)
-    audit(g.actor, f"clock_{action}", reason,
-          {"from": before.isoformat(), "to": after.isoformat(), "timers_fired": fired})
     flash(_("The clock now reads %(now)s; %(count)d timer(s) fired on the way.",
             now=when(after), count=fired), "success")
     return redirect(url_for("dashboard.clock"))
