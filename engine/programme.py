@@ -24,6 +24,8 @@ operator                    what it does
 ``register.publish_post``   公示 of the post's level
 ``register.archive``        建立信息档案 once publicity is over
 ``register.add_measures``   健全防控措施 against the post's risk points (→ controlled)
+``milestones.*``            the campaign's milestone plan, cards and reports
+                            (``engine.milestone_operators``)
 =========================== ==========================================================
 """
 
@@ -35,6 +37,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from . import milestone_operators
 from .actors import SYSTEM, Actor
 from .errors import ValidationFailed
 from .models import PostGrading
@@ -62,7 +65,7 @@ def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | N
 def install(rt: Runtime) -> Runtime:
     """Register the programme's operators on an existing runtime, and notify people of
     their new and delegated tasks (``engine.services.notifications``)."""
-    for name, operator in OPERATORS.items():
+    for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     notifications.install(rt)
     return rt

@@ -17,6 +17,7 @@ from .instance import (
     InstanceStatus,
     ProcessInstance,
 )
+from .milestone import Milestone, MilestonePlan, MilestoneReport
 from .notification import Notification, NotificationAddress, NotificationKind
 from .org import POST_ATTRIBUTES, Account, AccountRole, Department, Official, Post, Role, Unit
 from .register import (
@@ -67,6 +68,9 @@ __all__ = [
     "Likelihood",
     "MeasureKind",
     "MeasureStatus",
+    "Milestone",
+    "MilestonePlan",
+    "MilestoneReport",
     "Notification",
     "NotificationAddress",
     "NotificationKind",

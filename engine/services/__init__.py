@@ -62,6 +62,14 @@ from .instances import (
     terminate_instance,
 )
 from .messages import find_instance, send_message, waiting_messages
+from .milestones import (
+    PlanView,
+    get_milestone_plan,
+    get_milestone_report,
+    list_milestone_plans,
+    list_milestone_reports,
+    set_milestone,
+)
 from .notifications import (
     CardScan,
     NotificationPage,
@@ -166,6 +174,7 @@ __all__ = [
     "MigrationRefused",
     "NewToken",
     "NotificationPage",
+    "PlanView",
     "PostRegister",
     "PublicityEntry",
     "PublicityUnit",
@@ -207,6 +216,8 @@ __all__ = [
     "get_department",
     "get_email",
     "get_instance",
+    "get_milestone_plan",
+    "get_milestone_report",
     "get_notification",
     "get_official",
     "get_post",
@@ -232,6 +243,8 @@ __all__ = [
     "list_definitions",
     "list_feedback",
     "list_instances",
+    "list_milestone_plans",
+    "list_milestone_reports",
     "list_notifications",
     "list_tasks",
     "list_tokens",
@@ -265,6 +278,7 @@ __all__ = [
     "send_message",
     "set_clock",
     "set_email",
+    "set_milestone",
     "set_variables",
     "share_department",
     "start_instance",

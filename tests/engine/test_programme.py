@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import programme, services
+from engine import milestone_operators, programme, services
 from engine.errors import ValidationFailed
 from engine.models import InstanceStatus, RiskPoint
 from engine.operators import OperatorCall
@@ -64,7 +64,8 @@ def test_programme_runtime_routes_through_the_organisation(settings: Settings) -
     rt = programme.programme_runtime(settings)
     try:
         assert rt.resolver is org_resolver
-        assert sorted(rt.operators) == sorted(programme.OPERATORS)
+        assert sorted(rt.operators) == sorted({**programme.OPERATORS,
+                                                **milestone_operators.OPERATORS})
         plain = programme.install(Runtime(settings))
         assert sorted(plain.operators) == sorted(rt.operators)
         plain.close()
@@ -238,10 +239,11 @@ def test_milestone_checkpoints_appear_at_their_dates(city: City) -> None:
     # The launch date has passed: its checkpoint is there at once.
     launch = city.task(cid, "checkpoint_launch")
     assert launch.created_at == T0 and city.who_can_take(launch) == [CITY_COMMISSION]
+    # Each milestone first waits for its warning, 14 days before (the yellow cards).
     assert sorted((t.element_id, t.kind, t.due_at) for t in city.timers(cid)) == [
-        ("milestone_initial_network", "date", at_nine("2011-12-31")),
-        ("milestone_long_term_mechanism", "date", at_nine("2012-12-31")),
-        ("milestone_rollout", "date", at_nine("2011-05-31"))]
+        ("warn_initial_network", "date", at_nine("2011-12-17")),
+        ("warn_long_term_mechanism", "date", at_nine("2012-12-17")),
+        ("warn_rollout", "date", at_nine("2011-05-17"))]
     city.do(cid, "checkpoint_launch", CITY_COMMISSION, {"launch_met": True})
 
     city.advance_to(at_nine("2011-05-31") - timedelta(minutes=1))
