@@ -10,6 +10,15 @@ from .api_tokens import (
     touch_token,
 )
 from .audit import AuditFilter, AuditPage, audit_actions, list_audit, record_admin_action
+from .batches import (
+    BATCH_OPERATIONS,
+    BatchProgress,
+    batch_items,
+    batch_progress,
+    create_batch,
+    list_batches,
+    run_batch_step,
+)
 from .clock import advance_clock, current_clock, is_simulated, now, set_clock, use_system_clock
 from .console_list import (
     InstancePage,
@@ -35,6 +44,7 @@ from .feedback import (
     submit_feedback,
     units_in_publicity,
 )
+from .heatmap import Heatmap, heatmap
 from .inbox import (
     COUNT_CAP,
     DUE_STATES,
@@ -49,6 +59,7 @@ from .inbox import (
     process_choices,
 )
 from .instance_admin import admin_lifecycle, reassign_task, set_variables
+from .instance_page import InstanceView, instance_view
 from .instances import (
     InstanceFilter,
     get_instance,
@@ -129,6 +140,7 @@ from .register_pages import (
     post_register,
     unit_publicity,
 )
+from .saved_filters import delete_filter, get_filter, list_filters, save_filter
 from .tasks import (
     TaskFilter,
     claim_task,
@@ -151,15 +163,18 @@ from .version_migration import (
 )
 
 __all__ = [
+    "BATCH_OPERATIONS",
     "COUNT_CAP",
     "DUE_STATES",
     "SORT_KEYS",
     "AuditFilter",
     "AuditPage",
+    "BatchProgress",
     "CardScan",
     "Colleague",
     "FeedbackPage",
     "FeedbackRow",
+    "Heatmap",
     "ImportRejected",
     "ImportReport",
     "InboxPage",
@@ -168,6 +183,7 @@ __all__ = [
     "InstancePage",
     "InstanceQuery",
     "InstanceRow",
+    "InstanceView",
     "InvolvedRow",
     "Leaders",
     "MigrationCheck",
@@ -192,14 +208,18 @@ __all__ = [
     "audit_actions",
     "authenticate",
     "authenticate_token",
+    "batch_items",
+    "batch_progress",
     "check_migration",
     "claim_task",
     "clean_feedback",
     "colleagues",
     "complete_task",
+    "create_batch",
     "create_token",
     "current_clock",
     "delegate_task",
+    "delete_filter",
     "department_codes",
     "departments_of",
     "deploy",
@@ -215,6 +235,7 @@ __all__ = [
     "get_account",
     "get_department",
     "get_email",
+    "get_filter",
     "get_instance",
     "get_milestone_plan",
     "get_milestone_report",
@@ -226,6 +247,7 @@ __all__ = [
     "grade_post",
     "groups_of",
     "hash_address",
+    "heatmap",
     "import_csv",
     "import_organisation",
     "import_xlsx",
@@ -233,15 +255,18 @@ __all__ = [
     "inbox_counts",
     "instance_data",
     "instance_events",
+    "instance_view",
     "involved_instances",
     "is_active_account",
     "is_simulated",
     "latest_definition",
     "leaders_for",
     "list_audit",
+    "list_batches",
     "list_console_instances",
     "list_definitions",
     "list_feedback",
+    "list_filters",
     "list_instances",
     "list_milestone_plans",
     "list_milestone_reports",
@@ -273,7 +298,9 @@ __all__ = [
     "resume_instance",
     "retry_instance",
     "revoke_token",
+    "run_batch_step",
     "save_account",
+    "save_filter",
     "scan_due_cards",
     "send_message",
     "set_clock",

@@ -1,0 +1,96 @@
+"""The heatmap of one process version: per BPMN element, how many instances wait there now
+and how many have passed it, and where instances failed.
+
+Counted from the mirrors, never from workflows: open and completed rows of ``task`` (human
+steps, indexed by definition, state and element), waiting rows of ``timer`` (timers), the
+``timer_fired`` events of the version's instances (timers passed), and the instances in error
+with their failing element. Service and script tasks leave no row of their own, so they show
+no count — the diagram marks only what the engine mirrors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from ..db import UnitOfWork
+from ..errors import NotFound
+from ..models import (
+    EventType,
+    HumanTask,
+    InstanceEvent,
+    InstanceStatus,
+    PendingTimer,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskState,
+)
+
+__all__ = ["ElementCounts", "Heatmap", "heatmap"]
+
+
+@dataclass
+class ElementCounts:
+    waiting: int = 0
+    passed: int = 0
+    failed: int = 0
+
+
+@dataclass
+class Heatmap:
+    definition: ProcessDefinition
+    elements: dict[str, ElementCounts] = field(default_factory=dict)
+    instances: int = 0
+
+    def at(self, element_id: str) -> ElementCounts:
+        return self.elements.setdefault(element_id, ElementCounts())
+
+    @property
+    def max_waiting(self) -> int:
+        return max((c.waiting for c in self.elements.values()), default=0)
+
+    @property
+    def max_passed(self) -> int:
+        return max((c.passed for c in self.elements.values()), default=0)
+
+
+def heatmap(uow: UnitOfWork, definition_id: int) -> Heatmap:
+    definition = uow.session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    result = Heatmap(definition)
+    for element, state, count in uow.session.execute(
+            select(HumanTask.element_id, HumanTask.state, func.count())
+            .where(HumanTask.definition_id == definition_id,
+                   HumanTask.state.in_((TaskState.OPEN, TaskState.COMPLETED)))
+            .group_by(HumanTask.element_id, HumanTask.state)):
+        counts = result.at(element)
+        if state == TaskState.OPEN:
+            counts.waiting += count
+        else:
+            counts.passed += count
+    of_version = select(ProcessInstance.id).where(
+        ProcessInstance.definition_id == definition_id).scalar_subquery()
+    for element, count in uow.session.execute(
+            select(PendingTimer.element_id, func.count(func.distinct(PendingTimer.instance_id)))
+            .where(PendingTimer.instance_id.in_(of_version))
+            .group_by(PendingTimer.element_id)):
+        result.at(element).waiting += count
+    for fired_at, count in uow.session.execute(
+            select(InstanceEvent.element_id, func.count())
+            .where(InstanceEvent.instance_id.in_(of_version),
+                   InstanceEvent.type == EventType.TIMER_FIRED.value)
+            .group_by(InstanceEvent.element_id)):
+        if fired_at:
+            result.at(fired_at).passed += count
+    for failed_at, count in uow.session.execute(
+            select(ProcessInstance.error_element, func.count())
+            .where(ProcessInstance.definition_id == definition_id,
+                   ProcessInstance.status == InstanceStatus.ERROR)
+            .group_by(ProcessInstance.error_element)):
+        if failed_at:
+            result.at(failed_at).failed += count
+    result.instances = uow.session.scalar(
+        select(func.count()).where(ProcessInstance.definition_id == definition_id)) or 0
+    return result

@@ -1,0 +1,77 @@
+"""Everything the console's instance page shows, read in one unit of work: the row, its
+version, its variables, where its tokens are and the path already taken (for the diagram),
+its tasks with who did what, its event log, its audit trail, and what an administrator may
+do next (move targets, newer versions).
+
+The workflow is opened once (from the cache when it is there) and given back unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import select
+
+from ..db import UnitOfWork
+from ..errors import NotFound
+from ..execution import all_tasks, check_out, runtime
+from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
+from ..variables import current_data
+from .token_move import ACTIVE, Token, _name, _targets_in
+
+__all__ = ["InstanceView", "instance_view"]
+
+
+@dataclass
+class InstanceView:
+    instance: ProcessInstance
+    definition: ProcessDefinition
+    variables: dict[str, Any]
+    #: BPMN element ids: where tokens are now, and every element already completed.
+    current: list[str]
+    done: list[str]
+    tokens: list[Token]
+    move_targets: list[tuple[str, str]]
+    tasks: list[HumanTask]
+    events: list[InstanceEvent]
+    audit: list[AuditEntry]
+    #: (definition id, version) of newer versions of the process, newest first.
+    newer: list[tuple[int, int]] = field(default_factory=list)
+
+
+def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
+    instance = uow.session.get(ProcessInstance, instance_id)
+    if instance is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    definition = uow.session.get(ProcessDefinition, instance.definition_id)
+    assert definition is not None
+    live = check_out(uow, instance, instance.updated_at)
+    try:
+        tasks = all_tasks(live.workflow)
+        bpmn = [t for t in tasks if getattr(t.task_spec, "bpmn_id", None)]
+        current = sorted({t.task_spec.bpmn_id for t in bpmn
+                          if t.state in (*ACTIVE, SpiffState.STARTED)})
+        done = sorted({t.task_spec.bpmn_id for t in bpmn if t.state == SpiffState.COMPLETED})
+        tokens = [Token(t.id, t.task_spec.name, _name(t.task_spec),
+                        SpiffState.get_name(t.state)) for t in bpmn if t.state in ACTIVE]
+        targets = sorted((n, _name(s)) for n, s in _targets_in(live.workflow.spec).items())
+        variables = copy.deepcopy(current_data(live.workflow))
+    finally:
+        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+    rows = list(uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
+                                    .order_by(HumanTask.created_at, HumanTask.element_id)))
+    events = list(uow.session.scalars(select(InstanceEvent)
+                                      .where(InstanceEvent.instance_id == instance.id)
+                                      .order_by(InstanceEvent.id)))
+    audit = list(uow.session.scalars(select(AuditEntry).where(
+        AuditEntry.instance_id == instance.id).order_by(AuditEntry.at.desc()).limit(100)))
+    newer = [(i, v) for i, v in uow.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.version)
+        .where(ProcessDefinition.process_id == instance.process_id,
+               ProcessDefinition.version > definition.version)
+        .order_by(ProcessDefinition.version.desc()))]
+    return InstanceView(instance, definition, variables, current, done, tokens, targets,
+                        rows, events, audit, newer)
