@@ -14,6 +14,7 @@ from engine.settings import PROJECT_ROOT, Settings
 from . import (
     api,
     auth,
+    console,
     dashboard,
     errors,
     health,
@@ -54,6 +55,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["irpm"] = runtime
     weakref.finalize(app, runtime.close)
     for module in (security, i18n, labels, errors, nav, auth, health, inbox, tasks, api,
-                   notifications, publicity, dashboard):
+                   notifications, publicity, dashboard, console):
         module.init_app(app)
     return app

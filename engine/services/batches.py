@@ -30,8 +30,17 @@ from .console_list import InstanceQuery, matching_instance_ids, validate
 from .instance_admin import admin_lifecycle, require_admin, require_reason
 from .version_migration import migrate_instance
 
-__all__ = ["BATCH_OPERATIONS", "MAX_BATCH", "BatchProgress", "batch_items", "batch_progress",
-           "create_batch", "list_batches", "run_batch_step"]
+__all__ = [
+    "BATCH_OPERATIONS",
+    "MAX_BATCH",
+    "BatchProgress",
+    "batch_items",
+    "batch_progress",
+    "create_batch",
+    "get_batch",
+    "list_batches",
+    "run_batch_step",
+]
 
 BATCH_OPERATIONS = ("suspend", "resume", "terminate", "retry", "migrate")
 #: The most instances one batch takes: a larger selection is refused (narrow the filter).
@@ -100,7 +109,7 @@ def _check_target(uow: UnitOfWork, query: InstanceQuery, version: int | None) ->
                                {"version": ["unknown"]})
 
 
-def _batch(uow: UnitOfWork, batch_id: int) -> Batch:
+def get_batch(uow: UnitOfWork, batch_id: int) -> Batch:
     batch = uow.session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"batch {batch_id} does not exist")
@@ -111,7 +120,7 @@ def run_batch_step(uow: UnitOfWork, batch_id: int, actor: Actor, *, max_items: i
                    max_seconds: float = 1.0) -> BatchProgress:
     """Process up to ``max_items`` pending items (stopping after ``max_seconds``)."""
     require_admin(actor, "run batch operations")
-    batch = _batch(uow, batch_id)
+    batch = get_batch(uow, batch_id)
     operation, reason = batch.operation, f"batch {batch.id}: {batch.reason}"
     version = int((batch.params or {}).get("version") or 0)
     deadline = time.monotonic() + max_seconds
@@ -183,7 +192,7 @@ def batch_progress(uow: UnitOfWork, batch_id: int) -> BatchProgress:
 
 def batch_items(uow: UnitOfWork, batch_id: int, outcome: str | None = None,
                 limit: int = 500) -> list[BatchItem]:
-    _batch(uow, batch_id)
+    get_batch(uow, batch_id)
     stmt = select(BatchItem).where(BatchItem.batch_id == batch_id)
     if outcome:
         stmt = stmt.where(BatchItem.outcome == outcome)

@@ -32,9 +32,11 @@ from . import clock
 __all__ = [
     "COUNT_CAP",
     "SORTS",
+    "DefinitionChoice",
     "InstancePage",
     "InstanceQuery",
     "InstanceRow",
+    "definition_choices",
     "list_console_instances",
     "matching_instance_ids",
     "step_choices",
@@ -309,3 +311,20 @@ def step_choices(uow: UnitOfWork, process: str | None) -> list[tuple[str, str]]:
             .scalar_subquery()))
     return [(e, n) for e, n in uow.session.execute(
         stmt.group_by(HumanTask.element_id).order_by(HumanTask.element_id))]
+
+
+@dataclass(frozen=True)
+class DefinitionChoice:
+    id: int
+    process_id: str
+    version: int
+    name: str
+
+
+def definition_choices(uow: UnitOfWork) -> list[DefinitionChoice]:
+    """Every deployed version (for the process and version filters and the heatmap), without
+    counting instances — that count is a scan of 100,000 rows the list does not need."""
+    return [DefinitionChoice(i, p, v, n or p) for i, p, v, n in uow.session.execute(
+        select(ProcessDefinition.id, ProcessDefinition.process_id, ProcessDefinition.version,
+               ProcessDefinition.name)
+        .order_by(ProcessDefinition.process_id, ProcessDefinition.version))]

@@ -1,0 +1,72 @@
+"""The administrator console's instance side (/console): the instance list with saved
+filters, the instance page and its operations, batch operations, the heatmap and the audit
+log.
+
+Who may do what: administrators and the city's discipline commission see everything here;
+only administrators act (every operation is an engine service that checks ``is_admin`` and
+records the audit entry in its own transaction — the views check first only to hide
+buttons and to answer 403 early).
+
+Batches run in steps driven by requests: the batch page posts ``/console/batches/<id>/step``
+while it is open (each step handles up to 25 instances or one second of work) and shows
+the progress; closing the page pauses the batch, opening it again resumes it from the first
+pending instance (see ``engine.services.batches``).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, abort, g
+from flask_babel import lazy_gettext as _l
+
+from .. import nav
+from ..labels import EVENTS, TABLES
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
+
+#: The unscoped group of the city's discipline commission (a unit's discipline officer is
+#: ``discipline_commission:<unit>`` and does not see the whole city).
+COMMISSION = "discipline_commission"
+VIEWERS = ("admin", COMMISSION)
+
+AUDIT_ACTIONS = {
+    "suspend": _l("Suspend"), "resume": _l("Resume"), "terminate": _l("Terminate"),
+    "retry": _l("Retry"), "reassign": _l("Reassign task"),
+    "set_variables": _l("Change variables"), "move_token": _l("Move token"),
+    "migrate": _l("Migrate to version"), "batch_suspend": _l("Batch: suspend"),
+    "batch_resume": _l("Batch: resume"), "batch_terminate": _l("Batch: terminate"),
+    "batch_retry": _l("Batch: retry"), "batch_migrate": _l("Batch: migrate"),
+}
+CONSOLE_EVENTS = {"variables_changed": _l("Variables changed"),
+                  "token_moved": _l("Token moved"), "migrated": _l("Migrated")}
+
+
+def may_view() -> bool:
+    actor = g.get("actor")
+    return actor is not None and (actor.is_admin or COMMISSION in actor.groups)
+
+
+def may_act() -> bool:
+    actor = g.get("actor")
+    return actor is not None and actor.is_admin
+
+
+@bp.before_request
+def _viewers_only() -> None:
+    if not may_view():
+        abort(403)
+
+
+@bp.app_context_processor
+def _context() -> dict[str, object]:
+    return {"console_may_act": may_act}
+
+
+def init_app(app: Flask) -> None:
+    from . import audit_views, batch_views, heatmap_views, instance_views, list_views  # noqa: F401
+
+    for code, label in CONSOLE_EVENTS.items():
+        EVENTS.setdefault(code, label)
+    TABLES.setdefault("audit_action", AUDIT_ACTIONS)
+    app.register_blueprint(bp)
+    nav.add(app, nav.Item("console.instances", _l("Instances"), roles=VIEWERS, order=60))
+    nav.add(app, nav.Item("console.audit", _l("Audit log"), roles=VIEWERS, order=64))

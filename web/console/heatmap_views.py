@@ -1,0 +1,39 @@
+"""The heatmap: choose a process version, see on its diagram how many instances wait at,
+have passed and failed at each element (GET /console/heatmap, …/heatmap/<id>/data)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, render_template, request
+
+from engine import services
+from engine.services import diagrams
+
+from ..runtime import runtime
+from . import bp
+
+
+@bp.get("/heatmap")
+def heatmap() -> Any:
+    with runtime().uow(write=False) as uow:
+        choices = services.definition_choices(uow)
+    chosen = request.args.get("definition", type=int)
+    if chosen not in {c.id for c in choices}:
+        # choices come by process and version: the last of each process is its latest
+        latest = {c.process_id: c.id for c in choices}
+        chosen = latest[min(latest)] if latest else None
+    with runtime().uow(write=False) as uow:
+        heat = services.heatmap(uow, chosen) if chosen is not None else None
+    return render_template("console/heatmap.html", choices=choices, chosen=chosen, heat=heat)
+
+
+@bp.get("/heatmap/<int:definition_id>/data")
+def heatmap_data(definition_id: int) -> Any:
+    with runtime().uow(write=False) as uow:
+        heat = services.heatmap(uow, definition_id)
+        found = diagrams.process_diagram(uow, definition_id)
+    return jsonify(process=found.process_id, version=found.version, xml=found.xml,
+                   instances=heat.instances,
+                   counts={k: {"waiting": c.waiting, "passed": c.passed, "failed": c.failed}
+                           for k, c in heat.elements.items()})
