@@ -35,6 +35,7 @@ AUDIT_ACTIONS = {
     "migrate": _l("Migrate to version"), "batch_suspend": _l("Batch: suspend"),
     "batch_resume": _l("Batch: resume"), "batch_terminate": _l("Batch: terminate"),
     "batch_retry": _l("Batch: retry"), "batch_migrate": _l("Batch: migrate"),
+    "clock_set": _l("Set the simulated clock"), "clock_advance": _l("Advance the simulated clock"),
 }
 CONSOLE_EVENTS = {"variables_changed": _l("Variables changed"),
                   "token_moved": _l("Token moved"), "migrated": _l("Migrated")}
