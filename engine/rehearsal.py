@@ -1,0 +1,355 @@
+"""The rehearsal: the city's programme from 2011-01-04 to 2013-01-01 on the simulated clock.
+
+It starts the ``campaign`` for 2011 over the organisation's units (or a slice of them) and
+plays the people: every week of simulated time it moves the clock — through ``advance_to``,
+so publicity periods, quarterly self-checks and the milestones' warnings and deadlines fire
+as the scheduler would fire them — and then completes the tasks that are waiting, each as a
+person it was routed to (the post holder, a colleague, the department head, the responsible
+leader, the unit's discipline officer, the principal, the city's discipline commission),
+through ``services.complete_task``, like the web app would. Nothing is bypassed: what the
+rehearsal shows is what the programme does.
+
+People answer a task at the first weekly round at least ``RESPONSE`` after it appeared. A
+post's monitoring (中期监控) is written once its four quarterly self-checks are in. Two units
+are made to lag so the milestone reports say something (``default_lags``):
+
+- the last unit rehearsed **starts late**: its leadership and departments hand in their risk
+  discovery only in August 2011 — late for the rollout (2011-06-30);
+- the one before it **stalls at review**: its direct managers review the posts' levels only
+  in mid-January 2012 — late for the initial network (2011-12-31), and, since a post's
+  monitoring then runs a year, for the long-term mechanism (2012-12-31) too.
+
+The launch is set to 2011-03-01 — the day of the city's 推进会议 ("2011年3月1日,我市专门召开推进
+会议") — through the campaign's start data: a campaign started in 2011 cannot have been
+launched "by the end of 2010". The other three dates are the source's.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .actors import Actor
+from .db import UnitOfWork
+from .errors import InvalidState, NotFound
+from .models import (
+    AccountRole,
+    HumanTask,
+    MilestoneReport,
+    ProcessInstance,
+    TaskState,
+    Unit,
+)
+from .models.org import Account
+from .parsing import read_sources
+from .runtime import Runtime
+from .services import (
+    actor_for,
+    advance_to,
+    complete_task,
+    deploy,
+    is_simulated,
+    list_milestone_reports,
+    now,
+    set_clock,
+    start_instance,
+)
+from .services.notifications import members
+
+CHINA = timezone(timedelta(hours=8), "+08:00")
+START = datetime(2011, 1, 4, 9, 0, tzinfo=CHINA)
+END = datetime(2013, 1, 1, 9, 0, tzinfo=CHINA)
+CAMPAIGN, CAMPAIGN_KEY, YEAR = "campaign", "campaign-2011", 2011
+#: "2011年3月1日,我市专门召开推进会议": the launch the rehearsal's campaign is held to.
+LAUNCH_DAY = "2011-03-01"
+STEP = timedelta(days=7)
+#: A task is answered at the first round at least this long after it appeared.
+RESPONSE = timedelta(days=3)
+SELF_CHECKS = 4
+COMMISSION_ROLE = "discipline_commission"
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Lag:
+    """A unit's people leave ``elements`` (BPMN element ids) alone until ``until``."""
+
+    elements: frozenset[str]
+    until: datetime
+    why: str
+
+
+LATE_START = Lag(frozenset({"unit_discovery", "department_discovery [child]"}),
+                 datetime(2011, 8, 1, 9, 0, tzinfo=CHINA),
+                 "starts late: unit and department discovery only in August 2011")
+STALLED_REVIEW = Lag(frozenset({"review"}), datetime(2012, 1, 16, 9, 0, tzinfo=CHINA),
+                     "stalls at review: the posts' levels reviewed only in January 2012")
+
+
+def default_lags(units: Sequence[str]) -> dict[str, Lag]:
+    """The last unit starts late, the one before it stalls (with three units or more)."""
+    if len(units) < 3:
+        return {}
+    return {units[-1]: LATE_START, units[-2]: STALLED_REVIEW}
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    report_id: int
+    milestone: str
+    due_at: datetime
+    units_on_track: int
+    units_total: int
+    late_units: list[str]
+
+    @property
+    def coverage(self) -> float:
+        return self.units_on_track / self.units_total if self.units_total else 1.0
+
+
+@dataclass
+class Rehearsal:
+    """What a rehearsal did."""
+
+    campaign_id: int
+    units: list[str]
+    lags: dict[str, str]
+    rounds: int = 0
+    tasks_completed: int = 0
+    timers_fired: int = 0
+    seconds: float = 0.0
+    reports: list[ReportLine] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"campaign_id": self.campaign_id, "units": self.units, "lags": self.lags,
+                "rounds": self.rounds, "tasks_completed": self.tasks_completed,
+                "timers_fired": self.timers_fired, "seconds": round(self.seconds, 2),
+                "reports": [{"report_id": r.report_id, "milestone": r.milestone,
+                             "due_at": r.due_at.isoformat(),
+                             "units_on_track": r.units_on_track,
+                             "units_total": r.units_total, "coverage": round(r.coverage, 4),
+                             "late_units": r.late_units} for r in self.reports]}
+
+
+def rehearse(rt: Runtime, *, units: Sequence[str] | None = None,
+             lags: Mapping[str, Lag] | None = None, until: datetime = END,
+             say: Say | None = None) -> Rehearsal:
+    """Run the rehearsal on ``rt``'s database (organisation loaded, clock not past
+    2011-01-04 09:00, no ``campaign-2011`` yet); see the module docstring."""
+    started = time.perf_counter()
+    note = say or (lambda _text: None)
+    with rt.uow() as uow:
+        chosen = _units(uow, units)
+        commission = _commission(uow)
+        _prepare(rt, uow)
+        lag_of = dict(default_lags(chosen) if lags is None else lags)
+        campaign = start_instance(uow, CAMPAIGN, CAMPAIGN_KEY, {
+            "year": YEAR, "units": chosen, "milestones": {"launch": LAUNCH_DAY}},
+            actor=commission)
+    result = Rehearsal(campaign.id, chosen, {u: lag.why for u, lag in lag_of.items()})
+    note(f"campaign {CAMPAIGN_KEY} (instance {campaign.id}) over {len(chosen)} units; "
+         + ("; ".join(f"{u} {why}" for u, why in result.lags.items()) or "no lagging unit"))
+    people = _People(rt)
+    at = START
+    while True:
+        with rt.uow() as uow:
+            result.timers_fired += advance_to(uow, at)
+        result.rounds += 1
+        result.tasks_completed += _work(rt, people, lag_of, at, result)
+        if at.month != (at - STEP).month:
+            note(f"{at.astimezone(CHINA):%Y-%m-%d}: {result.tasks_completed} tasks done, "
+                 f"{result.timers_fired} timers fired")
+        if at >= until:
+            break
+        at = min(at + STEP, until)
+    with rt.uow(write=False) as uow:
+        result.reports = [_line(r) for r in list_milestone_reports(uow, campaign.id)]
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _line(report: MilestoneReport) -> ReportLine:
+    return ReportLine(report.id, report.name, report.due_at, report.units_on_track,
+                      report.units_total, report.late_units)
+
+
+def _units(uow: UnitOfWork, wanted: Sequence[str] | None) -> list[str]:
+    known = list(uow.session.scalars(select(Unit.code).order_by(Unit.code)))
+    if not known:
+        raise NotFound("no organisation is loaded (irpm demo load loads the demo city)")
+    if not wanted:
+        return known
+    unknown = [u for u in wanted if u not in known]
+    if unknown:
+        raise NotFound(f"no unit {', '.join(unknown)} (known: {', '.join(known)})")
+    return list(dict.fromkeys(wanted))
+
+
+def _commission(uow: UnitOfWork) -> Actor:
+    username = uow.session.scalar(
+        select(Account.username).join(AccountRole, AccountRole.account_id == Account.id)
+        .where(AccountRole.role == COMMISSION_ROLE, Account.active.is_(True))
+        .order_by(Account.id).limit(1))
+    if username is None:
+        raise NotFound("no account of the city's discipline commission (role "
+                       f"{COMMISSION_ROLE}); the demo city has 'jiwei'")
+    return actor_for(uow, username)
+
+
+def _prepare(rt: Runtime, uow: UnitOfWork) -> None:
+    """Deploy bpmn/ (a no-op when deployed) and put the simulated clock at the start
+    (switching from the system clock if need be; a simulated clock never goes back)."""
+    if uow.session.scalar(select(ProcessInstance.id).where(
+            ProcessInstance.process_id == CAMPAIGN,
+            ProcessInstance.business_key == CAMPAIGN_KEY).limit(1)) is not None:
+        raise InvalidState(f"the campaign {CAMPAIGN_KEY} was started already; rehearse on a "
+                           "fresh database (irpm db upgrade, irpm demo load)")
+    deploy(uow, read_sources([rt.settings.bpmn_dir]), deployed_by="rehearsal")
+    current = now(uow)
+    if is_simulated(uow) and current > START:
+        raise InvalidState(f"the clock reads {current.isoformat()}, after the rehearsal's "
+                           f"start {START.isoformat()}; it cannot go back")
+    set_clock(uow, START)
+
+
+class _People:
+    """Whom a task goes to, as actors, looked up once per login."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+        self.actors: dict[str, Actor] = {}
+        self.groups: dict[str, list[str]] = {}
+
+    def for_task(self, uow: UnitOfWork, users: list[str], groups: list[str]) -> Actor | None:
+        logins = sorted(users)
+        missing = [g for g in groups if g not in self.groups]
+        if missing:
+            for group, people in members(uow, missing).items():
+                self.groups[group] = sorted(people)
+        for group in sorted(groups):
+            logins += self.groups.get(group, [])
+        if not logins:
+            return None
+        login = logins[0]
+        if login not in self.actors:
+            self.actors[login] = actor_for(uow, login)
+        return self.actors[login]
+
+
+def _open_tasks(uow: UnitOfWork, at: datetime) -> list[HumanTask]:
+    return list(uow.session.scalars(select(HumanTask).where(
+        HumanTask.state == TaskState.OPEN, HumanTask.created_at <= at - RESPONSE)
+        .order_by(HumanTask.created_at, HumanTask.id)))
+
+
+def _self_checks(uow: UnitOfWork, instance_ids: Iterable[int]) -> dict[int, int]:
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    return dict(uow.session.execute(
+        select(HumanTask.instance_id, func.count()).where(
+            HumanTask.instance_id.in_(ids), HumanTask.element_id == "self_check",
+            HumanTask.state == TaskState.COMPLETED).group_by(HumanTask.instance_id)).all())
+
+
+def _work(rt: Runtime, people: _People, lags: Mapping[str, Lag], at: datetime,
+          result: Rehearsal) -> int:
+    """Complete every task that is due for an answer this round, until none is left."""
+    done = 0
+    skipped: set[uuid.UUID] = set()
+    while True:
+        with rt.uow(write=False) as uow:
+            tasks = [t for t in _open_tasks(uow, at) if t.id not in skipped]
+            checks = _self_checks(uow, (t.instance_id for t in tasks
+                                        if t.element_id == "monitoring"))
+            plan = []
+            for task in tasks:
+                lag = lags.get(task.unit_code or "")
+                if lag is not None and task.element_id in lag.elements and at < lag.until:
+                    skipped.add(task.id)
+                    continue
+                if task.element_id == "monitoring" and \
+                        checks.get(task.instance_id, 0) < SELF_CHECKS:
+                    skipped.add(task.id)
+                    continue
+                actor = people.for_task(uow, task.candidate_users, task.candidate_groups)
+                if actor is None:
+                    skipped.add(task.id)
+                    continue
+                plan.append((task.id, task.element_id, task.post_code or task.unit_code,
+                             actor))
+        if not plan:
+            return done
+        for task_id, element, code, actor in plan:
+            with rt.uow() as uow:
+                complete_task(uow, task_id, actor,
+                              _form(uow, element, code or "", result.campaign_id))
+            done += 1
+
+
+def _risk(code: str, text: str, category: str = "duty") -> dict[str, str]:
+    return {"category": category, "description": f"{code}:{text}", "likelihood": "low",
+            "harm": "minor"}
+
+
+#: What each person writes, by the BPMN element of the task.
+FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "mobilization": lambda _c: {"mobilization_notice": "召开全市廉政风险防范管理工作动员部署会议",
+                                "mobilization_meeting": "2011年3月1日推进会议"},
+    "self_identified": lambda c: {"risks": [_risk(c, "办事程序公开不及时", "process")]},
+    "peer_checked": lambda _c: {"risks": []},
+    "leader_pointed": lambda c: {"risks": [_risk(c, "台账登记不全", "institutional")]},
+    "organization_reviewed": lambda _c: {"risks": []},
+    "review": lambda _c: {"approved": True, "review_comment": "同意"},
+    "suggestion_review": lambda _c: {"suggestion_accepted": False,
+                                     "suggestion_category": "external",
+                                     "suggestion_likelihood": "low",
+                                     "suggestion_harm": "minor"},
+    "prevention": lambda _c: {"measures": [{"description": "办事程序和时限对外公开",
+                                            "due_in_days": 30}]},
+    "integrity_talk": lambda _c: {"talk_summary": "严守纪律,规范用权"},
+    "self_check": lambda _c: {"self_check_report": "按季自查,未发现问题"},
+    "monitoring": lambda _c: {"monitoring_report": "全年未发现苗头性、倾向性问题"},
+    "assessment": lambda _c: {"score_information_monitoring": 85, "score_self_check": 90,
+                              "score_superior_inspection": 80, "score_social_evaluation": 75,
+                              "shortfalls": ["自查记录不够详细"]},
+    "correct_shortfall [child]": lambda _c: {"correction": "已完善自查记录"},
+    "unit_discovery": lambda c: {"risks": [_risk(c, "重大项目安排未经领导班子集体研究",
+                                                 "institutional")]},
+    "department_discovery [child]": lambda c: {"risks": [_risk(c, "工作时限没有明确规定",
+                                                               "process")]},
+    "unit_assessment": lambda _c: {"score_information_monitoring": 92, "score_self_check": 88,
+                                   "score_superior_inspection": 90,
+                                   "score_social_evaluation": 86,
+                                   "shortfalls": ["三重一大事项会议记录不全"]},
+    "unit_correction [child]": lambda _c: {"correction": "补齐会议记录"},
+    "city_summary": lambda _c: {"city_summary": "全市廉政风险防范管理工作基本完成"},
+}
+
+
+def _form(uow: UnitOfWork, element: str, code: str, campaign_id: int) -> dict[str, Any]:
+    if element.startswith("checkpoint_"):
+        return _checkpoint(uow, campaign_id, element.removeprefix("checkpoint_"))
+    make = FORMS.get(element)
+    if make is None:
+        raise InvalidState(f"the rehearsal does not know how to answer task '{element}'")
+    return make(code)
+
+
+def _checkpoint(uow: UnitOfWork, campaign_id: int, name: str) -> dict[str, Any]:
+    """The commission reads the milestone's report and says whether it was met."""
+    report = uow.session.scalar(select(MilestoneReport).where(
+        MilestoneReport.instance_id == campaign_id, MilestoneReport.name == name))
+    if report is None:
+        return {f"{name}_met": False, f"{name}_notes": "没有节点报告"}
+    late = "、".join(report.late_units) or "无"
+    return {f"{name}_met": not report.late_units,
+            f"{name}_notes": f"按期完成 {report.units_on_track}/{report.units_total} 个单位;"
+                             f"滞后单位:{late},已督促整改"}
