@@ -13,6 +13,9 @@ VENDOR_STAMP := $(VENDOR)/.copied
 # Message catalogs: .po committed, .mo compiled here.
 CATALOGS := $(wildcard web/translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(CATALOGS:.po=.mo)
+# The designer's editor, diff and DMN scripts, bundled from web/static/src/designer by esbuild.
+DESIGNER_SRC   := $(wildcard web/static/src/designer/*)
+DESIGNER_STAMP := web/static/build/designer/.built
 
 .PHONY: run test test-sqlite test-postgres lint bench setup db clean browser translations \
         messages
@@ -45,6 +48,15 @@ $(VENDOR_STAMP): $(NPM_STAMP)
 	cp node_modules/echarts/dist/echarts.min.js node_modules/echarts/LICENSE $(VENDOR)/echarts/
 	touch $(VENDOR_STAMP)
 
+$(DESIGNER_STAMP): $(NPM_STAMP) $(DESIGNER_SRC)
+	rm -rf web/static/build/designer
+	node_modules/.bin/esbuild web/static/src/designer/editor.js web/static/src/designer/diff.js \
+	  web/static/src/designer/dmn.js --bundle --minify --format=iife --target=es2020 \
+	  --log-level=warning --outdir=web/static/build/designer
+	cp node_modules/@bpmn-io/properties-panel/dist/assets/properties-panel.css \
+	   web/static/build/designer/
+	touch $(DESIGNER_STAMP)
+
 %.mo: %.po $(STAMP)
 	$(BIN)/pybabel -q compile -i $< -o $@
 
@@ -57,7 +69,7 @@ messages: setup
 	$(BIN)/pybabel -q update -i web/translations/messages.pot -d web/translations \
 	  --no-fuzzy-matching --width 100 --ignore-pot-creation-date
 
-setup: $(STAMP) $(VENDOR_STAMP) $(MO_FILES)
+setup: $(STAMP) $(VENDOR_STAMP) $(MO_FILES) $(DESIGNER_STAMP)
 
 db: setup  ## migrate the database (SQLite instance/irpm.db by default), deploy bpmn/, demo city
 	$(BIN)/irpm db upgrade

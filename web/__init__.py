@@ -16,6 +16,7 @@ from . import (
     auth,
     console,
     dashboard,
+    designer,
     errors,
     health,
     i18n,
@@ -55,6 +56,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["irpm"] = runtime
     weakref.finalize(app, runtime.close)
     for module in (security, i18n, labels, errors, nav, auth, health, inbox, tasks, api,
-                   notifications, publicity, dashboard, console):
+                   notifications, publicity, dashboard, console, designer):
         module.init_app(app)
     return app

@@ -6,6 +6,7 @@ from .base import Base
 from .batch import Batch, BatchItem, BatchStatus, ItemOutcome
 from .clock import CLOCK_ROW, ClockState, simulated_now_column
 from .definition import ProcessDefinition, SourceFile, definition_source
+from .design import DesignDraft
 from .draft import TaskDraft
 from .evidence import Evidence
 from .feedback import Feedback
@@ -55,6 +56,7 @@ __all__ = [
     "ClockState",
     "ControlMeasure",
     "Department",
+    "DesignDraft",
     "EventType",
     "Evidence",
     "Feedback",

@@ -1,0 +1,270 @@
+"""The process designer's services: the definitions overview, the files behind each version,
+validation, deployment of what passed validation, and drafts.
+
+Deployment here is ``deployment.deploy`` behind ``design_lint.validate_sources``: a file
+with any problem is refused with all its problems and nothing is stored, so what the editor
+could not validate never becomes a version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import case, delete, func, select
+
+from ..db import UnitOfWork
+from ..errors import IrpmError, NotFound, ValidationFailed
+from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
+from ..parsing import MAX_SOURCE_BYTES, NS, Source, parse_xml
+from . import clock
+from .deployment import DeployedProcess, deploy, find_definition
+from .design_lint import Problem, validate_sources
+
+__all__ = [
+    "DesignFile", "DesignRejected", "Overview", "ProcessVersions", "VersionRow",
+    "deploy_design", "design_file", "discard_draft", "get_draft", "overview",
+    "save_drafts", "validate_design",
+]
+
+
+class DesignRejected(IrpmError):
+    """The files have problems; ``problems`` lists each (element, line, message)."""
+
+    code = "design_rejected"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        first = problems[0].message if problems else "invalid"
+        super().__init__(f"{len(problems)} problem(s), the first: {first}",
+                         problems=[p.as_dict() for p in problems])
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    definition_id: int
+    version: int
+    name: str
+    deployed_at: datetime
+    deployed_by: str | None
+    instances: int
+    running: int
+
+
+@dataclass
+class ProcessVersions:
+    process_id: str
+    name: str
+    filename: str | None
+    versions: list[VersionRow] = field(default_factory=list)
+    draft: DesignDraft | None = None
+
+
+@dataclass(frozen=True)
+class DecisionFile:
+    filename: str
+    decisions: list[str]
+    #: None: not deployed (no process uses it), only in the models directory.
+    deployed_at: datetime | None
+    draft: DesignDraft | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    processes: list[ProcessVersions]
+    decision_files: list[DecisionFile]
+    #: Drafts of files that are not deployed yet.
+    new_drafts: list[DesignDraft]
+
+
+def _own_file(row: ProcessDefinition) -> SourceFile | None:
+    for source in row.sources:
+        if source.kind == "bpmn" and f'"{row.process_id}"' in source.content:
+            root = parse_xml(Source(source.filename, source.content.encode("utf-8")))
+            if any(p.get("id") == row.process_id for p in root.iterfind("bpmn:process", NS)):
+                return source
+    return None
+
+
+def _decision_ids(source: Source) -> list[str]:
+    root = parse_xml(source)
+    return [d.get("id", "") for d in root if isinstance(d.tag, str)
+            and d.tag.endswith("}decision")]
+
+
+def overview(uow: UnitOfWork, models_dir: Path | None = None) -> Overview:
+    """Each process with its versions (newest first: who deployed each, when, how many
+    instances were started on it and how many still run), the decision tables (deployed,
+    or only in ``models_dir`` — the engine's grading reads some from there), and the
+    drafts."""
+    counts = (select(ProcessInstance.definition_id,
+                     func.count().label("n"),
+                     func.sum(case((ProcessInstance.status.in_(ACTIVE_STATUSES), 1),
+                                   else_=0)).label("running"))
+              .group_by(ProcessInstance.definition_id).subquery())
+    rows = uow.session.execute(
+        select(ProcessDefinition, func.coalesce(counts.c.n, 0),
+               func.coalesce(counts.c.running, 0))
+        .outerjoin(counts, counts.c.definition_id == ProcessDefinition.id)
+        .order_by(ProcessDefinition.process_id, ProcessDefinition.version.desc()))
+    drafts = {d.filename: d for d in uow.session.scalars(select(DesignDraft))}
+    processes: dict[str, ProcessVersions] = {}
+    for row, total, running in rows:
+        entry = processes.get(row.process_id)
+        if entry is None:  # the newest version comes first
+            own = _own_file(row)
+            entry = processes[row.process_id] = ProcessVersions(
+                row.process_id, row.name, own.filename if own else None)
+            entry.draft = drafts.pop(own.filename, None) if own else None
+        entry.versions.append(VersionRow(row.id, row.version, row.name, row.deployed_at,
+                                         row.deployed_by, int(total), int(running)))
+    decision_files: dict[str, DecisionFile] = {}
+    for source in uow.session.scalars(select(SourceFile).where(SourceFile.kind == "dmn")
+                                      .order_by(SourceFile.created_at.desc())):
+        if source.filename in decision_files:
+            continue
+        decision_files[source.filename] = DecisionFile(
+            source.filename, _decision_ids(Source(source.filename, source.content.encode())),
+            source.created_at, drafts.pop(source.filename, None))
+    for path in sorted(models_dir.glob("*.dmn")) if models_dir else []:
+        if path.name not in decision_files:
+            decision_files[path.name] = DecisionFile(
+                path.name, _decision_ids(Source(path.name, path.read_bytes())), None,
+                drafts.pop(path.name, None))
+    return Overview(list(processes.values()),
+                    sorted(decision_files.values(), key=lambda f: f.filename),
+                    sorted(drafts.values(), key=lambda d: d.filename))
+
+
+@dataclass(frozen=True)
+class DesignFile:
+    filename: str
+    kind: str
+    content: str
+    #: Where it comes from: "v3" of a process, "deployed" (a decision table), "draft".
+    origin: str
+    saved_by: str | None = None
+    saved_at: datetime | None = None
+
+
+def design_file(uow: UnitOfWork, *, process_id: str | None = None,
+                version: int | None = None, filename: str | None = None,
+                draft: bool = False, models_dir: Path | None = None) -> DesignFile:
+    """The file to open in the editor: a process's own BPMN file at a version (default:
+    the latest), the latest deployed file of that name (else the one in ``models_dir``),
+    or its draft."""
+    if draft:
+        if filename is None and process_id is not None:
+            filename = (_own_filename(uow, process_id) or "")
+        found = uow.session.scalar(select(DesignDraft).where(DesignDraft.filename == filename))
+        if found is None:
+            raise NotFound(f"there is no draft of '{filename}'")
+        return DesignFile(found.filename, found.kind, found.content, "draft",
+                          found.saved_by, found.saved_at)
+    if process_id is not None:
+        row = find_definition(uow, process_id, version)
+        own = _own_file(row)
+        if own is None:
+            raise NotFound(f"no BPMN file defines process '{process_id}' v{row.version}")
+        return DesignFile(own.filename, own.kind, own.content, f"v{row.version}",
+                          row.deployed_by, row.deployed_at)
+    latest = uow.session.scalar(select(SourceFile).where(SourceFile.filename == filename)
+                                .order_by(SourceFile.created_at.desc()).limit(1))
+    if latest is None:
+        path = models_dir / filename if models_dir and filename else None
+        if path is not None and path.name == filename and path.is_file():
+            return DesignFile(path.name, Source(path.name, b"").kind,
+                              path.read_text("utf-8"), "models")
+        raise NotFound(f"no file '{filename}' is deployed")
+    return DesignFile(latest.filename, latest.kind, latest.content, "deployed",
+                      None, latest.created_at)
+
+
+def _own_filename(uow: UnitOfWork, process_id: str) -> str | None:
+    latest = uow.session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    own = _own_file(latest) if latest is not None else None
+    if own is not None:
+        return own.filename
+    draft = uow.session.scalar(select(DesignDraft).where(DesignDraft.process_id == process_id))
+    return draft.filename if draft is not None else None
+
+
+def validate_design(uow: UnitOfWork, sources: Sequence[Source]) -> list[Problem]:
+    """Every problem of the files; empty when they can be deployed. Changes nothing."""
+    problems, _ = validate_sources(uow, sources)
+    return problems
+
+
+def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
+                  deployed_by: str) -> list[DeployedProcess]:
+    """Validate, then deploy: a new version of every process the files change (for a
+    decision table, of the processes that use it). Refused with ``DesignRejected`` and
+    nothing stored when any problem is found. Deploying a file removes its draft."""
+    problems, full = validate_sources(uow, sources)
+    if problems:
+        raise DesignRejected(problems)
+    uow.session.execute(delete(DesignDraft).where(
+        DesignDraft.filename.in_([s.filename for s in sources])))
+    return deploy(uow, full, deployed_by=deployed_by)
+
+
+# ----------------------------------------------------------------------------- drafts
+
+
+def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
+                saved_by: str) -> list[DesignDraft]:
+    """Keep the files without deploying them — all or none. A draft may still have lint
+    problems, but it must be well-formed XML (it is reopened in the editor); ``errors`` of
+    the ``ValidationFailed`` maps each refused file name to why."""
+    errors: dict[str, object] = {}
+    checked = []
+    for source in sources:
+        problem = None
+        if not source.filename.lower().endswith((".bpmn", ".dmn")) or "/" in source.filename:
+            problem = "use a plain file name ending in .bpmn or .dmn"
+        elif len(source.content) > MAX_SOURCE_BYTES:
+            problem = f"larger than {MAX_SOURCE_BYTES // 1024 // 1024} MB"
+        else:
+            try:
+                root = parse_xml(source)
+                checked.append((source, [p.get("id") for p in root.iterfind("bpmn:process", NS)
+                                         if p.get("isExecutable") == "true"]))
+            except IrpmError as exc:
+                problem = exc.message
+            except UnicodeDecodeError:
+                problem = "not UTF-8 text"
+        if problem:
+            errors[source.filename] = [problem]
+    if errors:
+        raise ValidationFailed("a draft must be a well-formed .bpmn or .dmn file", errors)
+    now = clock.now(uow)
+    rows = []
+    for source, processes in checked:
+        row = uow.session.scalar(select(DesignDraft).where(
+            DesignDraft.filename == source.filename).with_for_update())
+        if row is None:
+            row = DesignDraft(filename=source.filename)
+            uow.session.add(row)
+        row.kind = source.kind
+        row.process_id = processes[0] if processes else None
+        row.content = source.text
+        row.saved_by = saved_by
+        row.saved_at = now
+        rows.append(row)
+    uow.commit()
+    return rows
+
+
+def get_draft(uow: UnitOfWork, filename: str) -> DesignDraft | None:
+    return uow.session.scalar(select(DesignDraft).where(DesignDraft.filename == filename))
+
+
+def discard_draft(uow: UnitOfWork, filename: str) -> None:
+    found = uow.session.execute(delete(DesignDraft).where(DesignDraft.filename == filename))
+    if not getattr(found, "rowcount", 1):
+        raise NotFound(f"there is no draft of '{filename}'")
+    uow.commit()

@@ -1,0 +1,302 @@
+"""Pages: GET /designer/ (definitions, decision tables, drafts, upload), …/bpmn/<process>
+(editor; ?version=N or ?draft=1), …/dmn/<file> (DMN editor),
+…/diff/<process>?old=N&new=M, downloads; POST …/upload (validate, deploy or keep as
+drafts), POST …/drafts/<file>/discard.
+
+JSON (CSRF token in the X-CSRFToken header, like every POST): GET …/api/file, POST
+…/api/validate, …/api/deploy, …/api/drafts. A refused request changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import marshmallow as ma
+from flask import (
+    Response,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from engine.errors import IrpmError, NotFound, ValidationFailed
+from engine.parsing import MAX_SOURCE_BYTES, Source
+from engine.services import design
+from engine.services.design_lint import Problem
+
+from ..errors import describe, status_of
+from ..runtime import runtime
+from . import bp
+
+FILENAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,200}\.(bpmn|dmn)$")
+MAX_FILES = 20
+
+
+class FileSchema(ma.Schema):
+    """A file from the editor: its name and its XML."""
+
+    filename = ma.fields.String(required=True, validate=ma.validate.Regexp(
+        FILENAME, error="a plain file name ending in .bpmn or .dmn (letters, digits, . _ -)"))
+    xml = ma.fields.String(required=True, validate=ma.validate.Length(
+        min=1, max=MAX_SOURCE_BYTES,
+        error=f"the XML must be between 1 and {MAX_SOURCE_BYTES} characters"))
+
+
+class FileQuery(ma.Schema):
+    process = ma.fields.String(validate=ma.validate.Length(max=255))
+    version = ma.fields.Integer(validate=ma.validate.Range(min=1))
+    file = ma.fields.String(validate=ma.validate.Regexp(FILENAME))
+    draft = ma.fields.Boolean(load_default=False)
+
+
+def _models_dir() -> Any:
+    return runtime().settings.bpmn_dir
+
+
+def _problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in problems]
+
+
+def _json_body() -> tuple[Source | None, Any]:
+    """The editor's file, or the 400 response saying what is wrong with the request."""
+    try:
+        body = FileSchema().load(request.get_json(silent=True) or {})
+    except ma.ValidationError as err:
+        return None, (jsonify(code="validation_failed",
+                              message=_("The request is not a file from the editor."),
+                              errors=err.messages), 400)
+    return Source(body["filename"], body["xml"].encode("utf-8")), None
+
+
+def _error_json(exc: IrpmError) -> Any:
+    payload: dict[str, Any] = {"code": exc.code, "message": describe(exc),
+                               "detail": exc.message}
+    if isinstance(exc, ValidationFailed):
+        payload["errors"] = exc.errors
+    return jsonify(payload), status_of(exc)
+
+
+# ----------------------------------------------------------------------------- pages
+
+
+@bp.get("/")
+def index() -> Any:
+    with runtime().uow(write=False) as uow:
+        found = design.overview(uow, _models_dir())
+    return render_template("designer/index.html", overview=found,
+                           max_mb=MAX_SOURCE_BYTES // 1024 // 1024, problems=None)
+
+
+@bp.get("/bpmn/<process_id>")
+def edit_bpmn(process_id: str) -> Any:
+    version = request.args.get("version", type=int)
+    draft = request.args.get("draft") == "1"
+    with runtime().uow(write=False) as uow:
+        opened = design.design_file(uow, process_id=process_id, version=version, draft=draft)
+    args: dict[str, Any] = {"draft": 1} if draft else {"version": version} if version else {}
+    source = url_for("designer.api_file", process=process_id, **args)
+    return render_template("designer/editor.html", process_id=process_id, opened=opened,
+                           source_url=source)
+
+
+@bp.get("/dmn/<filename>")
+def edit_dmn(filename: str) -> Any:
+    draft = request.args.get("draft") == "1"
+    with runtime().uow(write=False) as uow:
+        opened = design.design_file(uow, filename=filename, draft=draft,
+                                    models_dir=_models_dir())
+    if opened.kind != "dmn":
+        raise NotFound(f"'{filename}' is not a decision table")
+    args: dict[str, Any] = {"draft": 1} if draft else {}
+    return render_template("designer/dmn.html", opened=opened, source_url=url_for(
+        "designer.api_file", file=filename, **args))
+
+
+@bp.get("/diff/<process_id>")
+def diff(process_id: str) -> Any:
+    with runtime().uow(write=False) as uow:
+        found = design.overview(uow)
+    entry = next((p for p in found.processes if p.process_id == process_id), None)
+    if entry is None:
+        raise NotFound(f"no process '{process_id}' is deployed")
+    versions = [v.version for v in entry.versions]
+    new = request.args.get("new", type=int) or versions[0]
+    old = request.args.get("old", type=int) or (new - 1 if new > 1 else new)
+    if old not in versions or new not in versions:
+        raise NotFound(f"process '{process_id}' has no such version")
+    return render_template(
+        "designer/diff.html", entry=entry, old=old, new=new, versions=versions,
+        old_url=url_for("designer.api_file", process=process_id, version=old),
+        new_url=url_for("designer.api_file", process=process_id, version=new))
+
+
+def _attachment(opened: design.DesignFile) -> Response:
+    response = Response(opened.content, mimetype="application/xml; charset=utf-8")
+    response.headers.set("Content-Disposition", "attachment", filename=opened.filename)
+    return response
+
+
+@bp.get("/download/<process_id>/<int:version>")
+def download_version(process_id: str, version: int) -> Any:
+    with runtime().uow(write=False) as uow:
+        opened = design.design_file(uow, process_id=process_id, version=version)
+    return _attachment(opened)
+
+
+@bp.get("/download/file/<filename>")
+def download_file(filename: str) -> Any:
+    draft = request.args.get("draft") == "1"
+    with runtime().uow(write=False) as uow:
+        opened = design.design_file(uow, filename=filename, draft=draft,
+                                    models_dir=_models_dir())
+    return _attachment(opened)
+
+
+@bp.post("/drafts/<filename>/discard")
+def discard_draft(filename: str) -> Any:
+    with runtime().uow() as uow:
+        design.discard_draft(uow, filename)
+    flash(_("The draft of %(file)s was discarded.", file=filename), "success")
+    return redirect(url_for("designer.index"))
+
+
+def _uploaded(files: list[FileStorage]) -> tuple[list[Source], list[Problem]]:
+    sources, problems = [], []
+    for storage in files:
+        name = (storage.filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+        try:
+            content = storage.stream.read(MAX_SOURCE_BYTES + 1)
+        finally:
+            storage.close()  # a large upload is spooled to a temporary file
+        if not FILENAME.match(name):
+            problems.append(Problem("upload", _(
+                "Only .bpmn and .dmn files can be uploaded (plain names: letters, digits, "
+                ". _ -)."), name or "?"))
+        elif len(content) > MAX_SOURCE_BYTES:
+            problems.append(Problem("upload", _("The file is larger than %(mb)d MB.",
+                                                mb=MAX_SOURCE_BYTES // 1024 // 1024), name))
+        else:
+            sources.append(Source(name, content))
+    return sources, problems
+
+
+@bp.post("/upload")
+def upload() -> Any:
+    """Upload .bpmn/.dmn files: deploy them (only if every check passes) or keep them as
+    drafts (well-formed XML is enough)."""
+    action = request.form.get("action", "deploy")
+    files = [f for f in request.files.getlist("files") if f.filename]
+    if not files or len(files) > MAX_FILES or action not in ("deploy", "draft"):
+        problems = [Problem("upload", _("Choose between 1 and %(n)d .bpmn or .dmn files.",
+                                        n=MAX_FILES), "")]
+        return _index_with(problems), 400
+    sources, problems = _uploaded(files)
+    if problems:
+        return _index_with(problems), 400
+    if action == "draft":
+        try:
+            with runtime().uow() as uow:
+                design.save_drafts(uow, sources, saved_by=g.actor.user)
+        except ValidationFailed as exc:
+            return _index_with([Problem("xml", f"{name}: {message}", name)
+                                for name, messages in exc.errors.items()
+                                for message in (messages if isinstance(messages, list)
+                                                else [messages])]), 400
+        flash(_("Saved as drafts: %(files)s.", files=", ".join(s.filename for s in sources)),
+              "success")
+        return redirect(url_for("designer.index"))
+    try:
+        with runtime().uow() as uow:
+            deployed = design.deploy_design(uow, sources, deployed_by=g.actor.user)
+    except design.DesignRejected as exc:
+        return _index_with(exc.problems), 400
+    flash(_deployed_message(deployed), "success")
+    return redirect(url_for("designer.index"))
+
+
+def _deployed_message(deployed: list[Any]) -> str:
+    created = [f"{d.process_id} v{d.version}" for d in deployed if d.created]
+    if created:
+        return _("Deployed: %(versions)s.", versions=", ".join(created))
+    return _("Nothing changed: no process got a new version.")
+
+
+def _index_with(problems: list[Problem]) -> str:
+    with runtime().uow(write=False) as uow:
+        found = design.overview(uow, _models_dir())
+    return render_template("designer/index.html", overview=found,
+                           max_mb=MAX_SOURCE_BYTES // 1024 // 1024, problems=problems)
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+@bp.get("/api/file")
+def api_file() -> Any:
+    try:
+        query = FileQuery().load(request.args)
+    except ma.ValidationError as err:
+        return jsonify(code="validation_failed", message=_("Bad query."),
+                       errors=err.messages), 400
+    try:
+        with runtime().uow(write=False) as uow:
+            opened = design.design_file(
+                uow, process_id=query.get("process"), version=query.get("version"),
+                filename=query.get("file"), draft=query["draft"], models_dir=_models_dir())
+    except IrpmError as exc:
+        return _error_json(exc)
+    return jsonify(filename=opened.filename, kind=opened.kind, xml=opened.content,
+                   origin=opened.origin, saved_by=opened.saved_by,
+                   saved_at=opened.saved_at.isoformat() if opened.saved_at else None)
+
+
+@bp.post("/api/validate")
+def api_validate() -> Any:
+    source, refused = _json_body()
+    if source is None:
+        return refused
+    with runtime().uow(write=False) as uow:
+        problems = design.validate_design(uow, [source])
+    return jsonify(ok=not problems, problems=_problems_json(problems))
+
+
+@bp.post("/api/deploy")
+def api_deploy() -> Any:
+    source, refused = _json_body()
+    if source is None:
+        return refused
+    try:
+        with runtime().uow() as uow:
+            deployed = design.deploy_design(uow, [source], deployed_by=g.actor.user)
+    except design.DesignRejected as exc:
+        return jsonify(ok=False, code=exc.code, message=_("Not deployed: fix the problems "
+                                                          "first."),
+                       problems=_problems_json(exc.problems)), 422
+    except IrpmError as exc:
+        return _error_json(exc)
+    return jsonify(ok=True, message=_deployed_message(deployed), deployed=[
+        {"process_id": d.process_id, "version": d.version, "created": d.created,
+         "diff_url": url_for("designer.diff", process_id=d.process_id, new=d.version)}
+        for d in deployed])
+
+
+@bp.post("/api/drafts")
+def api_save_draft() -> Any:
+    source, refused = _json_body()
+    if source is None:
+        return refused
+    try:
+        with runtime().uow() as uow:
+            [row] = design.save_drafts(uow, [source], saved_by=g.actor.user)
+            saved = {"filename": row.filename, "saved_by": row.saved_by,
+                     "saved_at": row.saved_at.isoformat()}
+    except IrpmError as exc:
+        return _error_json(exc)
+    return jsonify(ok=True, message=_("Draft saved."), **saved)

@@ -1,0 +1,128 @@
+// The BPMN editor: bpmn-js Modeler with the properties panel (bpmn-js-properties-panel's
+// BPMN groups — name, documentation, timers — and IRPM's, see irpm-properties.js) and the
+// spiffworkflow moddle extension, so the engine's extension elements survive editing. The
+// buttons validate (problems listed and marked on the diagram at their element), save a
+// draft, download, and deploy (the server validates again and refuses anything invalid).
+import Modeler from "bpmn-js/lib/Modeler";
+import {
+  BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+} from "bpmn-js-properties-panel";
+import spiffworkflow from "./spiffworkflow.json";
+import { IrpmPropertiesModule } from "./irpm-properties.js";
+import {
+  download, fmt, getJson, postJson, renderProblems, showStatus,
+} from "./shared.js";
+import { STRINGS } from "./strings.js";
+
+const box = document.getElementById("canvas");
+if (box) {
+  const lang = (box.dataset.lang || "zh_CN").startsWith("zh") ? "zh" : "en";
+  window.IRPM_DESIGNER_STRINGS = STRINGS[lang];
+  const modeler = new Modeler({
+    container: box,
+    propertiesPanel: { parent: "#properties" },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
+      IrpmPropertiesModule],
+    moddleExtensions: { spiffworkflow },
+  });
+  window.irpmDesigner = { modeler };
+  const canvas = modeler.get("canvas");
+  const overlays = modeler.get("overlays");
+  const registry = modeler.get("elementRegistry");
+  let filename = box.dataset.filename || "process.bpmn";
+  let marked = [];
+
+  const clearMarks = () => {
+    marked.forEach((id) => canvas.removeMarker(id, "irpm-problem"));
+    overlays.remove({ type: "irpm-problem" });
+    marked = [];
+  };
+
+  const pick = (id) => {
+    const element = registry.get(id);
+    if (element) {
+      modeler.get("selection").select(element);
+      canvas.scrollToElement(element);
+    }
+  };
+
+  const showProblems = (problems) => {
+    clearMarks();
+    const byElement = {};
+    problems.forEach((p) => {
+      if (p.element && registry.get(p.element)) {
+        (byElement[p.element] = byElement[p.element] || []).push(p.message);
+      }
+    });
+    Object.entries(byElement).forEach(([id, messages]) => {
+      canvas.addMarker(id, "irpm-problem");
+      marked.push(id);
+      const badge = document.createElement("div");
+      badge.className = "irpm-problem-badge";
+      badge.dataset.element = id;
+      badge.title = messages.join("\n");
+      badge.textContent = String(messages.length);
+      overlays.add(id, "irpm-problem", { position: { top: -10, right: 10 }, html: badge });
+    });
+    renderProblems(problems, pick);
+    box.dataset.problems = String(problems.length);
+  };
+
+  const xml = async () => (await modeler.saveXML({ format: true })).xml;
+
+  const run = async (cmd) => {
+    box.dataset.busy = cmd;
+    try {
+      if (cmd === "download") {
+        download(filename, await xml());
+        return;
+      }
+      const payload = { filename, xml: await xml() };
+      const url = { validate: box.dataset.validateUrl, deploy: box.dataset.deployUrl,
+        draft: box.dataset.draftUrl }[cmd];
+      const { status, body } = await postJson(url, payload);
+      if (body.problems) {
+        showProblems(body.problems);
+      }
+      if (cmd === "validate") {
+        showStatus(body.ok ? "success" : "danger", body.ok ? box.dataset.msgValid
+          : fmt(box.dataset.msgProblems, { n: body.problems.length }));
+      } else if (cmd === "deploy") {
+        if (status === 200) {
+          clearMarks();
+          renderProblems([], pick);
+          const created = (body.deployed || []).find((d) => d.created);
+          showStatus("success", body.message,
+            created ? { href: created.diff_url, text: box.dataset.msgDiff } : null);
+        } else {
+          showStatus("danger", body.message || box.dataset.msgError);
+        }
+      } else {
+        showStatus(status === 200 ? "success" : "danger",
+          status === 200 ? box.dataset.msgSaved : (body.detail || box.dataset.msgError));
+      }
+    } catch (err) {
+      showStatus("danger", `${box.dataset.msgError} ${err.message || ""}`);
+    } finally {
+      delete box.dataset.busy;
+    }
+  };
+
+  document.querySelectorAll("[data-cmd]").forEach((button) => {
+    button.addEventListener("click", () => run(button.dataset.cmd));
+  });
+
+  getJson(box.dataset.src)
+    .then((file) => {
+      filename = file.filename || filename;
+      return modeler.importXML(file.xml);
+    })
+    .then(() => {
+      canvas.zoom("fit-viewport");
+      box.dataset.state = "ready";
+    })
+    .catch((err) => {
+      box.dataset.state = "error";
+      showStatus("danger", `${box.dataset.msgLoading} ${err.message || ""}`);
+    });
+}
