@@ -532,10 +532,21 @@ LEADS = {
 }
 
 
+#: A card without a task is a milestone's (``engine.services.milestones``): about the unit.
+MILESTONE_LEADS = {
+    NotificationKind.YELLOW_CARD: "您单位的工作进度未达到即将到期的工作节点要求(黄牌)。"
+                                  "Your unit is not on track for a milestone due soon "
+                                  "(yellow card).",
+    NotificationKind.RED_CARD: "您单位未按期达到工作节点要求(红牌)。Your unit missed a milestone "
+                               "(red card).",
+}
+
+
 def compose(made: Made, to: str, base_url: str | None = None) -> Mail:
     """The e-mail for one notification."""
     kind = NotificationKind(made.kind)
-    lines = [LEADS[kind].format(actor=made.actor or ""), "", f"  {made.subject}"]
+    lead = MILESTONE_LEADS.get(kind) if made.task_id is None else None
+    lines = [lead or LEADS[kind].format(actor=made.actor or ""), "", f"  {made.subject}"]
     if made.process_name:
         lines.append(f"  流程 Process: {made.process_name}")
     if made.post_code:

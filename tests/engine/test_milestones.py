@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import services
+from engine import mail, services
 from engine.actors import Actor
 from engine.errors import Forbidden, InvalidState, IrpmError, NotFound, ValidationFailed
+from engine.mail import SmtpSettings
 from engine.models import InstanceStatus, Milestone, Notification, PendingTimer
+from engine.services import notifications
 
 from .programme_org import CITY_COMMISSION, FGW_HEAD, FGW_PRINCIPAL, YEAR, City, risk
 
@@ -288,3 +290,26 @@ def test_timers_are_ordinary_bpmn_timers(city: City) -> None:
         assert services.next_due(uow) == at_nine("2011-06-16")
     assert kinds == {"warn_rollout": "date", "warn_initial_network": "date",
                      "warn_long_term_mechanism": "date"}
+
+
+def test_milestone_cards_are_e_mailed_after_the_commit(city: City,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[Any] = []
+    monkeypatch.setattr(mail, "send", lambda _settings, mails: sent.extend(mails) or 0)
+    notifications.configure(city.rt, smtp=SmtpSettings(host="127.0.0.1", port=2525,
+                                                       sender="irpm@example.gov.cn",
+                                                       base_url="https://irpm.example"))
+    with city.rt.uow() as uow:
+        services.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
+    start(city, {"rollout": "2011-03-31"})
+    fgw_rolls_out(city)
+    city.advance_to(at_nine("2011-03-17"))
+    [yellow] = [m for m in sent if "全面推开" in m.subject]
+    assert yellow.to == "sunli@example.gov.cn"
+    assert yellow.subject.startswith("【IRPM】黄牌提醒:工作节点“全面推开”:财政局")
+    assert "您单位的工作进度未达到即将到期的工作节点要求" in yellow.body
+    assert "单位层面风险尚未查找上报" in yellow.body
+    assert "https://irpm.example/notifications" in yellow.body
+    city.advance_to(at_nine("2011-03-31"))
+    [red] = [m for m in sent if "全面推开" in m.subject and "红牌" in m.subject]
+    assert "您单位未按期达到工作节点要求(红牌)" in red.body
