@@ -155,9 +155,20 @@ class Dashboard:
             "unit_overdue": [u.overdue for u in ranked],
             "unit_near_due": [u.near_due for u in ranked],
             "milestones": [m.name for m in self.milestones],
-            "coverage": {m.name: [round(100 * u.share(u.graded_by.get(m.name, 0)), 1)
-                                  for u in ranked] for m in self.milestones},
+            "coverage": {m.name: self._coverage(m, ranked) for m in self.milestones},
+            "coverage_source": {m.name: "report" if m.unit_coverage else "graded"
+                                for m in self.milestones},
         }
+
+    def _coverage(self, milestone: CampaignMilestone,
+                  units: list[UnitFigures]) -> list[float | None]:
+        """Per unit, in percent: the milestone report's coverage once the deadline has been
+        evaluated (None for a unit the campaign does not cover); before, the share of the
+        unit's posts graded by the deadline so far."""
+        if milestone.unit_coverage:
+            found = [milestone.unit_coverage.get(u.code) for u in units]
+            return [None if c is None else c.percent for c in found]
+        return [round(100 * u.share(u.graded_by.get(milestone.name, 0)), 1) for u in units]
 
 
 def dashboard(uow: UnitOfWork, year: int | None = None, *,

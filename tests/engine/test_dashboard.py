@@ -13,10 +13,17 @@ from sqlalchemy import select
 
 from engine import services
 from engine.actors import Actor
-from engine.models import EventType, InstanceEvent, ProcessDefinition, ProcessInstance
+from engine.models import (
+    EventType,
+    InstanceEvent,
+    MilestoneReport,
+    ProcessDefinition,
+    ProcessInstance,
+)
 from engine.passwords import hash_password
 from engine.services import dashboard as figures
 from engine.services.dashboard_milestones import CHINA
+from engine.services.milestones import create_plan
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 
@@ -175,3 +182,44 @@ def test_default_year_is_the_clock_year_and_other_years_are_empty(city: Org) -> 
     d = read(city, YEAR - 1)
     assert d.graded == 0 and d.risks_by_level == {1: 1, 2: 0, 3: 0}
     assert d.open_tasks == 4  # tasks are counted as they stand, whatever the year
+
+
+def test_milestones_come_from_the_plan_and_its_reports(city: Org) -> None:
+    """With a milestone plan: its dates and warnings, the cards it sent, and per unit the
+    coverage its report found at the deadline (the live proxy before a deadline)."""
+    campaign = fabricated_instance(city, "campaign", "campaign-2011", [
+        (EventType.STARTED, None, {"data": {"year": 2011, "units": ["CZJ", "FGW"]}}),
+        (EventType.TASK_COMPLETED, "checkpoint_launch", {"launch_met": False})])
+    with city.rt.uow() as uow:
+        plan = create_plan(uow, campaign, "campaign-2011", YEAR, ["CZJ", "FGW"],
+                           {"rollout": "2011-05-31"}, T0)
+        launch, rollout = plan.milestones[0], plan.milestones[1]
+        launch.warned_at = launch.evaluated_at = T0
+        launch.yellow_cards, launch.red_cards = 2, 1
+        rollout.warned_at, rollout.yellow_cards = T0, 1
+        uow.session.add(MilestoneReport(
+            milestone_id=launch.id, instance_id=campaign, name="launch", rule="launch",
+            due_at=launch.due_at, evaluated_at=T0, units_total=2, units_on_track=1,
+            red_cards=1, units=[
+                {"unit_code": "CZJ", "unit_name": "财政局", "on_track": False, "done": 0,
+                 "total": 1, "reasons": [], "principal": None},
+                {"unit_code": "FGW", "unit_name": "发展和改革委员会", "on_track": True,
+                 "done": 1, "total": 1, "reasons": [], "principal": None}]))
+        uow.commit()
+    d = read(city)
+    assert d.campaign_instance_id == campaign
+    launch_m, rollout_m, network, mechanism = d.milestones
+    assert (launch_m.state, launch_m.met, launch_m.yellow_cards, launch_m.red_cards) == (
+        "checked", False, 2, 1)
+    assert (launch_m.units_on_track, launch_m.units_total, launch_m.late_units) == (
+        1, 2, ("CZJ",))
+    assert rollout_m.state == "warned" and rollout_m.units_total is None
+    assert rollout_m.due_at == datetime(2011, 5, 31, 9, tzinfo=CHINA)
+    assert rollout_m.warn_at is not None and rollout_m.warn_at < rollout_m.due_at
+    assert (network.state, mechanism.state) == ("pending", "pending")
+    chart = d.chart_data()
+    assert chart["coverage"]["launch"] == [0.0, 100.0]  # the report's, per unit
+    assert chart["coverage_source"] == {"launch": "report", "rollout": "graded",
+                                        "initial_network": "graded",
+                                        "long_term_mechanism": "graded"}
+    assert chart["coverage"]["rollout"] == [25.0, 100.0]  # posts graded so far

@@ -69,6 +69,7 @@ def test_admin_and_commission_see_the_figures(client: FlaskClient, auth: AuthAct
     ranks = re.findall(r'data-unit="(\w+)" data-rank="(\d)"', html)
     assert ranks == [("FGW", "1"), ("CZJ", "2")]
     assert "CZJ-BGS-02" in html  # among the most overdue tasks
+    assert html.count('data-state="not_started"') == 4  # no campaign: the source's dates
     # The clock controls are offered to administrators only.
     assert ('id="clock-controls"' in html) == (username == "admin")
 

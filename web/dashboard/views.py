@@ -21,7 +21,8 @@ MILESTONES = {"launch": _l("Launch"), "rollout": _l("Rollout to every unit"),
               "initial_network": _l("Initial network"),
               "long_term_mechanism": _l("Long-term mechanism")}
 MILESTONE_STATES = {"not_started": _l("Campaign not started"), "pending": _l("Ahead"),
-                    "due": _l("Checkpoint open"), "checked": _l("Checked")}
+                    "warned": _l("Warned (yellow cards sent)"),
+                    "due": _l("Deadline passed, checkpoint open"), "checked": _l("Checked")}
 
 
 def _year() -> tuple[int | None, dict[str, list[str]]]:
@@ -45,7 +46,8 @@ def labels() -> dict[str, Any]:
         "milestones": {k: str(v) for k, v in MILESTONES.items()},
         "overdue": str(_l("Overdue (red card)")), "near_due": str(_l("Due soon (yellow card)")),
         "posts": str(_l("Posts")), "risk_points": str(_l("Risk points")),
-        "coverage": str(_l("Posts graded by the deadline (%)")),
+        "coverage": str(_l("Coverage (%)")),
+        "from_report": str(_l("report")), "graded_so_far": str(_l("posts graded so far")),
     }
 
 

@@ -75,8 +75,11 @@
   draw("coverage", Object.assign(unitAxis(), {
     tooltip, legend: { top: 0 }, color: ["#6c757d", "#0dcaf0", "#198754", "#6610f2"],
     xAxis: { type: "value", name: labels.coverage, min: 0, max: 100 },
+    // Evaluated milestones: the report's coverage per unit; the others: posts graded so far.
     series: data.milestones.map((m) => ({
-      name: labels.milestones[m] || m, type: "bar", data: data.coverage[m],
+      name: `${labels.milestones[m] || m} (${data.coverage_source[m] === "report"
+        ? labels.from_report : labels.graded_so_far})`,
+      type: "bar", data: data.coverage[m],
     })),
   }));
 
