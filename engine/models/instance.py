@@ -94,6 +94,8 @@ class InstanceEvent(Base):
     """Append-only history: services insert, nothing updates or deletes."""
 
     __tablename__ = "instance_event"
+    #: The heatmap counts timer firings per element of a version (migration 0012).
+    __table_args__ = (Index("ix_instance_event_type_instance", "type", "instance_id"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     instance_id: Mapped[int] = mapped_column(

@@ -77,10 +77,12 @@ def heatmap(uow: UnitOfWork, definition_id: int) -> Heatmap:
             .where(PendingTimer.instance_id.in_(of_version))
             .group_by(PendingTimer.element_id)):
         result.at(element).waiting += count
+    # From the (type, instance) index: the firings, then their instances' version.
     for fired_at, count in uow.session.execute(
             select(InstanceEvent.element_id, func.count())
-            .where(InstanceEvent.instance_id.in_(of_version),
-                   InstanceEvent.type == EventType.TIMER_FIRED.value)
+            .join(ProcessInstance, ProcessInstance.id == InstanceEvent.instance_id)
+            .where(InstanceEvent.type == EventType.TIMER_FIRED.value,
+                   ProcessInstance.definition_id == definition_id)
             .group_by(InstanceEvent.element_id)):
         if fired_at:
             result.at(fired_at).passed += count

@@ -109,9 +109,11 @@ def upgrade() -> None:
                     ["definition_id", "status", "id"])
     op.create_index("ix_task_element_state", "task", ["element_id", "state", "instance_id"])
     op.create_index("ix_task_definition_state", "task", ["definition_id", "state", "element_id"])
+    op.create_index("ix_instance_event_type_instance", "instance_event", ["type", "instance_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_instance_event_type_instance", table_name="instance_event")
     op.drop_index("ix_task_definition_state", table_name="task")
     op.drop_index("ix_task_element_state", table_name="task")
     op.drop_index("ix_process_instance_definition_status", table_name="process_instance")

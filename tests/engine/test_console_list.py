@@ -105,3 +105,11 @@ def test_query_round_trips_through_params() -> None:
     assert InstanceQuery.from_params(query.as_params()) == query
     assert query.as_params() == {"unit": "CZJ", "status": "waiting", "overdue": True,
                                  "started_from": T0.isoformat()}
+
+
+def test_step_choices_are_the_human_steps_of_the_process(post: Driver) -> None:
+    with post.rt.uow(write=False) as uow:
+        choices = dict(services.step_choices(uow, SIMPLE_CYCLE))
+        assert services.step_choices(uow, "no_such_process") == []
+    assert choices["discovery"] == "查找廉政风险" and "review" in choices
+    assert "grading" not in choices and "control_join" not in choices  # not human steps
