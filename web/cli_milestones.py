@@ -188,9 +188,10 @@ def rehearse_command(state: State, units: str | None, until: datetime | None) ->
                       say=None if state.as_json else
                       (lambda note: click.echo(f"note: {note}", err=True)))
     payload = result.as_dict()
-    rows = [{**r, "on_track": f"{r['units_on_track']}/{r['units_total']}",
-             "coverage_text": _percent(r["coverage"]),
-             "late": ", ".join(r["late_units"]) or "—"} for r in payload["reports"]]
+    rows = [{"report_id": r.report_id, "milestone": r.milestone, "due_at": r.due_at,
+             "on_track": f"{r.units_on_track}/{r.units_total}",
+             "coverage_text": _percent(r.coverage), "late": ", ".join(r.late_units) or "—"}
+            for r in result.reports]
     text = (f"rehearsal of {len(result.units)} units: {result.rounds} weekly rounds, "
             f"{result.tasks_completed} tasks completed, {result.timers_fired} timers fired "
             f"in {result.seconds:.1f} s\n"

@@ -46,7 +46,7 @@ from ..models import (
     NotificationKind,
     ProcessInstance,
 )
-from . import clock, notifications
+from . import notifications
 
 #: Who may change a running campaign's plan (besides administrators).
 PLANNERS = frozenset({"discipline_commission"})
@@ -248,9 +248,15 @@ def set_milestone(uow: UnitOfWork, campaign: int | str | None, edit: Mapping[str
         raise Forbidden(f"{actor.user} may not change milestone plans (the discipline "
                         "commission does)")
     plan = find_plan(uow, campaign)
+    # The campaign first: its timers may be firing this milestone right now; once we hold
+    # it, the milestone row read again is the truth.
+    instance, now = lock_instance(uow, plan.instance_id)
     name = loaded["name"]
     milestone = next(m for m in plan.milestones if m.name == name)
-    now = clock.now(uow)
+    uow.session.refresh(milestone)
+    if instance.status not in ACTIVE_STATUSES:
+        raise InvalidState(f"campaign instance {instance.id} is {instance.status}; only a "
+                           "running campaign's plan can change")
     if milestone.evaluated_at is not None:
         raise InvalidState(f"milestone '{name}' was evaluated on "
                            f"{milestone.evaluated_at.isoformat()}; its report stands")
@@ -264,10 +270,6 @@ def set_milestone(uow: UnitOfWork, campaign: int | str | None, edit: Mapping[str
         raise InvalidState(f"the yellow cards of '{name}' went out on "
                            f"{milestone.warned_at.isoformat()}; the warning can no longer "
                            "change (the deadline still can)")
-    instance, _now = lock_instance(uow, plan.instance_id)
-    if instance.status not in ACTIVE_STATUSES:
-        raise InvalidState(f"campaign instance {instance.id} is {instance.status}; only a "
-                           "running campaign's plan can change")
     milestone.due_at, milestone.warn_days = due, warn_days
     milestone.updated_at, milestone.updated_by = now, actor.user
     _retime(uow, instance, now, milestone)
