@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lxml import etree
@@ -51,6 +51,10 @@ class Problem:
     filename: str
     element: str | None = None
     line: int | None = None
+    #: Which message (a rule has several) and its values, so the app can say it in the
+    #: user's language; ``message`` is the English text for logs and the API.
+    code: str = ""
+    params: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,11 +77,12 @@ class _Linter:
         self.filename, self.root = filename, root
         self.problems: list[Problem] = []
 
-    def add(self, rule: str, message: str, node: etree._Element | None) -> None:
+    def add(self, rule: str, message: str, node: etree._Element | None, code: str = "",
+            **params: str) -> None:
         self.problems.append(Problem(
             rule, message, self.filename,
             node.get("id") if node is not None else None,
-            node.sourceline if node is not None else None))
+            node.sourceline if node is not None else None, code or rule, params))
 
     def run(self) -> list[Problem]:
         for process in self.root.iterfind("bpmn:process", NS):
@@ -94,10 +99,10 @@ class _Linter:
     def events(self, process: etree._Element) -> None:
         if process.find("bpmn:startEvent", NS) is None:
             self.add("start_event", f"process '{_name(process)}' has no start event: add one "
-                     "where an instance begins", process)
+                     "where an instance begins", process, process=_name(process))
         if process.find("bpmn:endEvent", NS) is None:
             self.add("end_event", f"process '{_name(process)}' has no end event: add one "
-                     "where an instance finishes", process)
+                     "where an instance finishes", process, process=_name(process))
 
     def gateways(self, process: etree._Element) -> None:
         flows = {f.get("id"): f for f in process.iter(_bpmn("sequenceFlow"))}
@@ -116,7 +121,8 @@ class _Linter:
                         self.add("gateway_condition",
                                  f"flow '{_name(flow)}' leaves gateway '{_name(gateway)}' "
                                  "without a condition: give it a condition or make it the "
-                                 "gateway's default flow", flow)
+                                 "gateway's default flow", flow, flow=_name(flow),
+                                 gateway=_name(gateway))
 
     def lanes(self, process: etree._Element) -> None:
         lane_of: dict[str, etree._Element] = {}
@@ -131,14 +137,15 @@ class _Linter:
                 self.add("user_task_lane",
                          f"user task '{_name(task)}' is in no lane and names no candidate "
                          "users or groups, so nobody would get it: move it into the lane of "
-                         "the role that does it", task)
+                         "the role that does it", task, task=_name(task))
             elif lane is not None:
                 used[lane.get("id", "")] = lane
         for lane_id, lane in used.items():
             if lane_id not in KNOWN_ROLES:
                 self.add("lane_role",
                          f"lane '{_name(lane)}' has the id '{lane_id}', which is not a role; "
-                         f"use one of {', '.join(sorted(KNOWN_ROLES))} as its id", lane)
+                         f"use one of {', '.join(sorted(KNOWN_ROLES))} as its id", lane,
+                         lane=_name(lane), id=lane_id, roles=", ".join(sorted(KNOWN_ROLES)))
 
     @staticmethod
     def _lane(task: etree._Element,
@@ -158,7 +165,7 @@ class _Linter:
             found = [c for c in timer if _local(c) in TIMER_KINDS]
             if not found:
                 self.add("timer", f"timer '{_name(event)}' has no time: set a date, a "
-                         "duration or a cycle", event)
+                         "duration or a cycle", event, "timer_missing", event=_name(event))
                 continue
             for child in found:
                 self._timer(event, _local(child), (child.text or "").strip())
@@ -166,14 +173,16 @@ class _Linter:
     def _timer(self, event: etree._Element, kind: str, text: str) -> None:
         label = {"timeDate": "date", "timeDuration": "duration", "timeCycle": "cycle"}[kind]
         if not text:
-            self.add("timer", f"timer '{_name(event)}' has an empty {label}", event)
+            self.add("timer", f"timer '{_name(event)}' has an empty {label}", event,
+                     "timer_empty", event=_name(event), kind=kind)
             return
         try:
             compile_script(text, "eval")
         except (SyntaxError, IrpmError) as exc:
             self.add("timer", f"the {label} of timer '{_name(event)}' is not a valid "
                      f"expression ({_reason(exc)}); write e.g. \"P7D\" in quotes, or a "
-                     "variable name", event)
+                     "variable name", event, "timer_expression", event=_name(event),
+                     kind=kind, reason=_reason(exc))
             return
         try:
             literal = ast.literal_eval(text)
@@ -181,7 +190,8 @@ class _Linter:
             return  # an expression over task data: checked when the timer starts
         if not isinstance(literal, str):
             self.add("timer", f"the {label} of timer '{_name(event)}' must be a text such as "
-                     "\"P7D\" or \"2011-06-30T00:00:00+08:00\"", event)
+                     "\"P7D\" or \"2011-06-30T00:00:00+08:00\"", event, "timer_not_text",
+                     event=_name(event), kind=kind)
             return
         try:
             if kind == "timeDuration":
@@ -194,7 +204,9 @@ class _Linter:
             example = {"timeDate": "2011-06-30T00:00:00+08:00", "timeDuration": "P7D",
                        "timeCycle": "R3/2011-01-01T00:00:00+08:00/P1M"}[kind]
             self.add("timer", f"the {label} '{literal}' of timer '{_name(event)}' is not "
-                     f"ISO 8601 ({_reason(exc)}); e.g. \"{example}\"", event)
+                     f"ISO 8601 ({_reason(exc)}); e.g. \"{example}\"", event, "timer_not_iso",
+                     event=_name(event), kind=kind, value=literal, reason=_reason(exc),
+                     example=example)
 
     def scripts(self) -> None:
         checks: list[tuple[etree._Element, etree._Element, str, str]] = []
@@ -205,7 +217,8 @@ class _Linter:
         for task in self.root.iter(_bpmn("scriptTask")):
             script = task.find("bpmn:script", NS)
             if script is None or not (script.text or "").strip():
-                self.add("script", f"script task '{_name(task)}' has no script", task)
+                self.add("script", f"script task '{_name(task)}' has no script", task,
+                         "script_missing", task=_name(task))
             else:
                 checks.append((task, script, "exec", "script"))
         for tag, what in (("preScript", "pre-script"), ("postScript", "post-script")):
@@ -218,7 +231,8 @@ class _Linter:
                 compile_script(node.text or "", mode)  # type: ignore[arg-type]
             except (SyntaxError, IrpmError) as exc:
                 self.add("script", f"the {what} of '{_name(owner)}' is not valid: "
-                         f"{_reason(exc)}", owner)
+                         f"{_reason(exc)}", owner, "script_invalid", what=what,
+                         owner=_name(owner), reason=_reason(exc))
 
     def properties(self) -> None:
         for prop in self.root.iter(f"{{{NS['spiffworkflow']}}}property"):
@@ -231,18 +245,21 @@ class _Linter:
                     TimerEventDefinition.parse_iso_duration(value.strip())
                 except Exception as exc:  # as in _timer
                     self.add("due_in", f"dueIn '{value}' of '{_name(owner)}' is not an ISO "
-                             f"8601 duration ({_reason(exc)}); e.g. P10D", owner)
+                             f"8601 duration ({_reason(exc)}); e.g. P10D", owner,
+                             value=value, owner=_name(owner), reason=_reason(exc))
 
     def _form_schema(self, owner: etree._Element, value: str) -> None:
         try:
             schema = json.loads(value)
         except ValueError as exc:
             self.add("form_schema", f"the form of '{_name(owner)}' (formSchema) is not valid "
-                     f"JSON: {exc}", owner)
+                     f"JSON: {exc}", owner, "form_schema_json", owner=_name(owner),
+                     reason=str(exc))
             return
         if not isinstance(schema, dict) or schema.get("type") != "object":
             self.add("form_schema", f"the form of '{_name(owner)}' (formSchema) must be a JSON "
-                     "schema object: {\"type\": \"object\", \"properties\": {…}}", owner)
+                     "schema object: {\"type\": \"object\", \"properties\": {…}}", owner,
+                     "form_schema_object", owner=_name(owner))
 
 
 def _candidates(task: etree._Element) -> bool:
@@ -390,18 +407,19 @@ def complete_sources(uow: UnitOfWork, sources: Sequence[Source],
 
 
 def _missing(kind: str, ref: str, filename: str, node: etree._Element) -> Problem:
+    rule = "decision" if kind == "decision" else "called_process"
     what = "business rule task" if kind == "decision" else "call activity"
     if not ref:
-        field = "the decision it calls (calledDecisionId)" if kind == "decision" else \
+        field_ = "the decision it calls (calledDecisionId)" if kind == "decision" else \
             "the process it calls (calledElement)"
-        return Problem(kind if kind == "decision" else "called_process",
-                       f"{what} '{_name(node)}' does not name {field}", filename,
-                       node.get("id"), node.sourceline)
+        return Problem(rule, f"{what} '{_name(node)}' does not name {field_}", filename,
+                       node.get("id"), node.sourceline, f"{rule}_unnamed",
+                       {"task": _name(node)})
     noun = "decision" if kind == "decision" else "process"
-    return Problem("decision" if kind == "decision" else "called_process",
-                   f"{what} '{_name(node)}' refers to {noun} '{ref}', which is neither "
+    return Problem(rule, f"{what} '{_name(node)}' refers to {noun} '{ref}', which is neither "
                    f"deployed nor in this upload: upload its file with this one, or fix the "
-                   f"id", filename, node.get("id"), node.sourceline)
+                   f"id", filename, node.get("id"), node.sourceline, f"{rule}_unknown",
+                   {"task": _name(node), "ref": ref})
 
 
 # --------------------------------------------------------------------- the whole check
@@ -412,21 +430,25 @@ def _check_file(source: Source, names: list[str]) -> tuple[etree._Element | None
     """The file's tree if it is well-formed XML of its kind, else why not."""
     if not source.filename.lower().endswith((".bpmn", ".dmn")):
         return None, Problem("xml", "only .bpmn and .dmn files can be deployed",
-                             source.filename)
+                             source.filename, code="xml_extension")
     if names.count(source.filename) > 1:
-        return None, Problem("xml", "two files share this name", source.filename)
+        return None, Problem("xml", "two files share this name", source.filename,
+                             code="xml_duplicate")
     try:
         root = parse_xml(source)
     except DeploymentError as exc:
-        return None, Problem("xml", _plain(exc), source.filename, None, exc.line)
+        return None, Problem("xml", _plain(exc), source.filename, None, exc.line,
+                             "xml_malformed", {"detail": _plain(exc)})
     except UnicodeDecodeError:
-        return None, Problem("xml", "the file is not UTF-8 text", source.filename)
+        return None, Problem("xml", "the file is not UTF-8 text", source.filename,
+                             code="xml_encoding")
     expected = NS["bpmn"] if source.kind == "bpmn" else DMN_NAMESPACES
     if etree.QName(root).namespace not in expected:
         return None, Problem(
             "xml", f"this is not a {source.kind.upper()} file: its root element is in the "
             f"namespace '{etree.QName(root).namespace}'", source.filename, None,
-            root.sourceline)
+            root.sourceline, "xml_kind", {"kind": source.kind.upper(),
+                                          "namespace": str(etree.QName(root).namespace)})
     return root, None
 
 
@@ -435,7 +457,8 @@ def validate_sources(uow: UnitOfWork, sources: Sequence[Source]) -> tuple[list[P
     """Every problem of the files (empty: they can be deployed), and the full set of files
     to deploy (the uploaded ones completed with what they need)."""
     if not sources:
-        return [Problem("xml", "nothing to validate: no .bpmn or .dmn file", "")], []
+        return [Problem("xml", "nothing to validate: no .bpmn or .dmn file", "",
+                        code="xml_nothing")], []
     problems: list[Problem] = []
     roots: dict[str, etree._Element] = {}
     names = [s.filename for s in sources]
@@ -458,7 +481,8 @@ def validate_sources(uow: UnitOfWork, sources: Sequence[Source]) -> tuple[list[P
         # Lint explains better what the parser trips over at the same element.
         if not any(p.element and p.element == exc.element for p in problems):
             problems.append(Problem("parser", _plain(exc), exc.filename or "",
-                                    exc.element, exc.line))
+                                    exc.element, exc.line, "parser",
+                                    {"detail": _plain(exc)}))
     return problems, full
 
 

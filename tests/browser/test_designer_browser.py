@@ -143,6 +143,23 @@ def test_an_invalid_upload_is_refused_with_its_message(page: Page, rt: Runtime,
     page.locator("#upload-deploy").click()
     problems = page.locator("#upload-problems")
     expect(problems).to_contain_text("unit_cycle.bpmn")
-    expect(problems).to_contain_text("not well-formed XML")
+    expect(problems).to_contain_text("文件不是格式正确的 XML")
     shots(page, "upload-refused")
     assert versions(rt, "unit_cycle") == [(1, "setup")]
+
+
+def test_the_dmn_editor_opens_validates_and_deploys_a_decision_table(
+        page: Page, rt: Runtime, shots: Screens) -> None:
+    sign_in(page)
+    page.goto("/designer/")
+    page.locator('[data-dmn="post_grading.dmn"] a', has_text="编辑").click()
+    canvas = page.locator("#dmn-canvas")
+    expect(canvas).to_have_attribute("data-state", "ready")
+    expect(canvas.locator(".tjs-table")).to_be_visible()
+    page.locator("#btn-validate").click()
+    expect(page.locator("#designer-status")).to_have_attribute("data-kind", "success")
+    shots(page, "dmn-editor")
+    page.locator("#btn-deploy").click()
+    # dmn-js writes the table back in its own layout: new versions of the processes using it
+    expect(page.locator("#designer-status")).to_contain_text("post_cycle v2")
+    assert versions(rt, "post_cycle")[-1] == (2, "designer")

@@ -164,10 +164,18 @@ def test_validate_names_the_element_and_changes_nothing(designer: FlaskClient,
     assert response.status_code == 200 and body["ok"] is False
     [problem] = body["problems"]
     assert (problem["rule"], problem["element"]) == ("user_task_lane", "unit_discovery")
-    assert "查找单位层面风险" in problem["message"]
+    assert problem["message"].startswith("用户任务“查找单位层面风险”不在任何泳道中")
+    assert "is in no lane" in problem["detail"]  # the engine's English
     assert designer.post("/designer/api/validate", json=_file(UNIT_BPMN)).get_json() == {
         "ok": True, "problems": []}
     assert _versions(designed) == [(1, "setup")]
+
+
+def test_problems_are_in_the_users_language(designer: FlaskClient) -> None:
+    designer.post("/language", data={"lang": "en"})
+    [problem] = designer.post("/designer/api/validate", json=_file(NO_LANE)).get_json()[
+        "problems"]
+    assert problem["message"].startswith("User task '查找单位层面风险' is in no lane")
 
 
 @pytest.mark.parametrize("body", [
@@ -276,7 +284,7 @@ def test_an_invalid_upload_is_refused_with_its_message(designer: FlaskClient,
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert 'id="upload-problems"' in html and "broken.dmn" in html
-    assert "not well-formed XML" in html
+    assert "文件不是格式正确的 XML" in html
     assert _versions(designed) == [(1, "setup")]  # the valid file was not deployed either
     lint = _upload(designer, (NO_LANE.encode(), "unit_cycle.bpmn"))
     assert lint.status_code == 400 and 'data-element="unit_discovery"' in lint.get_data(

@@ -34,6 +34,7 @@ from engine.services.design_lint import Problem
 from ..errors import describe, status_of
 from ..runtime import runtime
 from . import bp
+from . import problems as problem_text
 
 FILENAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,200}\.(bpmn|dmn)$")
 MAX_FILES = 20
@@ -61,7 +62,7 @@ def _models_dir() -> Any:
 
 
 def _problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
-    return [p.as_dict() for p in problems]
+    return [problem_text.as_json(p) for p in problems]
 
 
 def _json_body() -> tuple[Source | None, Any]:
@@ -232,7 +233,8 @@ def _index_with(problems: list[Problem]) -> str:
     with runtime().uow(write=False) as uow:
         found = design.overview(uow, _models_dir())
     return render_template("designer/index.html", overview=found,
-                           max_mb=MAX_SOURCE_BYTES // 1024 // 1024, problems=problems)
+                           max_mb=MAX_SOURCE_BYTES // 1024 // 1024,
+                           problems=[problem_text.as_json(p) for p in problems])
 
 
 # ----------------------------------------------------------------------------- JSON
