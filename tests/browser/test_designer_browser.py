@@ -1,11 +1,16 @@
 """The process designer in a real browser: a designer opens the unit cycle (单位廉政风险防控
-年度循环) in the BPMN editor, adds a user task, is told by validation that the task has no
-lane (in the list and on the diagram), puts it into a lane from the properties panel,
-deploys version 2 and sees the diff with the new task marked as added; an invalid upload is
-refused with its message and nothing is deployed. Screenshots: tests/artifacts/."""
+年度循环) in the BPMN editor and adds a user task (dropped from the palette onto a sequence
+flow, which bpmn-js splits); takes it out of its lane (meaning to name candidates, but does
+not); validation reports the task in no lane, in the list and on the diagram, and deploying
+is refused; the designer puts it into a lane from the properties panel, gives it a form
+(formSchema, JSON checked as typed) and a due time, deploys version 2 (the engine's catalog
+has the task with its lane and properties) and sees the diff: the task and its flow added,
+the split flow changed. An invalid upload is refused with its message, nothing deployed; the
+DMN editor opens a decision table, validates and deploys it. Screenshots: tests/artifacts/."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -17,7 +22,7 @@ from engine.models import ProcessDefinition
 from engine.parsing import read_sources
 from engine.passwords import hash_password
 from engine.runtime import Runtime
-from engine.services import deploy, save_account
+from engine.services import deploy, find_definition, save_account
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
@@ -56,13 +61,16 @@ def sign_in(page: Page) -> None:
 
 
 def add_user_task(page: Page) -> str:
-    """Create a task from the palette in the lane of the unit's principal (单位主要领导),
-    name it and make it a user task (bpmn-js leaves it selected); returns its id."""
-    lane = page.locator('.djs-element[data-element-id="principal"]').bounding_box()
-    assert lane is not None
-    x, y = lane["x"] + lane["width"] * 0.62, lane["y"] + lane["height"] / 2
+    """Create a task from the palette and drop it on the flow from 记录单位层面风险 to the
+    join (bpmn-js splits the flow: the task comes in between, in the lane of the unit's
+    principal), name it and make it a user task (bpmn-js leaves it selected); returns its
+    id."""
+    flow = page.locator(
+        '.djs-element[data-element-id="flow_unit_join"] .djs-visual > path').bounding_box()
+    assert flow is not None
+    x, y = flow["x"] + flow["width"] / 2, flow["y"] + 1  # its horizontal stretch
     page.locator('.djs-palette [data-action="create.task"]').click()
-    page.mouse.move(x - 30, y)
+    page.mouse.move(x - 20, y)
     page.mouse.move(x, y)
     page.mouse.click(x, y)
     page.keyboard.type("复核整改情况")
@@ -102,6 +110,9 @@ def test_designer_adds_a_task_fixes_its_lane_deploys_and_sees_the_diff(
     expect(page.locator(f'.djs-element[data-element-id="{new_id}"]')).to_have_class(
         re.compile(r"\birpm-problem\b"))
     shots(page, "lint-error", full_page=False)
+    page.locator("#btn-deploy").click()  # refused by the server: nothing is stored
+    expect(page.locator("#designer-status")).to_contain_text("未部署")
+    assert versions(rt, "unit_cycle") == [(1, "setup")]
 
     # The fix: the problem in the list selects the task; it goes back into the lane of
     # the unit's principal.
@@ -112,11 +123,25 @@ def test_designer_adds_a_task_fixes_its_lane_deploys_and_sees_the_diff(
     expect(page.locator("#problems")).to_have_attribute("data-count", "0")
     expect(page.locator(".irpm-problem-badge")).to_have_count(0)
 
+    # Its form: the JSON is checked as it is typed; a valid schema is kept.
+    form = page.locator("#bio-properties-panel-irpm-form")
+    form.fill('{"type": "object", "properties": {"note": {"type": "string"')
+    expect(page.locator(".bio-properties-panel-error")).to_contain_text("不是有效的 JSON")
+    form.fill('{"type": "object", "properties": {"note": {"type": "string", "title": "说明"}}}')
+    expect(page.locator(".bio-properties-panel-error")).to_have_count(0)
+    page.locator("#bio-properties-panel-irpm-due").fill("P10D")
+
     page.locator("#btn-deploy").click()
     expect(page.locator("#designer-status")).to_have_attribute("data-kind", "success")
     expect(page.locator("#designer-status")).to_contain_text("unit_cycle v2")
     shots(page, "deployed", full_page=False)
     assert versions(rt, "unit_cycle") == [(1, "setup"), (2, "designer")]
+    with rt.uow(write=False) as uow:
+        element = find_definition(uow, "unit_cycle", 2).catalog[new_id]
+    assert (element["type"], element["name"], element["lane"]) == (
+        "UserTask", "复核整改情况", "principal")
+    assert element["properties"]["dueIn"] == "P10D"
+    assert json.loads(element["properties"]["formSchema"])["properties"]["note"]["title"] == "说明"
 
     page.locator("#designer-status-link").click()
     diff = page.locator("#diff")
@@ -125,6 +150,9 @@ def test_designer_adds_a_task_fixes_its_lane_deploys_and_sees_the_diff(
     expect(added).to_contain_text("复核整改情况")
     expect(page.locator(f'#diff-new-canvas .djs-element[data-element-id="{new_id}"]')
            ).to_have_class(re.compile(r"\bdiff-added\b"))
+    # The flow it was dropped on now ends at the new task; nothing was removed.
+    expect(page.locator('#diff-list [data-kind="changed"][data-element="flow_unit_join"]')
+           ).to_contain_text("targetRef")
     expect(page.locator('#diff-list [data-kind="removed"]')).to_have_count(0)
     shots(page, "diff")
 

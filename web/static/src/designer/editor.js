@@ -13,6 +13,7 @@ import {
   download, fmt, getJson, postJson, renderProblems, showStatus,
 } from "./shared.js";
 import { STRINGS } from "./strings.js";
+import { translateModule } from "./translate.js";
 
 const box = document.getElementById("canvas");
 if (box) {
@@ -22,7 +23,7 @@ if (box) {
     container: box,
     propertiesPanel: { parent: "#properties" },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
-      IrpmPropertiesModule],
+      IrpmPropertiesModule, translateModule(lang)],
     moddleExtensions: { spiffworkflow },
   });
   window.irpmDesigner = { modeler };
