@@ -56,8 +56,11 @@ def test_the_rehearsal_reaches_the_four_reports_with_the_expected_coverage(
     with town.uow(write=False) as uow:
         assert services.now(uow) == END
         reports = {r.name: r for r in services.list_milestone_reports(uow)}
-        cards = sorted((n.kind, n.recipient, n.subject) for n in uow.session.scalars(
-            select(Notification).where(Notification.task_id.is_(None))))
+        notes = list(uow.session.scalars(select(Notification).where(
+            Notification.task_id.is_(None))))
+        cards = sorted((n.kind, n.recipient, n.subject) for n in notes)
+        fired = [e.element_id for e in services.instance_events(uow, result.campaign_id)
+                 if e.type == "timer_fired"]
         unit_cycles = {p.business_key: p.status for p in uow.session.scalars(
             select(ProcessInstance).where(ProcessInstance.process_id == "unit_cycle"))}
         checkpoints = {t.element_id: t.completed_by for t in uow.session.scalars(
@@ -87,6 +90,12 @@ def test_the_rehearsal_reaches_the_four_reports_with_the_expected_coverage(
         ("yellow_card", "fgw-01", "工作节点“初步形成网络”:发展和改革委员会"),
         ("yellow_card", "fgw-01", "工作节点“形成长效机制”:发展和改革委员会"),
         ("yellow_card", "rsj-01", "工作节点“全面推开”:人力资源和社会保障局")]
+
+    # Each card went out when its BPMN timer fired: 14 days before, and at, the deadline.
+    assert all(n.created_at == (n.due_at - timedelta(days=14) if n.kind == "yellow_card"
+                                else n.due_at) for n in notes)
+    assert sorted(fired) == sorted(f"{kind}_{name}" for kind in ("warn", "milestone")
+                                   for name in reports)
 
     # The units on time ran their whole year; the stalled one is still at it.
     assert unit_cycles == {"unit_cycle:CZJ:2011": InstanceStatus.COMPLETED,
