@@ -125,3 +125,30 @@ def test_instance_view_draws_path_and_tokens(post: Driver) -> None:
     assert view.variables["unit_code"] == "CZJ"
     assert [t.element_id for t in view.tasks] == ["discovery", "review"]
     assert view.tasks[0].completed_by == "admin"
+
+
+def test_heatmap_counts_timers_and_failures(post: Driver) -> None:
+    from datetime import timedelta
+
+    from .conftest import REVIEW
+
+    both = [_start(post, "CZJ"), _start(post, "FGW")]
+    for iid in both:
+        for step, data in (("discovery", DISCOVERY), ("review", REVIEW)):
+            post.complete_element(iid, step, ADMIN, data)
+    with post.rt.uow(write=False) as uow:
+        definition_id = services.get_instance(uow, both[0]).definition_id
+        waiting = services.heatmap(uow, definition_id)
+    assert waiting.elements["publicity"].waiting == 2
+    post.advance(timedelta(days=8))
+    post.fire()
+    with post.rt.uow(write=False) as uow:
+        heat = services.heatmap(uow, definition_id)
+    assert (heat.elements["publicity"].waiting, heat.elements["publicity"].passed) == (0, 2)
+    assert heat.elements["prevention"].waiting == 2
+    assert heat.elements["review"].passed == 2 and heat.instances == 2
+    post.deploy_fixture("script_error.bpmn")
+    failed = post.start("script_error", {"total": 1, "count": 0})
+    with post.rt.uow(write=False) as uow:
+        broken = services.heatmap(uow, services.get_instance(uow, failed).definition_id)
+    assert broken.elements["compute_ratio"].failed == 1
