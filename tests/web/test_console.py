@@ -227,6 +227,8 @@ def test_heatmap(org: Org, client: FlaskClient, auth: AuthActions, three: list[i
         definition = services.find_definition(uow, "inbox_cycle", 1)
     page = client.get(f"/console/heatmap?definition={definition.id}")
     assert page.status_code == 200 and 'data-mode="heatmap"' in page.text
+    assert '"discovery": {"failed": 0, "passed": 1, "waiting": 2}' in page.text  # data-counts
+    assert "xml" in client.get(f"/console/heatmap/{definition.id}/diagram").get_json()
     data = client.get(f"/console/heatmap/{definition.id}/data").get_json()
     assert data["counts"]["discovery"] == {"waiting": 2, "passed": 1, "failed": 0}
     assert data["counts"]["review"]["waiting"] == 1

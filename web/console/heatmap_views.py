@@ -1,5 +1,6 @@
 """The heatmap: choose a process version, see on its diagram how many instances wait at,
-have passed and failed at each element (GET /console/heatmap, …/heatmap/<id>/data)."""
+have passed and failed at each element (GET /console/heatmap; the counts and the diagram
+as JSON: …/heatmap/<id>/data)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,22 @@ def heatmap() -> Any:
         chosen = latest[min(latest)] if latest else None
     with runtime().uow(write=False) as uow:
         heat = services.heatmap(uow, chosen) if chosen is not None else None
-    return render_template("console/heatmap.html", choices=choices, chosen=chosen, heat=heat)
+    return render_template("console/heatmap.html", choices=choices, chosen=chosen, heat=heat,
+                           counts=counts_json(heat) if heat is not None else {})
+
+
+def counts_json(heat: services.Heatmap) -> dict[str, dict[str, int]]:
+    return {k: {"waiting": c.waiting, "passed": c.passed, "failed": c.failed}
+            for k, c in heat.elements.items()}
+
+
+@bp.get("/heatmap/<int:definition_id>/diagram")
+def heatmap_diagram(definition_id: int) -> Any:
+    """The version's BPMN alone: the page already carries the counts (data-counts), so the
+    counting is done once per view."""
+    with runtime().uow(write=False) as uow:
+        found = diagrams.process_diagram(uow, definition_id)
+    return jsonify(process=found.process_id, version=found.version, xml=found.xml)
 
 
 @bp.get("/heatmap/<int:definition_id>/data")
@@ -35,5 +51,4 @@ def heatmap_data(definition_id: int) -> Any:
         found = diagrams.process_diagram(uow, definition_id)
     return jsonify(process=found.process_id, version=found.version, xml=found.xml,
                    instances=heat.instances,
-                   counts={k: {"waiting": c.waiting, "passed": c.passed, "failed": c.failed}
-                           for k, c in heat.elements.items()})
+                   counts=counts_json(heat))

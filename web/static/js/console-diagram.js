@@ -2,8 +2,8 @@
 // - data-mode="instance": the completed path (irpm-done, elements and the flows between
 //   them) and the current tokens (irpm-current), from /console/instances/<id>/diagram;
 // - data-mode="heatmap": per element, overlays with the number of instances waiting,
-//   passed and failed, and a fill whose intensity follows the waiting count, from
-//   /console/heatmap/<definition>/data.
+//   passed and failed, and a fill whose intensity follows the waiting count; the counts
+//   come with the page (data-counts), the BPMN from /console/heatmap/<definition>/diagram.
 // The result is exposed as data- attributes (data-state, data-current, data-counted) for
 // tests and assistive tools.
 "use strict";
@@ -51,7 +51,7 @@
 
   const drawHeat = (diagram) => {
     const overlays = viewer.get("overlays");
-    const counts = diagram.counts || {};
+    const counts = diagram.counts || JSON.parse(box.dataset.counts || "{}");
     const most = Math.max(1, ...Object.values(counts).map((c) => c.waiting));
     const labels = JSON.parse(box.dataset.labels || "{}");
     let counted = 0;
