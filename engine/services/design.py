@@ -14,9 +14,10 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import case, delete, func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import UnitOfWork
-from ..errors import IrpmError, NotFound, ValidationFailed
+from ..errors import ConcurrentUpdate, IrpmError, NotFound, ValidationFailed
 from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
 from ..parsing import MAX_SOURCE_BYTES, NS, Source, parse_xml
 from . import clock
@@ -215,6 +216,22 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
 # ----------------------------------------------------------------------------- drafts
 
 
+def _draft_processes(source: Source) -> tuple[list[str], str | None]:
+    """The executable processes the file defines, or why it cannot be a draft."""
+    if not source.filename.lower().endswith((".bpmn", ".dmn")) or "/" in source.filename:
+        return [], "use a plain file name ending in .bpmn or .dmn"
+    if len(source.content) > MAX_SOURCE_BYTES:
+        return [], f"larger than {MAX_SOURCE_BYTES // 1024 // 1024} MB"
+    try:
+        root = parse_xml(source)
+    except IrpmError as exc:
+        return [], exc.message
+    except UnicodeDecodeError:
+        return [], "not UTF-8 text"
+    return [p.get("id", "") for p in root.iterfind("bpmn:process", NS)
+            if p.get("isExecutable") == "true"], None
+
+
 def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
                 saved_by: str) -> list[DesignDraft]:
     """Keep the files without deploying them — all or none. A draft may still have lint
@@ -223,22 +240,11 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
     errors: dict[str, object] = {}
     checked = []
     for source in sources:
-        problem = None
-        if not source.filename.lower().endswith((".bpmn", ".dmn")) or "/" in source.filename:
-            problem = "use a plain file name ending in .bpmn or .dmn"
-        elif len(source.content) > MAX_SOURCE_BYTES:
-            problem = f"larger than {MAX_SOURCE_BYTES // 1024 // 1024} MB"
-        else:
-            try:
-                root = parse_xml(source)
-                checked.append((source, [p.get("id") for p in root.iterfind("bpmn:process", NS)
-                                         if p.get("isExecutable") == "true"]))
-            except IrpmError as exc:
-                problem = exc.message
-            except UnicodeDecodeError:
-                problem = "not UTF-8 text"
+        processes, problem = _draft_processes(source)
         if problem:
             errors[source.filename] = [problem]
+        else:
+            checked.append((source, processes))
     if errors:
         raise ValidationFailed("a draft must be a well-formed .bpmn or .dmn file", errors)
     now = clock.now(uow)
@@ -255,7 +261,12 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
         row.saved_by = saved_by
         row.saved_at = now
         rows.append(row)
-    uow.commit()
+    try:
+        uow.commit()
+    except IntegrityError:  # two first drafts of one file at once: the other one won
+        uow.rollback()
+        raise ConcurrentUpdate("someone saved a draft of the same file at the same moment; "
+                               "reload and save again") from None
     return rows
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -187,7 +188,15 @@ def test_the_dmn_editor_opens_validates_and_deploys_a_decision_table(
     page.locator("#btn-validate").click()
     expect(page.locator("#designer-status")).to_have_attribute("data-kind", "success")
     shots(page, "dmn-editor")
+    with page.expect_download() as download:
+        page.locator("#btn-download").click()
+    assert download.value.suggested_filename == "post_grading.dmn"
+    assert b'id="post_grading"' in Path(download.value.path()).read_bytes()
+    page.locator("#btn-draft").click()
+    expect(page.locator("#designer-status")).to_contain_text("草稿已保存")
     page.locator("#btn-deploy").click()
     # dmn-js writes the table back in its own layout: new versions of the processes using it
     expect(page.locator("#designer-status")).to_contain_text("post_cycle v2")
     assert versions(rt, "post_cycle")[-1] == (2, "designer")
+    page.goto("/designer/")  # deployed: the draft is gone
+    expect(page.locator('[data-dmn="post_grading.dmn"]')).not_to_contain_text("草稿")
