@@ -1,10 +1,13 @@
 """E-mail through SMTP, when it is configured — and only after the transaction committed.
 
-Nothing here touches the database. ``SmtpSettings.from_env()`` reads the ``IRPM_SMTP_*``
-variables; without a host (or a sender) e-mail is off and ``send`` does nothing. ``send``
-opens one connection for a batch of messages, upgrades it with STARTTLS when asked, logs in
-when a user is given, and never raises: a failure is logged (logger ``engine.mail``) and the
-messages are dropped — a notification that could not be e-mailed is still in the app.
+Nothing here touches the database: the outbox that keeps mails until they are sent, and
+retries them, is ``engine.services.mail_outbox``. ``SmtpSettings.from_env()`` reads the
+``IRPM_SMTP_*`` variables; without a host (or a sender) e-mail is off and ``deliver`` does
+nothing. ``deliver`` opens one connection for a batch of messages, upgrades it with STARTTLS
+when asked, logs in when a user is given, and never raises: it says, per message, whether the
+server took it, and if not why and whether trying again could help (a refusal with a 5xx
+code is permanent; an outage, a timeout or a 4xx reply is not). Failures are logged too
+(logger ``engine.mail``).
 
 =========================== ========== ====================================================
 variable                    default    meaning
@@ -16,6 +19,9 @@ variable                    default    meaning
 ``IRPM_SMTP_FROM``          —          the sender address; unset: no e-mail
 ``IRPM_SMTP_STARTTLS``      off        ``1``: upgrade the connection with STARTTLS
 ``IRPM_SMTP_TIMEOUT``       ``10``     seconds to wait for the server
+``IRPM_SMTP_MAX_ATTEMPTS``  ``8``      attempts per mail before it is given up
+``IRPM_SMTP_RETRY_SECONDS`` ``60``     the first retry's delay; each next one waits four
+                                       times longer, at most six hours
 ``IRPM_BASE_URL``           —          the app's address, for links in e-mails
 =========================== ========== ====================================================
 """
@@ -56,6 +62,10 @@ class SmtpSettings:
     timeout: float = 10.0
     #: The app's address (``https://irpm.example.gov.cn``), for links; None: no links.
     base_url: str | None = None
+    #: Attempts per mail before the outbox gives it up.
+    max_attempts: int = 8
+    #: Seconds before the first retry (then ×4 each time, at most ``MAX_RETRY_DELAY``).
+    retry_seconds: float = 60.0
 
     @property
     def enabled(self) -> bool:
@@ -75,13 +85,16 @@ class SmtpSettings:
             return str(value).strip() or None if value is not None else None
 
         port, timeout = text("IRPM_SMTP_PORT"), text("IRPM_SMTP_TIMEOUT")
+        attempts, retry = text("IRPM_SMTP_MAX_ATTEMPTS"), text("IRPM_SMTP_RETRY_SECONDS")
         starttls = values.get("IRPM_SMTP_STARTTLS")
         return cls(host=text("IRPM_SMTP_HOST"), port=int(port) if port else 25,
                    user=text("IRPM_SMTP_USER"), password=text("IRPM_SMTP_PASSWORD"),
                    sender=text("IRPM_SMTP_FROM"),
                    starttls=starttls is True or str(starttls or "").lower() in TRUE,
                    timeout=float(timeout) if timeout else 10.0,
-                   base_url=(text("IRPM_BASE_URL") or "").rstrip("/") or None)
+                   base_url=(text("IRPM_BASE_URL") or "").rstrip("/") or None,
+                   max_attempts=max(1, int(attempts)) if attempts else 8,
+                   retry_seconds=max(1.0, float(retry)) if retry else 60.0)
 
 
 def message(settings: SmtpSettings, mail: Mail) -> EmailMessage:
@@ -94,12 +107,42 @@ def message(settings: SmtpSettings, mail: Mail) -> EmailMessage:
     return msg
 
 
-def send(settings: SmtpSettings, mails: Iterable[Mail]) -> int:
-    """Send ``mails`` over one connection; how many the server accepted. Never raises."""
+@dataclass(frozen=True)
+class Failure:
+    """Why the server did not take a message; ``permanent``: trying again will not help."""
+
+    error: str
+    permanent: bool = False
+
+
+def _text(value: object) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
+def _refusal(exc: smtplib.SMTPException) -> Failure:
+    """A message-level refusal: permanent for a 5xx reply to the recipient or the message
+    (no such mailbox, rejected); a refused sender is the configuration's fault (IRPM_SMTP_FROM),
+    so its mails are tried again once that is fixed."""
+    code: object = getattr(exc, "smtp_code", None)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [c for c, _m in exc.recipients.values()]
+        code = min(codes) if codes else None
+        detail = "; ".join(f"{who}: {c} {_text(m)}" for who, (c, m) in exc.recipients.items())
+    else:
+        detail = f"{code} {_text(getattr(exc, 'smtp_error', b''))}"
+    permanent = (isinstance(code, int) and 500 <= code < 600
+                 and not isinstance(exc, smtplib.SMTPSenderRefused))
+    return Failure(f"{type(exc).__name__}: {detail}".strip()[:1000], permanent)
+
+
+def deliver(settings: SmtpSettings, mails: Iterable[Mail]) -> list[Failure | None]:
+    """Send ``mails`` over one connection; per message, None if the server took it, else
+    the ``Failure``. Never raises. A failure of the connection (refused, timed out, lost,
+    TLS or login refused) fails every message not yet sent, as temporary."""
     batch = list(mails)
+    outcomes: list[Failure | None] = []
     if not batch or not settings.enabled:
-        return 0
-    sent = 0
+        return [Failure("e-mail is not configured")] * len(batch)
     try:
         assert settings.host is not None
         with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout) as smtp:
@@ -110,10 +153,25 @@ def send(settings: SmtpSettings, mails: Iterable[Mail]) -> int:
             for mail in batch:
                 try:
                     smtp.send_message(message(settings, mail))
-                    sent += 1
-                except smtplib.SMTPRecipientsRefused:
-                    log.warning("e-mail to %s refused by %s", mail.to, settings.host)
-    except (OSError, smtplib.SMTPException):
+                    outcomes.append(None)
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError,
+                        smtplib.SMTPSenderRefused) as exc:
+                    refusal = _refusal(exc)
+                    log.warning("e-mail to %s refused by %s: %s", mail.to, settings.host,
+                                refusal.error)
+                    outcomes.append(refusal)  # smtplib has reset the transaction
+    except (OSError, smtplib.SMTPException) as exc:
+        sent = sum(o is None for o in outcomes)
         log.exception("e-mail through %s:%s failed (%d of %d sent)", settings.host,
                       settings.port, sent, len(batch))
-    return sent
+        failure = Failure(f"{type(exc).__name__}: {exc}"[:1000] or type(exc).__name__)
+        outcomes += [failure] * (len(batch) - len(outcomes))
+    return outcomes
+
+
+def send(settings: SmtpSettings, mails: Iterable[Mail]) -> int:
+    """Send ``mails`` over one connection; how many the server accepted. Never raises."""
+    batch = list(mails)
+    if not batch or not settings.enabled:
+        return 0
+    return sum(outcome is None for outcome in deliver(settings, batch))

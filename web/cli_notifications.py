@@ -1,8 +1,11 @@
 """``irpm notifications`` — the notifications the clock makes: yellow cards (黄牌) for tasks
-due soon, red cards (红牌) for overdue ones (``engine.services.scan_due_cards``).
+due soon, red cards (红牌) for overdue ones (``engine.services.scan_due_cards``); and the
+e-mail outbox: ``send`` sends the mails that are due (new ones, and retries after an SMTP
+failure: ``engine.services.send_pending_mail``), ``outbox`` lists them, ``requeue`` queues
+given-up mails again.
 
-Registered on ``irpm`` by web/cli.py. A scheduler calls the same service; running the scan
-again makes no second card for a task.
+Registered on ``irpm`` by web/cli.py. A scheduler calls the same services; running the scan
+again makes no second card for a task, and sending again sends no mail twice.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from typing import TYPE_CHECKING
 import click
 
 from engine import services
+from engine.models import MailStatus
 
-from .cli_format import CHINA, ISO_DATETIME
+from .cli_format import CHINA, ISO_DATETIME, Column
 
 if TYPE_CHECKING:
     from .cli import State
@@ -23,7 +27,8 @@ if TYPE_CHECKING:
 
 @click.group()
 def notifications() -> None:
-    """Notifications: yellow and red cards for tasks near or past their due date."""
+    """Notifications: yellow and red cards for tasks near or past their due date; the e-mail
+    outbox."""
 
 
 @notifications.command("scan")
@@ -45,3 +50,55 @@ def scan(state: State, now: datetime | None, near_due_days: float | None) -> Non
     state.say({**asdict(result), "at": at.isoformat()},
               f"as of {when}: {result.yellow} yellow and {result.red} red cards written "
               f"({result.tasks} open tasks due soon or overdue)")
+
+
+@notifications.command("send")
+@click.option("--now", type=ISO_DATETIME, metavar="ISO_DATETIME",
+              help="Send what is due by this time (default: the system clock — mail retries "
+                   "follow real time, not the simulated project clock).")
+@click.option("--limit", type=click.IntRange(min=1), help="Send at most this many.")
+@click.pass_obj
+def send(state: State, now: datetime | None, limit: int | None) -> None:
+    """Send the outbox's e-mails that are due: new ones and retries (IRPM_SMTP_*)."""
+    with state.rt.uow() as uow:
+        if not services.mail_outbox.smtp_settings(uow).enabled:
+            state.say({"sent": 0, "configured": False},
+                      "e-mail is not configured (IRPM_SMTP_HOST, IRPM_SMTP_FROM): nothing sent")
+            return
+        sent = services.send_pending_mail(uow, now, limit=limit)
+        summary = services.outbox_summary(uow, now)
+    state.say({"sent": sent, "configured": True, "outbox": asdict(summary)},
+              f"{sent} e-mail(s) sent; outbox: {summary.due} due, "
+              f"{summary.pending - summary.due} waiting to retry, {summary.failed} given up")
+
+
+MAIL_COLUMNS = [Column("ID", "id"), Column("TO", "to_address", 30),
+                Column("SUBJECT", "subject", 40), Column("STATUS", "status"),
+                Column("ATTEMPTS", "attempts"), Column("NEXT ATTEMPT", "next_attempt_at"),
+                Column("SENT", "sent_at"), Column("LAST ERROR", "last_error", 60)]
+
+
+@notifications.command("outbox")
+@click.option("--status", type=click.Choice([s.value for s in MailStatus]),
+              help="Only mails in this state (failed: given up).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.pass_obj
+def outbox(state: State, status: str | None, limit: int) -> None:
+    """The e-mail outbox, newest first: attempts, next attempt, last error."""
+    with state.rt.uow(write=False) as uow:
+        rows = services.list_mail(uow, status, limit=limit)
+    state.listing([{column.key: getattr(row, column.key) for column in MAIL_COLUMNS}
+                   for row in rows], MAIL_COLUMNS, "the outbox is empty")
+
+
+@notifications.command("requeue")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Every given-up mail.")
+@click.pass_obj
+def requeue(state: State, ids: tuple[int, ...], every: bool) -> None:
+    """Queue given-up e-mails again (IDS, or --all), with a fresh count of attempts."""
+    if not ids and not every:
+        raise click.UsageError("name the mails to queue again, or pass --all")
+    with state.rt.uow() as uow:
+        count = services.requeue_mail(uow, None if every else ids)
+    state.say({"requeued": count}, f"{count} e-mail(s) queued again")

@@ -18,9 +18,11 @@ from .instance import (
     InstanceStatus,
     ProcessInstance,
 )
+from .mail import MailStatus, OutboxMail
 from .milestone import Milestone, MilestonePlan, MilestoneReport
 from .notification import Notification, NotificationAddress, NotificationKind
 from .org import POST_ATTRIBUTES, Account, AccountRole, Department, Official, Post, Role, Unit
+from .rate_limit import RateLimit
 from .register import (
     ControlMeasure,
     FoundBy,
@@ -68,6 +70,7 @@ __all__ = [
     "InstanceVariable",
     "ItemOutcome",
     "Likelihood",
+    "MailStatus",
     "MeasureKind",
     "MeasureStatus",
     "Milestone",
@@ -77,11 +80,13 @@ __all__ = [
     "NotificationAddress",
     "NotificationKind",
     "Official",
+    "OutboxMail",
     "PendingTimer",
     "Post",
     "PostGrading",
     "ProcessDefinition",
     "ProcessInstance",
+    "RateLimit",
     "RegisterChange",
     "RegisterEntity",
     "RiskCategory",

@@ -75,6 +75,13 @@ from .instances import (
     suspend_instance,
     terminate_instance,
 )
+from .mail_outbox import (
+    OutboxSummary,
+    list_mail,
+    outbox_summary,
+    requeue_mail,
+    send_pending_mail,
+)
 from .messages import find_instance, send_message, waiting_messages
 from .milestones import (
     PlanView,
@@ -127,6 +134,7 @@ from .organisation import (
     save_account,
     share_department,
 )
+from .rate_limits import hit_rate_limit, prune_rate_limits
 from .register import (
     add_measure,
     add_risk_points,
@@ -194,6 +202,7 @@ __all__ = [
     "MigrationRefused",
     "NewToken",
     "NotificationPage",
+    "OutboxSummary",
     "PlanView",
     "PostRegister",
     "PublicityEntry",
@@ -254,6 +263,7 @@ __all__ = [
     "groups_of",
     "hash_address",
     "heatmap",
+    "hit_rate_limit",
     "import_csv",
     "import_organisation",
     "import_xlsx",
@@ -274,6 +284,7 @@ __all__ = [
     "list_feedback",
     "list_filters",
     "list_instances",
+    "list_mail",
     "list_milestone_plans",
     "list_milestone_reports",
     "list_notifications",
@@ -292,15 +303,18 @@ __all__ = [
     "next_due",
     "notify_events",
     "now",
+    "outbox_summary",
     "override_level",
     "post_history",
     "post_register",
     "posts_in_publicity",
     "posts_of",
     "process_choices",
+    "prune_rate_limits",
     "publish",
     "reassign_task",
     "record_admin_action",
+    "requeue_mail",
     "resume_instance",
     "retry_instance",
     "revoke_token",
@@ -309,6 +323,7 @@ __all__ = [
     "save_filter",
     "scan_due_cards",
     "send_message",
+    "send_pending_mail",
     "set_clock",
     "set_email",
     "set_milestone",

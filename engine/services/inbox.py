@@ -24,6 +24,7 @@ from ..models import (
     Department,
     HumanTask,
     Post,
+    PostGrading,
     ProcessDefinition,
     ProcessInstance,
     TaskCandidate,
@@ -122,8 +123,9 @@ def like_pattern(text: str) -> str:
 
 def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None) -> list[Any]:
     conditions = _view(actor, flt.view)
-    if flt.process_id:
-        conditions.append(ProcessInstance.process_id == flt.process_id)
+    if flt.process_id:  # the definitions of the process: a handful of ids, no join
+        conditions.append(HumanTask.definition_id.in_(
+            select(ProcessDefinition.id).where(ProcessDefinition.process_id == flt.process_id)))
     if flt.unit_code:
         conditions.append(HumanTask.unit_code == flt.unit_code)
     if flt.due:
@@ -136,18 +138,22 @@ def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None) -> list[Any
     return conditions
 
 
-def _joined(stmt: _S, actor: Actor, flt: TaskFilter, *, for_display: bool) -> _S:
-    """The joins a statement needs: for 待认领, the actor's eligible task ids (a join, so
-    the planner starts from those few ids); the instance (process, business key) always — a
-    primary key lookup — and the organisation's names only to show them or to search
-    posts."""
+def _joined(stmt: _S, actor: Actor, flt: TaskFilter, *, for_display: bool,
+            for_sort: bool = False) -> _S:
+    """The joins a statement needs, and no more: for 待认领, the actor's eligible task ids (a
+    join, so the planner starts from those few ids); the instance and the definition only to
+    show them or sort by them, the post only to show it or to search posts. A count, or the
+    ids of a page, reads the task table alone whenever it can — a needless join lets a
+    planner start from the joined table and visit every task."""
     if flt.view == "claimable":
         eligible = _eligible_ids(actor).subquery("eligible")
         stmt = stmt.join(eligible, eligible.c.task_id == HumanTask.id)
-    stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    if for_display or (for_sort and flt.sort == "business_key"):
+        stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    if for_display or (for_sort and flt.sort == "process"):
+        stmt = stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
     if for_display:
-        stmt = (stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
-                .outerjoin(Unit, Unit.code == HumanTask.unit_code)
+        stmt = (stmt.outerjoin(Unit, Unit.code == HumanTask.unit_code)
                 .outerjoin(Department, Department.code == HumanTask.department_code))
     if for_display or (flt.search and flt.search.strip()):
         stmt = stmt.outerjoin(Post, Post.code == HumanTask.post_code)
@@ -157,7 +163,7 @@ def _joined(stmt: _S, actor: Actor, flt: TaskFilter, *, for_display: bool) -> _S
 def task_query(actor: Actor, flt: TaskFilter,
                now: datetime | None = None) -> Select[HumanTask]:
     """The tasks ``flt`` selects for ``actor``, as ORM rows (unsorted)."""
-    return _joined(select(HumanTask), actor, flt, for_display=False).where(
+    return _joined(select(HumanTask), actor, flt, for_display=False, for_sort=True).where(
         *_conditions(actor, flt, now))
 
 
@@ -207,6 +213,9 @@ class InboxRow:
     completed_by: str | None
     #: ``yellow_card`` / ``red_card`` for an open task near or past its due time.
     card: str | None = None
+    #: The post's risk level (1–3) as last graded (``PostGrading``, the latest year; an
+    #: override counts), None while the post has none — what decides who answers for it.
+    post_level: int | None = None
 
 
 _ROW_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.element_id, HumanTask.state,
@@ -251,13 +260,38 @@ def inbox(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> Inbox
     flt = flt or TaskFilter()
     now = clock.now(uow)
     total = count_tasks(uow, actor, flt, now)
-    stmt = (_joined(select(*_ROW_COLUMNS).select_from(HumanTask), actor, flt,
-                    for_display=True)
-            .where(*_conditions(actor, flt, now)).order_by(*order_by(flt))
-            .limit(flt.limit).offset(flt.offset))
-    rows = [InboxRow(**row._asdict(), card=due_card(row.state, row.due_at, now, flt.near_due))
-            for row in uow.session.execute(stmt)]
+    # The page's ids first, from the task table (and what the filter or sort needs); then
+    # the names to show, for those few ids only.
+    ids = list(uow.session.scalars(
+        _joined(select(HumanTask.id), actor, flt, for_display=False, for_sort=True)
+        .where(*_conditions(actor, flt, now)).order_by(*order_by(flt))
+        .limit(flt.limit).offset(flt.offset)))
+    found = []
+    if ids:
+        position = {task_id: index for index, task_id in enumerate(ids)}
+        found = sorted(uow.session.execute(
+            _joined(select(*_ROW_COLUMNS).select_from(HumanTask), actor,
+                    TaskFilter(view="all"), for_display=True).where(HumanTask.id.in_(ids))),
+            key=lambda row: position[row.id])
+    levels = post_levels(uow, {row.post_code for row in found if row.post_code})
+    rows = [InboxRow(**row._asdict(), card=due_card(row.state, row.due_at, now, flt.near_due),
+                     post_level=levels.get(row.post_code or ""))
+            for row in found]
     return InboxPage(rows, min(total, COUNT_CAP), total > COUNT_CAP, now)
+
+
+def post_levels(uow: UnitOfWork, post_codes: set[str]) -> dict[str, int]:
+    """The risk level of each post as last graded (the latest year; an override counts) —
+    one indexed lookup for a page's few posts."""
+    if not post_codes:
+        return {}
+    levels: dict[str, int] = {}
+    for code, level, override in uow.session.execute(
+            select(Post.code, PostGrading.level, PostGrading.override_level)
+            .join(PostGrading, PostGrading.post_id == Post.id)
+            .where(Post.code.in_(sorted(post_codes))).order_by(PostGrading.year)):
+        levels[code] = override if override is not None else level
+    return levels
 
 
 def inbox_counts(uow: UnitOfWork, actor: Actor, cap: int = 999) -> dict[str, int]:
@@ -273,8 +307,6 @@ def list_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None
     now = clock.now(uow) if flt.due else None
     stmt = task_query(actor, flt, now)
     total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if flt.sort == "process":
-        stmt = stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
     rows = uow.session.scalars(stmt.order_by(*order_by(flt)).limit(flt.limit)
                                .offset(flt.offset))
     return list(rows), total

@@ -19,8 +19,9 @@ often it runs.
 
 A group is turned into its people when the notification is made (``members``), so the list
 of a person is one indexed query, and e-mail knows whom to write to. E-mail goes to the
-address a person set (``set_email``), after the commit, never inside the transaction; a
-failure is logged, not raised (``engine.mail``).
+address a person set (``set_email``): queued in the outbox in the notification's own
+transaction, sent after the commit, never inside it, and retried when the server is down
+(``engine.services.mail_outbox``).
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .. import mail
 from ..db import UnitOfWork
 from ..errors import NotFound, ValidationFailed
 from ..mail import Mail, SmtpSettings
@@ -59,7 +59,7 @@ from ..models import (
     Unit,
 )
 from ..runtime import Runtime
-from . import clock
+from . import clock, mail_outbox
 from .inbox import DEFAULT_NEAR_DUE
 
 log = logging.getLogger(__name__)
@@ -300,14 +300,15 @@ class Made:
 
 def create(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[Made]:
     """Insert notification rows (a row whose ``dedupe_key`` exists is skipped) in the
-    caller's transaction, and e-mail them once it commits. Does not commit."""
+    caller's transaction, with their e-mails in the outbox (sent once it commits). Does not
+    commit."""
     made: list[Made] = []
     insert = (postgresql.insert if not uow.is_sqlite else sqlite.insert)(Notification)
     stmt = insert.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(*_RETURNED)
     for chunk in _chunks(rows):
         made += [Made(**row._asdict()) for row in uow.session.execute(stmt, list(chunk))]
     if made:
-        _mail_after_commit(uow, made)
+        _queue_mail(uow, made)
     return made
 
 
@@ -491,7 +492,9 @@ def set_email(uow: UnitOfWork, username: str, email: str | None) -> str | None:
     return address or None
 
 
-def _mail_after_commit(uow: UnitOfWork, made: list[Made]) -> None:
+def _queue_mail(uow: UnitOfWork, made: list[Made]) -> None:
+    """Queue the e-mails of ``made`` in the outbox (same transaction), for those who gave
+    an address; they are sent once it commits, and retried if that fails."""
     settings = config_of(uow).smtp
     if not settings.enabled:
         return
@@ -501,15 +504,9 @@ def _mail_after_commit(uow: UnitOfWork, made: list[Made]) -> None:
         addresses.update((username, email) for username, email in uow.session.execute(
             select(NotificationAddress.username, NotificationAddress.email)
             .where(NotificationAddress.username.in_(chunk))))
-    mails = [compose(m, addresses[m.recipient], settings.base_url) for m in made
-             if m.recipient in addresses]
-    if mails:
-        uow.after_commit(lambda: _send(settings, mails))
-
-
-def _send(settings: SmtpSettings, mails: list[Mail]) -> None:
-    sent = mail.send(settings, mails)
-    log.info("notifications: %d of %d e-mails sent", sent, len(mails))
+    mail_outbox.queue(uow, [
+        mail_outbox.Queued(m.recipient, compose(m, addresses[m.recipient], settings.base_url),
+                           m.id) for m in made if m.recipient in addresses])
 
 
 #: Subject lines per kind (Chinese first: the programme's language; English after).

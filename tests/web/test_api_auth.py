@@ -255,3 +255,30 @@ def test_the_profile_page_creates_shows_once_and_revokes(client: FlaskClient,
     assert client.get("/api/v1/me", headers=bearer(secret.group(1))).status_code == 401
     client.post("/profile/tokens/999/revoke")
     assert "不存在" in client.get("/profile").get_data(as_text=True)
+
+
+#: Values for the path parameters of the OpenAPI document's operations.
+PATH_VALUES = {"process_id": "inbox_cycle", "instance_id": "1", "kind": "posts",
+               "code": "CZJ", "task_id": "00000000-0000-0000-0000-000000000001",
+               "token_id": "1"}
+#: The operations anyone may call (POST /feedback: the public's feedback during publicity).
+PUBLIC_OPERATIONS = {("post", "/api/v1/feedback")}
+
+
+def test_every_operation_but_the_public_feedback_refuses_anonymous_callers(
+        client: FlaskClient, org: Org) -> None:
+    """Walks the OpenAPI document, so an operation added later is checked too."""
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    operations = [(method, path) for path, item in paths.items() for method in item
+                  if method in ("get", "post", "put", "patch", "delete")]
+    assert len(operations) >= 30
+    for method, path in operations:
+        url = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+        response = client.open(url, method=method.upper(), json={})
+        if (method, path) in PUBLIC_OPERATIONS:
+            assert response.status_code != 401, (method, path)
+            assert paths[path][method]["security"] == []
+            continue
+        assert response.status_code == 401, (method, path, response.status_code)
+        assert response.get_json()["code"] == "unauthenticated"
+        assert "401" in paths[path][method]["responses"], (method, path)

@@ -8,16 +8,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -31,46 +27,19 @@ from engine.settings import Settings
 from web.cli import main
 
 from .conftest import T0, AuthActions, Org, make_app
+from .mailserver import Mailbox, SmtpServer, free_port
 
 HOLDER, COLLEAGUE, HEAD = "czj-0011", "czj-0012", "czj-0009"
 HOLDER_POST = "CZJ-BGS-02"  # 办公室 科员（文秘）, held by czj-0011
 TASK = "查找廉政风险"  # the inbox cycle's first task, due in 10 days
 
 
-class Mailbox:
-    """What an SMTP server on 127.0.0.1 received (aiosmtpd calls ``handle_DATA``)."""
-
-    def __init__(self) -> None:
-        self.received: list[EmailMessage] = []
-        self.port = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = message_from_bytes(envelope.content, policy=policy.default)
-        assert isinstance(message, EmailMessage)
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        self.received.append(message)
-        return "250 OK"
-
-    def settings(self, **extra: Any) -> SmtpSettings:
-        return SmtpSettings(host="127.0.0.1", port=self.port, sender="irpm@example.gov.cn",
-                            **extra)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
+    box = Mailbox(free_port())
+    server = SmtpServer(box).start()
     yield box
-    controller.stop()
+    server.stop()
 
 
 @pytest.fixture

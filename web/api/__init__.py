@@ -13,7 +13,8 @@ setting                         default        meaning
 ``IRPM_FEEDBACK_PROCESS``       ``post_cycle`` the process public feedback is sent to (its
                                                business key is the post's code)
 ``IRPM_FEEDBACK_LIMIT``         ``5``          feedback requests one address may send…
-``IRPM_FEEDBACK_WINDOW``        ``3600``       …per this many seconds
+``IRPM_FEEDBACK_WINDOW``        ``3600``       …per this many seconds (with the publicity
+                                               page's, in the database: web.ratelimit)
 =============================== ============== ===========================================
 """
 
@@ -26,10 +27,10 @@ import flask_smorest
 from flask import Flask, render_template, url_for
 
 from .. import access
+from ..ratelimit import feedback_limiter
 from ..security import csrf
 from . import pages
 from .errors import ErrorSchema
-from .ratelimit import RateLimiter
 from .root import AREAS, PREFIX
 from .root import bp as api_bp
 
@@ -38,9 +39,7 @@ DOCS_BLUEPRINT = "api-docs"
 
 def settings(environ: Any = None) -> dict[str, Any]:
     env = os.environ if environ is None else environ
-    return {"IRPM_FEEDBACK_PROCESS": env.get("IRPM_FEEDBACK_PROCESS") or "post_cycle",
-            "IRPM_FEEDBACK_LIMIT": int(env.get("IRPM_FEEDBACK_LIMIT") or 5),
-            "IRPM_FEEDBACK_WINDOW": float(env.get("IRPM_FEEDBACK_WINDOW") or 3600)}
+    return {"IRPM_FEEDBACK_PROCESS": env.get("IRPM_FEEDBACK_PROCESS") or "post_cycle"}
 
 
 SPEC = {
@@ -95,6 +94,6 @@ def init_app(app: Flask) -> None:
             access.public(blueprint)  # web.api.auth decides, answering 401 in JSON
             csrf.exempt(blueprint)  # …and checks CSRF for session calls itself
     access.public(app.blueprints[DOCS_BLUEPRINT])
-    app.extensions["irpm_api"] = {"feedback_limiter": RateLimiter(
-        int(app.config["IRPM_FEEDBACK_LIMIT"]), float(app.config["IRPM_FEEDBACK_WINDOW"]))}
+    # One limiter for the API's feedback and the publicity page's (web.ratelimit).
+    app.extensions["irpm_api"] = {"feedback_limiter": feedback_limiter(app)}
     pages.init_app(app)

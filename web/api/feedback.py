@@ -5,7 +5,8 @@ The suggestion, ``{text, contact?}``, is delivered as the message ``public_sugge
 the post's waiting cycle (process ``IRPM_FEEDBACK_PROCESS``, business key = the post's
 code), where it reaches the discipline officer's inbox; when no cycle of the post waits
 for one, nothing is kept and the answer is 409. Each address may send
-``IRPM_FEEDBACK_LIMIT`` requests per ``IRPM_FEEDBACK_WINDOW`` seconds (429 after that, with
+``IRPM_FEEDBACK_LIMIT`` requests per ``IRPM_FEEDBACK_WINDOW`` seconds, with those it sends through
+the publicity page, counted in the database (``web.ratelimit``; 429 after that, with
 ``Retry-After``). ``website`` is a honeypot: people leave it empty (a form hides it), and a
 request that fills it in is answered as if delivered but dropped.
 """
@@ -23,10 +24,10 @@ from flask import current_app, request
 from engine import services
 from engine.errors import Conflict, NotFound
 
+from ..ratelimit import FeedbackLimiter
 from ..runtime import runtime
 from .base import Blueprint, public
 from .errors import ApiError
-from .ratelimit import RateLimiter
 
 bp = Blueprint("feedback", __name__, url_prefix="/feedback",
                description="Public feedback on a post during publicity (no sign-in)")
@@ -50,8 +51,8 @@ class ReceivedSchema(ma.Schema):
     message = ma.fields.String(required=True)
 
 
-def limiter() -> RateLimiter:
-    found: RateLimiter = current_app.extensions["irpm_api"]["feedback_limiter"]
+def limiter() -> FeedbackLimiter:
+    found: FeedbackLimiter = current_app.extensions["irpm_api"]["feedback_limiter"]
     return found
 
 

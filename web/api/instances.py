@@ -162,37 +162,30 @@ def _steer(instance_id: int, action: str, body: dict[str, Any]) -> Any:
         return steer(uow, instance_id, who, body.get("reason"))
 
 
-@bp.route("/<int:instance_id>/suspend", methods=["POST"])
-@bp.arguments(ReasonSchema, required=False)
-@bp.response(200, InstanceDetailSchema)
-@bp.refuses(401, 403, 404, 409, 422)
-def suspend(body: dict[str, Any], instance_id: int) -> Any:
-    """Suspend a running, waiting or failed instance"""
-    return _steer(instance_id, "suspend", body)
+#: The steering operations, POST /instances/<id>/<action>: the body each takes and the
+#: summary the OpenAPI document shows. They differ in nothing else, so one definition
+#: registers them all (endpoint = the action's name).
+STEERING_ACTIONS: tuple[tuple[str, type[ma.Schema], str], ...] = (
+    ("suspend", ReasonSchema, "Suspend a running, waiting or failed instance"),
+    ("resume", ReasonSchema, "Resume a suspended instance"),
+    ("terminate", ReasonSchema,
+     "Terminate an instance (and every instance it called that still runs)"),
+    ("retry", RetrySchema,
+     "Run a failed instance's failed step again, after merging corrected data"),
+)
 
 
-@bp.route("/<int:instance_id>/resume", methods=["POST"])
-@bp.arguments(ReasonSchema, required=False)
-@bp.response(200, InstanceDetailSchema)
-@bp.refuses(401, 403, 404, 409, 422)
-def resume(body: dict[str, Any], instance_id: int) -> Any:
-    """Resume a suspended instance"""
-    return _steer(instance_id, "resume", body)
+def _steering_operation(action: str, body: type[ma.Schema], summary: str) -> None:
+    def operation(payload: dict[str, Any], instance_id: int) -> Any:
+        return _steer(instance_id, action, payload)
+
+    operation.__name__ = operation.__qualname__ = action
+    operation.__doc__ = summary
+    documented = bp.refuses(401, 403, 404, 409, 422)(operation)
+    documented = bp.response(200, InstanceDetailSchema)(documented)
+    documented = bp.arguments(body, required=False)(documented)
+    bp.route(f"/<int:instance_id>/{action}", methods=["POST"])(documented)
 
 
-@bp.route("/<int:instance_id>/terminate", methods=["POST"])
-@bp.arguments(ReasonSchema, required=False)
-@bp.response(200, InstanceDetailSchema)
-@bp.refuses(401, 403, 404, 409, 422)
-def terminate(body: dict[str, Any], instance_id: int) -> Any:
-    """Terminate an instance (and every instance it called that still runs)"""
-    return _steer(instance_id, "terminate", body)
-
-
-@bp.route("/<int:instance_id>/retry", methods=["POST"])
-@bp.arguments(RetrySchema, required=False)
-@bp.response(200, InstanceDetailSchema)
-@bp.refuses(401, 403, 404, 409, 422)
-def retry(body: dict[str, Any], instance_id: int) -> Any:
-    """Run a failed instance's failed step again, after merging corrected data"""
-    return _steer(instance_id, "retry", body)
+for _action, _body, _summary in STEERING_ACTIONS:
+    _steering_operation(_action, _body, _summary)

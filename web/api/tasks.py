@@ -60,6 +60,8 @@ class TaskRowSchema(ma.Schema):
     completed_by = ma.fields.String(allow_none=True)
     card = ma.fields.String(allow_none=True, metadata={
         "description": "yellow_card (due soon) or red_card (overdue) for an open task"})
+    post_level = ma.fields.Integer(allow_none=True, metadata={
+        "description": "the post's risk level (1, 2, 3) as last graded; null: not graded"})
 
 
 class TaskSchema(ma.Schema):

@@ -2,8 +2,10 @@
 delegated to them, yellow and red cards, pending public feedback), their unread count in the
 navigation, and where to e-mail them.
 
-The engine makes the notifications (``engine.services.notifications``); here the app
-configures how it e-mails them, from its settings (defaults: the environment):
+The engine makes the notifications (``engine.services.notifications``) and keeps their
+e-mails in an outbox until the server took them (``engine.services.mail_outbox``: sent after
+the commit, retried by ``irpm notifications send`` or the scheduler); here the app configures
+how it e-mails them, from its settings (defaults: the environment):
 
 =========================== ========== ====================================================
 setting                     default    meaning
@@ -14,6 +16,8 @@ setting                     default    meaning
 ``IRPM_SMTP_PASSWORD``
 ``IRPM_SMTP_FROM``          —          sender address (required for e-mail)
 ``IRPM_SMTP_STARTTLS``      off        ``1``: STARTTLS
+``IRPM_SMTP_MAX_ATTEMPTS``  ``8``      attempts per e-mail before the outbox gives it up
+``IRPM_SMTP_RETRY_SECONDS`` ``60``     the first retry's delay (then ×4, at most 6 hours)
 ``IRPM_BASE_URL``           —          the app's address, for links in e-mails
 ``IRPM_NEAR_DUE_DAYS``      ``3``      a yellow card this many days before the due date
 =========================== ========== ====================================================
@@ -39,7 +43,8 @@ bp = Blueprint("notifications", __name__, url_prefix="/notifications",
                template_folder="templates", static_folder="static", static_url_path="/static")
 
 SMTP_KEYS = ("IRPM_SMTP_HOST", "IRPM_SMTP_PORT", "IRPM_SMTP_USER", "IRPM_SMTP_PASSWORD",
-             "IRPM_SMTP_FROM", "IRPM_SMTP_STARTTLS", "IRPM_SMTP_TIMEOUT", "IRPM_BASE_URL")
+             "IRPM_SMTP_FROM", "IRPM_SMTP_STARTTLS", "IRPM_SMTP_TIMEOUT",
+             "IRPM_SMTP_MAX_ATTEMPTS", "IRPM_SMTP_RETRY_SECONDS", "IRPM_BASE_URL")
 #: The kinds as the list shows them, with a Bootstrap colour each.
 KINDS = {
     "task": (_l("New task"), "primary"),

@@ -10,10 +10,10 @@ kept for the unit's discipline officer when none waits.
 
 Abuse: every feedback POST counts against its client address — ``IRPM_FEEDBACK_LIMIT``
 requests per ``IRPM_FEEDBACK_WINDOW`` seconds (defaults 5 per hour, the settings the REST
-API's feedback uses too), then 429. The limiter lives in this process (``web.api.ratelimit``):
-several worker processes each count on their own, a restart forgets, and behind a reverse
-proxy the address is the proxy's unless the app is told to trust ``X-Forwarded-For``
-(werkzeug's ``ProxyFix``). A hidden ``website`` field catches robots: filled in, the
+API's feedback uses too, and counts with these), then 429. The count is kept in the database
+(``web.ratelimit``), so every worker process and host shares it; behind a reverse proxy the
+address is the proxy's unless the app is told to trust ``X-Forwarded-For`` (werkzeug's
+``ProxyFix``). A hidden ``website`` field catches robots: filled in, the
 feedback is thanked for and dropped. Only a keyed hash of the address is stored.
 
 Signed in: ``/publicity/feedback`` — the feedback of the units a discipline officer
@@ -28,27 +28,20 @@ from flask import Blueprint, Flask
 from flask_babel import lazy_gettext as _l
 
 from .. import nav
-from ..api.ratelimit import RateLimiter
+from ..ratelimit import FeedbackLimiter, feedback_limiter
 
 bp = Blueprint("publicity", __name__, url_prefix="/publicity", template_folder="templates",
                static_folder="static", static_url_path="/static")
 
-LIMITER = "irpm_feedback_limiter"
 
-
-def limiter(app: Flask) -> RateLimiter:
-    found: RateLimiter = app.extensions[LIMITER]
-    return found
+def limiter(app: Flask) -> FeedbackLimiter:
+    return feedback_limiter(app)
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("IRPM_FEEDBACK_PROCESS",
                           os.environ.get("IRPM_FEEDBACK_PROCESS") or "post_cycle")
-    app.config.setdefault("IRPM_FEEDBACK_LIMIT", int(os.environ.get("IRPM_FEEDBACK_LIMIT") or 5))
-    app.config.setdefault("IRPM_FEEDBACK_WINDOW",
-                          float(os.environ.get("IRPM_FEEDBACK_WINDOW") or 3600))
-    app.extensions[LIMITER] = RateLimiter(int(app.config["IRPM_FEEDBACK_LIMIT"]),
-                                          float(app.config["IRPM_FEEDBACK_WINDOW"]))
+    feedback_limiter(app)
     from . import views  # noqa: F401  (registers the routes on bp)
 
     app.register_blueprint(bp)
