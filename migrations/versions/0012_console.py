@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("query", sa.JSON(), nullable=False),
         sa.Column("created_at", TS, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_saved_filter")),
-        sa.UniqueConstraint("owner", "name", name=op.f("uq_saved_filter_owner")),
+        sa.UniqueConstraint("owner", "name", name=op.f("uq_saved_filter_owner_name")),
     )
 
     op.create_table(
