@@ -2,10 +2,11 @@
 queries.
 
 "纪委负责组织协调和监督检查" — the commission watches every unit at once, so nothing here walks
-units, posts or tasks one by one: each figure is one ``GROUP BY`` over an indexed table (open
-tasks by unit through ``ix_task_state_unit``; gradings and risk points by unit through their
-foreign keys), and the few rows that come back are combined in Python. No workflow is ever
-deserialized. Read-only: no service here writes or commits.
+units, posts or tasks one by one: each figure is one ``GROUP BY`` over its table (open tasks by
+unit through ``ix_task_state_unit``; posts, gradings and the posts' risk points by department,
+joined at most to ``post``), and the few thousand rows that come back are mapped to units and
+combined in Python. A constant number of queries, whatever the size of the city; no workflow
+is ever deserialized. Read-only: no service here writes or commits.
 
 Units are ranked by a score anyone can recompute from the figures beside it (``SCORE_WEIGHTS``):
 the share of posts graded, the share published, the share of open tasks not overdue, and the
@@ -28,15 +29,14 @@ from ..models import (
     HumanTask,
     InstanceEvent,
     Post,
-    PostGrading,
     ProcessInstance,
     RiskCategory,
-    RiskPoint,
     TaskState,
     Unit,
 )
 from . import clock
 from .dashboard_milestones import CHINA, CampaignMilestone, campaign_milestones
+from .dashboard_register import UNIT_TIER, RegisterCache, RegisterRows, register_rows
 from .inbox import DEFAULT_NEAR_DUE
 
 LEVELS = (1, 2, 3)
@@ -172,16 +172,21 @@ class Dashboard:
 
 
 def dashboard(uow: UnitOfWork, year: int | None = None, *,
-              near_due: timedelta = DEFAULT_NEAR_DUE) -> Dashboard:
-    """The dashboard for campaign ``year`` (default: the clock's year, China time)."""
+              near_due: timedelta = DEFAULT_NEAR_DUE,
+              cache: RegisterCache | None = None) -> Dashboard:
+    """The dashboard for campaign ``year`` (default: the clock's year, China time). With a
+    ``cache``, the register's grouped rows are read again only when the register changed
+    (``engine.services.dashboard_register``); tasks, cards and milestones are always read."""
     now = clock.now(uow)
     if year is None:
         year = now.astimezone(CHINA).year
     milestones, campaign_id = campaign_milestones(uow, year)
     units = _units(uow)
-    _add_posts(uow, units)
-    posts_by_level = _add_gradings(uow, units, year, milestones)
-    risks_by_level, risks_by_category = _add_risks(uow, units, year)
+    dept_unit = _department_units(uow)
+    _add_posts(uow, units, dept_unit)
+    rows = register_rows(uow, year, sorted(m.due_at for m in milestones), cache)
+    posts_by_level = _add_gradings(units, dept_unit, rows, milestones)
+    risks_by_level, risks_by_category = _add_risks(units, dept_unit, rows)
     totals = _add_tasks(uow, units, now, near_due)
     _add_assessments(uow, units, year)
     ranked = sorted(units.values(), key=lambda u: (-u.compute_score(), u.overdue, u.code))
@@ -200,12 +205,20 @@ def _units(uow: UnitOfWork) -> dict[int, UnitFigures]:
     return {uid: UnitFigures(code, name) for uid, code, name in rows}
 
 
-def _add_posts(uow: UnitOfWork, units: dict[int, UnitFigures]) -> None:
-    rows = uow.session.execute(
-        select(Department.unit_id, func.count(Post.id))
-        .join(Post, Post.department_id == Department.id).group_by(Department.unit_id))
-    for unit_id, count in rows:
-        units[unit_id].posts = count
+def _department_units(uow: UnitOfWork) -> dict[int, int]:
+    """department id → unit id: a few thousand rows at most, so the big tables are grouped
+    by their own department key and never joined to ``department``."""
+    return {d: u for d, u in uow.session.execute(select(Department.id, Department.unit_id))}
+
+
+def _add_posts(uow: UnitOfWork, units: dict[int, UnitFigures],
+               dept_unit: dict[int, int]) -> None:
+    rows = uow.session.execute(select(Post.department_id, func.count())
+                               .group_by(Post.department_id))
+    for dept_id, count in rows:
+        unit = units.get(dept_unit.get(dept_id, 0))
+        if unit is not None:
+            unit.posts += count
 
 
 def _count_if(condition: Any) -> Any:
@@ -213,63 +226,37 @@ def _count_if(condition: Any) -> Any:
     return func.sum(case((condition, 1), else_=0), type_=Integer)
 
 
-def _add_gradings(uow: UnitOfWork, units: dict[int, UnitFigures], year: int,
-                  milestones: list[CampaignMilestone]) -> dict[int, int]:
-    """Posts graded and published per unit and level, and graded by each deadline: one
-    scan of the year's gradings. Each grading falls in one interval between deadlines (a
-    single CASE per row, cheaper than a sum per deadline); the counts by deadline are the
-    running totals of those intervals."""
-    level = func.coalesce(PostGrading.override_level, PostGrading.level).label("lv")
-    ordered = sorted(range(len(milestones)), key=lambda i: milestones[i].due_at)
-    interval = case(*[(PostGrading.graded_at <= milestones[i].due_at, n)
-                      for n, i in enumerate(ordered)], else_=len(ordered)).label("interval")
-    stmt = (select(Department.unit_id, level, interval, func.count(),
-                   func.count(PostGrading.published_at))
-            .select_from(PostGrading).join(Post, Post.id == PostGrading.post_id)
-            .join(Department, Department.id == Post.department_id)
-            .where(PostGrading.year == year).group_by(Department.unit_id, level, interval))
+def _add_gradings(units: dict[int, UnitFigures], dept_unit: dict[int, int],
+                  rows: RegisterRows, milestones: list[CampaignMilestone]) -> dict[int, int]:
+    """Posts graded and published per unit and level, and graded by each deadline (the
+    running totals of the intervals between deadlines)."""
+    ordered = sorted(milestones, key=lambda m: m.due_at)
     by_level = dict.fromkeys(LEVELS, 0)
-    for unit_id, lv, after, graded, published in uow.session.execute(stmt):
-        unit = units[unit_id]
+    for dept_id, lv, after, graded, published in rows.gradings:
+        by_level[lv] += graded
+        unit = units.get(dept_unit.get(dept_id, 0))
+        if unit is None:
+            continue
         unit.graded += graded
         unit.published += published
         unit.post_levels[lv] += graded
-        by_level[lv] += graded
-        for n, i in enumerate(ordered):  # graded by this deadline and every later one
+        for n, milestone in enumerate(ordered):  # graded by this deadline and every later one
             if after <= n:
-                name = milestones[i].name
-                unit.graded_by[name] = unit.graded_by.get(name, 0) + graded
+                unit.graded_by[milestone.name] = unit.graded_by.get(milestone.name, 0) + graded
     return by_level
 
 
-def _add_risks(uow: UnitOfWork, units: dict[int, UnitFigures],
-               year: int) -> tuple[dict[int, int], dict[str, dict[int, int]]]:
-    """Risk points by unit, category and level, one tier at a time: the unit's and the
-    departments' own risks through their indexes, the posts' (nearly all of them) in one
-    scan joined to their post; departments are mapped to units in Python through one small
-    lookup."""
-    tiers = [
-        select(RiskPoint.unit_id, RiskPoint.category, RiskPoint.level, func.count())
-        .where(RiskPoint.unit_id.is_not(None), RiskPoint.year == year)
-        .group_by(RiskPoint.unit_id, RiskPoint.category, RiskPoint.level),
-        select(RiskPoint.department_id, RiskPoint.category, RiskPoint.level, func.count())
-        .where(RiskPoint.department_id.is_not(None), RiskPoint.year == year)
-        .group_by(RiskPoint.department_id, RiskPoint.category, RiskPoint.level),
-        select(Post.department_id, RiskPoint.category, RiskPoint.level, func.count())
-        .join(Post, Post.id == RiskPoint.post_id).where(RiskPoint.year == year)
-        .group_by(Post.department_id, RiskPoint.category, RiskPoint.level),
-    ]
-    dept_unit: dict[int, int] = {d: u for d, u in uow.session.execute(
-        select(Department.id, Department.unit_id))}
+def _add_risks(units: dict[int, UnitFigures], dept_unit: dict[int, int],
+               rows: RegisterRows) -> tuple[dict[int, int], dict[str, dict[int, int]]]:
+    """Risk points by unit, category and level; departments mapped to their units."""
     by_level = dict.fromkeys(LEVELS, 0)
     by_category = {c: dict.fromkeys(LEVELS, 0) for c in CATEGORIES}
-    for n, stmt in enumerate(tiers):
-        for owner, category, lv, count in uow.session.execute(stmt):
-            unit_id = owner if n == 0 else dept_unit.get(owner or 0)
-            by_level[lv] += count
-            by_category[category][lv] += count
-            if unit_id is not None and unit_id in units:
-                units[unit_id].risk_levels[lv] += count
+    for tier, owner, category, lv, count in rows.risks:
+        unit_id = owner if tier == UNIT_TIER else dept_unit.get(owner)
+        by_level[lv] += count
+        by_category[category][lv] += count
+        if unit_id is not None and unit_id in units:
+            units[unit_id].risk_levels[lv] += count
     return by_level, by_category
 
 

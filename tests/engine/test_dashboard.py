@@ -23,6 +23,7 @@ from engine.models import (
 from engine.passwords import hash_password
 from engine.services import dashboard as figures
 from engine.services.dashboard_milestones import CHINA
+from engine.services.dashboard_register import RegisterCache
 from engine.services.milestones import create_plan
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
@@ -223,3 +224,31 @@ def test_milestones_come_from_the_plan_and_its_reports(city: Org) -> None:
                                         "initial_network": "graded",
                                         "long_term_mechanism": "graded"}
     assert chart["coverage"]["rollout"] == [25.0, 100.0]  # posts graded so far
+
+
+def test_the_register_cache_is_reused_until_the_register_changes(city: Org) -> None:
+    cache = RegisterCache()
+
+    def cached() -> figures.Dashboard:
+        with city.rt.uow(write=False) as uow:
+            return figures.dashboard(uow, YEAR, cache=cache)
+
+    first, again = cached(), cached()
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert again.chart_data() == first.chart_data() == read(city).chart_data()
+    with city.rt.uow() as uow:  # a register change: the next read sees it
+        services.grade_post(uow, "CZJ-YSK-01", YEAR, ADMIN)
+    after = cached()
+    assert cache.misses == 2 and after.graded == first.graded + 1
+    assert after.chart_data() == read(city).chart_data()
+    # A graded post moving to another unit's department (an organisation import) too.
+    with city.rt.uow() as uow:
+        post = services.get_post(uow, "CZJ-YSK-01")
+        post.department_id = services.get_department(uow, "FGW-BGS").id
+        uow.commit()
+    moved = {u.code: u.graded for u in cached().units}
+    assert cache.misses == 3 and moved == {"CZJ": 2, "FGW": 5}
+    # Another year is cached apart.
+    with city.rt.uow(write=False) as uow:
+        assert figures.dashboard(uow, YEAR - 1, cache=cache).graded == 0
+    assert cache.misses == 4

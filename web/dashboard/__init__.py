@@ -13,11 +13,14 @@ from flask import Blueprint, Flask, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from engine.services.dashboard_register import RegisterCache
+
 from .. import nav
 
 #: Who may see the dashboard: administrators and the city's discipline commission (the
 #: unscoped role — a unit's own discipline officer holds ``discipline_commission:<unit>``).
 ROLES = ("admin", "discipline_commission")
+CACHE = "irpm_dashboard_register"
 
 bp = Blueprint("dashboard", __name__, url_prefix="/console", template_folder="templates",
                static_folder="static", static_url_path="/dashboard/static")
@@ -34,5 +37,8 @@ def _oversight_only() -> None:
 def init_app(app: Flask) -> None:
     from . import clock, views  # noqa: F401  (register the routes on bp)
 
+    # The register's grouped rows, reused while the register is unchanged (exact: see
+    # engine.services.dashboard_register); one per app, shared by its threads.
+    app.extensions[CACHE] = RegisterCache()
     app.register_blueprint(bp)
-    nav.add(app, nav.Item("dashboard.index", _l("Dashboard"), roles=ROLES, order=60))
+    nav.add(app, nav.Item("dashboard.index", _l("Dashboard"), roles=ROLES, order=58))

@@ -14,7 +14,7 @@ from engine.services import dashboard as figures
 
 from ..runtime import runtime
 from ..tasks.labels import LEVELS, RISK_CATEGORIES
-from . import bp
+from . import CACHE, bp
 from .schemas import YearSchema, errors_text
 
 MILESTONES = {"launch": _l("Launch"), "rollout": _l("Rollout to every unit"),
@@ -35,7 +35,7 @@ def _year() -> tuple[int | None, dict[str, list[str]]]:
 def _load(year: int | None) -> figures.Dashboard:
     near = timedelta(days=float(current_app.config["IRPM_NEAR_DUE_DAYS"]))
     with runtime().uow(write=False) as uow:
-        return figures.dashboard(uow, year, near_due=near)
+        return figures.dashboard(uow, year, near_due=near, cache=current_app.extensions[CACHE])
 
 
 def labels() -> dict[str, Any]:
