@@ -44,6 +44,7 @@ from .feedback import (
     mark_feedback_handled,
     may_see_feedback,
     posts_in_publicity,
+    reopen_review,
     submit_feedback,
     units_in_publicity,
 )
@@ -313,6 +314,7 @@ __all__ = [
     "prune_rate_limits",
     "publish",
     "reassign_task",
+    "reopen_review",
     "record_admin_action",
     "requeue_mail",
     "resume_instance",

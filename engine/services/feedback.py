@@ -55,6 +55,8 @@ from .messages import find_instance, send_message
 from .organisation import get_post, get_unit
 
 MESSAGE = "public_suggestion"
+#: The message the cycle waits for during publicity; it sends grading back to review.
+OBJECTION = "publicity_objection"
 DEFAULT_PROCESS = "post_cycle"
 #: The publicity period's timer in bpmn/post_cycle.bpmn.
 PUBLICITY_TIMER = "publicity_expired"
@@ -223,30 +225,82 @@ def list_feedback(uow: UnitOfWork, actor: Actor, *, pending_only: bool = True,
     return FeedbackPage(rows, int(total or 0))
 
 
-def mark_feedback_handled(uow: UnitOfWork, feedback_id: int, actor: Actor,
-                          note: str | None = None) -> Feedback:
-    """The discipline officer dealt with pending feedback (``note``: how). Its
-    notifications are marked read for everyone. Commits."""
+def _officers_feedback(uow: UnitOfWork, feedback_id: int, actor: Actor) -> Feedback:
+    """The feedback if ``actor`` oversees its unit; else ``NotFound`` (not ``Forbidden``:
+    another unit's feedback is not even said to exist)."""
     row = uow.session.get(Feedback, feedback_id)
     units = feedback_units(actor)
     if row is None or (units is not None and row.unit_code not in units):
         raise NotFound(f"no feedback {feedback_id} for {actor.user}")
+    return row
+
+
+def _clean_note(note: str | None) -> str | None:
+    text = (note or "").strip() or None
+    if text is not None and len(text) > MAX_NOTE:
+        raise ValidationFailed(f"the note has at most {MAX_NOTE} characters",
+                               {"note": ["too long"]})
+    return text
+
+
+def _handle(uow: UnitOfWork, row: Feedback, actor: Actor, note: str | None) -> None:
+    now = clock.now(uow)
+    row.handled_at, row.handled_by, row.handling_note = now, actor.user, note
+    uow.session.execute(update(Notification).where(
+        Notification.feedback_id == row.id, Notification.read_at.is_(None))
+        .values(read_at=now).execution_options(synchronize_session=False))
+
+
+def mark_feedback_handled(uow: UnitOfWork, feedback_id: int, actor: Actor,
+                          note: str | None = None) -> Feedback:
+    """The discipline officer dealt with pending feedback (``note``: how). Its
+    notifications are marked read for everyone. Commits."""
+    row = _officers_feedback(uow, feedback_id, actor)
     if row.instance_id is not None:
         raise Conflict(f"feedback {feedback_id} was delivered to process instance "
                        f"{row.instance_id}; it is handled there")
     if row.handled_at is not None:
         raise Conflict(f"feedback {feedback_id} was handled by {row.handled_by}")
-    text = (note or "").strip() or None
-    if text is not None and len(text) > MAX_NOTE:
-        raise ValidationFailed(f"the note has at most {MAX_NOTE} characters",
-                               {"note": ["too long"]})
-    now = clock.now(uow)
-    row.handled_at, row.handled_by, row.handling_note = now, actor.user, text
-    uow.session.execute(update(Notification).where(
-        Notification.feedback_id == row.id, Notification.read_at.is_(None))
-        .values(read_at=now).execution_options(synchronize_session=False))
+    _handle(uow, row, actor, _clean_note(note))
     uow.commit()
     return row
+
+
+def reopen_review(uow: UnitOfWork, feedback_id: int, actor: Actor, note: str | None = None,
+                  *, process: str = DEFAULT_PROCESS) -> int:
+    """Take feedback as an objection to the published level: the post's cycle, waiting out
+    its publicity, gets ``publicity_objection`` ({text, contact?, feedback_id, note?}) and
+    goes back to grading and review (严格审核把关) — then publishes again.
+
+    A suggestion the officer records as a risk point only re-grades the post; an objection
+    says the published grading itself must be looked at again, which only the unit's
+    discipline officer (or the city's commission) may decide. Refused, with nothing changed,
+    when the post is not in publicity now (``Conflict``). Pending feedback becomes handled
+    by it. Returns the cycle's instance id. Commits.
+    """
+    row = _officers_feedback(uow, feedback_id, actor)
+    text = _clean_note(note)
+    code = row.post_code
+    try:
+        instance_id = find_instance(uow, process, code).id
+    except NotFound:
+        raise Conflict(f"post {code} has no running cycle; there is no grading to re-open "
+                       "(review re-opens only while the post's level is in publicity)") from None
+    payload: dict[str, Any] = {"text": row.text, "feedback_id": row.id}
+    if row.contact:
+        payload["contact"] = row.contact
+    if text:
+        payload["note"] = text
+    lock_instance(uow, instance_id)
+    if row.pending:
+        _handle(uow, row, actor, text or "重新审核定级")
+    try:
+        send_message(uow, instance_id, OBJECTION, payload, actor)  # commits both
+    except Conflict:
+        uow.rollback()
+        raise Conflict(f"post {code} is not in publicity now; its grading can be re-opened "
+                       "only during the publicity period (公示期)") from None
+    return instance_id
 
 
 # ------------------------------------------------------------------------ in publicity

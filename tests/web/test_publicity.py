@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine import services
-from engine.models import Feedback, Notification
+from engine.models import Feedback, HumanTask, Notification, TaskState
 from engine.settings import Settings
 
 from .conftest import T0, AuthActions, Org, csrf_token, make_app
@@ -311,3 +311,60 @@ def test_a_lost_race_is_tried_again_and_a_busy_cycle_never_loses_feedback(
     with org.rt.uow() as uow, pytest.raises(ConcurrentUpdate):
         services.submit_feedback(uow, LEVEL3, "API 不保留", keep_undelivered=False)
     assert len(feedback_rows(org)) == 2
+
+
+def _open_elements(org: Org, instance_id: int) -> set[str]:
+    with org.rt.uow(write=False) as uow:
+        return set(uow.session.scalars(select(HumanTask.element_id).where(
+            HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN)))
+
+
+def test_the_officer_takes_feedback_as_an_objection_and_the_level_goes_back_to_review(
+        app: Flask, client: FlaskClient, auth: AuthActions, org: Org, clock: Clock,
+        published: dict[str, int]) -> None:
+    cycle = published[LEVEL3]
+    send(client, LEVEL3, text="该岗位经手大量资金，等级定低了", contact="李女士")
+    [row] = feedback_rows(org)
+    assert row.instance_id == cycle and "review" not in _open_elements(org, cycle)
+
+    auth.login(OTHER_OFFICER)  # another unit's officer: not even told it exists
+    assert client.post(f"/publicity/feedback/{row.id}/reopen").status_code == 404
+    auth.logout()
+    auth.login(STAFF)
+    assert client.post(f"/publicity/feedback/{row.id}/reopen").status_code == 404
+    assert "review" not in _open_elements(org, cycle)
+    auth.logout()
+
+    auth.login(OFFICER)
+    assert 'data-action="reopen"' in page(client, "/publicity/feedback?show=all")
+    response = client.post(f"/publicity/feedback/{row.id}/reopen",
+                           data={"note": "资金量大，应重新审核"})
+    assert response.status_code == 302
+    assert "岗位风险等级已退回审核" in page(client, "/publicity/feedback?show=all")
+    received = [e.data for e in org.events(cycle) if e.type == "message_received"]
+    assert received[-1] == {"name": "publicity_objection", "payload": {
+        "text": "该岗位经手大量资金，等级定低了", "contact": "李女士", "feedback_id": row.id,
+        "note": "资金量大，应重新审核"}}
+    assert "review" in _open_elements(org, cycle)  # 严格审核把关 again, then publicity again
+
+    again = client.post(f"/publicity/feedback/{row.id}/reopen", data={"note": "再次"})
+    assert again.status_code == 302  # no longer in publicity: refused, nothing changes
+    assert "公示期" in page(client, "/publicity/feedback?show=all")
+    assert len([e for e in org.events(cycle) if e.type == "message_received"]) == len(received)
+
+
+def test_an_objection_after_publicity_is_refused_and_the_feedback_stays_pending(
+        app: Flask, client: FlaskClient, auth: AuthActions, org: Org, clock: Clock,
+        published: dict[str, int]) -> None:
+    with org.rt.uow() as uow:
+        services.advance_to(uow, T0 + timedelta(days=8))
+    send(client, LEVEL3, text="公示结束后才反映")
+    [row] = feedback_rows(org)
+    assert row.pending
+    auth.login(OFFICER)
+    response = client.post(f"/publicity/feedback/{row.id}/reopen", data={"note": "想重新审核"})
+    assert response.status_code == 302
+    assert "公示期" in page(client, "/publicity/feedback")
+    [after] = feedback_rows(org)
+    assert after.pending and after.handled_at is None and after.handling_note is None
+    assert [e for e in org.events(published[LEVEL3]) if e.type == "message_received"] == []

@@ -177,3 +177,21 @@ def feedback_handled(feedback_id: int) -> Any:
     else:
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
     return redirect(safe_next(request.form.get("next")) or url_for("publicity.feedback_list"))
+
+
+@bp.post("/feedback/<int:feedback_id>/reopen")
+def feedback_reopen(feedback_id: int) -> Any:
+    """Take the feedback as an objection: the post's grading goes back to review."""
+    form = HandledForm()
+    if form.validate_on_submit():
+        try:
+            with runtime().uow() as uow:
+                services.reopen_review(uow, feedback_id, g.actor, form.note.data)
+        except (Conflict, ValidationFailed) as exc:
+            flash(describe(exc), "danger")
+        else:
+            flash(_("The post's grading is back in review; it will be published again."),
+                  "success")
+    else:
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
+    return redirect(safe_next(request.form.get("next")) or url_for("publicity.feedback_list"))
