@@ -262,7 +262,8 @@ def save(uow: UnitOfWork, live: Live) -> None:
     _sync_tasks(uow, live, ready)
     _sync_timers(uow, live, {} if terminated else waiting_timers(live.workflow))
     _set_status(live)
-    mirror_variables(uow, instance.id, live.workflow)
+    # state_format 0: inserted in this transaction (new_instance), so no rows to compare.
+    mirror_variables(uow, instance.id, live.workflow, new=instance.state_format == 0)
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     write_instance(uow, instance)

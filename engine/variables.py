@@ -49,11 +49,13 @@ def scalar_variables(data: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def mirror_variables(uow: UnitOfWork, instance_id: int, workflow: BpmnWorkflow) -> None:
+def mirror_variables(uow: UnitOfWork, instance_id: int, workflow: BpmnWorkflow, *,
+                     new: bool = False) -> None:
     """Bring the instance's rows in line with its data: delete what went or changed, insert
-    what is new (nothing at all when nothing changed, the usual case)."""
+    what is new (nothing at all when nothing changed, the usual case). ``new``: the instance
+    was inserted in this transaction and has no rows yet (saves the read)."""
     wanted = scalar_variables(current_data(workflow))
-    existing: dict[str, str] = {name: value for name, value in uow.session.execute(
+    existing: dict[str, str] = {} if new else {name: value for name, value in uow.session.execute(
         select(InstanceVariable.name, InstanceVariable.value)
         .where(InstanceVariable.instance_id == instance_id))}
     stale = [name for name, value in existing.items() if wanted.get(name) != value]
