@@ -8,9 +8,12 @@ from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from engine import services
 from engine.actors import Actor
+from engine.models import MilestoneReport, ProcessDefinition, ProcessInstance
+from engine.services.milestones import create_plan
 from tests.inbox_org import T0
 
 from .conftest import AuthActions, Org
@@ -101,3 +104,40 @@ def test_english_on_request(client: FlaskClient, auth: AuthActions, city: Org) -
     client.post("/language", data={"lang": "en"})
     html = client.get("/console/dashboard").get_data(as_text=True)
     assert "Ranking of units" in html and "Campaign milestones" in html
+
+
+def test_the_milestone_panel_shows_the_plan_and_its_report(
+        client: FlaskClient, auth: AuthActions, city: Org) -> None:
+    with city.rt.uow() as uow:
+        definition_id = uow.session.scalar(select(ProcessDefinition.id).limit(1))
+        campaign = ProcessInstance(definition_id=definition_id, process_id="campaign",
+                                   business_key="campaign-2011", status="waiting",
+                                   state_format=0, state=b"", started_at=T0, updated_at=T0)
+        uow.session.add(campaign)
+        uow.session.flush()
+        plan = create_plan(uow, campaign.id, "campaign-2011", 2011, ["CZJ", "FGW"], None, T0)
+        launch, rollout = plan.milestones[0], plan.milestones[1]
+        launch.warned_at = launch.evaluated_at = T0
+        launch.yellow_cards, launch.red_cards = 1, 1
+        rollout.warned_at = T0
+        uow.session.add(MilestoneReport(
+            milestone_id=launch.id, instance_id=campaign.id, name="launch", rule="launch",
+            due_at=launch.due_at, evaluated_at=T0, units_total=2, units_on_track=1,
+            red_cards=1, units=[
+                {"unit_code": "CZJ", "unit_name": "财政局", "on_track": False, "done": 0,
+                 "total": 1, "reasons": [], "principal": None},
+                {"unit_code": "FGW", "unit_name": "发展和改革委员会", "on_track": True,
+                 "done": 1, "total": 1, "reasons": [], "principal": None}]))
+        uow.commit()
+    auth.login("jiwei")
+    html = client.get("/console/dashboard").get_data(as_text=True)
+    launch_row = re.search(r'<tr data-milestone="launch" data-state="due">(.*?)</tr>', html,
+                           re.S)
+    assert launch_row, "the launch milestone is past its deadline"
+    assert "已到期,待检查" in launch_row.group(1) and "1 / 1" in launch_row.group(1)
+    on_track = re.search(r"data-on-track>(.*?)</td>", launch_row.group(1), re.S)
+    assert on_track and "1 / 2" in on_track.group(1) and "滞后: CZJ" in on_track.group(1)
+    assert '<tr data-milestone="rollout" data-state="warned">' in html
+    charts = json.loads(re.search(r"data-charts='([^']*)'", html).group(1))  # type: ignore[union-attr]
+    assert charts["coverage"]["launch"] == [0.0, 100.0]
+    assert charts["coverage_source"]["launch"] == "report"
