@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -38,6 +39,8 @@ DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/",
 KNOWN_ROLES = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
 GATEWAYS_WITH_CONDITIONS = ("exclusiveGateway", "inclusiveGateway")
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
+#: An ISO 8601 duration or repetition typed without quotes: Python reads it as a name.
+ISO_NAME = re.compile(r"^(P(\d|T\d)[0-9YMWDTHS.]*[YMWDHS]|R\d*/\S+)$")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,11 @@ class _Linter:
                      f"expression ({_reason(exc)}); write e.g. \"P7D\" in quotes, or a "
                      "variable name", event, "timer_expression", event=_name(event),
                      kind=kind, reason=_reason(exc))
+            return
+        if ISO_NAME.match(text):
+            self.add("timer", f"the {label} of timer '{_name(event)}' is {text} without "
+                     f"quotes, which the engine reads as a variable name; write \"{text}\"",
+                     event, "timer_unquoted", event=_name(event), kind=kind, value=text)
             return
         try:
             literal = ast.literal_eval(text)

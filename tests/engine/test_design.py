@@ -192,6 +192,7 @@ def test_a_lane_must_be_a_role(rt: Runtime) -> None:
     ("__import__('os')", "not a valid expression"),
     ("7", "must be a text"),
     ("", "empty duration"),
+    ("P7D", "without quotes"),
 ])
 def test_timers_must_parse(rt: Runtime, text: str, says: str) -> None:
     def change(root: etree._Element) -> None:

@@ -42,6 +42,8 @@ TEXTS: dict[str, Any] = {
                          "\"2011-06-30T00:00:00+08:00\"."),
     "timer_not_iso": _l("The %(kind)s '%(value)s' of timer '%(event)s' is not ISO 8601 "
                         "(%(reason)s); e.g. \"%(example)s\"."),
+    "timer_unquoted": _l("The %(kind)s of timer '%(event)s' is %(value)s without quotes, which "
+                         "the engine reads as a variable name; write \"%(value)s\"."),
     "script_missing": _l("Script task '%(task)s' has no script."),
     "script_invalid": _l("The %(what)s of '%(owner)s' is not valid: %(reason)s"),
     "form_schema_json": _l("The form of '%(owner)s' (formSchema) is not valid JSON: "

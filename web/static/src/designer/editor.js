@@ -32,6 +32,14 @@ if (box) {
   const registry = modeler.get("elementRegistry");
   let filename = box.dataset.filename || "process.bpmn";
   let marked = [];
+  // Changes not yet saved as a draft or deployed: leaving the page asks first.
+  let dirty = false;
+  modeler.get("eventBus").on("commandStack.changed", () => { dirty = true; });
+  window.addEventListener("beforeunload", (event) => {
+    if (dirty) {
+      event.preventDefault();
+    }
+  });
 
   const clearMarks = () => {
     marked.forEach((id) => canvas.removeMarker(id, "irpm-problem"));
@@ -90,6 +98,7 @@ if (box) {
           : fmt(box.dataset.msgProblems, { n: body.problems.length }));
       } else if (cmd === "deploy") {
         if (status === 200) {
+          dirty = false;
           clearMarks();
           renderProblems([], pick);
           const created = (body.deployed || []).find((d) => d.created);
@@ -99,6 +108,7 @@ if (box) {
           showStatus("danger", body.message || box.dataset.msgError);
         }
       } else {
+        dirty = dirty && status !== 200;
         showStatus(status === 200 ? "success" : "danger",
           status === 200 ? box.dataset.msgSaved : (body.detail || box.dataset.msgError));
       }
