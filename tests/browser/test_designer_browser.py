@@ -6,7 +6,8 @@ is refused; the designer puts it into a lane from the properties panel, gives it
 (formSchema, JSON checked as typed) and a due time, deploys version 2 (the engine's catalog
 has the task with its lane and properties) and sees the diff: the task and its flow added,
 the split flow changed. An invalid upload is refused with its message, nothing deployed; the
-DMN editor opens a decision table, validates and deploys it. Screenshots: tests/artifacts/."""
+DMN editor opens a decision table, validates, downloads and deploys it; a timer's duration is
+edited in the properties panel and checked. Screenshots: tests/artifacts/."""
 
 from __future__ import annotations
 
@@ -200,3 +201,25 @@ def test_the_dmn_editor_opens_validates_and_deploys_a_decision_table(
     assert versions(rt, "post_cycle")[-1] == (2, "designer")
     page.goto("/designer/")  # deployed: the draft is gone
     expect(page.locator('[data-dmn="post_grading.dmn"]')).not_to_contain_text("草稿")
+
+
+def test_a_timer_is_edited_in_the_properties_panel_and_checked(page: Page, rt: Runtime,
+                                                               shots: Screens) -> None:
+    sign_in(page)
+    page.goto("/designer/bpmn/disposal")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator('.djs-element[data-element-id="reminder_overdue"]').click()
+    page.locator('[data-group-id="group-timer"] .bio-properties-panel-group-header').click()
+    value = page.locator("#bio-properties-panel-timerEventDefinitionValue")
+    expect(value).to_have_value('"P5D"')
+    # a boundary event goes with its task: no lane of its own to choose
+    expect(page.locator("#bio-properties-panel-irpm-lane")).to_have_count(0)
+    value.fill("P9D")  # without the quotes the engine would look for a variable
+    page.locator("#btn-validate").click()
+    problem = page.locator('#problems [data-element="reminder_overdue"]')
+    expect(problem).to_have_attribute("data-rule", "timer")
+    expect(problem).to_contain_text('请写成 "P9D"')
+    shots(page, "timer-unquoted", full_page=False)
+    value.fill('"P9D"')
+    page.locator("#btn-validate").click()
+    expect(page.locator("#problems")).to_have_attribute("data-count", "0")

@@ -239,7 +239,7 @@ function groupsFor(element) {
       entries.push(conditionEntry());
     }
   }
-  if (is(element, "bpmn:FlowNode") && !is(element, "bpmn:Lane")
+  if (is(element, "bpmn:FlowNode") && !is(element, "bpmn:BoundaryEvent")
       && element.parent && (is(element.parent, "bpmn:Lane") || is(element.parent, "bpmn:Participant"))) {
     entries.push({ id: "irpm-lane", component: LaneEntry, isEdited: () => false });
   }
