@@ -20,7 +20,7 @@ from ..errors import NotFound
 from ..execution import all_tasks, check_out, runtime
 from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
 from ..variables import current_data
-from .token_move import ACTIVE, Token, _name, _targets_in
+from .token_move import ACTIVE, Token, element_name, targets_in
 
 __all__ = ["InstanceView", "instance_view"]
 
@@ -55,9 +55,10 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
         current = sorted({t.task_spec.bpmn_id for t in bpmn
                           if t.state in (*ACTIVE, SpiffState.STARTED)})
         done = sorted({t.task_spec.bpmn_id for t in bpmn if t.state == SpiffState.COMPLETED})
-        tokens = [Token(t.id, t.task_spec.name, _name(t.task_spec),
+        tokens = [Token(t.id, t.task_spec.name, element_name(t.task_spec),
                         SpiffState.get_name(t.state)) for t in bpmn if t.state in ACTIVE]
-        targets = sorted((n, _name(s)) for n, s in _targets_in(live.workflow.spec).items())
+        targets = sorted((n, element_name(s))
+                         for n, s in targets_in(live.workflow.spec).items())
         variables = copy.deepcopy(current_data(live.workflow))
     finally:
         runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)

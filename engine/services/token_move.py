@@ -33,7 +33,8 @@ from ..models import EventType, InstanceStatus, ProcessInstance
 from .audit import record_admin_action
 from .instance_admin import require_admin, require_reason
 
-__all__ = ["MOVABLE_TYPES", "Token", "active_tokens", "move_targets", "move_token"]
+__all__ = ["MOVABLE_TYPES", "Token", "active_tokens", "element_name", "move_targets",
+           "move_token", "targets_in"]
 
 MOVABLE_TYPES = (UserTask, ManualTask, ScriptTask, ServiceTask, BusinessRuleTask)
 ACTIVE = (SpiffState.READY, SpiffState.WAITING, SpiffState.ERROR)
@@ -47,7 +48,7 @@ class Token:
     state: str
 
 
-def _name(spec: TaskSpec) -> str:
+def element_name(spec: TaskSpec) -> str:
     return str(getattr(spec, "bpmn_name", None) or spec.name)
 
 
@@ -60,7 +61,7 @@ def active_tokens(uow: UnitOfWork, instance: ProcessInstance) -> list[Token]:
     """Where the instance's tokens are (tasks that can be moved away from)."""
     live = check_out(uow, instance, instance.updated_at)
     try:
-        return [Token(t.id, t.task_spec.name, _name(t.task_spec),
+        return [Token(t.id, t.task_spec.name, element_name(t.task_spec),
                       SpiffState.get_name(t.state)) for t in _tokens(all_tasks(live.workflow))]
     finally:
         runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
@@ -78,7 +79,7 @@ def _reachable(start: TaskSpec) -> set[str]:
     return seen
 
 
-def _targets_in(process_spec: object) -> dict[str, TaskSpec]:
+def targets_in(process_spec: object) -> dict[str, TaskSpec]:
     specs: dict[str, TaskSpec] = getattr(process_spec, "task_specs", {})
     start = specs.get("Start")
     reachable = _reachable(start) if start is not None else set(specs)
@@ -91,8 +92,8 @@ def move_targets(uow: UnitOfWork, instance: ProcessInstance) -> list[tuple[str, 
     """The activities a token of the instance's main process may be moved to: (id, name)."""
     live = check_out(uow, instance, instance.updated_at)
     try:
-        return sorted((name, _name(spec)) for name, spec in
-                      _targets_in(live.workflow.spec).items())
+        return sorted((name, element_name(spec)) for name, spec in
+                      targets_in(live.workflow.spec).items())
     finally:
         runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
 
@@ -115,7 +116,7 @@ def move_token(uow: UnitOfWork, instance_id: int, actor: Actor, from_task: uuid.
         workflows.checkin(instance.id, instance.revision, live.workflow)
         raise ValidationFailed(f"task {from_task} is not an active token of instance "
                                f"{instance.id}; reload the page", {"from": ["not active"]})
-    targets = _targets_in(source.workflow.spec)
+    targets = targets_in(source.workflow.spec)
     if to_element not in targets or to_element == source.task_spec.name:
         workflows.checkin(instance.id, instance.revision, live.workflow)
         known = ", ".join(sorted(targets)) or "none"

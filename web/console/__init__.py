@@ -57,11 +57,6 @@ def _viewers_only() -> None:
         abort(403)
 
 
-@bp.app_context_processor
-def _context() -> dict[str, object]:
-    return {"console_may_act": may_act}
-
-
 def init_app(app: Flask) -> None:
     from . import audit_views, batch_views, heatmap_views, instance_views, list_views  # noqa: F401
 
