@@ -175,7 +175,8 @@ def design_file(uow: UnitOfWork, *, process_id: str | None = None,
                                 .order_by(SourceFile.created_at.desc()).limit(1))
     if latest is None:
         path = models_dir / filename if models_dir and filename else None
-        if path is not None and path.name == filename and path.is_file():
+        if (path is not None and path.name == filename and path.suffix in (".bpmn", ".dmn")
+                and path.is_file()):
             return DesignFile(path.name, Source(path.name, b"").kind,
                               path.read_text("utf-8"), "models")
         raise NotFound(f"no file '{filename}' is deployed")

@@ -4,13 +4,14 @@ references to deployed files), deployment behind validation, and drafts."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
 from engine import services
-from engine.errors import ValidationFailed
+from engine.errors import NotFound, ValidationFailed
 from engine.models import DesignDraft, ProcessDefinition
 from engine.parsing import NS, Source, read_sources
 from engine.runtime import Runtime
@@ -339,3 +340,18 @@ def test_drafts_are_all_or_none_and_need_well_formed_xml(rt: Runtime) -> None:
         design.discard_draft(uow, "small.bpmn")
     with rt.uow(write=False) as uow:
         assert design.get_draft(uow, "small.bpmn") is None
+
+
+def test_only_models_are_read_from_the_models_directory(rt: Runtime, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("secret", encoding="utf-8")
+    (tmp_path / "table.dmn").write_bytes((BPMN_DIR / "post_grading.dmn").read_bytes())
+    with rt.uow(write=False) as uow:
+        opened = design.design_file(uow, filename="table.dmn", models_dir=tmp_path)
+        assert (opened.kind, opened.origin) == ("dmn", "models")
+        with pytest.raises(NotFound):
+            design.design_file(uow, filename="notes.txt", models_dir=tmp_path)
+        with pytest.raises(NotFound):
+            design.design_file(uow, filename="../irpm.db", models_dir=tmp_path)
+        listed = design.overview(uow, tmp_path).decision_files
+    assert [(f.filename, f.decisions, f.deployed_at) for f in listed] == [
+        ("table.dmn", ["post_grading"], None)]

@@ -320,3 +320,5 @@ def test_download_gives_the_deployed_file(designer: FlaskClient) -> None:
     dmn = designer.get("/designer/download/file/responsibility.dmn")
     assert dmn.get_data() == (BPMN_DIR / "responsibility.dmn").read_bytes()
     assert designer.get("/designer/download/file/nothing.dmn").status_code == 404
+    assert designer.get("/designer/download/file/..%2Fpyproject.toml").status_code == 404
+    assert designer.get("/designer/api/file?file=..%2Fpyproject.toml").status_code == 400
