@@ -36,7 +36,7 @@ from engine.runtime import Runtime
 from engine.services.tasks import VIEWS
 from engine.settings import Settings
 
-from . import cli_demo, cli_milestones, cli_notifications, create_app
+from . import cli_console, cli_demo, cli_milestones, cli_notifications, create_app
 from .cli_format import (
     CHINA,
     DURATION,
@@ -506,6 +506,7 @@ def serve(host: str, port: int) -> None:
 
 
 main.add_command(cli_demo.demo)
+main.add_command(cli_console.console)
 main.add_command(cli_notifications.notifications)
 main.add_command(cli_milestones.milestones)
 main.add_command(cli_milestones.rehearse_command)

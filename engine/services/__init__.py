@@ -166,6 +166,7 @@ from .tasks import (
 )
 from .timers import advance_to, due_instance_ids, fire_due_timers, next_due
 from .token_move import Token, active_tokens, move_targets, move_token
+from .variable_index import reindex_variables
 from .version_migration import (
     MigrationCheck,
     MigrationRefused,
@@ -315,6 +316,7 @@ __all__ = [
     "publish",
     "reassign_task",
     "record_admin_action",
+    "reindex_variables",
     "reopen_review",
     "requeue_mail",
     "resume_instance",

@@ -113,3 +113,23 @@ def test_step_choices_are_the_human_steps_of_the_process(post: Driver) -> None:
         assert services.step_choices(uow, "no_such_process") == []
     assert choices["discovery"] == "查找廉政风险" and "review" in choices
     assert "grading" not in choices and "control_join" not in choices  # not human steps
+
+
+def test_reindex_rebuilds_the_variable_mirror(post: Driver) -> None:
+    from sqlalchemy import delete
+
+    from engine.models import InstanceVariable
+
+    ids = [_start(post, unit, f"K-{unit}") for unit in ("CZJ", "FGW", "CZJ")]
+    with post.rt.uow() as uow:  # as if the instances predated migration 0012
+        uow.session.execute(delete(InstanceVariable))
+        uow.commit()
+    assert _ids(post, unit="CZJ") == []
+    with post.rt.uow() as uow:
+        assert services.reindex_variables(uow, after_id=0, limit=2) == (2, ids[1])
+    assert _ids(post, unit="CZJ") == [ids[0]]
+    with post.rt.uow() as uow:
+        assert services.reindex_variables(uow, after_id=ids[1], limit=2) == (1, ids[2])
+    with post.rt.uow() as uow:
+        assert services.reindex_variables(uow, after_id=ids[2]) == (0, None)
+    assert _ids(post, unit="CZJ") == [ids[2], ids[0]]

@@ -242,3 +242,22 @@ def test_audit_filters(org: Org, client: FlaskClient, auth: AuthActions,
     page = client.get(f"/console/audit?instance={three[1]}")
     assert "乙" in page.text and "甲" not in page.text
     assert client.get("/console/audit?instance=abc").status_code == 400
+
+
+def test_cli_reindexes_the_variables(org: Org, database_url: str, three: list[int]) -> None:
+    from click.testing import CliRunner
+    from sqlalchemy import delete
+
+    from engine.models import InstanceVariable
+    from web.cli import main
+
+    with org.rt.uow() as uow:
+        uow.session.execute(delete(InstanceVariable))
+        uow.commit()
+    result = CliRunner(env={"IRPM_DATABASE_URL": database_url}).invoke(
+        main, ["--json", "console", "reindex-variables", "--batch", "2"],
+        catch_exceptions=False)
+    assert result.exit_code == 0 and '"instances": 3' in result.stdout
+    with org.rt.uow(write=False) as uow:
+        page = services.list_console_instances(uow, services.InstanceQuery(unit="CZJ"))
+    assert sorted(r.id for r in page.rows) == sorted(three[:2])
