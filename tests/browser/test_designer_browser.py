@@ -136,6 +136,7 @@ def test_designer_adds_a_task_fixes_its_lane_deploys_and_sees_the_diff(
     page.locator("#btn-deploy").click()
     expect(page.locator("#designer-status")).to_have_attribute("data-kind", "success")
     expect(page.locator("#designer-status")).to_contain_text("unit_cycle v2")
+    expect(page.locator("#editor-origin")).to_have_text("v2")
     shots(page, "deployed", full_page=False)
     assert versions(rt, "unit_cycle") == [(1, "setup"), (2, "designer")]
     with rt.uow(write=False) as uow:
@@ -146,6 +147,7 @@ def test_designer_adds_a_task_fixes_its_lane_deploys_and_sees_the_diff(
     assert json.loads(element["properties"]["formSchema"])["properties"]["note"]["title"] == "说明"
 
     page.locator("#designer-status-link").click()
+    expect(page).to_have_url(re.compile(r"/designer/diff/unit_cycle\?new=2$"))
     diff = page.locator("#diff")
     expect(diff).to_have_attribute("data-state", "ready")
     added = page.locator(f'#diff-list [data-kind="added"][data-element="{new_id}"]')

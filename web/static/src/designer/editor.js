@@ -101,7 +101,14 @@ if (box) {
           dirty = false;
           clearMarks();
           renderProblems([], pick);
-          const created = (body.deployed || []).find((d) => d.created);
+          // The diff of the process this page edits (deploying its file may also version
+          // the processes that call it).
+          const made = (body.deployed || []).filter((d) => d.created);
+          const created = made.find((d) => d.process_id === box.dataset.process) || made[0];
+          const origin = document.getElementById("editor-origin");
+          if (origin && created && created.process_id === box.dataset.process) {
+            origin.textContent = `v${created.version}`;
+          }
           showStatus("success", body.message,
             created ? { href: created.diff_url, text: box.dataset.msgDiff } : null);
         } else {
