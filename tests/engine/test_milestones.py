@@ -10,18 +10,19 @@ department's risk discovery are in.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from engine import mail, services
+from engine import services
 from engine.actors import Actor
 from engine.errors import Forbidden, InvalidState, IrpmError, NotFound, ValidationFailed
-from engine.mail import SmtpSettings
 from engine.models import InstanceStatus, Milestone, Notification, PendingTimer
 from engine.services import notifications
 
+from ..web.mailserver import Mailbox, SmtpServer, free_port
 from .programme_org import CITY_COMMISSION, FGW_HEAD, FGW_PRINCIPAL, YEAR, City, risk
 
 CST = timezone(timedelta(hours=8))
@@ -292,24 +293,36 @@ def test_timers_are_ordinary_bpmn_timers(city: City) -> None:
                      "warn_long_term_mechanism": "date"}
 
 
-def test_milestone_cards_are_e_mailed_after_the_commit(city: City,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    sent: list[Any] = []
-    monkeypatch.setattr(mail, "send", lambda _settings, mails: sent.extend(mails) or 0)
-    notifications.configure(city.rt, smtp=SmtpSettings(host="127.0.0.1", port=2525,
-                                                       sender="irpm@example.gov.cn",
-                                                       base_url="https://irpm.example"))
-    with city.rt.uow() as uow:
-        services.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
-    start(city, {"rollout": "2011-03-31"})
-    fgw_rolls_out(city)
-    city.advance_to(at_nine("2011-03-17"))
-    [yellow] = [m for m in sent if "全面推开" in m.subject]
-    assert yellow.to == "sunli@example.gov.cn"
-    assert yellow.subject.startswith("【IRPM】黄牌提醒:工作节点“全面推开”:财政局")
-    assert "您单位的工作进度未达到即将到期的工作节点要求" in yellow.body
-    assert "单位层面风险尚未查找上报" in yellow.body
-    assert "https://irpm.example/notifications" in yellow.body
-    city.advance_to(at_nine("2011-03-31"))
-    [red] = [m for m in sent if "全面推开" in m.subject and "红牌" in m.subject]
-    assert "您单位未按期达到工作节点要求(红牌)" in red.body
+def test_milestone_cards_are_e_mailed_after_the_commit(city: City) -> None:
+    """Through a real SMTP server on loopback (aiosmtpd) and the e-mail outbox."""
+    mailbox = Mailbox(free_port())
+    server = SmtpServer(mailbox).start()
+    try:
+        notifications.configure(city.rt, smtp=mailbox.settings(
+            timeout=5, base_url="https://irpm.example"))
+        with city.rt.uow() as uow:
+            services.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
+        start(city, {"rollout": "2011-03-31"})
+        fgw_rolls_out(city)
+        city.advance_to(at_nine("2011-03-17"))
+
+        def about_rollout(red: bool) -> list[EmailMessage]:
+            return [m for m in mailbox.received if "全面推开" in str(m["Subject"])
+                    and ("红牌" in str(m["Subject"])) == red]
+
+        [yellow] = about_rollout(red=False)
+        body = yellow.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert yellow["To"] == "sunli@example.gov.cn"
+        assert str(yellow["Subject"]).startswith("【IRPM】黄牌提醒:工作节点“全面推开”:财政局")
+        assert "您单位的工作进度未达到即将到期的工作节点要求" in text
+        assert "单位层面风险尚未查找上报" in text
+        assert "https://irpm.example/notifications" in text
+        city.advance_to(at_nine("2011-03-31"))
+        [red] = about_rollout(red=True)
+        red_body = red.get_body(("plain",))
+        assert red_body is not None
+        assert "您单位未按期达到工作节点要求(红牌)" in red_body.get_content()
+    finally:
+        server.stop()
