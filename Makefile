@@ -104,6 +104,7 @@ test: lint test-sqlite test-postgres
 
 bench: setup
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/timers.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info node_modules \

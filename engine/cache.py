@@ -78,6 +78,12 @@ class WorkflowCache:
             self.misses += 1
             return None
 
+    def holds(self, instance_id: int, revision: int) -> bool:
+        """Whether ``checkout`` would hit (a peek: counts nothing, moves nothing)."""
+        with self._lock:
+            entry = self._items.get(instance_id)
+            return entry is not None and entry[0] == revision
+
     def checkin(self, instance_id: int, revision: int, workflow: BpmnWorkflow) -> None:
         if self.capacity <= 0:
             return

@@ -76,6 +76,8 @@ class UnitOfWork:
         #: Instance events written in this transaction, for the runtime's event listeners
         #: (``Runtime.events_written``); handed over once the transaction commits.
         self.outbox: list[dict[str, Any]] = []
+        #: Set once this transaction changed the pending timers (``Runtime.timers_changed``).
+        self.timers_changed = False
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.session.close()
         self._after_commit.clear()
         self.outbox.clear()
+        self.timers_changed = False
         if isinstance(exc, DBAPIError) and _is_contention(exc):
             raise ConcurrentUpdate("the database refused this change because another request "
                                    "changed the same data at the same time; try again") from exc
@@ -103,6 +106,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        self.timers_changed = False
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
@@ -113,6 +117,7 @@ class UnitOfWork:
         self.session.rollback()
         self._after_commit.clear()
         self.outbox.clear()
+        self.timers_changed = False
 
 
 #: PostgreSQL deadlock_detected / serialization_failure / lock_not_available.

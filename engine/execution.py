@@ -35,6 +35,7 @@ from .clock import FrozenClock, SystemClock, bind_clock
 from .db import UnitOfWork
 from .errors import ConcurrentUpdate, NotFound
 from .models import (
+    ACTIVE_STATUSES,
     Base,
     EventType,
     HumanTask,
@@ -74,6 +75,9 @@ class Live:
     uow: UnitOfWork | None = None
     #: Set once a completed child has handed its result to its caller.
     parent_notified: bool = False
+    #: Whether the instance's timers counted (running or waiting) when it was checked out:
+    #: a change of that is a change for the scheduler (``Runtime.timers_changed``).
+    was_active: bool = False
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -117,6 +121,31 @@ def lock_instance(uow: UnitOfWork, instance_id: int) -> tuple[ProcessInstance, d
     return row[0], clock_reading(row[1])
 
 
+def lock_instances(uow: UnitOfWork, instance_ids: list[int]) -> list[ProcessInstance]:
+    """Read many instances for update in one statement, in id order, with the state only of
+    those the workflow cache does not hold (one more statement).
+
+    On PostgreSQL, instances another transaction holds are skipped (``SKIP LOCKED``), not
+    waited for: the caller takes them one by one afterwards (``lock_instance``), so a batch
+    never waits while holding other locks.
+    """
+    if not instance_ids:
+        return []
+    stmt = (select(ProcessInstance).where(ProcessInstance.id.in_(instance_ids))
+            .order_by(ProcessInstance.id).options(defer(ProcessInstance.state)))
+    if not uow.is_sqlite:
+        stmt = stmt.with_for_update(of=ProcessInstance, skip_locked=True)
+    found = list(uow.session.scalars(stmt.execution_options(populate_existing=True)))
+    cache = runtime(uow).workflows
+    by_id = {i.id: i for i in found if not cache.holds(i.id, i.revision)}
+    if by_id:
+        for instance_id, state in uow.session.execute(
+                select(ProcessInstance.id, ProcessInstance.state)
+                .where(ProcessInstance.id.in_(list(by_id)))):
+            set_committed_value(by_id[instance_id], "state", state)
+    return found
+
+
 def clock_reading(simulated_now: datetime | None) -> datetime:
     """"Now" from a ``simulated_now_column()`` value read along with other data."""
     return simulated_now if simulated_now is not None else SystemClock().now()
@@ -128,8 +157,9 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
     workflow = rt.workflows.checkout(instance.id, instance.revision)
     if workflow is None:
         workflow = load_state(instance.state, definition.bundle, rt.script_engine)
-    live = Live(instance, definition, workflow, now, uow=uow)
-    if instance.status in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+    live = Live(instance, definition, workflow, now, uow=uow,
+                was_active=instance.status in ACTIVE_STATUSES)
+    if live.was_active:
         # An error can leave a READY task without its row (a failed assignment); only
         # healthy instances are trusted to mirror their workflow exactly.
         live.known_open = set(ready_human_tasks(workflow))
@@ -260,10 +290,13 @@ def save(uow: UnitOfWork, live: Live) -> None:
         start_calls(uow, live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
     _sync_tasks(uow, live, ready)
-    _sync_timers(uow, live, {} if terminated else waiting_timers(live.workflow))
+    changed, has_timers = _sync_timers(uow, live,
+                                       {} if terminated else waiting_timers(live.workflow))
     _set_status(live)
     # state_format 0: inserted in this transaction (new_instance), so no rows to compare.
     mirror_variables(uow, instance.id, live.workflow, new=instance.state_format == 0)
+    if changed or (has_timers and live.was_active != (instance.status in ACTIVE_STATUSES)):
+        runtime(uow).timers_changed(uow)
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     write_instance(uow, instance)
@@ -279,6 +312,11 @@ def save(uow: UnitOfWork, live: Live) -> None:
 
 _TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["task_candidate"]
 _TIMER, _EVENT = Base.metadata.tables["timer"], Base.metadata.tables["instance_event"]
+#: The mirror's writes, built once: the hottest statements of every step.
+_INSERT_TASK, _INSERT_CANDIDATE = insert(_TASK), insert(_TASK_CANDIDATE)
+_INSERT_TIMER, _INSERT_EVENT = insert(_TIMER), insert(_EVENT)
+_DELETE_TIMER = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
+                                     _TIMER.c.task_id == bindparam("b_task"))
 
 #: The columns a service may change on an instance; written together by write_instance.
 _MUTABLE = ("status", "suspended_from", "state", "state_format", "updated_at", "completed_at",
@@ -310,7 +348,7 @@ def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
 
 def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
     if events:
-        uow.session.connection().execute(insert(_EVENT), events)
+        uow.session.connection().execute(_INSERT_EVENT, events)
         if isinstance(uow.context, Runtime):
             uow.context.events_written(uow, events)  # for listeners, after the commit
 
@@ -404,9 +442,9 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
                        "due_at": due.isoformat() if due else None})
     connection = uow.session.connection()
     if task_rows:
-        connection.execute(insert(_TASK), task_rows)
+        connection.execute(_INSERT_TASK, task_rows)
     if candidate_rows:
-        connection.execute(insert(_TASK_CANDIDATE), candidate_rows)
+        connection.execute(_INSERT_CANDIDATE, candidate_rows)
 
 
 #: Task-data keys copied onto the task row (see ``HumanTask.unit_code``).
@@ -420,7 +458,9 @@ def org_codes(data: dict[str, Any]) -> dict[str, str | None]:
 
 
 def _sync_timers(uow: UnitOfWork, live: Live,
-                 waiting: dict[uuid.UUID, tuple[Task, datetime, str]]) -> None:
+                 waiting: dict[uuid.UUID, tuple[Task, datetime, str]]) -> tuple[bool, bool]:
+    """Make the timer rows the workflow's waiting timers; returns whether rows changed and
+    whether the instance has timer rows (after or before)."""
     wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in waiting.items()}
     existing = live.known_timers
     if existing is None:
@@ -429,14 +469,15 @@ def _sync_timers(uow: UnitOfWork, live: Live,
             .where(PendingTimer.instance_id == live.instance.id)).all())
     stale = {tid for tid, due in existing if (tid, due) not in wanted}
     if stale:
-        uow.session.execute(delete(PendingTimer).where(
-            PendingTimer.instance_id == live.instance.id, PendingTimer.task_id.in_(stale)))
+        uow.session.connection().execute(
+            _DELETE_TIMER, [{"b_instance": live.instance.id, "b_task": tid} for tid in stale])
     fresh = [{"instance_id": live.instance.id, "task_id": tid, "due_at": due,
               "element_id": task.task_spec.name, "kind": kind}
              for (tid, due), (task, kind) in wanted.items()
              if (tid, due) not in existing or tid in stale]
     if fresh:
-        uow.session.connection().execute(insert(_TIMER), fresh)
+        uow.session.connection().execute(_INSERT_TIMER, fresh)
+    return bool(stale or fresh), bool(wanted or existing)
 
 
 def all_tasks(workflow: BpmnWorkflow) -> list[Task]:

@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 
 #: Told, after a commit, the instance events (``instance_event`` rows as dicts) it wrote.
 EventListener = Callable[["Runtime", list[dict[str, Any]]], None]
+#: Told, after a commit, that it changed the pending timers (``Runtime.timers_changed``).
+TimerListener = Callable[["Runtime"], None]
+
+#: The PostgreSQL channel a transaction that changed the pending timers notifies on commit,
+#: so a scheduler in another process re-arms (``LISTEN irpm_timers``).
+TIMERS_CHANNEL = "irpm_timers"
 
 
 class Runtime:
@@ -47,6 +53,8 @@ class Runtime:
         self.operators: dict[str, Operator] = {}
         #: Called after each commit that wrote instance events (``add_event_listener``).
         self.event_listeners: list[EventListener] = []
+        #: Called after each commit that changed the pending timers (``add_timer_listener``).
+        self.timer_listeners: list[TimerListener] = []
         #: What add-ons keep per runtime (e.g. the notification settings), by name.
         self.extensions: dict[str, Any] = {}
 
@@ -76,6 +84,41 @@ class Runtime:
                 listener(self, events)
             except Exception:  # a listener's failure must not undo a committed step
                 log.exception("event listener %r failed", listener)
+
+    def add_timer_listener(self, listener: TimerListener) -> None:
+        """Tell ``listener``, after each commit, that the transaction changed the pending
+        timers (e.g. so a scheduler re-arms); like an event listener, it runs in the
+        committing thread and what it raises is logged."""
+        if listener not in self.timer_listeners:
+            self.timer_listeners.append(listener)
+
+    def remove_timer_listener(self, listener: TimerListener) -> None:
+        if listener in self.timer_listeners:
+            self.timer_listeners.remove(listener)
+
+    def timers_changed(self, uow: UnitOfWork) -> None:
+        """Note that ``uow``'s transaction changed what a scheduler waits for: it created,
+        fired or cancelled timers, made an instance's timers count or stop counting (suspend,
+        resume, error, retry, terminate, complete), or moved or switched the clock.
+
+        Once per transaction: on PostgreSQL a ``NOTIFY irpm_timers`` goes into the
+        transaction itself (delivered only if it commits, to every process listening); the
+        timer listeners of this process are called after the commit.
+        """
+        if uow.timers_changed:
+            return
+        uow.timers_changed = True
+        if not uow.is_sqlite:
+            uow.session.connection().exec_driver_sql(f"NOTIFY {TIMERS_CHANNEL}")
+        if self.timer_listeners:
+            uow.after_commit(self._timers_dispatch)
+
+    def _timers_dispatch(self) -> None:
+        for listener in list(self.timer_listeners):
+            try:
+                listener(self)
+            except Exception:  # a listener's failure must not undo a committed step
+                log.exception("timer listener %r failed", listener)
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work; ``write=False`` for pure reads (no SQLite write lock)."""

@@ -31,6 +31,13 @@ def pytest_report_header() -> str:
     return "database: SQLite (a migrated file per test)"
 
 
+@pytest.fixture(autouse=True)
+def _no_embedded_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test starts a scheduler by accident (``irpm serve``, ``web.wsgi``): the scheduler
+    tests start theirs explicitly."""
+    monkeypatch.setenv("IRPM_SCHEDULER", "off")
+
+
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Migrate once per session: a template SQLite file, or the PostgreSQL test database."""

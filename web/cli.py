@@ -35,8 +35,16 @@ from engine.programme import programme_runtime
 from engine.runtime import Runtime
 from engine.services.tasks import VIEWS
 from engine.settings import Settings
+from scheduler import start_embedded
 
-from . import cli_console, cli_demo, cli_milestones, cli_notifications, create_app
+from . import (
+    cli_console,
+    cli_demo,
+    cli_milestones,
+    cli_notifications,
+    cli_scheduler,
+    create_app,
+)
 from .cli_format import (
     CHINA,
     DURATION,
@@ -501,8 +509,11 @@ def timers_list(state: State, limit: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
 def serve(host: str, port: int) -> None:
-    """Run the web app with Flask's development server (threaded)."""
-    create_app().run(host=host, port=port, threaded=True)
+    """Run the web app with Flask's development server (threaded), and the scheduler inside
+    it unless IRPM_SCHEDULER=off (then run `irpm scheduler`)."""
+    app = create_app()
+    start_embedded(app.extensions["irpm"])
+    app.run(host=host, port=port, threaded=True)
 
 
 main.add_command(cli_demo.demo)
@@ -510,6 +521,7 @@ main.add_command(cli_console.console)
 main.add_command(cli_notifications.notifications)
 main.add_command(cli_milestones.milestones)
 main.add_command(cli_milestones.rehearse_command)
+main.add_command(cli_scheduler.scheduler)
 
 if __name__ == "__main__":
     main()

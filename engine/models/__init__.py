@@ -38,6 +38,7 @@ from .register import (
     RiskStatus,
 )
 from .saved_filter import SavedFilter
+from .scheduler_job import SCHEDULER_JOBS_TABLE, scheduler_jobs
 from .task import HumanTask, TaskCandidate, TaskState
 from .timer import PendingTimer
 from .variable import InstanceVariable
@@ -47,6 +48,7 @@ __all__ = [
     "CLOCK_ROW",
     "FINAL_STATUSES",
     "POST_ATTRIBUTES",
+    "SCHEDULER_JOBS_TABLE",
     "Account",
     "AccountRole",
     "ApiToken",
@@ -100,5 +102,6 @@ __all__ = [
     "TaskState",
     "Unit",
     "definition_source",
+    "scheduler_jobs",
     "simulated_now_column",
 ]

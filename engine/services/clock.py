@@ -10,6 +10,7 @@ from ..clock import Clock, FrozenClock, SystemClock
 from ..db import UnitOfWork
 from ..errors import ValidationFailed
 from ..models import CLOCK_ROW, ClockState
+from ..runtime import Runtime
 
 
 def _row(uow: UnitOfWork) -> ClockState | None:
@@ -49,6 +50,7 @@ def set_clock(uow: UnitOfWork, at: datetime) -> datetime:
         uow.session.add(ClockState(id=CLOCK_ROW, simulated_now=at, updated_at=at))
     else:
         row.simulated_now, row.updated_at = at, at
+    _clock_moved(uow)
     uow.commit()
     return at
 
@@ -66,4 +68,11 @@ def use_system_clock(uow: UnitOfWork) -> None:
     row = _row(uow)
     if row is not None:
         row.simulated_now, row.updated_at = None, datetime.now(UTC)
+        _clock_moved(uow)
         uow.commit()
+
+
+def _clock_moved(uow: UnitOfWork) -> None:
+    """A scheduler arms timers by the system clock only: switching clocks changes that."""
+    if isinstance(uow.context, Runtime):
+        uow.context.timers_changed(uow)

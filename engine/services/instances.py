@@ -118,6 +118,7 @@ def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, now: datetime, ac
                         "actor": actor.user, "task_id": None, "element_id": None,
                         "data": {"reason": reason} if reason else None}])
     _keep_cached(uow, instance, old_revision)
+    runtime(uow).timers_changed(uow)  # suspended timers stop counting, resumed ones count
     if commit:
         uow.commit()
     return instance

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from ..db import UnitOfWork
-from ..errors import ValidationFailed
-from ..execution import check_out, lock_instance, run_engine, save, waiting_timers
+from ..errors import IrpmError, ValidationFailed
+from ..execution import (
+    check_out,
+    lock_instance,
+    lock_instances,
+    run_engine,
+    save,
+    waiting_timers,
+)
 from ..models import ACTIVE_STATUSES, PendingTimer, ProcessInstance
 from . import clock
 
+log = logging.getLogger(__name__)
+
+#: Instances fired per transaction by ``fire_due_timers``.
+FIRE_BATCH = 100
 #: A cycle that fell due many times while nothing ran fires at most this often per call.
 MAX_FIRINGS_PER_INSTANCE = 1000
 
@@ -36,37 +49,91 @@ def next_due(uow: UnitOfWork) -> datetime | None:
 
 
 def fire_due_timers(uow: UnitOfWork, now: datetime | None = None) -> int:
-    """Advance exactly the instances whose timers are due by ``now``; one commit each.
+    """Advance exactly the instances whose timers are due by ``now``.
 
-    Returns how many timer firings happened. An instance that fails goes to ``error`` and
-    the others still fire.
+    Returns how many timer firings happened. Instances go in batches of ``FIRE_BATCH``: one
+    statement locks a batch and loads the states the workflow cache lacks, one commit ends
+    it (and the runtime's event listeners hear of the whole batch at once). An instance that
+    fails in the engine goes to ``error`` and the others still fire. When a batch cannot
+    finish — another transaction holds one of its instances, or the database refused a
+    change — it is rolled back and its instances go one by one, each committed alone; one
+    that still fails is logged and left due, to be fired by a later call.
     """
     now = now or clock.now(uow)
     fired = 0
-    for instance_id in due_instance_ids(uow, now):
-        fired += _fire_instance(uow, instance_id, now)
-        uow.commit()
+    ids = due_instance_ids(uow, now)
+    for first in range(0, len(ids), FIRE_BATCH):
+        chunk = ids[first:first + FIRE_BATCH]
+        try:
+            done, later = _fire_batch(uow, chunk, now)
+            uow.commit()
+        except Exception as exc:
+            uow.rollback()
+            if _outage(exc):
+                raise
+            log.debug("timer batch of %d instances rolled back (%s); one by one", len(chunk),
+                      exc)
+            done, later = 0, chunk
+        fired += done
+        for instance_id in later:
+            fired += _fire_alone(uow, instance_id, now)
     return fired
 
 
-def _fire_instance(uow: UnitOfWork, instance_id: int, now: datetime) -> int:
-    """Fire the instance's due timers in due order, each at its own due time.
+def _fire_batch(uow: UnitOfWork, instance_ids: list[int], now: datetime) -> tuple[int, list[int]]:
+    """Fire a batch in one transaction (not committed here); returns the firings and the
+    instances left for one-by-one handling (held elsewhere, or changed by this batch)."""
+    instances = lock_instances(uow, instance_ids)
+    later = sorted(set(instance_ids) - {i.id for i in instances})
+    revisions = {i.id: i.revision for i in instances}
+    fired = 0
+    for instance in instances:
+        if instance.revision != revisions[instance.id]:
+            # Run on already in this transaction (as the caller of a child that completed
+            # here): its loaded state is stale; it goes alone after the commit.
+            later.append(instance.id)
+            continue
+        fired += _fire_checked_out(uow, instance, now)
+    return fired, later
+
+
+def _fire_alone(uow: UnitOfWork, instance_id: int, now: datetime) -> int:
+    try:
+        instance, _clock_now = lock_instance(uow, instance_id)
+        fired = _fire_checked_out(uow, instance, now)
+        uow.commit()
+        return fired
+    except Exception as exc:
+        uow.rollback()
+        if _outage(exc):
+            raise
+        log.warning("timers of instance %s not fired, left due for a later call: %s",
+                    instance_id, exc, exc_info=not isinstance(exc, IrpmError | DBAPIError))
+        return 0
+
+
+def _outage(exc: Exception) -> bool:
+    """The database is gone (as opposed to a lost race or one instance's problem)."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _fire_checked_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> int:
+    """Fire a locked instance's due timers in due order, each at its own due time.
 
     One step per distinct due time: firing everything as of ``now`` at once would let a
     cycle that fell behind fire twice in one engine run (SpiffWorkflow refreshes timers
     again at the end of ``do_engine_steps``) and be logged and counted once.
     """
-    instance, _clock_now = lock_instance(uow, instance_id)
     if instance.status not in ACTIVE_STATUSES:
         return 0
     live = check_out(uow, instance, now)
     fired = 0
     for _ in range(MAX_FIRINGS_PER_INSTANCE):
-        due = [due_at for _task, due_at, _kind in waiting_timers(live.workflow).values()
-               if due_at <= now]
+        waiting = waiting_timers(live.workflow)
+        due = [due_at for _task, due_at, _kind in waiting.values() if due_at <= now]
         if not due or live.error is not None:
             break
-        step = run_engine(live, timers_at=min(due))
+        step = run_engine(live, timers_at=min(due), timers_before=waiting)
         if not step:
             break
         fired += step

@@ -1,0 +1,274 @@
+"""Timer benchmark: 10,000 timers falling due at the same instant, fired and run on.
+
+The workload is one publicity period for a whole city: 10,000 instances of a small post
+process (``PUBLICITY``: open the publicity in a script task → a P7D timer → 建立信息档案,
+a user task in the discipline officer's lane → end), all started at the same simulated
+time, so all 10,000 timers fall due at the same instant. Two measurements of the same work,
+in one run:
+
+* ``raw``   SpiffWorkflow in memory with IRPM's sandboxed script engine
+  (``engine.scripting.create_script_engine()``): for each workflow, the timers refreshed at
+  the due time and ``do_engine_steps`` run, so the archive task becomes READY. The workflows
+  are built (not timed) in chunks, so memory stays bounded.
+* ``irpm``  ``engine.services.fire_due_timers`` on a migrated SQLite file, called as the
+  scheduler's timer job calls it — from a fresh programme runtime (a scheduler process holds
+  none of these workflows in its cache), the clock at the due time: every instance locked,
+  its state loaded, the timer fired, the task and its candidates written, the timer row
+  deleted, the instance saved, the events written, committed in batches.
+
+Both sides are checked: every instance has exactly its archive task and no pending timer.
+
+Run:  PYTHONPATH=. .venv/bin/python bench/timers.py [--timers N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+# Run as ``python bench/timers.py``, bench/ comes first on sys.path and bench/engine.py would
+# shadow the ``engine`` package: put the project root there instead.
+_ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench"]
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser  # noqa: E402
+from SpiffWorkflow.util.task import TaskState as SpiffState  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from engine import services  # noqa: E402
+from engine.actors import Actor  # noqa: E402
+from engine.clock import FrozenClock, bind_clock, install_spiff_clock  # noqa: E402
+from engine.db import make_engine  # noqa: E402
+from engine.execution import TIMER_TOLERANCE, waiting_timers  # noqa: E402
+from engine.migrate import upgrade  # noqa: E402
+from engine.models import (  # noqa: E402
+    EventType,
+    HumanTask,
+    InstanceEvent,
+    PendingTimer,
+    ProcessInstance,
+    TaskState,
+)
+from engine.parsing import Source  # noqa: E402
+from engine.programme import programme_runtime  # noqa: E402
+from engine.scripting import create_script_engine  # noqa: E402
+from engine.settings import PROJECT_ROOT, Settings  # noqa: E402
+
+PROCESS_ID = "bench_publicity"
+#: Every instance starts at T0 on the simulated clock; every timer falls due at DUE.
+T0 = datetime(2011, 3, 1, 1, 0, tzinfo=UTC)
+PERIOD = timedelta(days=7)
+DUE = T0 + PERIOD
+UNITS = 40
+RAW_CHUNK = 1000
+
+PUBLICITY = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="definitions_bench_publicity"
+    targetNamespace="urn:irpm:bench">
+  <bpmn:process id="{PROCESS_ID}" name="公示期(基准)" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="discipline_officer" name="纪检监察员">
+        <bpmn:flowNodeRef>open_publicity</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>archive</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="open_publicity" name="公示">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+      <bpmn:script>publicity_open = True</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:intermediateCatchEvent id="publicity" name="公示期">
+      <bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="publicity_timer">
+        <bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"P7D"</bpmn:timeDuration>
+      </bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="archive" name="建立信息档案">
+      <bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:endEvent id="end"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="open_publicity"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="open_publicity" targetRef="publicity"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="publicity" targetRef="archive"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="archive" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def start_data(i: int) -> dict[str, Any]:
+    unit = f"u{i % UNITS:02d}"
+    return {"unit_code": unit, "department_code": f"{unit}-d", "post_code": f"{unit}-p{i:05d}"}
+
+
+# --------------------------------------------------------------------------- raw
+
+
+def parse_raw() -> tuple[Any, dict[str, Any]]:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_str(PUBLICITY.encode(), filename="bench_publicity.bpmn")
+    return parser.get_spec(PROCESS_ID), parser.get_subprocess_specs(PROCESS_ID)
+
+
+def run_raw(n: int) -> float:
+    """Seconds spent firing n due timers in memory (building the workflows not counted)."""
+    spec, subprocess_specs = parse_raw()
+    script_engine = create_script_engine()
+    spent = 0.0
+    for first in range(0, n, RAW_CHUNK):
+        workflows = []
+        with bind_clock(FrozenClock(T0)):
+            for i in range(first, min(n, first + RAW_CHUNK)):
+                wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+                for task in wf.get_tasks(state=SpiffState.READY):
+                    task.data.update(start_data(i))
+                wf.do_engine_steps()
+                workflows.append(wf)
+        gc.collect()
+        began = time.perf_counter()
+        for wf in workflows:
+            with bind_clock(FrozenClock(DUE + TIMER_TOLERANCE)):
+                wf.refresh_timers()
+            with bind_clock(FrozenClock(DUE)):
+                wf.do_engine_steps()
+        spent += time.perf_counter() - began
+        for wf in workflows:
+            ready = [t.task_spec.name for t in wf.get_tasks(state=SpiffState.READY, manual=True)]
+            if ready != ["archive"] or waiting_timers(wf):
+                raise RuntimeError(f"raw: a workflow has {ready} ready after its timer")
+    return spent
+
+
+# --------------------------------------------------------------------------- irpm
+
+
+def setup_irpm(url: str, n: int) -> float:
+    """A migrated database with n instances waiting on their publicity timer, all due at DUE;
+    returns the seconds the starts took (not part of the measurement)."""
+    upgrade(make_engine(url))
+    rt = programme_runtime(Settings(database_url=url))
+    try:
+        with rt.uow() as uow:
+            services.set_clock(uow, T0)
+        with rt.uow() as uow:
+            services.deploy(uow, [Source("bench_publicity.bpmn", PUBLICITY.encode())],
+                            deployed_by="bench")
+        starter = Actor("bench")
+        began = time.perf_counter()
+        for i in range(n):
+            with rt.uow() as uow:
+                services.start_instance(uow, PROCESS_ID, f"bench-{i}", start_data(i),
+                                        actor=starter)
+        spent = time.perf_counter() - began
+        with rt.uow() as uow:
+            services.set_clock(uow, DUE)  # moves the clock only; nothing fires yet
+    finally:
+        rt.close()
+    return spent
+
+
+def run_irpm(url: str, n: int) -> tuple[float, int]:
+    """Seconds the scheduler's call takes to fire everything due, from a fresh runtime."""
+    rt = programme_runtime(Settings(database_url=url))
+    try:
+        with rt.uow(write=False) as uow:  # connect and warm the spec cache outside the clock
+            uow.session.execute(select(1))
+        gc.collect()
+        began = time.perf_counter()
+        with rt.uow() as uow:
+            fired = services.fire_due_timers(uow)
+        spent = time.perf_counter() - began
+        check_irpm(rt, n, fired)
+    finally:
+        rt.close()
+    return spent, fired
+
+
+def check_irpm(rt: Any, n: int, fired: int) -> None:
+    with rt.uow(write=False) as uow:
+        def count(stmt: Any) -> int:
+            return int(uow.session.scalar(stmt) or 0)
+
+        open_archive = count(select(func.count()).select_from(HumanTask).where(
+            HumanTask.element_id == "archive", HumanTask.state == TaskState.OPEN))
+        timers = count(select(func.count()).select_from(PendingTimer))
+        events = count(select(func.count()).select_from(InstanceEvent).where(
+            InstanceEvent.type == EventType.TIMER_FIRED.value))
+        waiting = count(select(func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.status == "waiting"))
+    if (fired, open_archive, timers, events, waiting) != (n, n, 0, n, n):
+        raise RuntimeError(f"irpm: fired {fired}, {open_archive} archive tasks open, {timers} "
+                           f"timers left, {events} timer_fired events, {waiting} waiting; "
+                           f"expected {n}, {n}, 0, {n}, {n}")
+
+
+# --------------------------------------------------------------------------- report
+
+
+def code_revision() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=PROJECT_ROOT,
+                              capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "engine"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True,
+                               timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
+def measure(n: int) -> dict[str, Any]:
+    install_spiff_clock()
+    with tempfile.TemporaryDirectory(prefix="irpm-bench-timers-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'irpm.db'}"
+        setup_s = setup_irpm(url, n)
+        irpm_s, fired = run_irpm(url, n)
+    raw_s = run_raw(n)
+    return {"revision": code_revision(), "python": sys.version.split()[0],
+            "sqlite": sqlite3.sqlite_version, "timers": n, "fired": fired,
+            "setup_s": setup_s, "irpm_s": irpm_s, "raw_s": raw_s, "ratio": irpm_s / raw_s}
+
+
+def print_report(res: dict[str, Any]) -> None:
+    n = res["timers"]
+    print(f"IRPM timer benchmark — {n} timers due at the same instant (a P7D publicity period "
+          f"for a whole city), each firing runs its instance on to a user task")
+    print(f"  code {res['revision']}, Python {res['python']}, SQLite {res['sqlite']}")
+    print(f"  setup: {n} instances started through start_instance in {res['setup_s']:.1f} s "
+          f"(not measured)")
+    print(f"  raw SpiffWorkflow (in memory, sandbox):  {res['raw_s']:8.2f} s   "
+          f"({res['raw_s'] / n * 1000:.3f} ms per timer)")
+    print(f"  irpm fire_due_timers (SQLite file):      {res['irpm_s']:8.2f} s   "
+          f"({res['irpm_s'] / n * 1000:.3f} ms per timer, {n / res['irpm_s']:.0f} timers/s)")
+    print(f"  ratio irpm / raw:                        {res['ratio']:8.2f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--timers", type=int, default=10_000, help="timers due (default 10000)")
+    ap.add_argument("--json", action="store_true", help="also print the results as JSON")
+    args = ap.parse_args(argv)
+    if args.timers < 1:
+        ap.error("--timers must be at least 1")
+    res = measure(args.timers)
+    print_report(res)
+    if args.json:
+        print(json.dumps(res, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
