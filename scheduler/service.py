@@ -27,11 +27,14 @@ import contextlib
 import logging
 import threading
 from datetime import UTC
+from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import BaseJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import inspect
 
 from engine.db import is_sqlite
 from engine.models import SCHEDULER_JOBS_TABLE
@@ -48,8 +51,21 @@ log = logging.getLogger(__name__)
 BACKOFF_SECONDS = 5.0
 
 
+class SchemaMissing(RuntimeError):
+    """The database has no job store table: it is not migrated."""
+
+
 class JobStore(SQLAlchemyJobStore):
-    """APScheduler's job store on the runtime's engine, which it must not dispose of."""
+    """APScheduler's job store on the runtime's engine, which it must not dispose of, in the
+    table migration 0010 made — never one it creates itself (that would be schema outside
+    the migrations, and 0010 would then fail)."""
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        BaseJobStore.start(self, scheduler, alias)
+        with self.engine.connect() as connection:
+            if not inspect(connection).has_table(self.jobs_t.name):
+                raise SchemaMissing(f"the database has no {self.jobs_t.name} table: run "
+                                    "`irpm db upgrade`")
 
     def shutdown(self) -> None:
         pass
@@ -139,6 +155,10 @@ class SchedulerService:
                              self.identity, self._leadership.describe())
                     self._standby_noted = True
                 self._stop.wait(self.settings.standby_poll_seconds)
+            except SchemaMissing as exc:
+                log.error("scheduler %s cannot start: %s; trying again in %.0f s",
+                          self.identity, exc, BACKOFF_SECONDS)
+                self._stop.wait(BACKOFF_SECONDS)
             except LeadershipLost as exc:
                 log.warning("scheduler %s: %s; trying again in %.0f s", self.identity, exc,
                             BACKOFF_SECONDS)
@@ -193,8 +213,8 @@ class SchedulerService:
             executors={"default": pool},
             job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
             timezone=UTC, daemon=True)
-        scheduler.start(paused=True)
         self._scheduler = scheduler
+        scheduler.start(paused=True)
         arming = Arming(self.rt, scheduler, retry_seconds=self.settings.retry_seconds)
         context.arming = arming
         self._arming = arming

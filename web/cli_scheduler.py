@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 
 import click
 
+from engine.migrate import current_revision
 from scheduler import SchedulerService, SchedulerSettings
 from scheduler.status import read_status
 
 from .cli_format import Column, Failure, cell, table
+from .health import head_revision
 
 if TYPE_CHECKING:
     from .cli import State
@@ -55,6 +57,10 @@ def scheduler(ctx: click.Context, sweep: float | None, log_level: str) -> None:
     if ctx.invoked_subcommand is not None:
         return
     state: State = ctx.obj
+    revision, head = current_revision(state.rt.db), head_revision(state.rt.db)
+    if revision != head:
+        raise Failure(f"the database is at revision {revision or 'none'}, this code needs "
+                      f"{head}: run `irpm db upgrade` first")
     settings = SchedulerSettings.from_env()
     if sweep is not None:
         settings = replace(settings, sweep_seconds=sweep)

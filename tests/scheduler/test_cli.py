@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import json
 import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from sqlalchemy import inspect
 
+from engine.db import make_engine
+from engine.migrate import upgrade
 from engine.runtime import Runtime
+from engine.settings import Settings
 from scheduler import SchedulerService, SchedulerSettings, start_embedded
+from tests.conftest import PG_URL
 from web import cli
 
 from .conftest import Schedulers, deploy_short, start, wait_until
@@ -103,3 +109,28 @@ def test_the_wsgi_entry_builds_the_app_and_honours_the_setting(
     assert isinstance(found["app"], Flask) and found["scheduler"] is None
     assert found["app"].test_client().get("/healthz").status_code == 200
     found["app"].extensions["irpm"].close()
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="a database of its own, at an older revision")
+def test_no_scheduler_runs_on_a_database_that_is_not_migrated(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = make_engine(url)
+    upgrade(engine, "0009")
+    out = irpm(url, "scheduler", code=1)
+    assert "error: the database is at revision 0009" in out and "irpm db upgrade" in out
+
+    rt = Runtime(Settings(database_url=url))
+    service = SchedulerService(rt, SchedulerSettings(cards_every_seconds=0,
+                                                     mail_every_seconds=0)).start()
+    try:
+        assert not service.wait_leading(1.5)
+        assert "no apscheduler_jobs table: run `irpm db upgrade`" in caplog.text
+        with engine.connect() as conn:  # the job store created nothing itself
+            assert not inspect(conn).has_table("apscheduler_jobs")
+        upgrade(engine)
+        assert service.wait_leading(10)
+    finally:
+        service.stop(10)
+        rt.close()
+        engine.dispose()
