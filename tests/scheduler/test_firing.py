@@ -215,16 +215,19 @@ def test_a_periodic_job_missed_while_down_runs_once_coalesced(
     first = schedulers.start(srt, settings)
     wait_until(lambda: calls, 4, "the card scan ran")  # its first run: 2 s after adding
     first.stop(10)
-    stored = stored_jobs(srt)[jobs.CARDS_JOB]
-    assert stored is not None
-    seen = len(calls)
-    time.sleep(5)  # two or three runs missed
-    assert len(calls) == seen
+    assert stored_jobs(srt)[jobs.CARDS_JOB] is not None  # kept in the database
+    # Down while the scan was due 4 times (2, 4, 6 and 8 s after its first run); back half
+    # a second after the last of them, so the next one on its schedule is 1.5 s away.
+    time.sleep(max(0.0, (calls[0] + timedelta(seconds=8.5) - datetime.now(UTC))
+                   .total_seconds()))
+    assert len(calls) == 1
     schedulers.start(srt, settings)
-    wait_until(lambda: len(calls) > seen, 2, "the missed scan ran on start")
-    time.sleep(0.8)
-    assert len(calls) == seen + 1  # once, not once per missed run
-    assert stored_jobs(srt)[jobs.CARDS_JOB] > datetime.now(UTC)  # type: ignore[operator]
+    wait_until(lambda: len(calls) > 1, 2, "the missed scan ran on start")
+    time.sleep(0.5)
+    assert len(calls) == 2  # once for the four missed runs
+    following = stored_jobs(srt)[jobs.CARDS_JOB]
+    assert following is not None  # next on its old schedule: 10 s after its first run
+    assert abs((following - calls[0]).total_seconds() - 10) < 0.5
 
 
 def test_the_card_scan_waits_while_the_clock_is_simulated(
