@@ -8,7 +8,7 @@ services through units of work, and closes it. Listings print aligned tables, or
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -411,15 +411,18 @@ def clock_show(state: State) -> None:
 @pass_state
 def clock_set(state: State, at: datetime) -> None:
     """Simulate the time ISO_DATETIME, e.g. 2011-01-04T09:00 (without an offset: China time,
-    +08:00). Timers falling due are not fired: see `timers fire`, or use `clock advance`."""
+    +08:00). Every timer falling due on the way fires at its own due time, in due order (as
+    `clock advance` does); the first setting fires what is due at that time."""
     with state.rt.uow() as uow:
-        services.set_clock(uow, at)
-        uow.commit()  # set_clock leaves the commit to its caller
+        if services.is_simulated(uow) and at.astimezone(UTC) > services.now(uow):
+            fired = services.advance_to(uow, at)
+        else:
+            services.set_clock(uow, at)
+            uow.commit()  # set_clock leaves the commit to its caller
+            fired = services.fire_due_timers(uow, services.now(uow))
     with state.rt.uow(write=False) as uow:
-        due = _timer_counts(uow)["due"]
-        payload = _clock_payload(uow, due_timers=due)
-    note = f"\n{due} timer(s) due now; `irpm timers fire` fires them" if due else ""
-    state.say(payload, _clock_text(payload) + note)
+        payload = _clock_payload(uow, fired=fired)
+    state.say(payload, f"{_clock_text(payload)}; {fired} timer(s) fired")
 
 
 @clock.command("advance")
