@@ -9,7 +9,8 @@ department's risk discovery are in.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+import time
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 from typing import Any
 
@@ -21,6 +22,7 @@ from engine.actors import Actor
 from engine.errors import Forbidden, InvalidState, IrpmError, NotFound, ValidationFailed
 from engine.models import InstanceStatus, Milestone, Notification, PendingTimer
 from engine.services import notifications
+from scheduler import SchedulerService, SchedulerSettings
 
 from ..web.mailserver import Mailbox, SmtpServer, free_port
 from .programme_org import CITY_COMMISSION, FGW_HEAD, FGW_PRINCIPAL, YEAR, City, risk
@@ -326,3 +328,46 @@ def test_milestone_cards_are_e_mailed_after_the_commit(city: City) -> None:
         assert "您单位未按期达到工作节点要求(红牌)" in red_body.get_content()
     finally:
         server.stop()
+
+
+def test_milestones_missed_while_no_scheduler_ran_are_evaluated_once_when_one_starts(
+        city: City) -> None:
+    """The campaign's milestone deadlines in 2011–2012 passed while no scheduler ran (back
+    on the system clock): the first scheduler to lead fires each once — four reports, one per
+    milestone — and a scheduler started after it finds nothing left to fire."""
+    start(city, {"rollout": "2011-03-31"})
+    with city.rt.uow() as uow:
+        services.use_system_clock(uow)
+        uow.commit()
+    with city.rt.uow(write=False) as uow:  # launch (2010-12-31) was due when it started;
+        # the rest passed on the system clock while nothing ran, and nothing fires by itself
+        assert [r.name for r in services.list_milestone_reports(uow)] == ["launch"]
+    quick = SchedulerSettings(sweep_seconds=30, standby_poll_seconds=0.2, retry_seconds=1,
+                              cards_every_seconds=0, mail_every_seconds=0)
+
+    def reports() -> list[str]:
+        with city.rt.uow(write=False) as uow:
+            return [r.name for r in services.list_milestone_reports(uow)]
+
+    first = SchedulerService(city.rt, quick).start()
+    try:
+        assert first.wait_leading(10)
+        deadline = time.monotonic() + 60
+        while len(reports()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)  # polling the database for the other thread's work
+        assert sorted(reports()) == sorted(
+            ["launch", "rollout", "initial_network", "long_term_mechanism"])
+    finally:
+        first.stop(10)
+    with city.rt.uow(write=False) as uow:
+        upcoming = services.next_due(uow)
+    assert upcoming is None or upcoming > datetime.now(UTC)  # nothing left due
+    second = SchedulerService(city.rt, quick).start()
+    try:
+        assert second.wait_leading(10)
+    finally:
+        second.stop(10)
+    assert len(reports()) == 4
+    for title in ("全面推开", "形成长效机制"):  # late units' red cards, once per person
+        red = cards(city, "red_card", title)
+        assert red and len(red) == len({c.recipient for c in red})
