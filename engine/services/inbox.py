@@ -39,6 +39,9 @@ DUE_STATES = ("overdue", "near", "later", "none")
 SORT_KEYS = ("name", "process", "unit", "post", "business_key", "created", "due", "completed")
 #: Counts stop here: "more than 10,000" is all a person needs to know.
 COUNT_CAP = 10_000
+#: A search counts no further: each match costs a LIKE over the name and the post (no index
+#: serves ``%text%``), and "1000+" tells a searcher to narrow it as well as "10000+" does.
+SEARCH_COUNT_CAP = 1_000
 _S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
 DEFAULT_NEAR_DUE = timedelta(days=3)
 YELLOW_CARD, RED_CARD = "yellow_card", "red_card"
@@ -259,7 +262,8 @@ def inbox(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> Inbox
     engine's clock (simulated or not)."""
     flt = flt or TaskFilter()
     now = clock.now(uow)
-    total = count_tasks(uow, actor, flt, now)
+    cap = SEARCH_COUNT_CAP if flt.search and flt.search.strip() else COUNT_CAP
+    total = count_tasks(uow, actor, flt, now, cap)
     # The page's ids first, from the task table (and what the filter or sort needs); then
     # the names to show, for those few ids only.
     ids = list(uow.session.scalars(
@@ -277,7 +281,7 @@ def inbox(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> Inbox
     rows = [InboxRow(**row._asdict(), card=due_card(row.state, row.due_at, now, flt.near_due),
                      post_level=levels.get(row.post_code or ""))
             for row in found]
-    return InboxPage(rows, min(total, COUNT_CAP), total > COUNT_CAP, now)
+    return InboxPage(rows, min(total, cap), total > cap, now)
 
 
 def post_levels(uow: UnitOfWork, post_codes: set[str]) -> dict[str, int]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -92,6 +93,19 @@ def test_search_takes_wildcards_literally(org: Org) -> None:
     org.start(HOLDER_POST)
     for text, found in (("文秘", 1), ("bgs-02", 1), ("%", 0), ("_", 0), ("查找", 1)):
         assert len(page(org, "admin", view="all", search=text)) == found, text
+
+
+def test_a_search_counts_no_further_than_its_own_cap(org: Org,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    for _ in range(3):
+        org.start(HOLDER_POST)
+    module = importlib.import_module("engine.services.inbox")  # the function shadows it
+    monkeypatch.setattr(module, "SEARCH_COUNT_CAP", 2)  # stands for 1,000
+    with org.rt.uow(write=False) as uow:
+        searched = services.inbox(uow, actor(org, "admin"), TaskFilter("all", search="文秘"))
+        listed = services.inbox(uow, actor(org, "admin"), TaskFilter("all"))
+    assert (len(searched.rows), searched.total, searched.capped) == (3, 2, True)
+    assert (listed.total, listed.capped) == (3, False)  # without a search: COUNT_CAP
 
 
 def test_unknown_view_sort_and_due_state_are_refused(org: Org) -> None:
