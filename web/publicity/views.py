@@ -163,35 +163,33 @@ def feedback_list() -> Any:
         url_with=lambda **kw: url_for("publicity.feedback_list", show=show, **kw))
 
 
-@bp.post("/feedback/<int:feedback_id>/handled")
-def feedback_handled(feedback_id: int) -> Any:
+def _officer_action(act: Any, done: str) -> Any:
+    """Run ``act(uow, note)`` for a feedback form (note + CSRF); flash ``done`` or why not,
+    and go back to the list the officer came from."""
     form = HandledForm()
     if form.validate_on_submit():
         try:
             with runtime().uow() as uow:
-                services.mark_feedback_handled(uow, feedback_id, g.actor, form.note.data)
+                act(uow, form.note.data)
         except (Conflict, ValidationFailed) as exc:
             flash(describe(exc), "danger")
         else:
-            flash(_("The feedback is marked as handled."), "success")
+            flash(done, "success")
     else:
         flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
     return redirect(safe_next(request.form.get("next")) or url_for("publicity.feedback_list"))
+
+
+@bp.post("/feedback/<int:feedback_id>/handled")
+def feedback_handled(feedback_id: int) -> Any:
+    return _officer_action(
+        lambda uow, note: services.mark_feedback_handled(uow, feedback_id, g.actor, note),
+        _("The feedback is marked as handled."))
 
 
 @bp.post("/feedback/<int:feedback_id>/reopen")
 def feedback_reopen(feedback_id: int) -> Any:
     """Take the feedback as an objection: the post's grading goes back to review."""
-    form = HandledForm()
-    if form.validate_on_submit():
-        try:
-            with runtime().uow() as uow:
-                services.reopen_review(uow, feedback_id, g.actor, form.note.data)
-        except (Conflict, ValidationFailed) as exc:
-            flash(describe(exc), "danger")
-        else:
-            flash(_("The post's grading is back in review; it will be published again."),
-                  "success")
-    else:
-        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "danger")
-    return redirect(safe_next(request.form.get("next")) or url_for("publicity.feedback_list"))
+    return _officer_action(
+        lambda uow, note: services.reopen_review(uow, feedback_id, g.actor, note),
+        _("The post's grading is back in review; it will be published again."))
