@@ -37,24 +37,18 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from engine import services  # noqa: E402
-from engine.actors import Actor  # noqa: E402
-from engine.db import make_engine  # noqa: E402
-from engine.demo import DEFAULT_PASSWORD, DEMO_START, load_demo_city  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
-from engine.models import (  # noqa: E402
-    Base,
-    HumanTask,
-    InstanceEvent,
-    InstanceVariable,
-    ProcessInstance,
-    Unit,
-)
-from engine.parsing import Source  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.settings import PROJECT_ROOT, Settings  # noqa: E402
+from engine.actors import Actor
+from engine.db import make_engine
+from engine.migrate import upgrade
+from engine.models import Base, HumanTask, InstanceEvent, InstanceVariable, ProcessInstance
+from engine.parsing import Source
+from engine.programme.demo import DEFAULT_PASSWORD, DEMO_START, load_demo_city
+from engine.programme.models import Unit
+from engine.runtime import Runtime
+from engine.services import console_list, deployment, instances, tasks
+from engine.settings import PROJECT_ROOT, Settings
 
 ADMIN = Actor("admin", frozenset(), is_admin=True)
 CYCLE = PROJECT_ROOT / "tests" / "fixtures" / "simple_cycle.bpmn"
@@ -66,7 +60,7 @@ CHUNK = 10_000
 
 def _deploy(rt: Runtime, xml: str) -> int:
     with rt.uow() as uow:
-        found = services.deploy(uow, [Source("simple_cycle.bpmn", xml.encode()),
+        found = deployment.deploy(uow, [Source("simple_cycle.bpmn", xml.encode()),
                                       Source("post_grading.dmn", DMN.read_bytes())],
                                 deployed_by="bench")
     return next(d.definition_id for d in found if d.process_id == "simple_cycle")
@@ -80,7 +74,7 @@ def _real_instances(rt: Runtime, units: list[str], count: int) -> list[int]:
         data = {**{a: n % 7 == 0 for a in ATTRIBUTES}, "unit_code": units[n % len(units)],
                 "year": 2011 + n % 2, "post_code": f"{units[n % len(units)]}-P{n:03d}"}
         with rt.uow() as uow:
-            iid = services.start_instance(uow, "simple_cycle", f"real-{n}", data,
+            iid = instances.start_instance(uow, "simple_cycle", f"real-{n}", data,
                                           actor=ADMIN).id
         for step, payload in (("discovery", {"risks": [{
                 "category": "duty", "description": "审批环节自由裁量权过大",
@@ -92,7 +86,7 @@ def _real_instances(rt: Runtime, units: list[str], count: int) -> list[int]:
                 task = uow.session.scalar(select(HumanTask).where(
                     HumanTask.instance_id == iid, HumanTask.state == "open"))
                 assert task is not None
-                services.complete_task(uow, task.id, ADMIN, payload)
+                tasks.complete_task(uow, task.id, ADMIN, payload)
         ids.append(iid)
     return ids
 
@@ -230,7 +224,7 @@ def run(app: Any, instance_id: int, definition_id: int, repeat: int) -> None:
     response = client.post("/login", data={"username": "admin", "password": DEFAULT_PASSWORD})
     assert response.status_code == 302, response.status_code
     with app.extensions["irpm"].uow(write=False) as uow:
-        first = services.list_console_instances(uow, services.InstanceQuery())
+        first = console_list.list_console_instances(uow, console_list.InstanceQuery())
     assert first.next_after is not None
     print(f"{'page':32} {'status':>6} {'median ms':>10} {'p95 ms':>8}")
     for label, url in pages(instance_id, definition_id, first.next_after):
@@ -252,7 +246,7 @@ def _seeded(url: str) -> tuple[int, int]:
     with rt.uow(write=False) as uow:
         real = list(uow.session.scalars(select(ProcessInstance.id).where(
             ProcessInstance.business_key.like("real-%")).order_by(ProcessInstance.id)))
-        definition = services.find_definition(uow, "simple_cycle", 1).id
+        definition = deployment.find_definition(uow, "simple_cycle", 1).id
     rt.close()
     return real[len(real) // 2], definition
 

@@ -35,25 +35,26 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.engine import Connection  # noqa: E402
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 
-from engine import services  # noqa: E402
-from engine.db import make_engine  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
-from engine.models import Base  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.services.dashboard_register import RegisterCache  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from web import create_app  # noqa: E402
-from web.dashboard import CACHE  # noqa: E402
+from engine.db import make_engine
+from engine.migrate import upgrade
+from engine.models import Base
+from engine.programme.services import organisation
+from engine.programme.services.dashboard_register import RegisterCache
+from engine.runtime import Runtime
+from engine.services import clock
+from engine.settings import Settings
+from web import create_app
+from web.dashboard import CACHE
 
 CHINA = timezone(timedelta(hours=8))
 NOW = datetime(2011, 3, 1, 9, 0, tzinfo=CHINA).astimezone(UTC)
 PASSWORD = "bench-dashboard-1"
 DEPARTMENTS = 10
 CATEGORIES = ("duty", "process", "institutional", "external")
-#: (likelihood, harm, level) — engine.grading.risk_level's table.
+#: (likelihood, harm, level) — engine.programme.grading.risk_level's table.
 RISKS = (("high", "minor", 1), ("fairly_high", "minor", 2), ("low", "minor", 3),
          ("low", "disciplinary", 2))
 BATCH = 10_000
@@ -90,9 +91,9 @@ def _risk(n: int, year: int, **tier: int) -> dict[str, Any]:
 def seed(rt: Runtime, units: int, posts_per_department: int) -> int:
     """The city; returns how many posts it has."""
     with rt.uow() as uow:
-        services.set_clock(uow, NOW)
+        clock.set_clock(uow, NOW)
         uow.commit()
-        services.save_account(uow, "admin", password=PASSWORD, roles={"admin"})
+        organisation.save_account(uow, "admin", password=PASSWORD, roles={"admin"})
         uow.commit()
     with rt.db.begin() as conn:
         s = Seeder(conn)

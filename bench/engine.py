@@ -54,39 +54,43 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine  # noqa: E402
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser  # noqa: E402
-from SpiffWorkflow.util.task import TaskState as SpiffState  # noqa: E402
-from sqlalchemy import and_, bindparam, func, select, text  # noqa: E402
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import and_, bindparam, func, select, text
 
-from engine import services  # noqa: E402
-from engine.actors import Actor  # noqa: E402
-from engine.clock import FrozenClock, bind_clock, install_spiff_clock  # noqa: E402
-from engine.db import make_engine  # noqa: E402
-from engine.execution import TIMER_TOLERANCE, waiting_timers  # noqa: E402
-from engine.grading import post_rule_level, responsibility  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
-from engine.models import (  # noqa: E402
-    POST_ATTRIBUTES,
-    ControlMeasure,
+from engine.actors import Actor
+from engine.clock import FrozenClock, bind_clock, install_spiff_clock
+from engine.db import make_engine
+from engine.execution import TIMER_TOLERANCE, waiting_timers
+from engine.migrate import upgrade
+from engine.models import (
     HumanTask,
     InstanceEvent,
     InstanceStatus,
     PendingTimer,
-    PostGrading,
     ProcessInstance,
-    RegisterChange,
-    RiskPoint,
     TaskCandidate,
     TaskState,
 )
-from engine.operators import OperatorCall, bind_operators  # noqa: E402
-from engine.parsing import read_sources  # noqa: E402
-from engine.programme import programme_runtime  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.scripting import create_script_engine  # noqa: E402
-from engine.settings import PROJECT_ROOT, Settings  # noqa: E402
+from engine.operators import OperatorCall, bind_operators
+from engine.parsing import read_sources
+from engine.programme.composition import programme_runtime
+from engine.programme.grading import post_rule_level, responsibility
+from engine.programme.models import (
+    POST_ATTRIBUTES,
+    ControlMeasure,
+    PostGrading,
+    RegisterChange,
+    RiskPoint,
+)
+from engine.programme.services import org_import
+from engine.runtime import Runtime
+from engine.scripting import create_script_engine
+from engine.services import clock, deployment, instances, timers
+from engine.services import tasks as tasks_service
+from engine.settings import PROJECT_ROOT, Settings
 
 PROCESS_ID = "post_cycle"
 BPMN_DIR = PROJECT_ROOT / "bpmn"
@@ -354,11 +358,11 @@ def setup_irpm(tmp: Path) -> Irpm:
     upgrade(db)
     rt = programme_runtime(Settings(database_url=url), db_engine=db)
     with rt.uow() as uow:
-        services.set_clock(uow, T0)
+        clock.set_clock(uow, T0)
     with rt.uow() as uow:
-        services.import_csv(uow, bench_org())
+        org_import.import_csv(uow, bench_org())
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="bench")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="bench")
     return Irpm(rt, db_path)
 
 
@@ -396,8 +400,8 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
     the task's candidate group (a tuple).
 
     A timer: the simulated clock is moved to the instance's earliest due time with
-    ``services.set_clock`` (own transaction, as a scheduler or admin would), then
-    ``services.fire_due_timers`` fires exactly that timer (own transaction).
+    ``clock.set_clock`` (own transaction, as a scheduler or admin would), then
+    ``timers.fire_due_timers`` fires exactly that timer (own transaction).
     """
     rt = irpm.rt
     actions = transactions = 0
@@ -411,7 +415,7 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
     for k in range(n):
         i = offset + k
         with rt.uow() as uow:
-            instance = services.start_instance(uow, PROCESS_ID, business_key=f"bench-{i}",
+            instance = instances.start_instance(uow, PROCESS_ID, business_key=f"bench-{i}",
                                                data=start_data(i), actor=starter)
         instance_id = instance.id
         first_id = first_id or instance_id
@@ -428,7 +432,7 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
                 data = form_data(element, i)
                 t = clock()
                 with rt.uow() as uow:
-                    services.complete_task(uow, task_id, Actor(f"bench-{element}",
+                    tasks_service.complete_task(uow, task_id, Actor(f"bench-{element}",
                                                                frozenset({group})), data)
                 latencies.append(clock() - t)
             elif status == InstanceStatus.COMPLETED:
@@ -436,9 +440,9 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
             elif status == InstanceStatus.WAITING and due is not None:
                 irpm.sim_now = max(irpm.sim_now, due)
                 with rt.uow() as uow:
-                    services.set_clock(uow, irpm.sim_now)
+                    clock.set_clock(uow, irpm.sim_now)
                 with rt.uow() as uow:
-                    fired = services.fire_due_timers(uow)
+                    fired = timers.fire_due_timers(uow)
                 if fired != 1:
                     raise RuntimeError(f"instance {instance_id}: {fired} timers fired, not 1")
                 transactions += 1
@@ -455,10 +459,10 @@ def check_irpm(irpm: Irpm, run: RunResult, offset: int) -> None:
     with irpm.rt.uow(write=False) as uow:
         for k in range(min(12, run.instances)):
             instance_id = run.first_id + k
-            status = services.get_instance(uow, instance_id).status
+            status = instances.get_instance(uow, instance_id).status
             if status != InstanceStatus.COMPLETED:
                 raise RuntimeError(f"irpm: instance {instance_id} is {status}")
-            check_outcome("irpm", offset + k, services.instance_data(uow, instance_id))
+            check_outcome("irpm", offset + k, instances.instance_data(uow, instance_id))
 
 
 def _blob_len(column: str) -> str:

@@ -32,17 +32,19 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from sqlalchemy import insert, select  # noqa: E402
+from sqlalchemy import insert, select
 
-from engine import services  # noqa: E402
-from engine.db import make_engine  # noqa: E402
-from engine.demo import DEMO_START, load_demo_city  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
-from engine.models import Base, Department, Post, ProcessDefinition, Unit  # noqa: E402
-from engine.runtime import Runtime  # noqa: E402
-from engine.services import TaskFilter  # noqa: E402
-from engine.settings import Settings  # noqa: E402
-from web import create_app  # noqa: E402
+from engine.db import make_engine
+from engine.migrate import upgrade
+from engine.models import Base, ProcessDefinition
+from engine.programme.demo import DEMO_START, load_demo_city
+from engine.programme.models import Department, Post, Unit
+from engine.programme.services import organisation
+from engine.runtime import Runtime
+from engine.services import api_tokens, inbox
+from engine.services.tasks import TaskFilter
+from engine.settings import Settings
+from web import create_app
 
 HOLDER = "czj-0011"
 
@@ -130,12 +132,12 @@ def line(label: str, rows: int, total: str, wall: float, cpu: float, worst: floa
 
 def run(rt: Runtime, repeat: int) -> None:
     with rt.uow(write=False) as uow:
-        actors = {u: services.actor_for(uow, u) for u in (HOLDER, "admin")}
+        actors = {u: organisation.actor_for(uow, u) for u in (HOLDER, "admin")}
     print(f"{'engine.services.inbox':34} {HEADER}")
     for label, user, params in PAGES:
         def page(user: str = user, params: dict[str, Any] = params) -> Any:
             with rt.uow(write=False) as uow:
-                return services.inbox(uow, actors[user], TaskFilter(limit=25, **params))
+                return inbox.inbox_page(uow, actors[user], TaskFilter(limit=25, **params))
 
         found, wall, cpu, worst = timed(repeat, page)
         total = f"{found.total}{'+' if found.capped else ''}"
@@ -163,7 +165,7 @@ def run_api(url: str, repeat: int) -> list[tuple[str, bool, float, float]]:
     client = app.test_client()
     rt = app.extensions["irpm"]
     with rt.uow() as uow:
-        tokens = {user: services.create_token(uow, user, "bench").secret
+        tokens = {user: api_tokens.create_token(uow, user, "bench").secret
                   for user in (HOLDER, "admin")}
     results = []
     print(f"{'inbox API (GET /api/v1/tasks)':34} {HEADER}")

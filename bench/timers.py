@@ -45,18 +45,17 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT / "bench
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow  # noqa: E402
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser  # noqa: E402
-from SpiffWorkflow.util.task import TaskState as SpiffState  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import func, select
 
-from engine import services  # noqa: E402
-from engine.actors import Actor  # noqa: E402
-from engine.clock import FrozenClock, bind_clock, install_spiff_clock  # noqa: E402
-from engine.db import make_engine  # noqa: E402
-from engine.execution import TIMER_TOLERANCE, waiting_timers  # noqa: E402
-from engine.migrate import upgrade  # noqa: E402
-from engine.models import (  # noqa: E402
+from engine.actors import Actor
+from engine.clock import FrozenClock, bind_clock, install_spiff_clock
+from engine.db import make_engine
+from engine.execution import TIMER_TOLERANCE, waiting_timers
+from engine.migrate import upgrade
+from engine.models import (
     EventType,
     HumanTask,
     InstanceEvent,
@@ -64,11 +63,12 @@ from engine.models import (  # noqa: E402
     ProcessInstance,
     TaskState,
 )
-from engine.parsing import Source  # noqa: E402
-from engine.programme import programme_runtime  # noqa: E402
-from engine.scripting import create_script_engine  # noqa: E402
-from engine.settings import PROJECT_ROOT, Settings  # noqa: E402
-from scheduler import SchedulerService, SchedulerSettings  # noqa: E402
+from engine.parsing import Source
+from engine.programme.composition import programme_runtime
+from engine.scripting import create_script_engine
+from engine.services import clock, deployment, instances
+from engine.settings import PROJECT_ROOT, Settings
+from scheduler import SchedulerService, SchedulerSettings
 
 PROCESS_ID = "bench_publicity"
 #: Every instance starts at T0 on the simulated clock; every timer falls due at DUE.
@@ -167,15 +167,15 @@ def setup_irpm(url: str, n: int) -> float:
     rt = programme_runtime(Settings(database_url=url))
     try:
         with rt.uow() as uow:
-            services.set_clock(uow, T0)
+            clock.set_clock(uow, T0)
         with rt.uow() as uow:
-            services.deploy(uow, [Source("bench_publicity.bpmn", PUBLICITY.encode())],
+            deployment.deploy(uow, [Source("bench_publicity.bpmn", PUBLICITY.encode())],
                             deployed_by="bench")
         starter = Actor("bench")
         began = time.perf_counter()
         for i in range(n):
             with rt.uow() as uow:
-                services.start_instance(uow, PROCESS_ID, f"bench-{i}", start_data(i),
+                instances.start_instance(uow, PROCESS_ID, f"bench-{i}", start_data(i),
                                         actor=starter)
         spent = time.perf_counter() - began
     finally:
@@ -195,7 +195,7 @@ def run_irpm(url: str, n: int) -> tuple[float, int]:
     with_setup = programme_runtime(Settings(database_url=url))
     try:
         with with_setup.uow() as uow:
-            services.use_system_clock(uow)
+            clock.use_system_clock(uow)
     finally:
         with_setup.close()
     rt = programme_runtime(Settings(database_url=url))

@@ -28,8 +28,8 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.date import DateTrigger
 
-from engine import services
 from engine.runtime import Runtime
+from engine.services import clock, timers
 
 from . import jobs
 
@@ -98,9 +98,9 @@ class Arming:
 
     def _target(self) -> datetime | None:
         with self.rt.uow(write=False) as uow:
-            if services.is_simulated(uow):
+            if clock.is_simulated(uow):
                 return None
-            due = services.next_due(uow)
+            due = timers.next_due(uow)
         if due is not None and self._hold_until is not None:
             if self._hold_until <= datetime.now(UTC):
                 self._hold_until = None

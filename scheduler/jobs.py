@@ -33,8 +33,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine import services
 from engine.runtime import Runtime
+from engine.services import clock, mail_outbox, notifications, timers
 
 if TYPE_CHECKING:
     from .arming import Arming
@@ -92,10 +92,10 @@ def fire_timers() -> int:
     ctx.arming.begin_firing()
     try:
         with ctx.rt.uow() as uow:
-            if services.is_simulated(uow):
+            if clock.is_simulated(uow):
                 failed = False
                 return 0
-            fired = services.fire_due_timers(uow)
+            fired = timers.fire_due_timers(uow)
         failed = False
         if fired:
             log.info("fired %d timer(s)", fired)
@@ -108,38 +108,32 @@ def scan_cards() -> None:
     """Yellow and red cards for tasks near or past their due date (by the system clock)."""
     rt = context().rt
     with rt.uow() as uow:
-        if services.is_simulated(uow):
+        if clock.is_simulated(uow):
             return
-        scan = services.scan_due_cards(uow)
+        scan = notifications.scan_due_cards(uow)
     if scan.yellow or scan.red:
         log.info("cards: %d yellow, %d red", scan.yellow, scan.red)
 
 
 def send_mail() -> None:
     """Send the e-mail the engine has queued, if this engine queues e-mail."""
-    send = getattr(services, "send_pending_mail", None)
-    if send is None:
-        return
     rt = context().rt
     with rt.uow() as uow:
-        send(uow, services.now(uow))
+        mail_outbox.send_pending_mail(uow, clock.now(uow))
 
 
 @dataclass(frozen=True)
 class Periodic:
-    """A job run every ``seconds`` (0: not scheduled), if ``available``."""
+    """A job run every ``seconds`` (0: not scheduled)."""
 
     job_id: str
     name: str
     func: Callable[[], Any]
     seconds: float
-    available: bool
 
 
 def periodic_jobs(settings: SchedulerSettings) -> list[Periodic]:
     return [
-        Periodic(CARDS_JOB, "yellow and red cards", scan_cards, settings.cards_every_seconds,
-                 hasattr(services, "scan_due_cards")),
-        Periodic(MAIL_JOB, "pending e-mail", send_mail, settings.mail_every_seconds,
-                 hasattr(services, "send_pending_mail")),
+        Periodic(CARDS_JOB, "yellow and red cards", scan_cards, settings.cards_every_seconds),
+        Periodic(MAIL_JOB, "pending e-mail", send_mail, settings.mail_every_seconds),
     ]

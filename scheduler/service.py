@@ -227,7 +227,7 @@ class SchedulerService:
     def _reconcile_periodic(self, scheduler: BackgroundScheduler) -> None:
         for spec in jobs.periodic_jobs(self.settings):
             existing = scheduler.get_job(spec.job_id)
-            if not spec.available or spec.seconds <= 0:
+            if spec.seconds <= 0:
                 if existing is not None:
                     scheduler.remove_job(spec.job_id)
                 continue

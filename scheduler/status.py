@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from engine import services
 from engine.models import scheduler_jobs
 from engine.runtime import Runtime
+from engine.services import clock, timers
 
 from .leader import file_lock_holder, pg_lock_holder
 
@@ -49,8 +49,8 @@ def read_status(rt: Runtime) -> Status:
         rows = uow.session.execute(
             select(scheduler_jobs.c.id, scheduler_jobs.c.next_run_time)
             .order_by(scheduler_jobs.c.next_run_time, scheduler_jobs.c.id)).all()
-        next_due = services.next_due(uow)
-        simulated = services.is_simulated(uow)
+        next_due = timers.next_due(uow)
+        simulated = clock.is_simulated(uow)
     jobs = [JobRow(job_id, None if ts is None else datetime.fromtimestamp(ts, UTC))
             for job_id, ts in rows]
     return Status(leader, lock, jobs, next_due, simulated)

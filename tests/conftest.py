@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from engine import services
 from engine.actors import Actor
 from engine.db import make_engine
 from engine.migrate import upgrade
 from engine.models import Base
 from engine.parsing import Source, read_sources
 from engine.runtime import Runtime
+from engine.services import deployment
 from engine.settings import PROJECT_ROOT, Settings
 
 PG_URL = os.environ.get("IRPM_TEST_DATABASE_URL", "")
@@ -89,13 +89,13 @@ def rt(settings: Settings) -> Iterator[Runtime]:
 def deployed(rt: Runtime) -> Runtime:
     """A runtime with everything in bpmn/ deployed."""
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     return rt
 
 
-def deploy_text(rt: Runtime, filename: str, xml: str) -> list[services.deployment.DeployedProcess]:
+def deploy_text(rt: Runtime, filename: str, xml: str) -> list[deployment.DeployedProcess]:
     with rt.uow() as uow:
-        return services.deploy(uow, [Source(filename, xml.encode())], deployed_by="tests")
+        return deployment.deploy(uow, [Source(filename, xml.encode())], deployed_by="tests")
 
 
 POST_HOLDER = Actor("zhangsan", frozenset({"post_holder"}))

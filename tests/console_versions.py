@@ -4,9 +4,9 @@ first step (not safe for instances still at it or past it)."""
 
 from __future__ import annotations
 
-from engine import services
 from engine.parsing import Source
 from engine.runtime import Runtime
+from engine.services import deployment
 from engine.services.deployment import DeployedProcess
 from tests.conftest import BPMN_DIR, FIXTURES
 
@@ -56,6 +56,6 @@ def deploy_version(rt: Runtime, xml: str) -> DeployedProcess:
     """Deploy ``xml`` as the next version of the cycle (with the grading table it calls)."""
     dmn = (BPMN_DIR / "post_grading.dmn").read_bytes()
     with rt.uow() as uow:
-        deployed = services.deploy(uow, [Source("simple_cycle.bpmn", xml.encode()),
+        deployed = deployment.deploy(uow, [Source("simple_cycle.bpmn", xml.encode()),
                                          Source("post_grading.dmn", dmn)], deployed_by="tests")
     return next(d for d in deployed if d.process_id == "simple_cycle")

@@ -14,12 +14,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import services
 from engine.models import HumanTask, TaskState
-from engine.orgfile import read_csv, write_csv
 from engine.parsing import read_sources
-from engine.routing import org_resolver
+from engine.programme.orgfile import read_csv, write_csv
+from engine.programme.routing import org_resolver
+from engine.programme.services import org_import, organisation
 from engine.runtime import Runtime
+from engine.services import clock, deployment, instances, tasks
 from engine.settings import Settings
 
 PASSWORD = "irpm-web-test-1"
@@ -70,14 +71,14 @@ FGW = _unit("FGW", "发展和改革委员会", [
 def load_org(rt: Runtime, password_hash: str) -> None:
     rows = {kind: CZJ[kind] + FGW[kind] for kind in CZJ}
     with rt.uow() as uow:
-        services.set_clock(uow, T0)
+        clock.set_clock(uow, T0)
         uow.commit()
-        services.import_organisation(uow, read_csv(write_csv(rows)))
+        org_import.import_organisation(uow, read_csv(write_csv(rows)))
         for official in rows["officials"]:
-            services.save_account(uow, official["code"].lower(), password_hash=password_hash,
+            organisation.save_account(uow, official["code"].lower(), password_hash=password_hash,
                                   official_code=official["code"], roles={"staff"})
-        services.save_account(uow, "admin", password_hash=password_hash, roles={"admin"})
-        services.save_account(uow, "jiwei", password_hash=password_hash,
+        organisation.save_account(uow, "admin", password_hash=password_hash, roles={"admin"})
+        organisation.save_account(uow, "jiwei", password_hash=password_hash,
                               roles={"discipline_commission"})
 
 
@@ -90,12 +91,12 @@ class Org:
     def start(self, post_code: str, key: str | None = None, *, by: str = "admin") -> int:
         """An inbox cycle for ``post_code``: its holder gets 查找廉政风险 (discovery)."""
         with self.rt.uow(write=False) as uow:
-            post = services.get_post(uow, post_code)
+            post = organisation.get_post(uow, post_code)
             department, unit = post.department.code, post.department.unit.code
             data = {"post_code": post_code, "department_code": department, "unit_code": unit}
         with self.rt.uow() as uow:
-            return services.start_instance(uow, "inbox_cycle", key or f"2011-{post_code}",
-                                           data, actor=services.actor_for(uow, by)).id
+            return instances.start_instance(uow, "inbox_cycle", key or f"2011-{post_code}",
+                                           data, actor=organisation.actor_for(uow, by)).id
 
     def open_task(self, instance_id: int) -> HumanTask:
         with self.rt.uow(write=False) as uow:
@@ -105,24 +106,24 @@ class Org:
 
     def task(self, task_id: uuid.UUID) -> HumanTask:
         with self.rt.uow(write=False) as uow:
-            return services.get_task(uow, task_id)
+            return tasks.get_task(uow, task_id)
 
     def claim(self, task_id: uuid.UUID, username: str) -> None:
         with self.rt.uow() as uow:
-            services.claim_task(uow, task_id, services.actor_for(uow, username))
+            tasks.claim_task(uow, task_id, organisation.actor_for(uow, username))
 
     def complete(self, task_id: uuid.UUID, username: str) -> None:
         with self.rt.uow() as uow:
-            services.complete_task(uow, task_id, services.actor_for(uow, username), {})
+            tasks.complete_task(uow, task_id, organisation.actor_for(uow, username), {})
 
     def set_clock(self, at: datetime) -> None:
         with self.rt.uow() as uow:
-            services.set_clock(uow, at)
+            clock.set_clock(uow, at)
             uow.commit()
 
     def events(self, instance_id: int) -> list[Any]:
         with self.rt.uow(write=False) as uow:
-            return services.instance_events(uow, instance_id)
+            return instances.instance_events(uow, instance_id)
 
 
 
@@ -133,5 +134,5 @@ def org_runtime(settings: Settings, password_hash: str) -> Org:
     rt = Runtime(settings, resolver=org_resolver)
     load_org(rt, password_hash)
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([INBOX_CYCLE]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([INBOX_CYCLE]), deployed_by="tests")
     return Org(rt)

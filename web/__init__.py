@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from engine.programme import programme_runtime
+from engine.programme.composition import programme_runtime
 from engine.settings import PROJECT_ROOT, Settings
 
 from . import (

@@ -17,7 +17,6 @@ from alembic.util import CommandError
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import IrpmError
@@ -31,8 +30,13 @@ from engine.models import (
     TaskState,
 )
 from engine.parsing import read_sources
-from engine.programme import programme_runtime
+from engine.programme.composition import programme_runtime
 from engine.runtime import Runtime
+from engine.services import clock as clock_service
+from engine.services import deployment
+from engine.services import instances as instances_service
+from engine.services import tasks as tasks_service
+from engine.services import timers as timers_service
 from engine.services.tasks import VIEWS
 from engine.settings import Settings
 from scheduler import start_embedded
@@ -216,7 +220,7 @@ def deploy(state: State, paths: tuple[Path, ...], deployed_by: str | None) -> No
     """
     sources = read_sources(paths or [state.rt.settings.bpmn_dir])
     with state.rt.uow() as uow:
-        results = services.deploy(uow, sources, deployed_by=deployed_by)
+        results = deployment.deploy(uow, sources, deployed_by=deployed_by)
     rows = [{"process_id": r.process_id, "version": r.version, "definition_id": r.definition_id,
              "result": "created" if r.created else "unchanged"} for r in results]
     state.listing(rows, [Column("PROCESS", "process_id"), Column("VERSION", "version"),
@@ -230,7 +234,7 @@ def definitions(state: State) -> None:
     with state.rt.uow(write=False) as uow:
         rows = [{"process_id": d.process_id, "version": d.version, "name": d.name,
                  "deployed_at": d.deployed_at, "deployed_by": d.deployed_by,
-                 "instances": d.instances} for d in services.list_definitions(uow)]
+                 "instances": d.instances} for d in deployment.list_definitions(uow)]
     state.listing(rows, [Column("PROCESS", "process_id"), Column("VERSION", "version"),
                          Column("NAME", "name", 40), Column("DEPLOYED", "deployed_at"),
                          Column("BY", "deployed_by"), Column("INSTANCES", "instances")],
@@ -251,7 +255,7 @@ def start(state: State, process_id: str, key: str, data: dict[str, Any] | None,
           version: int | None, user: str | None) -> None:
     """Start PROCESS_ID and run it until it waits; show its open tasks."""
     with state.rt.uow() as uow:
-        instance = services.start_instance(uow, process_id, key, data, version=version,
+        instance = instances_service.start_instance(uow, process_id, key, data, version=version,
                                            actor=Actor(user) if user else None)
     show_instance(state, instance, "started")
 
@@ -265,10 +269,10 @@ def start(state: State, process_id: str, key: str, data: dict[str, Any] | None,
 def instances(state: State, status: str | None, process_id: str | None, key: str | None,
               limit: int) -> None:
     """List process instances, newest first."""
-    flt = services.InstanceFilter(status=status, process_id=process_id, business_key=key,
+    flt = instances_service.InstanceFilter(status=status, process_id=process_id, business_key=key,
                                   limit=limit)
     with state.rt.uow(write=False) as uow:
-        rows, total = services.list_instances(uow, flt)
+        rows, total = instances_service.list_instances(uow, flt)
     state.listing([instance_row(i) for i in rows], INSTANCE_COLUMNS, "no instances", total)
 
 
@@ -284,10 +288,10 @@ def _lifecycle(name: str, service: Any, help_text: str) -> None:
         show_instance(state, instance)
 
 
-_lifecycle("suspend", services.suspend_instance,
+_lifecycle("suspend", instances_service.suspend_instance,
            "Suspend INSTANCE_ID: its tasks and timers wait until it is resumed.")
-_lifecycle("resume", services.resume_instance, "Resume a suspended INSTANCE_ID.")
-_lifecycle("terminate", services.terminate_instance,
+_lifecycle("resume", instances_service.resume_instance, "Resume a suspended INSTANCE_ID.")
+_lifecycle("terminate", instances_service.terminate_instance,
            "Terminate INSTANCE_ID for good, cancelling its open tasks.")
 
 
@@ -299,7 +303,7 @@ _lifecycle("terminate", services.terminate_instance,
 def retry(state: State, instance_id: int, user: str, data: dict[str, Any] | None) -> None:
     """Run the failed step of INSTANCE_ID again, after merging --data into it."""
     with state.rt.uow() as uow:
-        instance = services.retry_instance(uow, instance_id, Actor(user), data)
+        instance = instances_service.retry_instance(uow, instance_id, Actor(user), data)
     show_instance(state, instance, "retried")
 
 
@@ -309,7 +313,7 @@ def retry(state: State, instance_id: int, user: str, data: dict[str, Any] | None
 def events(state: State, instance_id: int) -> None:
     """The history of INSTANCE_ID, oldest first."""
     with state.rt.uow(write=False) as uow:
-        rows = [event_row(e) for e in services.instance_events(uow, instance_id)]
+        rows = [event_row(e) for e in instances_service.instance_events(uow, instance_id)]
     state.listing(rows, [Column("AT", "at"), Column("EVENT", "type"), Column("ACTOR", "actor"),
                          Column("ELEMENT", "element_id"), Column("DATA", "data", 60)],
                   "no events")
@@ -334,9 +338,9 @@ def tasks(state: State, user: str | None, groups: tuple[str, ...], view: str, ad
     if user is None and not admin:
         raise click.UsageError("give --user (or set IRPM_USER), or --admin")
     who = actor(user or "admin", groups, admin=admin)
-    flt = services.TaskFilter(view=view, process_id=process_id, limit=limit)
+    flt = tasks_service.TaskFilter(view=view, process_id=process_id, limit=limit)
     with state.rt.uow(write=False) as uow:
-        rows, total = services.list_tasks(uow, who, flt)
+        rows, total = tasks_service.list_tasks(uow, who, flt)
     state.listing([task_row(t) for t in rows], VIEW_COLUMNS.get(view, TASK_COLUMNS),
                   "no tasks", total)
 
@@ -349,7 +353,7 @@ def tasks(state: State, user: str | None, groups: tuple[str, ...], view: str, ad
 def claim(state: State, task_id: str, user: str, groups: tuple[str, ...]) -> None:
     """Claim TASK_ID: it becomes yours until you complete or release it."""
     with state.rt.uow() as uow:
-        task = services.claim_task(uow, task_id, actor(user, groups))
+        task = tasks_service.claim_task(uow, task_id, actor(user, groups))
     state.say(task_row(task), f"task {task.id} ({task.name}) is claimed by {task.assignee}")
 
 
@@ -360,7 +364,7 @@ def claim(state: State, task_id: str, user: str, groups: tuple[str, ...]) -> Non
 def unclaim(state: State, task_id: str, user: str) -> None:
     """Release TASK_ID so another candidate can take it."""
     with state.rt.uow() as uow:
-        task = services.unclaim_task(uow, task_id, actor(user))
+        task = tasks_service.unclaim_task(uow, task_id, actor(user))
     state.say(task_row(task), f"task {task.id} ({task.name}) is released")
 
 
@@ -374,9 +378,9 @@ def complete(state: State, task_id: str, user: str, groups: tuple[str, ...],
              data: dict[str, Any] | None) -> None:
     """Complete TASK_ID with the form data --data and run the instance on."""
     with state.rt.uow() as uow:
-        instance = services.complete_task(uow, task_id, actor(user, groups), data)
+        instance = tasks_service.complete_task(uow, task_id, actor(user, groups), data)
     with state.rt.uow(write=False) as uow:
-        task = services.get_task(uow, task_id)
+        task = tasks_service.get_task(uow, task_id)
     show_instance(state, instance, f"completed {task.name}", {"task": task_row(task)})
 
 
@@ -389,7 +393,7 @@ def clock() -> None:
 
 
 def _clock_payload(uow: UnitOfWork, **extra: Any) -> dict[str, Any]:
-    return {"simulated": services.is_simulated(uow), "now": services.now(uow), **extra}
+    return {"simulated": clock_service.is_simulated(uow), "now": clock_service.now(uow), **extra}
 
 
 def _clock_text(payload: Mapping[str, Any]) -> str:
@@ -414,12 +418,12 @@ def clock_set(state: State, at: datetime) -> None:
     +08:00). Every timer falling due on the way fires at its own due time, in due order (as
     `clock advance` does); the first setting fires what is due at that time."""
     with state.rt.uow() as uow:
-        if services.is_simulated(uow) and at.astimezone(UTC) > services.now(uow):
-            fired = services.advance_to(uow, at)
+        if clock_service.is_simulated(uow) and at.astimezone(UTC) > clock_service.now(uow):
+            fired = timers_service.advance_to(uow, at)
         else:
-            services.set_clock(uow, at)
+            clock_service.set_clock(uow, at)
             uow.commit()  # set_clock leaves the commit to its caller
-            fired = services.fire_due_timers(uow, services.now(uow))
+            fired = timers_service.fire_due_timers(uow, clock_service.now(uow))
     with state.rt.uow(write=False) as uow:
         payload = _clock_payload(uow, fired=fired)
     state.say(payload, f"{_clock_text(payload)}; {fired} timer(s) fired")
@@ -432,10 +436,10 @@ def clock_advance(state: State, duration: Duration) -> None:
     """Move the simulated clock forward by DURATION (P7D, PT2H, P1M, or 7d, 36h), firing
     every timer on the way at its own due time."""
     with state.rt.uow() as uow:
-        if not services.is_simulated(uow):
+        if not clock_service.is_simulated(uow):
             raise Failure("the system clock cannot be advanced; set a simulated time first "
                           "(irpm clock set 2011-01-04T09:00)")
-        fired = services.advance_to(uow, duration.after(services.now(uow)))
+        fired = timers_service.advance_to(uow, duration.after(clock_service.now(uow)))
     with state.rt.uow(write=False) as uow:
         payload = _clock_payload(uow, fired=fired)
     state.say(payload, f"{_clock_text(payload)}; {fired} timer(s) fired")
@@ -446,7 +450,7 @@ def clock_advance(state: State, duration: Duration) -> None:
 def clock_system(state: State) -> None:
     """Go back to the real (system) clock."""
     with state.rt.uow() as uow:
-        services.use_system_clock(uow)
+        clock_service.use_system_clock(uow)
         uow.commit()  # use_system_clock leaves the commit to its caller
     with state.rt.uow(write=False) as uow:
         payload = _clock_payload(uow)
@@ -465,11 +469,11 @@ def _active_timers() -> Any:
 
 
 def _timer_counts(uow: UnitOfWork) -> dict[str, Any]:
-    now = services.now(uow)
+    now = clock_service.now(uow)
     pending = _active_timers().subquery()
     count, due = uow.session.execute(select(
         func.count(), func.count().filter(pending.c.due_at <= now)).select_from(pending)).one()
-    return {"now": now, "pending": count, "due": due, "next_due": services.next_due(uow)}
+    return {"now": now, "pending": count, "due": due, "next_due": timers_service.next_due(uow)}
 
 
 @timers.command("fire")
@@ -477,8 +481,8 @@ def _timer_counts(uow: UnitOfWork) -> dict[str, Any]:
 def timers_fire(state: State) -> None:
     """Fire every timer due by the clock's current time."""
     with state.rt.uow() as uow:
-        fired = services.fire_due_timers(uow)
-        now = services.now(uow)
+        fired = timers_service.fire_due_timers(uow)
+        now = clock_service.now(uow)
     state.say({"fired": fired, "now": now}, f"{fired} timer(s) fired")
 
 

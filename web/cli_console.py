@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine import services
+from engine.services import variable_index
 
 if TYPE_CHECKING:
     from .cli import State
@@ -29,7 +29,7 @@ def reindex_variables(state: State, batch: int) -> None:
     total, after = 0, 0
     while True:
         with state.rt.uow() as uow:
-            count, last = services.reindex_variables(uow, after_id=after, limit=batch)
+            count, last = variable_index.reindex_variables(uow, after_id=after, limit=batch)
         if last is None:
             break
         total, after = total + count, last

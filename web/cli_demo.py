@@ -1,4 +1,5 @@
-"""``irpm demo`` — the demo city (engine/demo.py): twelve bureaus, their officials, a login
+"""``irpm demo`` — the demo city (engine/programme/demo.py): twelve bureaus, their officials, a
+login
 for each, and the simulated clock at the programme's first working day of 2011.
 
 Registered on ``irpm`` by web/cli.py; kept apart because cli.py is long already.
@@ -11,8 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine import services
-from engine.demo import DEFAULT_PASSWORD, DEFAULT_SEED, DemoSummary, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD, DEFAULT_SEED, DemoSummary, load_demo_city
+from engine.programme.services import organisation
 
 from .cli_format import CHINA, Column, table
 
@@ -45,7 +46,7 @@ def demo_load(state: State, seed: int, password: str, start_campaign: bool,
     """
     if if_empty:
         with state.rt.uow(write=False) as uow:
-            if services.list_units(uow):
+            if organisation.list_units(uow):
                 click.echo("note: an organisation is loaded already; demo city not loaded",
                            err=True)
                 return

@@ -1,6 +1,6 @@
 """``irpm milestones`` — a campaign's milestone plan (工作节点) and the reports its deadlines
 wrote — and ``irpm rehearse``, the demo city's 2011–2012 programme on the simulated clock
-(engine/services/milestones.py, engine/rehearsal.py).
+(engine/programme/services/milestones.py, engine/programme/rehearsal.py).
 
 Registered on ``irpm`` by web/cli.py. ``--campaign`` takes the campaign's business key
 (``campaign-2011``) or instance id; without it, the newest campaign.
@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import NotFound
-from engine.models import Milestone, MilestoneReport
-from engine.rehearsal import END, rehearse
-from engine.services.milestones import PlanView, warn_at
+from engine.programme.models import Milestone, MilestoneReport
+from engine.programme.rehearsal import END, rehearse
+from engine.programme.services import milestones as milestones_service
+from engine.programme.services import organisation
+from engine.programme.services.milestones import PlanView, warn_at
 
 from .cli_format import CHINA, ISO_DATETIME, Column, cell, table
 
@@ -80,14 +81,14 @@ def _show_plan(state: State, view: PlanView, headline: str = "") -> None:
 def plan(state: State, campaign: str | None) -> None:
     """The campaign's milestones: deadline, warning, cards, report and coverage."""
     with state.rt.uow(write=False) as uow:
-        _show_plan(state, services.get_milestone_plan(uow, campaign))
+        _show_plan(state, milestones_service.get_milestone_plan(uow, campaign))
 
 
 def _actor(uow: UnitOfWork, user: str, groups: tuple[str, ...]) -> Actor:
     """The user with the groups the organisation gives them, plus any named."""
     named = {g.strip() for item in groups for g in item.split(",") if g.strip()}
     try:
-        found = services.actor_for(uow, user)
+        found = organisation.actor_for(uow, user)
     except NotFound:
         return Actor(user, frozenset(named))
     return Actor(found.user, found.groups | named, is_admin=found.is_admin)
@@ -111,11 +112,11 @@ def set_(state: State, name: str, campaign: str | None, due: str | None,
     """Move milestone NAME's deadline or change its warning; the running campaign's timers
     are re-timed with it. A refused change changes nothing."""
     with state.rt.uow() as uow:
-        services.set_milestone(uow, campaign, {"name": name, "due": due,
+        milestones_service.set_milestone(uow, campaign, {"name": name, "due": due,
                                                "warn_days": warn_days},
                                _actor(uow, user, groups))
     with state.rt.uow(write=False) as uow:
-        _show_plan(state, services.get_milestone_plan(uow, campaign), f"changed {name}")
+        _show_plan(state, milestones_service.get_milestone_plan(uow, campaign), f"changed {name}")
 
 
 def _report_row(report: MilestoneReport) -> dict[str, Any]:
@@ -132,7 +133,7 @@ def _report_row(report: MilestoneReport) -> dict[str, Any]:
 def reports(state: State, campaign: str | None) -> None:
     """The milestone reports, in deadline order (every campaign's, or one's)."""
     with state.rt.uow(write=False) as uow:
-        rows = [_report_row(r) for r in services.list_milestone_reports(uow, campaign)]
+        rows = [_report_row(r) for r in milestones_service.list_milestone_reports(uow, campaign)]
     state.listing([{**r, "on_track": f"{r['units_on_track']}/{r['units_total']}",
                     "coverage_text": _percent(r["coverage"]),
                     "late": ", ".join(r["late_units"]) or "—"} for r in rows]
@@ -150,7 +151,7 @@ def reports(state: State, campaign: str | None) -> None:
 def report(state: State, report_id: int) -> None:
     """One report: coverage per unit and overall, and why each late unit is late."""
     with state.rt.uow(write=False) as uow:
-        found = services.get_milestone_report(uow, report_id)
+        found = milestones_service.get_milestone_report(uow, report_id)
         payload = {**_report_row(found), "rule": found.rule, "units": found.units}
     rows = [{"unit": u["unit_code"], "name": u["unit_name"],
              "on_track": "yes" if u["on_track"] else "LATE",

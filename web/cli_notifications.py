@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine import services
 from engine.models import MailStatus
+from engine.services import clock, mail_outbox
+from engine.services import notifications as notifications_service
 
 from .cli_format import CHINA, ISO_DATETIME, Column
 
@@ -42,8 +43,8 @@ def scan(state: State, now: datetime | None, near_due_days: float | None) -> Non
     """Write the yellow and red cards that are due (each task gets one of each, once) and
     e-mail them when SMTP is configured."""
     with state.rt.uow() as uow:
-        at = now or services.now(uow)
-        result = services.scan_due_cards(
+        at = now or clock.now(uow)
+        result = notifications_service.scan_due_cards(
             uow, at, near_due=timedelta(days=near_due_days) if near_due_days is not None
             else None)
     when = at.astimezone(CHINA).isoformat(timespec="minutes")
@@ -61,12 +62,12 @@ def scan(state: State, now: datetime | None, near_due_days: float | None) -> Non
 def send(state: State, now: datetime | None, limit: int | None) -> None:
     """Send the outbox's e-mails that are due: new ones and retries (IRPM_SMTP_*)."""
     with state.rt.uow() as uow:
-        if not services.mail_outbox.smtp_settings(uow).enabled:
+        if not mail_outbox.smtp_settings(uow).enabled:
             state.say({"sent": 0, "configured": False},
                       "e-mail is not configured (IRPM_SMTP_HOST, IRPM_SMTP_FROM): nothing sent")
             return
-        sent = services.send_pending_mail(uow, now, limit=limit)
-        summary = services.outbox_summary(uow, now)
+        sent = mail_outbox.send_pending_mail(uow, now, limit=limit)
+        summary = mail_outbox.outbox_summary(uow, now)
     state.say({"sent": sent, "configured": True, "outbox": asdict(summary)},
               f"{sent} e-mail(s) sent; outbox: {summary.due} due, "
               f"{summary.pending - summary.due} waiting to retry, {summary.failed} given up")
@@ -86,7 +87,7 @@ MAIL_COLUMNS = [Column("ID", "id"), Column("TO", "to_address", 30),
 def outbox(state: State, status: str | None, limit: int) -> None:
     """The e-mail outbox, newest first: attempts, next attempt, last error."""
     with state.rt.uow(write=False) as uow:
-        rows = services.list_mail(uow, status, limit=limit)
+        rows = mail_outbox.list_mail(uow, status, limit=limit)
     state.listing([{column.key: getattr(row, column.key) for column in MAIL_COLUMNS}
                    for row in rows], MAIL_COLUMNS, "the outbox is empty")
 
@@ -100,5 +101,5 @@ def requeue(state: State, ids: tuple[int, ...], every: bool) -> None:
     if not ids and not every:
         raise click.UsageError("name the mails to queue again, or pass --all")
     with state.rt.uow() as uow:
-        count = services.requeue_mail(uow, None if every else ids)
+        count = mail_outbox.requeue_mail(uow, None if every else ids)
     state.say({"requeued": count}, f"{count} e-mail(s) queued again")

@@ -12,10 +12,10 @@ from flask import Blueprint, Flask, current_app
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import services
 from engine.migrate import alembic_config, current_revision
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.runtime import Runtime
+from engine.services import clock
 
 from .access import public
 
@@ -70,8 +70,8 @@ def _report(rt: Runtime, revision: str | None) -> dict[str, Any]:
             "schema": revision,
             "definitions": definitions or 0,
             "instances": {status: count for status, count in by_status},
-            "clock": {"simulated": services.is_simulated(uow),
-                      "now": services.now(uow).isoformat()},
+            "clock": {"simulated": clock.is_simulated(uow),
+                      "now": clock.now(uow).isoformat()},
         }
 
 

@@ -15,9 +15,9 @@ from flask import Flask, current_app, g, request
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
+from engine.services import inbox
 
 from .runtime import runtime
 
@@ -68,7 +68,7 @@ def counts() -> dict[str, int]:
         if g.get("actor") is not None:
             try:
                 with runtime().uow(write=False) as uow:
-                    found = services.inbox_counts(uow, g.actor)
+                    found = inbox.inbox_counts(uow, g.actor)
                     for name, count in current_app.extensions.get("irpm_nav_counts",
                                                                   {}).items():
                         found[name] = count(uow, g.actor)

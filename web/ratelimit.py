@@ -4,7 +4,7 @@ Each client address may send ``IRPM_FEEDBACK_LIMIT`` feedback requests per
 ``IRPM_FEEDBACK_WINDOW`` seconds — through the publicity page and the REST API together —
 counted in the database (``engine.services.hit_rate_limit``), so gunicorn's workers, and
 several hosts on one database, share the count; a restart forgets nothing. The address is
-counted only as a keyed hash (``services.hash_address`` under the app's secret key: apps
+counted only as a keyed hash (``feedback.hash_address`` under the app's secret key: apps
 that share a database must share the key too, as they must for sessions). Behind a reverse
 proxy the address is the proxy's unless the app is told to trust ``X-Forwarded-For``
 (werkzeug's ``ProxyFix``).
@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from engine import services
+from engine.programme.services import feedback
+from engine.services import rate_limits
 
 from .runtime import runtime
 
@@ -37,10 +38,10 @@ class FeedbackLimiter:
         self.limit, self.window, self.clock = limit, window, clock
 
     def hit(self, address: str | None) -> float | None:
-        key = services.hash_address(address or "unknown", current_app.secret_key or "")
+        key = feedback.hash_address(address or "unknown", current_app.secret_key or "")
         assert key is not None
         with runtime().uow() as uow:
-            return services.hit_rate_limit(
+            return rate_limits.hit_rate_limit(
                 uow, SCOPE, key, limit=self.limit, window=self.window,
                 now=datetime.fromtimestamp(self.clock(), UTC))
 

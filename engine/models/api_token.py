@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..programme.models.org import Account
 from .base import Base, UtcDateTime
-from .org import Account
 
 
 class ApiToken(Base):

@@ -15,8 +15,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, UtcDateTime
-from .register import one_of
+from .base import Base, BigId, UtcDateTime, one_of
 
 
 class MailStatus(StrEnum):

@@ -21,8 +21,10 @@ from sqlalchemy import func, select, update
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, NotFound, ValidationFailed
-from ..models import Account, ApiToken
-from . import clock, organisation
+from ..models import ApiToken
+from ..programme.models import Account
+from ..programme.services import organisation
+from . import clock
 
 PREFIX = "irpm_"
 SECRET_BYTES = 32

@@ -27,7 +27,7 @@ from ..db import UnitOfWork
 from ..errors import DeploymentError, IrpmError
 from ..models import ProcessDefinition, SourceFile
 from ..parsing import NS, Source, parse_sources, parse_xml
-from ..routing import CITY_ROLES, ROLE_LANES, SCOPES
+from ..programme.routing import CITY_ROLES, ROLE_LANES, SCOPES
 from ..scripting import compile_script
 
 __all__ = ["Problem", "complete_sources", "lint", "validate_sources"]
@@ -35,7 +35,7 @@ __all__ = ["Problem", "complete_sources", "lint", "validate_sources"]
 DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/",
                   "http://www.omg.org/spec/DMN/20180521/MODEL/",
                   "https://www.omg.org/spec/DMN/20230324/MODEL/")
-#: Lane ids the organisation resolver understands (engine.routing).
+#: Lane ids the organisation resolver understands (engine.programme.routing).
 KNOWN_ROLES = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
 GATEWAYS_WITH_CONDITIONS = ("exclusiveGateway", "inclusiveGateway")
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")

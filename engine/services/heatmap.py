@@ -27,7 +27,7 @@ from ..models import (
     TaskState,
 )
 
-__all__ = ["ElementCounts", "Heatmap", "heatmap"]
+__all__ = ["ElementCounts", "Heatmap", "heatmap_of"]
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Heatmap:
         return max((c.passed for c in self.elements.values()), default=0)
 
 
-def heatmap(uow: UnitOfWork, definition_id: int) -> Heatmap:
+def heatmap_of(uow: UnitOfWork, definition_id: int) -> Heatmap:
     definition = uow.session.get(ProcessDefinition, definition_id)
     if definition is None:
         raise NotFound(f"process definition {definition_id} does not exist")

@@ -20,17 +20,8 @@ from sqlalchemy import Select, and_, func, or_, select, true, union
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, ValidationFailed
-from ..models import (
-    Department,
-    HumanTask,
-    Post,
-    PostGrading,
-    ProcessDefinition,
-    ProcessInstance,
-    TaskCandidate,
-    TaskState,
-    Unit,
-)
+from ..models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, TaskState
+from ..programme.models import Department, Post, PostGrading, Unit
 from . import clock
 
 VIEWS = ("mine", "claimable", "open", "done", "all")
@@ -257,7 +248,7 @@ def count_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter, now: datetime | 
     return uow.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
 
-def inbox(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> InboxPage:
+def inbox_page(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> InboxPage:
     """One page of the actor's inbox, with names for display and due cards, as of the
     engine's clock (simulated or not)."""
     flt = flt or TaskFilter()

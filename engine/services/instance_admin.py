@@ -23,25 +23,11 @@ from sqlalchemy import update
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
-from ..execution import (
-    all_tasks,
-    check_out,
-    lock_instance,
-    org_codes,
-    runtime,
-    save,
-    write_events,
-)
+from ..execution import all_tasks, check_out, lock_instance, org_codes, runtime, save, write_events
 from ..forms import RESERVED_KEYS
-from ..models import (
-    FINAL_STATUSES,
-    EventType,
-    HumanTask,
-    ProcessInstance,
-    TaskState,
-)
+from ..models import FINAL_STATUSES, EventType, HumanTask, ProcessInstance, TaskState
+from ..programme.services import organisation
 from ..variables import current_data
-from . import organisation
 from .audit import record_admin_action
 from .instances import resume_instance, retry_instance, suspend_instance, terminate_instance
 

@@ -6,7 +6,8 @@ Who is told what:
 - ``delegated`` — a task was handed to someone (转办): that person;
 - ``yellow_card`` / ``red_card`` — an open task falls due within ``near_due`` (黄牌; default
   3 days) / is overdue (红牌): its assignee, else its candidates;
-- ``feedback`` — public feedback no process took (``engine.services.feedback``): the unit's
+- ``feedback`` — public feedback no process took (``engine.programme.services.feedback``): the
+unit's
   discipline officer.
 
 New tasks and delegations come from the engine itself: ``install(rt)`` (done by
@@ -43,21 +44,16 @@ from ..db import UnitOfWork
 from ..errors import NotFound, ValidationFailed
 from ..mail import Mail, SmtpSettings
 from ..models import (
-    Account,
-    AccountRole,
-    Department,
     EventType,
     HumanTask,
     Notification,
     NotificationAddress,
     NotificationKind,
-    Official,
-    Post,
     ProcessDefinition,
     TaskCandidate,
     TaskState,
-    Unit,
 )
+from ..programme.models import Account, AccountRole, Department, Official, Post, Unit
 from ..runtime import Runtime
 from . import clock, mail_outbox
 from .inbox import DEFAULT_NEAR_DUE
@@ -529,7 +525,8 @@ LEADS = {
 }
 
 
-#: A card without a task is a milestone's (``engine.services.milestones``): about the unit.
+#: A card without a task is a milestone's (``engine.programme.services.milestones``): about the
+#: unit.
 MILESTONE_LEADS = {
     NotificationKind.YELLOW_CARD: "您单位的工作进度未达到即将到期的工作节点要求(黄牌)。"
                                   "Your unit is not on track for a milestone due soon "

@@ -45,7 +45,7 @@ from ..models import (
     TaskState,
     simulated_now_column,
 )
-from . import organisation
+from ..programme.services import organisation
 from .inbox import VIEWS, TaskFilter, list_tasks, task_query
 from .inbox import unrestricted as _unrestricted
 

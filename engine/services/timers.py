@@ -10,14 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..db import UnitOfWork
 from ..errors import IrpmError, ValidationFailed
-from ..execution import (
-    check_out,
-    lock_instance,
-    lock_instances,
-    run_engine,
-    save,
-    waiting_timers,
-)
+from ..execution import check_out, lock_instance, lock_instances, run_engine, save, waiting_timers
 from ..models import ACTIVE_STATUSES, PendingTimer, ProcessInstance
 from . import clock
 

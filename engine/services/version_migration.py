@@ -23,15 +23,7 @@ from ..actors import Actor
 from ..cache import LoadedDefinition
 from ..db import UnitOfWork
 from ..errors import NotFound, ValidationFailed
-from ..execution import (
-    Live,
-    check_out,
-    load_definition,
-    lock_instance,
-    run_engine,
-    runtime,
-    save,
-)
+from ..execution import Live, check_out, load_definition, lock_instance, run_engine, runtime, save
 from ..models import (
     FINAL_STATUSES,
     EventType,

@@ -2,7 +2,8 @@
 (dates, warning days, coverage rule, when warned and evaluated) and the report each deadline
 writes (coverage per unit and overall, with the reasons a unit is late)
 
-Written by hand from engine/models/milestone.py; UtcDateTime is sa.DateTime(timezone=True).
+Written by hand from engine/programme/models/milestone.py; UtcDateTime is
+sa.DateTime(timezone=True).
 
 Revision ID: 0011
 Revises: 0010

@@ -14,11 +14,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
-from engine.demo import load_demo_city
 from engine.models import ProcessInstance
+from engine.programme.demo import load_demo_city
 from engine.runtime import Runtime
+from engine.services import instance_admin, instances
 from engine.settings import Settings
 from tests.console_versions import SOURCE, deploy_version, with_added_step
 
@@ -55,11 +55,11 @@ def city(settings: Settings) -> Iterator[City]:
     ids: dict[str, list[int]] = {"CZJ": [], "FGW": []}
     for n, unit in enumerate(["CZJ", "CZJ", "CZJ", "FGW", "FGW"]):
         with rt.uow() as uow:
-            ids[unit].append(services.start_instance(
+            ids[unit].append(instances.start_instance(
                 uow, "simple_cycle", f"{unit}-BGS-0{n}",
                 {**dict.fromkeys(ATTRIBUTES, False), "unit_code": unit, "year": 2011}).id)
     with rt.uow() as uow:
-        services.admin_lifecycle(uow, "suspend", ids["CZJ"][2], ADMIN, "核查材料")
+        instance_admin.admin_lifecycle(uow, "suspend", ids["CZJ"][2], ADMIN, "核查材料")
     yield City(rt, ids["CZJ"], ids["FGW"])
     rt.close()
 

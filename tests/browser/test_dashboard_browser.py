@@ -13,10 +13,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from engine import services
 from engine.actors import Actor
-from engine.demo import DEFAULT_PASSWORD, load_demo_city
 from engine.parsing import read_sources
+from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.services import organisation, register
+from engine.services import deployment, instances
 from engine.settings import Settings
 from tests.conftest import FIXTURES
 from tests.inbox_org import INBOX_CYCLE
@@ -39,26 +40,26 @@ def city(settings: Settings) -> Iterator[None]:
     rt = programme_runtime(settings)
     load_demo_city(rt, say=None)
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([INBOX_CYCLE, FIXTURES / "timer_duration.bpmn"]),
+        deployment.deploy(uow, read_sources([INBOX_CYCLE, FIXTURES / "timer_duration.bpmn"]),
                         deployed_by="tests")
     with rt.uow() as uow:
         for n, post in enumerate(POSTS):
-            services.add_risk_points(uow, {"post": post}, 2011, [{
+            register.add_risk_points(uow, {"post": post}, 2011, [{
                 "category": ("duty", "process", "institutional", "external")[n % 4],
                 "description": "审批环节自由裁量权过大", "found_by": "self_identified",
                 "likelihood": ("high", "fairly_high", "low")[n % 3], "harm": "minor"}], ADMIN)
-            services.grade_post(uow, post, 2011, ADMIN)
+            register.grade_post(uow, post, 2011, ADMIN)
     for post in POSTS[:3]:
         with rt.uow(write=False) as uow:
-            found = services.get_post(uow, post)
+            found = organisation.get_post(uow, post)
             data = {"post_code": post, "department_code": found.department.code,
                     "unit_code": found.department.unit.code}
         with rt.uow() as uow:
-            services.start_instance(uow, "inbox_cycle", f"2011-{post}", data,
-                                    actor=services.actor_for(uow, "admin"))
+            instances.start_instance(uow, "inbox_cycle", f"2011-{post}", data,
+                                    actor=organisation.actor_for(uow, "admin"))
     with rt.uow() as uow:
-        services.start_instance(uow, "timer_duration", "rehearsal-wait", {},
-                                actor=services.actor_for(uow, "admin"))
+        instances.start_instance(uow, "timer_duration", "rehearsal-wait", {},
+                                actor=organisation.actor_for(uow, "admin"))
     yield
     rt.close()
 

@@ -23,8 +23,9 @@ from sqlalchemy import select
 from engine.models import ProcessDefinition
 from engine.parsing import read_sources
 from engine.passwords import hash_password
+from engine.programme.services.organisation import save_account
 from engine.runtime import Runtime
-from engine.services import deploy, find_definition, save_account
+from engine.services.deployment import deploy, find_definition
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 

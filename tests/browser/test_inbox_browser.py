@@ -13,11 +13,13 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import services
-from engine.demo import DEFAULT_PASSWORD, load_demo_city
-from engine.models import HumanTask, Official, Post, TaskState
+from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
+from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.models import Official, Post
+from engine.programme.services import organisation
 from engine.runtime import Runtime
+from engine.services import deployment, inbox, instances
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 from tests.web.conftest import programme_runtime
@@ -56,19 +58,19 @@ def cycle(settings: Settings) -> Iterator[Cycle]:
     rt = programme_runtime(settings)
     load_demo_city(rt, say=None)
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     post = _post_of(rt, HOLDER.upper())
     data = {**post.attributes(), "post_code": post.code, "post_name": post.name,
             "department_code": post.department.code, "unit_code": post.department.unit.code,
             "business_key": post.code, "year": 2011}
     with rt.uow() as uow:
-        iid = services.start_instance(uow, "post_cycle", post.code, data,
-                                      actor=services.actor_for(uow, "admin")).id
+        iid = instances.start_instance(uow, "post_cycle", post.code, data,
+                                      actor=organisation.actor_for(uow, "admin")).id
     with rt.uow(write=False) as uow:
         [task] = [t for t in uow.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == iid, HumanTask.state == TaskState.OPEN))
             if f"post:{post.code}" in t.candidate_groups]
-        counts = services.inbox_counts(uow, services.actor_for(uow, HOLDER))
+        counts = inbox.inbox_counts(uow, organisation.actor_for(uow, HOLDER))
     yield Cycle(iid, str(task.id), task.name, post.name, counts["claimable"])
     rt.close()
 

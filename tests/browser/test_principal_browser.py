@@ -20,10 +20,12 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import services
-from engine.demo import DEMO_START, load_demo_city
-from engine.models import HumanTask, Official, Post, TaskState
+from engine.models import HumanTask, TaskState
+from engine.programme.demo import DEMO_START, load_demo_city
+from engine.programme.models import Official, Post
+from engine.programme.services import organisation, register_pages
 from engine.runtime import Runtime
+from engine.services import timers
 from engine.settings import Settings
 from tests.web.conftest import programme_runtime
 from tests.web.publicity_cycle import deploy_programme, to_publicity
@@ -71,12 +73,13 @@ def level_one(settings: Settings) -> Iterator[LevelOne]:
         code, name = post.code, post.name
     iid = to_publicity(rt, code, high_risk=True)
     with rt.uow(write=False) as uow:
-        [entry] = [e for e in services.unit_publicity(uow, "CZJ", 2011) if e.post_code == code]
-        leaders = services.leaders_for(uow, code)
+        published = register_pages.unit_publicity(uow, "CZJ", 2011)
+        [entry] = [e for e in published if e.post_code == code]
+        leaders = organisation.leaders_for(uow, code)
     assert entry.level == 1, "a high risk makes the post 一级"
     assert (leaders.principal, leaders.deputy_in_charge) == (PRINCIPAL, DEPUTY)
     with rt.uow() as uow:  # the publicity period (7 days) ends on the simulated clock
-        services.advance_to(uow, DEMO_START + timedelta(days=8))
+        timers.advance_to(uow, DEMO_START + timedelta(days=8))
     with rt.uow(write=False) as uow:
         open_tasks = {t.element_id: t for t in uow.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == iid, HumanTask.state == TaskState.OPEN))}

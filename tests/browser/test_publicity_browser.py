@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine import services
-from engine.demo import DEFAULT_PASSWORD, load_demo_city
-from engine.models import Official, Post
+from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.models import Official, Post
+from engine.programme.services import register_pages
 from engine.settings import Settings
 from tests.web.conftest import programme_runtime
 from tests.web.publicity_cycle import YEAR, deploy_programme, to_publicity
@@ -52,7 +52,8 @@ def published(settings: Settings) -> Iterator[Published]:
         code, name = post.code, post.name
     iid = to_publicity(rt, code)
     with rt.uow(write=False) as uow:
-        [entry] = [e for e in services.unit_publicity(uow, "CZJ", YEAR) if e.post_code == code]
+        published = register_pages.unit_publicity(uow, "CZJ", YEAR)
+        [entry] = [e for e in published if e.post_code == code]
     assert entry.responsible_name
     yield Published(iid, code, name, entry.level, entry.responsible_name)
     rt.close()

@@ -19,11 +19,13 @@ from flask import Flask
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from engine import services
-from engine.demo import load_demo_city
-from engine.models import Evidence, HumanTask, Official, Post, RiskPoint, TaskDraft, TaskState
+from engine.models import Evidence, HumanTask, TaskDraft, TaskState
 from engine.parsing import read_sources
+from engine.programme.demo import load_demo_city
+from engine.programme.models import Official, Post, RiskPoint
+from engine.programme.services import organisation
 from engine.runtime import Runtime
+from engine.services import deployment, instances, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 from tests.web.conftest import programme_runtime
@@ -76,7 +78,7 @@ def cycle(settings: Settings) -> Iterator[Cycle]:
     rt = programme_runtime(settings)
     load_demo_city(rt, say=None)
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     with rt.uow(write=False) as uow:
         post = uow.session.scalars(select(Post).join(Official, Post.holder_id == Official.id)
                                    .where(Official.code == HOLDER.upper())).one()
@@ -85,8 +87,8 @@ def cycle(settings: Settings) -> Iterator[Cycle]:
                 "unit_code": post.department.unit.code, "year": 2011}
         code, name = post.code, post.name
     with rt.uow() as uow:
-        iid = services.start_instance(uow, "post_cycle", code, data,
-                                      actor=services.actor_for(uow, "admin")).id
+        iid = instances.start_instance(uow, "post_cycle", code, data,
+                                      actor=organisation.actor_for(uow, "admin")).id
     yield Cycle(rt, iid, code, name)
     rt.close()
 
@@ -179,8 +181,8 @@ def test_a_post_holder_finds_two_risks_and_the_department_head_reviews_them(
 
     # 互相查 by a colleague (not what this test is about: through the engine).
     with cycle.rt.uow() as uow:
-        services.complete_task(uow, cycle.task("peer_checked").id,
-                               services.actor_for(uow, COLLEAGUE), {"risks": []})
+        tasks.complete_task(uow, cycle.task("peer_checked").id,
+                               organisation.actor_for(uow, COLLEAGUE), {"risks": []})
 
     # The department head: 领导点, the next task of the cycle for them.
     page.locator("#user-menu").click()

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from engine import services
 from engine.passwords import hash_password
+from engine.programme.services import organisation
 from engine.runtime import Runtime
+from engine.services import api_tokens
 from tests.conftest import PG_URL
 from tests.scheduler.conftest import ON_TIME, deploy_short, firings, lateness, wait_until
 from tests.scheduler.processes import Processes, free_port
@@ -54,11 +55,11 @@ def test_postgres_gunicorn_and_a_scheduler_process(rt: Runtime, processes: Proce
     assert "head" in migrated.output()
     deploy_short(rt)
     with rt.uow() as uow:
-        services.save_account(uow, "ops", password_hash=hash_password("topology-test"),
+        organisation.save_account(uow, "ops", password_hash=hash_password("topology-test"),
                               roles={"admin"})
         uow.commit()
     with rt.uow() as uow:
-        token = services.create_token(uow, "ops", "topology").secret
+        token = api_tokens.create_token(uow, "ops", "topology").secret
 
     port = free_port()
     web = processes.spawn(

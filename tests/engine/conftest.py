@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import services
 from engine.actors import Actor
 from engine.models import HumanTask, InstanceEvent, PendingTimer, ProcessInstance, TaskState
 from engine.parsing import read_sources
 from engine.runtime import Runtime
-from engine.services import TaskFilter
+from engine.services import clock, deployment, instances, tasks, timers
+from engine.services.tasks import TaskFilter
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR, FIXTURES
 
@@ -61,53 +61,53 @@ class Driver:
         self.rt = rt
 
     # -- deployment and clock ------------------------------------------------------------
-    def deploy_bpmn_dir(self) -> list[services.deployment.DeployedProcess]:
+    def deploy_bpmn_dir(self) -> list[deployment.DeployedProcess]:
         with self.rt.uow() as uow:
-            return services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+            return deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
 
-    def deploy_fixture(self, *names: str) -> list[services.deployment.DeployedProcess]:
+    def deploy_fixture(self, *names: str) -> list[deployment.DeployedProcess]:
         with self.rt.uow() as uow:
-            return services.deploy(uow, read_sources([FIXTURES / n for n in names]),
+            return deployment.deploy(uow, read_sources([FIXTURES / n for n in names]),
                                    deployed_by="tests")
 
     def set_clock(self, at: datetime) -> datetime:
         with self.rt.uow() as uow:
-            result = services.set_clock(uow, at)
+            result = clock.set_clock(uow, at)
             uow.commit()
             return result
 
     def advance(self, delta: timedelta) -> datetime:
         with self.rt.uow() as uow:
-            result = services.advance_clock(uow, delta)
+            result = clock.advance_clock(uow, delta)
             uow.commit()
             return result
 
     def advance_to(self, at: datetime) -> int:
         with self.rt.uow() as uow:
-            return services.advance_to(uow, at)
+            return timers.advance_to(uow, at)
 
     def fire(self, at: datetime | None = None) -> int:
         with self.rt.uow() as uow:
-            return services.fire_due_timers(uow, at)
+            return timers.fire_due_timers(uow, at)
 
     def now(self) -> datetime:
         with self.rt.uow(write=False) as uow:
-            return services.now(uow)
+            return clock.now(uow)
 
     def due_ids(self, at: datetime) -> list[int]:
         with self.rt.uow(write=False) as uow:
-            return services.due_instance_ids(uow, at)
+            return timers.due_instance_ids(uow, at)
 
     def next_due(self) -> datetime | None:
         with self.rt.uow(write=False) as uow:
-            return services.next_due(uow)
+            return timers.next_due(uow)
 
     # -- instances -----------------------------------------------------------------------
     def start(self, process_id: str, data: dict[str, Any] | None = None, *,
               business_key: str | None = None, version: int | None = None,
               actor: Actor | None = None) -> int:
         with self.rt.uow() as uow:
-            return services.start_instance(uow, process_id, business_key, data,
+            return instances.start_instance(uow, process_id, business_key, data,
                                            version=version, actor=actor).id
 
     def start_post(self, **true: bool) -> int:
@@ -115,15 +115,15 @@ class Driver:
 
     def instance(self, instance_id: int) -> ProcessInstance:
         with self.rt.uow(write=False) as uow:
-            return services.get_instance(uow, instance_id)
+            return instances.get_instance(uow, instance_id)
 
     def data(self, instance_id: int) -> dict[str, Any]:
         with self.rt.uow(write=False) as uow:
-            return services.instance_data(uow, instance_id)
+            return instances.instance_data(uow, instance_id)
 
     def events(self, instance_id: int) -> list[InstanceEvent]:
         with self.rt.uow(write=False) as uow:
-            return services.instance_events(uow, instance_id)
+            return instances.instance_events(uow, instance_id)
 
     def event_types(self, instance_id: int) -> list[str]:
         return [e.type for e in self.events(instance_id)]
@@ -149,24 +149,24 @@ class Driver:
 
     def get_task(self, task_id: uuid.UUID) -> HumanTask:
         with self.rt.uow(write=False) as uow:
-            return services.get_task(uow, task_id)
+            return tasks.get_task(uow, task_id)
 
     def inbox(self, actor: Actor, view: str) -> list[HumanTask]:
         with self.rt.uow(write=False) as uow:
-            return services.list_tasks(uow, actor, TaskFilter(view=view))[0]
+            return tasks.list_tasks(uow, actor, TaskFilter(view=view))[0]
 
     def claim(self, task_id: uuid.UUID, actor: Actor) -> HumanTask:
         with self.rt.uow() as uow:
-            return services.claim_task(uow, task_id, actor)
+            return tasks.claim_task(uow, task_id, actor)
 
     def unclaim(self, task_id: uuid.UUID, actor: Actor) -> HumanTask:
         with self.rt.uow() as uow:
-            return services.unclaim_task(uow, task_id, actor)
+            return tasks.unclaim_task(uow, task_id, actor)
 
     def complete(self, task_id: uuid.UUID, actor: Actor,
                  data: dict[str, Any] | None = None) -> HumanTask:
         with self.rt.uow() as uow:
-            return services.complete_task(uow, task_id, actor, data)
+            return tasks.complete_task(uow, task_id, actor, data)
 
     def complete_element(self, instance_id: int, element_id: str, actor: Actor,
                          data: dict[str, Any] | None = None) -> HumanTask:
@@ -198,7 +198,7 @@ def post(driver: Driver) -> Driver:
     """The driver with the engine tests' cycle (``SIMPLE_CYCLE``) and bpmn/'s grading table
     deployed."""
     with driver.rt.uow() as uow:
-        services.deploy(uow, read_sources([FIXTURES / "simple_cycle.bpmn",
+        deployment.deploy(uow, read_sources([FIXTURES / "simple_cycle.bpmn",
                                            BPMN_DIR / "post_grading.dmn"]), deployed_by="tests")
     return driver
 

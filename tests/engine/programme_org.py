@@ -26,13 +26,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
 from engine.models import HumanTask, ProcessInstance, TaskState
 from engine.parsing import read_sources
 from engine.passwords import hash_password
-from engine.programme import programme_runtime
+from engine.programme.composition import programme_runtime
+from engine.programme.services import org_import, organisation
 from engine.runtime import Runtime
+from engine.services import deployment, messages
+from engine.services import tasks as tasks_service
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
@@ -119,31 +121,31 @@ class City(Driver):
 
     def import_org(self) -> None:
         with self.rt.uow() as uow:
-            services.import_csv(uow, {n: dedent(b).encode() for n, b in ORG_CSV.items()})
+            org_import.import_csv(uow, {n: dedent(b).encode() for n, b in ORG_CSV.items()})
         for username, official in ACCOUNTS.items():
             with self.rt.uow() as uow:
-                services.save_account(uow, username, password_hash=_password_hash(),
+                organisation.save_account(uow, username, password_hash=_password_hash(),
                                       official_code=official)
         with self.rt.uow() as uow:
-            services.save_account(uow, CITY_COMMISSION, password_hash=_password_hash(),
+            organisation.save_account(uow, CITY_COMMISSION, password_hash=_password_hash(),
                                   roles=frozenset({"discipline_commission"}))
 
     def deploy_models(self) -> None:
         with self.rt.uow() as uow:
-            services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+            deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
 
     def actor(self, username: str) -> Actor:
         with self.rt.uow(write=False) as uow:
-            return services.actor_for(uow, username)
+            return organisation.actor_for(uow, username)
 
     def who_can_take(self, task: HumanTask) -> list[str]:
         """Every login for whom the task is claimable — the people it was routed to."""
         found = []
         for username in (*ACCOUNTS, CITY_COMMISSION):
             with self.rt.uow(write=False) as uow:
-                actor = services.actor_for(uow, username)
-                tasks, _ = services.list_tasks(uow, actor, services.TaskFilter("claimable",
-                                                                               limit=1000))
+                actor = organisation.actor_for(uow, username)
+                flt = tasks_service.TaskFilter("claimable", limit=1000)
+                tasks, _ = tasks_service.list_tasks(uow, actor, flt)
             if any(t.id == task.id for t in tasks):
                 found.append(username)
         return found
@@ -156,7 +158,7 @@ class City(Driver):
     def send(self, instance_id: int, name: str, payload: dict[str, Any],
              sender: str = "public") -> None:
         with self.rt.uow() as uow:
-            services.send_message(uow, instance_id, name, payload, Actor(sender))
+            messages.send_message(uow, instance_id, name, payload, Actor(sender))
 
     def children(self, parent_id: int) -> list[ProcessInstance]:
         with self.rt.uow(write=False) as uow:
@@ -165,7 +167,7 @@ class City(Driver):
 
     def by_key(self, process_id: str, key: str) -> ProcessInstance:
         with self.rt.uow(write=False) as uow:
-            return services.find_instance(uow, process_id, key)
+            return messages.find_instance(uow, process_id, key)
 
     def open_task_rows(self, instance_id: int, element: str) -> list[HumanTask]:
         return [t for t in self.tasks(instance_id) if t.element_id == element]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from engine import services
 from engine.passwords import hash_password
+from engine.programme.services import org_import, organisation
 from engine.runtime import Runtime
 
 UNITS = ("FGW", "CZJ", "RSJ")
@@ -35,11 +35,11 @@ def load_town(rt: Runtime) -> None:
     """Import the town and make its logins (``fgw-01`` … ``rsj-05``, ``jiwei``)."""
     password = hash_password("test-password-2011")
     with rt.uow() as uow:
-        services.import_csv(uow, {n: dedent(b).encode() for n, b in TOWN.items()})
+        org_import.import_csv(uow, {n: dedent(b).encode() for n, b in TOWN.items()})
     with rt.uow() as uow:
         for unit in UNITS:
             for i in range(1, 6):
-                services.save_account(uow, f"{unit.lower()}-0{i}", password_hash=password,
+                organisation.save_account(uow, f"{unit.lower()}-0{i}", password_hash=password,
                                       official_code=f"{unit}-0{i}")
-        services.save_account(uow, "jiwei", password_hash=password,
+        organisation.save_account(uow, "jiwei", password_hash=password,
                               roles=frozenset({"discipline_commission"}))

@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import services
 from engine.actors import Actor
 from engine.errors import Conflict, InvalidState
 from engine.models import InstanceEvent, InstanceStatus, ProcessInstance
 from engine.operators import OperatorCall
 from engine.parsing import read_sources
 from engine.runtime import Runtime
+from engine.services import deployment, instances, messages
+from engine.services import tasks as tasks_service
 from tests.conftest import ADMIN, FIXTURES
 
 UNITS = ["FGW", "CZJ", "RSJ"]
@@ -30,13 +31,13 @@ def calls(rt: Runtime) -> Runtime:
     rt.register_operator("test.echo", echo)
     rt.echo_calls = seen  # type: ignore[attr-defined]
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([FIXTURES / "calls"]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([FIXTURES / "calls"]), deployed_by="tests")
     return rt
 
 
 def _start(rt: Runtime) -> ProcessInstance:
     with rt.uow() as uow:
-        return services.start_instance(uow, "call_parent", "campaign-2011", {"units": UNITS})
+        return instances.start_instance(uow, "call_parent", "campaign-2011", {"units": UNITS})
 
 
 def _children(rt: Runtime, parent_id: int) -> list[ProcessInstance]:
@@ -48,12 +49,12 @@ def _children(rt: Runtime, parent_id: int) -> list[ProcessInstance]:
 def _finish_child(rt: Runtime, child: ProcessInstance, unit: str) -> None:
     actor = Actor(f"user-{unit}", frozenset({f"unit:{unit}"}))
     with rt.uow(write=False) as uow:
-        tasks, _ = services.list_tasks(uow, actor, services.TaskFilter(view="open"))
+        tasks, _ = tasks_service.list_tasks(uow, actor, tasks_service.TaskFilter(view="open"))
     [task] = [t for t in tasks if t.instance_id == child.id]
     with rt.uow() as uow:
-        services.complete_task(uow, task.id, actor, {})
+        tasks_service.complete_task(uow, task.id, actor, {})
     with rt.uow() as uow:
-        services.send_message(uow, child.id, "public_suggestion", {"text": f"意见{unit}"},
+        messages.send_message(uow, child.id, "public_suggestion", {"text": f"意见{unit}"},
                               Actor("public"))
 
 
@@ -66,8 +67,8 @@ def test_each_call_is_its_own_instance_linked_to_its_caller(calls: Runtime) -> N
     # The caller waits for its children; nothing of theirs lives in its state.
     assert parent.status == InstanceStatus.WAITING
     with calls.uow(write=False) as uow:
-        routed = {t.instance_id: t.candidate_groups for t in services.list_tasks(
-            uow, ADMIN, services.TaskFilter(view="all"))[0]}
+        routed = {t.instance_id: t.candidate_groups for t in tasks_service.list_tasks(
+            uow, ADMIN, tasks_service.TaskFilter(view="all"))[0]}
     assert routed == {c.id: [f"unit:{u}"] for c, u in zip(children, UNITS, strict=True)}
 
 
@@ -77,13 +78,13 @@ def test_children_results_are_collected_and_the_caller_runs_on(calls: Runtime) -
     for child, unit in zip(children[:2], UNITS[:2], strict=True):
         _finish_child(calls, child, unit)
     with calls.uow(write=False) as uow:
-        assert services.get_instance(uow, parent.id).status == InstanceStatus.WAITING
-        assert "echoed" not in services.instance_data(uow, parent.id)
+        assert instances.get_instance(uow, parent.id).status == InstanceStatus.WAITING
+        assert "echoed" not in instances.instance_data(uow, parent.id)
     _finish_child(calls, children[2], UNITS[2])
     with calls.uow(write=False) as uow:
-        data = services.instance_data(uow, parent.id)
-        tasks, _ = services.list_tasks(uow, ADMIN, services.TaskFilter(view="all"))
-        events = [e.type for e in services.instance_events(uow, parent.id)]
+        data = instances.instance_data(uow, parent.id)
+        tasks, _ = tasks_service.list_tasks(uow, ADMIN, tasks_service.TaskFilter(view="all"))
+        events = [e.type for e in instances.instance_events(uow, parent.id)]
     assert data["results"] == [f"{u}:意见{u}" for u in UNITS]
     # The service task ran in the same transaction, with the evaluated parameter.
     assert data["echoed"] == {"count": 3, "key": "campaign-2011"}
@@ -96,18 +97,18 @@ def test_message_refused_when_not_waiting_for_it_and_nothing_changes(calls: Runt
     parent = _start(calls)
     child = _children(calls, parent.id)[0]
     with calls.uow() as uow, pytest.raises(Conflict, match="not waiting for message 'unknown'"):
-        services.send_message(uow, child.id, "unknown", {}, Actor("public"))
+        messages.send_message(uow, child.id, "unknown", {}, Actor("public"))
     with calls.uow() as uow:
-        services.send_message(uow, child.id, "public_suggestion", {"text": "x"}, Actor("p"))
+        messages.send_message(uow, child.id, "public_suggestion", {"text": "x"}, Actor("p"))
     with calls.uow() as uow:
-        revision = services.get_instance(uow, child.id).revision
+        revision = instances.get_instance(uow, child.id).revision
         events = uow.session.scalar(select(func.count()).select_from(InstanceEvent))
         with pytest.raises(Conflict, match="waiting for: none"):
-            services.send_message(uow, child.id, "public_suggestion", {"text": "y"}, Actor("p"))
+            messages.send_message(uow, child.id, "public_suggestion", {"text": "y"}, Actor("p"))
     with calls.uow(write=False) as uow:
-        assert services.get_instance(uow, child.id).revision == revision
+        assert instances.get_instance(uow, child.id).revision == revision
         assert uow.session.scalar(select(func.count()).select_from(InstanceEvent)) == events
-        received = [e for e in services.instance_events(uow, child.id)
+        received = [e for e in instances.instance_events(uow, child.id)
                     if e.type == "message_received"]
     assert [(e.actor, e.data) for e in received] == [
         ("p", {"name": "public_suggestion", "payload": {"text": "x"}})]
@@ -118,22 +119,22 @@ def test_terminating_the_caller_terminates_its_running_children(calls: Runtime) 
     children = _children(calls, parent.id)
     _finish_child(calls, children[0], UNITS[0])
     with calls.uow() as uow:
-        services.terminate_instance(uow, parent.id, ADMIN, "演练结束")
+        instances.terminate_instance(uow, parent.id, ADMIN, "演练结束")
     statuses = [c.status for c in _children(calls, parent.id)]
     assert statuses == [InstanceStatus.COMPLETED, InstanceStatus.TERMINATED,
                         InstanceStatus.TERMINATED]
     with calls.uow() as uow, pytest.raises(InvalidState):
-        services.send_message(uow, children[1].id, "public_suggestion", {}, Actor("p"))
+        messages.send_message(uow, children[1].id, "public_suggestion", {}, Actor("p"))
 
 
 def test_unknown_operator_puts_the_instance_in_error(rt: Runtime) -> None:
     with rt.uow() as uow:  # no operator registered on this runtime
-        services.deploy(uow, read_sources([FIXTURES / "calls"]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([FIXTURES / "calls"]), deployed_by="tests")
     parent = _start(rt)
     for child, unit in zip(_children(rt, parent.id), UNITS, strict=True):
         _finish_child(rt, child, unit)
     with rt.uow(write=False) as uow:
-        instance = services.get_instance(uow, parent.id)
+        instance = instances.get_instance(uow, parent.id)
     assert instance.status == InstanceStatus.ERROR
     assert instance.error_element == "echo"
     assert "no service operator 'test.echo'" in (instance.error_message or "")
@@ -143,16 +144,16 @@ def test_a_suspended_caller_collects_finished_children_when_resumed(calls: Runti
     parent = _start(calls)
     children = _children(calls, parent.id)
     with calls.uow() as uow:
-        services.suspend_instance(uow, parent.id, ADMIN, "核查")
+        instances.suspend_instance(uow, parent.id, ADMIN, "核查")
     for child, unit in zip(children, UNITS, strict=True):
         _finish_child(calls, child, unit)
     with calls.uow(write=False) as uow:  # the results wait for the caller
-        assert "echoed" not in services.instance_data(uow, parent.id)
-        assert services.get_instance(uow, parent.id).status == InstanceStatus.SUSPENDED
+        assert "echoed" not in instances.instance_data(uow, parent.id)
+        assert instances.get_instance(uow, parent.id).status == InstanceStatus.SUSPENDED
     with calls.uow() as uow:
-        services.resume_instance(uow, parent.id, ADMIN)
+        instances.resume_instance(uow, parent.id, ADMIN)
     with calls.uow(write=False) as uow:
-        data = services.instance_data(uow, parent.id)
-        assert services.get_instance(uow, parent.id).status == InstanceStatus.WAITING
+        data = instances.instance_data(uow, parent.id)
+        assert instances.get_instance(uow, parent.id).status == InstanceStatus.WAITING
     assert data["results"] == [f"{u}:意见{u}" for u in UNITS]
     assert data["echoed"]["count"] == 3

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine import services
 from engine.errors import ValidationFailed
-from engine.services import InstanceQuery
+from engine.services import console_list, instance_admin, variable_index
+from engine.services.console_list import InstanceQuery
 from tests.conftest import ADMIN
 
 from .conftest import DISCOVERY, SIMPLE_CYCLE, T0, Driver, post_attributes
@@ -21,7 +21,7 @@ def _start(d: Driver, unit: str, key: str, **extra: object) -> int:
 
 def _ids(d: Driver, **query: object) -> list[int]:
     with d.rt.uow(write=False) as uow:
-        return [r.id for r in services.list_console_instances(uow, InstanceQuery(**query)).rows]
+        return [r.id for r in console_list.list_console_instances(uow, InstanceQuery(**query)).rows]
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def three(post: Driver) -> tuple[Driver, list[int]]:
     c = _start(post, "FGW", "FGW-BGS-01", year=2011)
     post.complete_element(b, "discovery", ADMIN, DISCOVERY)
     with post.rt.uow() as uow:
-        services.admin_lifecycle(uow, "suspend", c, ADMIN, "核查")
+        instance_admin.admin_lifecycle(uow, "suspend", c, ADMIN, "核查")
     return post, [a, b, c]
 
 
@@ -62,7 +62,7 @@ def test_filters(three: tuple[Driver, list[int]]) -> None:
 def test_rows_carry_unit_steps_and_version(three: tuple[Driver, list[int]]) -> None:
     d, (a, b, _c) = three
     with d.rt.uow(write=False) as uow:
-        rows = {r.id: r for r in services.list_console_instances(uow, InstanceQuery()).rows}
+        rows = {r.id: r for r in console_list.list_console_instances(uow, InstanceQuery()).rows}
     assert (rows[a].unit, rows[a].version, [s for s, _n in rows[a].steps]) == \
         ("CZJ", 1, ["discovery"])
     assert [s for s, _n in rows[b].steps] == ["review"]
@@ -74,7 +74,7 @@ def test_keyset_pages_cover_everything_once(post: Driver) -> None:
     after = None
     with post.rt.uow(write=False) as uow:
         while True:
-            page = services.list_console_instances(uow, InstanceQuery(limit=25, after=after,
+            page = console_list.list_console_instances(uow, InstanceQuery(limit=25, after=after,
                                                                       sort="started"))
             seen += [r.id for r in page.rows]
             assert page.total == 30
@@ -96,7 +96,7 @@ def test_keyset_pages_cover_everything_once(post: Driver) -> None:
 def test_invalid_queries_are_refused_with_the_field(post: Driver, query: dict[str, object],
                                                     field: str) -> None:
     with post.rt.uow(write=False) as uow, pytest.raises(ValidationFailed) as refused:
-        services.list_console_instances(uow, InstanceQuery(**query))  # type: ignore[arg-type]
+        console_list.list_console_instances(uow, InstanceQuery(**query))  # type: ignore[arg-type]
     assert field in refused.value.errors
 
 
@@ -109,8 +109,8 @@ def test_query_round_trips_through_params() -> None:
 
 def test_step_choices_are_the_human_steps_of_the_process(post: Driver) -> None:
     with post.rt.uow(write=False) as uow:
-        choices = dict(services.step_choices(uow, SIMPLE_CYCLE))
-        assert services.step_choices(uow, "no_such_process") == []
+        choices = dict(console_list.step_choices(uow, SIMPLE_CYCLE))
+        assert console_list.step_choices(uow, "no_such_process") == []
     assert choices["discovery"] == "查找廉政风险" and "review" in choices
     assert "grading" not in choices and "control_join" not in choices  # not human steps
 
@@ -126,10 +126,10 @@ def test_reindex_rebuilds_the_variable_mirror(post: Driver) -> None:
         uow.commit()
     assert _ids(post, unit="CZJ") == []
     with post.rt.uow() as uow:
-        assert services.reindex_variables(uow, after_id=0, limit=2) == (2, ids[1])
+        assert variable_index.reindex_variables(uow, after_id=0, limit=2) == (2, ids[1])
     assert _ids(post, unit="CZJ") == [ids[0]]
     with post.rt.uow() as uow:
-        assert services.reindex_variables(uow, after_id=ids[1], limit=2) == (1, ids[2])
+        assert variable_index.reindex_variables(uow, after_id=ids[1], limit=2) == (1, ids[2])
     with post.rt.uow() as uow:
-        assert services.reindex_variables(uow, after_id=ids[2]) == (0, None)
+        assert variable_index.reindex_variables(uow, after_id=ids[2]) == (0, None)
     assert _ids(post, unit="CZJ") == [ids[2], ids[0]]

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import services
 from engine.errors import Forbidden, InvalidState, ValidationFailed
 from engine.models import AuditEntry, InstanceStatus, InstanceVariable, ProcessInstance, TaskState
+from engine.programme.services import organisation
+from engine.services import audit, console_list, instance_admin, token_move, version_migration
 from tests.conftest import ADMIN, OUTSIDER
 from tests.console_versions import ADDED, deploy_version, with_added_step, without_discovery
 
@@ -43,7 +44,7 @@ def _snapshot(d: Driver, iid: int) -> tuple[Any, ...]:
 def _audit(d: Driver) -> list[tuple[str, str, str | None]]:
     with d.rt.uow(write=False) as uow:
         return [(e.action, e.target, e.reason)
-                for e in reversed(services.list_audit(uow).entries)]
+                for e in reversed(audit.list_audit(uow).entries)]
 
 
 # ------------------------------------------------------------------------- lifecycle
@@ -52,10 +53,10 @@ def _audit(d: Driver) -> list[tuple[str, str, str | None]]:
 def test_suspend_and_resume_are_audited(post: Driver) -> None:
     iid = _start(post)
     with post.rt.uow() as uow:
-        services.admin_lifecycle(uow, "suspend", iid, ADMIN, "核查材料")
+        instance_admin.admin_lifecycle(uow, "suspend", iid, ADMIN, "核查材料")
     assert post.instance(iid).status == InstanceStatus.SUSPENDED
     with post.rt.uow() as uow:
-        services.admin_lifecycle(uow, "resume", iid, ADMIN, "核查完毕")
+        instance_admin.admin_lifecycle(uow, "resume", iid, ADMIN, "核查完毕")
     assert post.instance(iid).status == InstanceStatus.WAITING
     assert _audit(post) == [("suspend", f"instance:{iid}", "核查材料"),
                             ("resume", f"instance:{iid}", "核查完毕")]
@@ -72,7 +73,7 @@ def test_refused_lifecycle_changes_nothing(post: Driver, actor: Any, reason: str
     iid = _start(post)
     before = _snapshot(post, iid)
     with post.rt.uow() as uow, pytest.raises(error):
-        services.admin_lifecycle(uow, "terminate", iid, actor, reason)
+        instance_admin.admin_lifecycle(uow, "terminate", iid, actor, reason)
     assert _snapshot(post, iid) == before
 
 
@@ -80,14 +81,14 @@ def test_resuming_a_running_instance_is_refused_without_a_trace(post: Driver) ->
     iid = _start(post)
     before = _snapshot(post, iid)
     with post.rt.uow() as uow, pytest.raises(InvalidState):
-        services.admin_lifecycle(uow, "resume", iid, ADMIN, "误操作")
+        instance_admin.admin_lifecycle(uow, "resume", iid, ADMIN, "误操作")
     assert _snapshot(post, iid) == before
 
 
 def test_terminate_closes_the_tasks(post: Driver) -> None:
     iid = _start(post)
     with post.rt.uow() as uow:
-        services.admin_lifecycle(uow, "terminate", iid, ADMIN, "岗位撤销")
+        instance_admin.admin_lifecycle(uow, "terminate", iid, ADMIN, "岗位撤销")
     assert post.instance(iid).status == InstanceStatus.TERMINATED
     assert post.tasks(iid) == []
 
@@ -98,15 +99,15 @@ def test_terminate_closes_the_tasks(post: Driver) -> None:
 def test_variables_change_for_the_steps_to_come(post: Driver) -> None:
     iid = _start(post)
     with post.rt.uow() as uow:
-        data = services.set_variables(uow, iid, ADMIN, {"unit_code": "FGW", "year": 2012,
+        data = instance_admin.set_variables(uow, iid, ADMIN, {"unit_code": "FGW", "year": 2012,
                                                         "note": "补录"}, "单位录错")
     assert (data["unit_code"], data["year"], data["note"]) == ("FGW", 2012, "补录")
     assert post.data(iid)["unit_code"] == "FGW"
     assert post.task(iid, "discovery").unit_code == "FGW"
     with post.rt.uow(write=False) as uow:
-        page = services.list_console_instances(uow, services.InstanceQuery(unit="FGW"))
+        page = console_list.list_console_instances(uow, console_list.InstanceQuery(unit="FGW"))
         assert [r.id for r in page.rows] == [iid]
-        entry = services.list_audit(uow).entries[0]
+        entry = audit.list_audit(uow).entries[0]
     assert entry.action == "set_variables" and entry.details == {
         "old": {"unit_code": "CZJ", "year": 2011, "note": None},
         "new": {"unit_code": "FGW", "year": 2012, "note": "补录"}}
@@ -127,7 +128,7 @@ def test_invalid_variable_edits_change_nothing(post: Driver, changes: dict[str, 
     iid = _start(post)
     before = _snapshot(post, iid)
     with post.rt.uow() as uow, pytest.raises(ValidationFailed) as refused:
-        services.set_variables(uow, iid, ADMIN, changes, "修正")
+        instance_admin.set_variables(uow, iid, ADMIN, changes, "修正")
     assert field in refused.value.errors
     assert _snapshot(post, iid) == before
 
@@ -136,7 +137,7 @@ def test_only_administrators_edit_variables(post: Driver) -> None:
     iid = _start(post)
     before = _snapshot(post, iid)
     with post.rt.uow() as uow, pytest.raises(Forbidden):
-        services.set_variables(uow, iid, COMMISSION, {"year": 2012}, "修正")
+        instance_admin.set_variables(uow, iid, COMMISSION, {"year": 2012}, "修正")
     assert _snapshot(post, iid) == before
 
 
@@ -146,20 +147,20 @@ def test_only_administrators_edit_variables(post: Driver) -> None:
 def test_reassign_a_task_to_any_active_login(post: Driver) -> None:
     with post.rt.uow() as uow:
         for login in ("czj-0011", "czj-0012"):
-            services.save_account(uow, login, password_hash="x", roles={"staff"})
+            organisation.save_account(uow, login, password_hash="x", roles={"staff"})
     accounts = ["czj-0011", "czj-0012"]
     iid = _start(post)
     task = post.task(iid, "discovery")
     with post.rt.uow() as uow:
-        services.reassign_task(uow, task.id, ADMIN, accounts[0], "原岗位人员出差")
+        instance_admin.reassign_task(uow, task.id, ADMIN, accounts[0], "原岗位人员出差")
     assert post.get_task(task.id).assignee == accounts[0]
     assert post.events(iid)[-1].data == {"from": None, "to": accounts[0],
                                           "reason": "原岗位人员出差", "administrator": True}
     before = _snapshot(post, iid)
     with post.rt.uow() as uow, pytest.raises(ValidationFailed):
-        services.reassign_task(uow, task.id, ADMIN, "nobody-here", "出差")
+        instance_admin.reassign_task(uow, task.id, ADMIN, "nobody-here", "出差")
     with post.rt.uow() as uow, pytest.raises(Forbidden):
-        services.reassign_task(uow, task.id, COMMISSION, accounts[0], "出差")
+        instance_admin.reassign_task(uow, task.id, COMMISSION, accounts[0], "出差")
     assert _snapshot(post, iid) == before
 
 
@@ -170,13 +171,13 @@ def test_move_a_token_forward_and_back(post: Driver) -> None:
     iid = _start(post)
     discovery = post.task(iid, "discovery")
     with post.rt.uow() as uow:
-        services.move_token(uow, iid, ADMIN, discovery.id, "review", "材料已线下提交")
+        token_move.move_token(uow, iid, ADMIN, discovery.id, "review", "材料已线下提交")
     assert post.open_elements(iid) == ["review"]
     assert post.get_task(discovery.id).state == TaskState.CANCELLED
     assert post.data(iid)["unit_code"] == "CZJ"  # the data went along
     review = post.task(iid, "review")
     with post.rt.uow() as uow:
-        services.move_token(uow, iid, ADMIN, review.id, "discovery", "退回重新查找")
+        token_move.move_token(uow, iid, ADMIN, review.id, "discovery", "退回重新查找")
     assert post.open_elements(iid) == ["discovery"]
     post.complete_element(iid, "discovery", ADMIN, DISCOVERY)
     assert post.open_elements(iid) == ["review"]
@@ -191,7 +192,7 @@ def test_move_to_an_invalid_target_changes_nothing(post: Driver, target: str) ->
     before = _snapshot(post, iid)
     task = post.task(iid, "discovery")
     with post.rt.uow() as uow, pytest.raises(ValidationFailed, match="not an activity"):
-        services.move_token(uow, iid, ADMIN, task.id, target, "试试")
+        token_move.move_token(uow, iid, ADMIN, task.id, target, "试试")
     assert _snapshot(post, iid) == before
 
 
@@ -199,12 +200,12 @@ def test_move_refused_for_non_admin_and_suspended(post: Driver) -> None:
     iid = _start(post)
     task = post.task(iid, "discovery")
     with post.rt.uow() as uow, pytest.raises(Forbidden):
-        services.move_token(uow, iid, COMMISSION, task.id, "review", "试试")
+        token_move.move_token(uow, iid, COMMISSION, task.id, "review", "试试")
     with post.rt.uow() as uow:
-        services.admin_lifecycle(uow, "suspend", iid, ADMIN, "暂停")
+        instance_admin.admin_lifecycle(uow, "suspend", iid, ADMIN, "暂停")
     before = _snapshot(post, iid)
     with post.rt.uow() as uow, pytest.raises(InvalidState):
-        services.move_token(uow, iid, ADMIN, task.id, "review", "试试")
+        token_move.move_token(uow, iid, ADMIN, task.id, "review", "试试")
     assert _snapshot(post, iid) == before
 
 
@@ -216,10 +217,10 @@ def test_migrate_to_a_version_with_an_added_step(post: Driver) -> None:
     post.complete_element(iid, "discovery", ADMIN, DISCOVERY)
     v2 = deploy_version(post.rt, with_added_step())
     with post.rt.uow(write=False) as uow:
-        check = services.check_migration(uow, iid, v2.version)
+        check = version_migration.check_migration(uow, iid, v2.version)
     assert check.safe and (check.from_version, check.to_version) == (1, 2)
     with post.rt.uow() as uow:
-        services.migrate_instance(uow, iid, ADMIN, v2.version, "新增复核环节")
+        version_migration.migrate_instance(uow, iid, ADMIN, v2.version, "新增复核环节")
     assert post.instance(iid).definition_id == v2.definition_id
     assert post.task(iid, "review").definition_id == v2.definition_id
     post.complete_element(iid, "review", ADMIN, REVIEW)
@@ -232,15 +233,15 @@ def test_unsafe_migration_says_why_and_changes_nothing(post: Driver) -> None:
     deploy_version(post.rt, without_discovery())
     before = _snapshot(post, iid)
     with post.rt.uow(write=False) as uow:
-        check = services.check_migration(uow, iid, 2)
+        check = version_migration.check_migration(uow, iid, 2)
     assert not check.safe
     assert any("'discovery' does not exist in version 2" in p for p in check.problems)
-    with post.rt.uow() as uow, pytest.raises(services.MigrationRefused) as refused:
-        services.migrate_instance(uow, iid, ADMIN, 2, "升级")
+    with post.rt.uow() as uow, pytest.raises(version_migration.MigrationRefused) as refused:
+        version_migration.migrate_instance(uow, iid, ADMIN, 2, "升级")
     assert refused.value.problems == check.problems
     assert _snapshot(post, iid) == before
     with post.rt.uow() as uow, pytest.raises(Forbidden):
-        services.migrate_instance(uow, iid, COMMISSION, 2, "升级")
+        version_migration.migrate_instance(uow, iid, COMMISSION, 2, "升级")
     with post.rt.uow(write=False) as uow:
-        same = services.check_migration(uow, iid, 1)
+        same = version_migration.check_migration(uow, iid, 1)
     assert same.problems == ["version 1 is not newer than the instance's version 1"]

@@ -11,20 +11,15 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
-from engine.models import (
-    EventType,
-    InstanceEvent,
-    MilestoneReport,
-    ProcessDefinition,
-    ProcessInstance,
-)
+from engine.models import EventType, InstanceEvent, ProcessDefinition, ProcessInstance
 from engine.passwords import hash_password
-from engine.services import dashboard as figures
-from engine.services.dashboard_milestones import CHINA
-from engine.services.dashboard_register import RegisterCache
-from engine.services.milestones import create_plan
+from engine.programme.models import MilestoneReport
+from engine.programme.services import dashboard as figures
+from engine.programme.services import organisation, register
+from engine.programme.services.dashboard_milestones import CHINA
+from engine.programme.services.dashboard_register import RegisterCache
+from engine.programme.services.milestones import create_plan
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 
@@ -62,20 +57,20 @@ def city(settings: Settings) -> Iterator[Org]:
     rt = org.rt
     with rt.uow() as uow:
         # CZJ: a level-1 and a level-3 risk on a post, one at the unit itself.
-        services.add_risk_points(uow, {"post": "CZJ-BGS-02"}, YEAR, [
+        register.add_risk_points(uow, {"post": "CZJ-BGS-02"}, YEAR, [
             point("duty", "high", "minor"), point("process", "low", "minor")], ADMIN)
-        services.add_risk_points(uow, {"unit": "CZJ"}, YEAR, [
+        register.add_risk_points(uow, {"unit": "CZJ"}, YEAR, [
             point("institutional", "fairly_high", "minor")], ADMIN)
         # FGW: one at a department; another year's risk counts nowhere.
-        services.add_risk_points(uow, {"department": "FGW-BGS"}, YEAR, [
+        register.add_risk_points(uow, {"department": "FGW-BGS"}, YEAR, [
             point("external", "low", "disciplinary")], ADMIN)
-        services.add_risk_points(uow, {"post": "FGW-BGS-01"}, YEAR - 1, [
+        register.add_risk_points(uow, {"post": "FGW-BGS-01"}, YEAR - 1, [
             point("duty", "high", "crime")], ADMIN)
         for post in ("CZJ-BGS-01", "CZJ-BGS-02"):
-            services.grade_post(uow, post, YEAR, ADMIN)
+            register.grade_post(uow, post, YEAR, ADMIN)
         for post in ("FGW-LDBZ-01", "FGW-LDBZ-02", "FGW-BGS-01", "FGW-BGS-02"):
-            services.grade_post(uow, post, YEAR, ADMIN)
-        services.publish(uow, "FGW", YEAR, ADMIN)
+            register.grade_post(uow, post, YEAR, ADMIN)
+        register.publish(uow, "FGW", YEAR, ADMIN)
     # Inbox tasks are due 10 days after they are created.
     org.start("CZJ-BGS-02")  # due T0+10d
     org.start("CZJ-YSK-02")  # due T0+10d
@@ -237,14 +232,14 @@ def test_the_register_cache_is_reused_until_the_register_changes(city: Org) -> N
     assert (cache.misses, cache.hits) == (1, 1)
     assert again.chart_data() == first.chart_data() == read(city).chart_data()
     with city.rt.uow() as uow:  # a register change: the next read sees it
-        services.grade_post(uow, "CZJ-YSK-01", YEAR, ADMIN)
+        register.grade_post(uow, "CZJ-YSK-01", YEAR, ADMIN)
     after = cached()
     assert cache.misses == 2 and after.graded == first.graded + 1
     assert after.chart_data() == read(city).chart_data()
     # A graded post moving to another unit's department (an organisation import) too.
     with city.rt.uow() as uow:
-        post = services.get_post(uow, "CZJ-YSK-01")
-        post.department_id = services.get_department(uow, "FGW-BGS").id
+        post = organisation.get_post(uow, "CZJ-YSK-01")
+        post.department_id = organisation.get_department(uow, "FGW-BGS").id
         uow.commit()
     moved = {u.code: u.graded for u in cached().units}
     assert cache.misses == 3 and moved == {"CZJ": 2, "FGW": 5}

@@ -1,4 +1,4 @@
-"""The demo city (engine/demo.py, ``irpm demo load``): its shape, its leadership, the post
+"""The demo city (engine/programme/demo.py, ``irpm demo load``): its shape, its leadership, the post
 levels it shows, its logins, determinism, idempotent loading and the campaign hook.
 
 Loading is timed and printed (not asserted): the issue asks for under 30 s on a fresh
@@ -19,9 +19,9 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from engine import services
 from engine.db import make_engine
-from engine.demo import (
+from engine.models import Base, ProcessInstance
+from engine.programme.demo import (
     CAMPAIGN_KEY,
     DEFAULT_PASSWORD,
     DEFAULT_SEED,
@@ -32,19 +32,12 @@ from engine.demo import (
     generate_city,
     load_demo_city,
 )
-from engine.grading import post_rule_level
-from engine.models import (
-    POST_ATTRIBUTES,
-    Account,
-    Base,
-    Department,
-    Official,
-    Post,
-    ProcessInstance,
-    Unit,
-)
-from engine.orgfile import read_xlsx
+from engine.programme.grading import post_rule_level
+from engine.programme.models import POST_ATTRIBUTES, Account, Department, Official, Post, Unit
+from engine.programme.orgfile import read_xlsx
+from engine.programme.services import org_import, organisation
 from engine.runtime import Runtime
+from engine.services import clock, instances
 from engine.settings import PROJECT_ROOT, Settings
 from tests.conftest import PG_URL, deploy_text
 from web.cli import main
@@ -109,8 +102,8 @@ def export(rt: Runtime) -> tuple[dict[str, bytes], dict[str, Any]]:
     """The organisation as CSV bytes, and the XLSX export's cells (the workbook's own bytes
     carry a creation time)."""
     with rt.uow(write=False) as uow:
-        files = services.export_csv(uow)
-        book = read_xlsx(services.export_xlsx(uow))
+        files = org_import.export_csv(uow)
+        book = read_xlsx(org_import.export_xlsx(uow))
     return files, {kind: table.rows for kind, table in book.tables.items()}
 
 
@@ -201,7 +194,8 @@ def test_every_unit_has_its_leaders(city: City) -> None:
 
 def test_post_levels_follow_the_post_rule_and_all_three_occur(city: City) -> None:
     """The demo's posts graded by bpmn/post_grading.dmn itself: every distinct combination of
-    attributes agrees with ``engine.grading.post_rule_level`` (what the summary counts), and
+    attributes agrees with ``engine.programme.grading.post_rule_level`` (what the summary counts),
+    and
     every unit has posts at levels 1, 2 and 3 (一级: 正职、审批执法、人财物采购基建、经济民生;
     二级: 一般经济管理、社会事务管理、公共服务; 其余三级)."""
     combos = {tuple(p[a] for a in POST_ATTRIBUTES) for p in city.posts}
@@ -243,7 +237,7 @@ def test_load_writes_the_city_and_sets_the_clock(loaded: Loaded,
     assert summary.clock == DEMO_START and summary.changed
     assert summary.campaign_instance_id is None and summary.notes == ()
     with rt.uow(write=False) as uow:
-        assert services.is_simulated(uow) and services.now(uow) == DEMO_START
+        assert clock.is_simulated(uow) and clock.now(uow) == DEMO_START
         # one password hash for everyone: scrypt ran once
         hashes = uow.session.scalars(select(Account.password_hash).distinct()).all()
         assert len(hashes) == 1
@@ -259,7 +253,7 @@ def test_load_writes_the_city_and_sets_the_clock(loaded: Loaded,
             deputies = {d.deputy_in_charge_id for d in unit.departments}
             assert 2 <= len(deputies) <= 3 and None not in deputies
             assert all(d.head_id is not None for d in unit.departments)
-            assert services.leaders_for(uow, unit.departments[0].posts[-1].code).principal \
+            assert organisation.leaders_for(uow, unit.departments[0].posts[-1].code).principal \
                 == unit.principal.code.lower()
 
 
@@ -271,20 +265,20 @@ def test_documented_logins_authenticate_and_carry_their_roles(
                            "czj-0011", "czj-0004"}
     with rt.uow(write=False) as uow:
         for username, login in logins.items():
-            assert services.authenticate(uow, username, DEFAULT_PASSWORD) is not None, username
-            assert login.role in services.groups_of(uow, username), username
-        assert services.authenticate(uow, "czj-0001", "wrong-password") is None
-        assert services.actor_for(uow, "admin").is_admin
-        assert not services.actor_for(uow, "jiwei").is_admin
-        principal = services.groups_of(uow, "czj-0001")
+            assert organisation.authenticate(uow, username, DEFAULT_PASSWORD) is not None, username
+            assert login.role in organisation.groups_of(uow, username), username
+        assert organisation.authenticate(uow, "czj-0001", "wrong-password") is None
+        assert organisation.actor_for(uow, "admin").is_admin
+        assert not organisation.actor_for(uow, "jiwei").is_admin
+        principal = organisation.groups_of(uow, "czj-0001")
         assert {"principal", "principal:CZJ", "staff", "unit:CZJ"} <= principal
-        assert "department_head:CZJ-BGS" in services.groups_of(uow, "czj-0009")
-        assert "deputy_in_charge:CZJ-BGS" in services.groups_of(uow, "czj-0002")
-        assert "discipline_commission:CZJ" in services.groups_of(uow, "czj-0004")
-        staff = services.groups_of(uow, "czj-0011")
+        assert "department_head:CZJ-BGS" in organisation.groups_of(uow, "czj-0009")
+        assert "deputy_in_charge:CZJ-BGS" in organisation.groups_of(uow, "czj-0002")
+        assert "discipline_commission:CZJ" in organisation.groups_of(uow, "czj-0004")
+        staff = organisation.groups_of(uow, "czj-0011")
         assert "dept:CZJ-BGS" in staff and "department_head" not in staff
         # the chain of responsibility the README describes
-        leaders = services.leaders_for(uow, "CZJ-BGS-03")
+        leaders = organisation.leaders_for(uow, "CZJ-BGS-03")
         assert (leaders.holder, leaders.department_head, leaders.deputy_in_charge,
                 leaders.principal, leaders.discipline_officer) == (
                     "czj-0011", "czj-0009", "czj-0002", "czj-0001", "czj-0004")
@@ -322,13 +316,13 @@ def test_second_load_changes_nothing(loaded: Loaded,
 def test_load_repairs_a_changed_demo_account(loaded: Loaded) -> None:
     rt = loaded.rt
     with rt.uow() as uow:
-        services.save_account(uow, "czj-0011", password="changed-by-user", roles={"staff",
+        organisation.save_account(uow, "czj-0011", password="changed-by-user", roles={"staff",
                                                                                "designer"})
     again = load_demo_city(rt, say=None)
     assert again.logins == {"created": 0, "updated": 1, "unchanged": ACCOUNTS - 1}
     with rt.uow(write=False) as uow:
-        assert services.authenticate(uow, "czj-0011", DEFAULT_PASSWORD) is not None
-        assert services.get_account(uow, "czj-0011").roles == {"staff"}
+        assert organisation.authenticate(uow, "czj-0011", DEFAULT_PASSWORD) is not None
+        assert organisation.get_account(uow, "czj-0011").roles == {"staff"}
 
 
 def _fresh_runtime(template: str, tmp_path: Path) -> Runtime:
@@ -377,9 +371,9 @@ def test_campaign_hook(loaded: Loaded) -> None:
     started = load_demo_city(rt, start_campaign=True, say=None)
     assert started.campaign_instance_id is not None and started.notes == ()
     with rt.uow(write=False) as uow:
-        instance = services.get_instance(uow, started.campaign_instance_id)
+        instance = instances.get_instance(uow, started.campaign_instance_id)
         assert (instance.process_id, instance.business_key) == ("campaign", CAMPAIGN_KEY)
-        data = services.instance_data(uow, instance.id)
+        data = instances.instance_data(uow, instance.id)
         assert data["year"] == 2011 and data["units"] == list(UNIT_NAMES)
         assert instance.started_at == DEMO_START
     again = load_demo_city(rt, start_campaign=True, say=None)
@@ -393,7 +387,7 @@ def test_a_later_simulated_clock_is_left_alone(loaded: Loaded) -> None:
     rt = loaded.rt
     later = DEMO_START.replace(month=3)
     with rt.uow() as uow:
-        services.set_clock(uow, later)
+        clock.set_clock(uow, later)
     again = load_demo_city(rt, say=None)
     assert again.clock == later and "left as it is" in again.notes[0]
 
@@ -449,8 +443,8 @@ def test_make_run_loads_the_demo_only_into_an_empty_organisation(rt: Runtime,
     first = runner.invoke(main, ["demo", "load", "--if-empty"], env=env)
     assert first.exit_code == 0, first.output
     with rt.uow() as uow:  # a user changes the demo city; a second `make run` must keep it
-        services.save_account(uow, "czj-0011", password="changed-by-user")
+        organisation.save_account(uow, "czj-0011", password="changed-by-user")
     again = runner.invoke(main, ["demo", "load", "--if-empty"], env=env)
     assert again.exit_code == 0 and "loaded already" in again.output
     with rt.uow(write=False) as uow:
-        assert services.authenticate(uow, "czj-0011", "changed-by-user") is not None
+        assert organisation.authenticate(uow, "czj-0011", "changed-by-user") is not None

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, select, text
 
-from engine import services
 from engine.errors import DeploymentError, NotFound
 from engine.models import ProcessDefinition, SourceFile, definition_source
 from engine.parsing import Source, read_sources
+from engine.services import deployment
 from tests.conftest import BPMN_DIR, FIXTURES, POST_HOLDER
 
 from .conftest import DISCOVERY, SIMPLE_CYCLE, Driver, post_attributes
@@ -23,9 +23,9 @@ GRADING_DMN = (BPMN_DIR / "post_grading.dmn").read_text(encoding="utf-8")
 SMALL_BPMN = (FIXTURES / "script_error.bpmn").read_text(encoding="utf-8")
 
 
-def _deploy(driver: Driver, *files: tuple[str, str]) -> list[services.deployment.DeployedProcess]:
+def _deploy(driver: Driver, *files: tuple[str, str]) -> list[deployment.DeployedProcess]:
     with driver.rt.uow() as uow:
-        return services.deploy(uow, [Source(name, body.encode()) for name, body in files],
+        return deployment.deploy(uow, [Source(name, body.encode()) for name, body in files],
                                deployed_by="tests")
 
 
@@ -34,8 +34,8 @@ def _stored_rows(driver: Driver) -> tuple[int, int, int]:
             driver.count(definition_source))
 
 
-def _post_cycle(results: list[services.deployment.DeployedProcess]
-                ) -> services.deployment.DeployedProcess:
+def _post_cycle(results: list[deployment.DeployedProcess]
+                ) -> deployment.DeployedProcess:
     """The post cycle's entry among what a deployment of bpmn/ reports."""
     [found] = [r for r in results if r.process_id == "post_cycle"]
     return found
@@ -53,7 +53,7 @@ def test_deploying_bpmn_dir_creates_version_1(driver: Driver) -> None:
     result = _post_cycle(driver.deploy_bpmn_dir())
     assert (result.process_id, result.version, result.created) == ("post_cycle", 1, True)
     with driver.rt.uow(write=False) as uow:
-        row = services.find_definition(uow, "post_cycle")
+        row = deployment.find_definition(uow, "post_cycle")
         assert row.id == result.definition_id
         assert row.deployed_by == "tests"
         assert sorted(s.filename for s in row.sources) == ["post_cycle.bpmn", "post_grading.dmn"]
@@ -144,7 +144,7 @@ def test_list_definitions_counts_instances(driver: Driver) -> None:
     driver.start("post_cycle", post_attributes())
     with driver.rt.uow(write=False) as uow:
         summary = {(d.process_id, d.version): d.instances
-                   for d in services.list_definitions(uow)}
+                   for d in deployment.list_definitions(uow)}
     assert {key: summary[key] for key in summary if key[0] in ("gateways", "post_cycle")} == \
         {("gateways", 1): 0, ("post_cycle", 1): 3, ("post_cycle", 2): 1}
 
@@ -212,7 +212,7 @@ def test_invalid_files_are_rejected_with_file_and_line(driver: Driver, case: str
     assert mentions in str(error)
     assert _stored_rows(driver) == before
     with driver.rt.uow(write=False) as uow:
-        assert services.latest_definition(uow, "valid_one") is None
+        assert deployment.latest_definition(uow, "valid_one") is None
 
 
 def test_flow_to_missing_target_points_into_the_process(driver: Driver) -> None:

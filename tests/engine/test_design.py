@@ -10,12 +10,11 @@ import pytest
 from lxml import etree
 from sqlalchemy import func, select
 
-from engine import services
 from engine.errors import NotFound, ValidationFailed
 from engine.models import DesignDraft, ProcessDefinition
 from engine.parsing import NS, Source, read_sources
 from engine.runtime import Runtime
-from engine.services import design
+from engine.services import deployment, design
 from engine.services.design_lint import Problem
 from tests.conftest import BPMN_DIR
 
@@ -256,7 +255,7 @@ def test_a_referenced_decision_must_exist_deployed_or_uploaded(rt: Runtime) -> N
     assert "neither deployed nor in this upload" in problems[0].message
     assert _validate(rt, *post, *dmn) == []  # in the same upload
     with rt.uow() as uow:
-        services.deploy(uow, [*post, *dmn], deployed_by="tests")
+        deployment.deploy(uow, [*post, *dmn], deployed_by="tests")
     assert _validate(rt, *post) == []  # deployed
 
 
@@ -264,7 +263,7 @@ def test_a_called_process_must_exist(rt: Runtime) -> None:
     unit = read_sources([BPMN_DIR / "unit_cycle.bpmn"])
     assert ("called_process", "post_cycles") in _rules(_validate(rt, *unit))
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     assert _validate(rt, *unit) == []
 
 
@@ -295,7 +294,7 @@ def test_deploy_design_makes_a_version_by_the_designer_and_drops_the_draft(rt: R
         [result] = design.deploy_design(uow, [good], deployed_by="designer")
     assert (result.process_id, result.version, result.created) == ("small", 1, True)
     with rt.uow(write=False) as uow:
-        assert services.find_definition(uow, "small").deployed_by == "designer"
+        assert deployment.find_definition(uow, "small").deployed_by == "designer"
         assert design.get_draft(uow, "small.bpmn") is None
         overview = design.overview(uow)
     [entry] = overview.processes
@@ -306,7 +305,7 @@ def test_deploy_design_makes_a_version_by_the_designer_and_drops_the_draft(rt: R
 
 def test_deploying_a_decision_table_versions_the_processes_that_use_it(rt: Runtime) -> None:
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     [dmn] = read_sources([BPMN_DIR / "post_grading.dmn"])
     changed = Source(dmn.filename, dmn.content.replace(b"</definitions>",
                                                        b"<!-- v2 --></definitions>"))

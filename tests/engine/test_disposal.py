@@ -3,7 +3,7 @@
 Source: 对有明显风险表现的个人及时进行提醒和纠错……对群众有投诉、社会有反映、不按照规定落实廉政风险
 防范措施的,采取谈话提醒、诫勉纠错等措施……对整改不力,群众仍有反映的,按照相关规定予以追究。
 
-Lanes resolve through ``engine.routing.org_resolver`` into scoped groups built from the
+Lanes resolve through ``engine.programme.routing.org_resolver`` into scoped groups built from the
 instance's ``post_code`` / ``department_code`` / ``unit_code``; the actors below hold exactly
 those groups, so a task completed by the wrong leader is refused.
 """
@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from engine import services
 from engine.actors import Actor
 from engine.errors import Forbidden
 from engine.models import InstanceStatus, TaskState
 from engine.parsing import NS, read_sources
-from engine.routing import org_resolver
+from engine.programme.routing import org_resolver
 from engine.runtime import Runtime
+from engine.services import deployment, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
@@ -88,7 +88,7 @@ def _runtime(settings: Settings) -> Runtime:
     """The programme's runtime when engine.programme exists, else the engine's with the org
     resolver (what programme_runtime builds)."""
     try:
-        from engine.programme import programme_runtime
+        from engine.programme.composition import programme_runtime
     except ModuleNotFoundError as exc:
         if exc.name != "engine.programme":
             raise
@@ -105,7 +105,7 @@ def dp(settings: Settings) -> Iterator[Driver]:
     drv = Driver(rt)
     drv.set_clock(T0)
     with rt.uow() as uow:
-        [deployed] = services.deploy(uow, read_sources([DISPOSAL]), deployed_by="tests")
+        [deployed] = deployment.deploy(uow, read_sources([DISPOSAL]), deployed_by="tests")
     assert (deployed.process_id, deployed.created) == ("disposal", True)
     yield drv
     rt.close()
@@ -148,10 +148,10 @@ def test_not_corrected_twice_goes_to_accountability(dp: Driver) -> None:
     iid = dp.start("disposal", START, business_key="complaint-2011-001")
     assert _open(dp, iid) == {"reminder": ("department_head:czj-ysk",)}
     with dp.rt.uow(write=False) as uow:
-        inbox, _total = services.list_tasks(uow, HEAD, services.TaskFilter(view="claimable"))
+        inbox, _total = tasks.list_tasks(uow, HEAD, tasks.TaskFilter(view="claimable"))
         assert [t.element_id for t in inbox] == ["reminder"]
-        assert services.list_tasks(uow, OTHER_HEAD,
-                                   services.TaskFilter(view="claimable"))[0] == []
+        assert tasks.list_tasks(uow, OTHER_HEAD,
+                                   tasks.TaskFilter(view="claimable"))[0] == []
 
     path = [("reminder", FORMS["reminder"]), ("correction", FORMS["correction"]),
             ("verification", NOT_CORRECTED), ("admonishment", FORMS["admonishment"]),

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine import services
 from engine.errors import Conflict, Forbidden, InvalidState, ValidationFailed
 from engine.models import InstanceEvent
+from engine.services import instances
 from tests.conftest import ADMIN, DEPARTMENT_HEAD, DISCIPLINE_OFFICER, POST_HOLDER
 
 from .conftest import (
@@ -108,14 +108,14 @@ def test_lifecycle_events_carry_actor_and_reason(driver: Driver) -> None:
     driver.deploy_fixture("script_error.bpmn")
     iid = driver.start("script_error", {"total": 3, "count": 0})
     with driver.rt.uow() as uow:
-        services.suspend_instance(uow, iid, ADMIN, "checking the data")
+        instances.suspend_instance(uow, iid, ADMIN, "checking the data")
     driver.advance(timedelta(minutes=5))
     with driver.rt.uow() as uow:
-        services.resume_instance(uow, iid, ADMIN, "data checked")
+        instances.resume_instance(uow, iid, ADMIN, "data checked")
     with driver.rt.uow() as uow:
-        services.retry_instance(uow, iid, ADMIN, {"count": 3})
+        instances.retry_instance(uow, iid, ADMIN, {"count": 3})
     with driver.rt.uow() as uow:
-        services.terminate_instance(uow, iid, ADMIN, "no longer needed")
+        instances.terminate_instance(uow, iid, ADMIN, "no longer needed")
 
     events = driver.events(iid)
     types = [e.type for e in events]
@@ -146,12 +146,12 @@ def test_events_are_append_only(post: Driver) -> None:
 
     _claim_and_complete(post, iid, "review", DEPARTMENT_HEAD, REVIEW)
     with post.rt.uow() as uow:
-        services.suspend_instance(uow, iid, ADMIN, "pause")
+        instances.suspend_instance(uow, iid, ADMIN, "pause")
     with post.rt.uow() as uow:
-        services.resume_instance(uow, iid, ADMIN)
+        instances.resume_instance(uow, iid, ADMIN)
     post.advance_to(T0 + timedelta(days=8))
     with post.rt.uow() as uow:
-        services.terminate_instance(uow, iid, ADMIN, "stop")
+        instances.terminate_instance(uow, iid, ADMIN, "stop")
 
     later = _rows(post.events(iid))
     assert later[:len(snapshot)] == snapshot  # earlier rows unchanged
@@ -174,5 +174,5 @@ def test_rejected_actions_leave_no_events(post: Driver) -> None:
     with pytest.raises(Conflict):
         post.unclaim(task.id, POST_HOLDER)
     with pytest.raises(InvalidState), post.rt.uow() as uow:
-        services.resume_instance(uow, iid, ADMIN, "not suspended")
+        instances.resume_instance(uow, iid, ADMIN, "not suspended")
     assert _rows(post.events(iid)) == before

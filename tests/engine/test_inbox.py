@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,14 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
 from engine.errors import Forbidden, TaskAlreadyCompleted, ValidationFailed
 from engine.execution import org_codes
 from engine.models import HumanTask
 from engine.passwords import hash_password
-from engine.services import TaskFilter
+from engine.programme.services import organisation
+from engine.services import inbox, tasks
 from engine.services.inbox import count_tasks
+from engine.services.tasks import TaskFilter
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 
@@ -40,12 +40,12 @@ def org(settings: Settings, password_hash: str) -> Iterator[Org]:
 
 def actor(org: Org, username: str) -> Actor:
     with org.rt.uow(write=False) as uow:
-        return services.actor_for(uow, username)
+        return organisation.actor_for(uow, username)
 
 
 def page(org: Org, username: str, **flt: Any) -> list[uuid.UUID]:
     with org.rt.uow(write=False) as uow:
-        result = services.inbox(uow, actor(org, username), TaskFilter(**flt))
+        result = inbox.inbox_page(uow, actor(org, username), TaskFilter(**flt))
         return [row.id for row in result.rows]
 
 
@@ -53,7 +53,7 @@ def delegate(org: Org, task_id: uuid.UUID, by: str | Actor, to: str,
              reason: str | None = "出差") -> HumanTask:
     who = by if isinstance(by, Actor) else actor(org, by)
     with org.rt.uow() as uow:
-        return services.delegate_task(uow, task_id, who, to, reason)
+        return tasks.delegate_task(uow, task_id, who, to, reason)
 
 
 def test_tasks_carry_the_organisation_codes_of_their_data(org: Org) -> None:
@@ -68,14 +68,14 @@ def test_inbox_rows_have_names_and_cards(org: Org) -> None:
     task_id = org.open_task(org.start(HOLDER_POST)).id
     org.set_clock(T0 + timedelta(days=8))
     with org.rt.uow(write=False) as uow:
-        result = services.inbox(uow, actor(org, "czj-0011"), TaskFilter("claimable"))
+        result = inbox.inbox_page(uow, actor(org, "czj-0011"), TaskFilter("claimable"))
     [row] = result.rows
     assert (row.id, row.unit_name, row.department_name, row.post_name, row.process_name) == (
         task_id, "财政局", "办公室", "科员（文秘）", "岗位风险查找(测试)")
     assert (row.card, result.total, result.capped) == ("yellow_card", 1, False)
-    assert services.due_card("open", row.due_at, row.due_at + timedelta(seconds=1)) == (
+    assert inbox.due_card("open", row.due_at, row.due_at + timedelta(seconds=1)) == (
         "red_card")
-    assert services.due_card("completed", row.due_at, row.due_at + timedelta(days=1)) is None
+    assert inbox.due_card("completed", row.due_at, row.due_at + timedelta(days=1)) is None
 
 
 def test_counts_stop_at_the_cap(org: Org) -> None:
@@ -85,7 +85,7 @@ def test_counts_stop_at_the_cap(org: Org) -> None:
     with org.rt.uow(write=False) as uow:
         assert count_tasks(uow, admin, TaskFilter("all")) == 3
         assert count_tasks(uow, admin, TaskFilter("all"), cap=1) == 2
-        assert services.inbox_counts(uow, actor(org, "czj-0011")) == {"mine": 0,
+        assert inbox.inbox_counts(uow, actor(org, "czj-0011")) == {"mine": 0,
                                                                       "claimable": 1}
 
 
@@ -99,11 +99,10 @@ def test_a_search_counts_no_further_than_its_own_cap(org: Org,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     for _ in range(3):
         org.start(HOLDER_POST)
-    module = importlib.import_module("engine.services.inbox")  # the function shadows it
-    monkeypatch.setattr(module, "SEARCH_COUNT_CAP", 2)  # stands for 1,000
+    monkeypatch.setattr(inbox, "SEARCH_COUNT_CAP", 2)  # stands for 1,000
     with org.rt.uow(write=False) as uow:
-        searched = services.inbox(uow, actor(org, "admin"), TaskFilter("all", search="文秘"))
-        listed = services.inbox(uow, actor(org, "admin"), TaskFilter("all"))
+        searched = inbox.inbox_page(uow, actor(org, "admin"), TaskFilter("all", search="文秘"))
+        listed = inbox.inbox_page(uow, actor(org, "admin"), TaskFilter("all"))
     assert (len(searched.rows), searched.total, searched.capped) == (3, 2, True)
     assert (listed.total, listed.capped) == (3, False)  # without a search: COUNT_CAP
 
@@ -114,9 +113,9 @@ def test_unknown_view_sort_and_due_state_are_refused(org: Org) -> None:
         for flt in (TaskFilter("everything"), TaskFilter("all", sort="colour"),
                     TaskFilter("all", due="someday")):
             with pytest.raises(ValidationFailed):
-                services.inbox(uow, admin, flt)
+                inbox.inbox_page(uow, admin, flt)
         with pytest.raises(Forbidden):
-            services.inbox(uow, actor(org, "czj-0011"), TaskFilter("all"))
+            inbox.inbox_page(uow, actor(org, "czj-0011"), TaskFilter("all"))
 
 
 def test_involved_instances(org: Org) -> None:
@@ -127,25 +126,25 @@ def test_involved_instances(org: Org) -> None:
     org.claim(task, "czj-0011")
     org.complete(task, "czj-0011")
     with org.rt.uow(write=False) as uow:
-        rows, total = services.involved_instances(uow, actor(org, "czj-0011"))
+        rows, total = inbox.involved_instances(uow, actor(org, "czj-0011"))
         assert ({r.id for r in rows}, total) == ({mine, worked}, 2)
-        rows, total = services.involved_instances(uow, actor(org, "czj-0011"), limit=1)
+        rows, total = inbox.involved_instances(uow, actor(org, "czj-0011"), limit=1)
         assert (len(rows), total) == (1, 2)
-        assert services.involved_instances(uow, actor(org, "czj-0011"),
+        assert inbox.involved_instances(uow, actor(org, "czj-0011"),
                                            process_id="other")[1] == 0
 
 
 def test_colleagues_share_a_department(org: Org) -> None:
     with org.rt.uow(write=False) as uow:
-        colleagues = services.colleagues(uow, "czj-0011")
+        colleagues = organisation.colleagues(uow, "czj-0011")
         assert {(c.username, c.name, c.posts) for c in colleagues} == {
             ("czj-0012", "李文静", ("科员（档案管理）",)), ("czj-0009", "孟涛", ("办公室主任",))}
-        assert services.colleagues(uow, "admin") == []
-        assert services.department_codes(uow, "czj-0009") == {"CZJ-BGS"}
-        assert services.share_department(uow, "czj-0011", "czj-0009")
-        assert not services.share_department(uow, "czj-0011", "czj-0021")
+        assert organisation.colleagues(uow, "admin") == []
+        assert organisation.department_codes(uow, "czj-0009") == {"CZJ-BGS"}
+        assert organisation.share_department(uow, "czj-0011", "czj-0009")
+        assert not organisation.share_department(uow, "czj-0011", "czj-0021")
         # the deputy oversees 办公室 and 预算科 but belongs to 领导班子
-        assert services.department_codes(uow, "czj-0002") == {"CZJ-LDBZ"}
+        assert organisation.department_codes(uow, "czj-0002") == {"CZJ-LDBZ"}
 
 
 def test_delegation_rules(org: Org) -> None:
@@ -185,15 +184,15 @@ def test_who_may_view_a_task(org: Org) -> None:
     refused = {"czj-0012", "czj-0021", "czj-0020", "fgw-0001", "fgw-0004", "fgw-0011"}
     with org.rt.uow(write=False) as uow:
         for username in sorted(allowed | refused):
-            who = services.actor_for(uow, username)
+            who = organisation.actor_for(uow, username)
             if username in allowed:
-                assert services.view_task(uow, task, who).id == task
+                assert tasks.view_task(uow, task, who).id == task
             else:
                 with pytest.raises(Forbidden):
-                    services.view_task(uow, task, who)
+                    tasks.view_task(uow, task, who)
     # unrestricted tasks and the assignee
     with org.rt.uow(write=False) as uow:
         row = uow.session.scalars(select(HumanTask).where(HumanTask.id == task)).one()
-        assert services.may_view(row, Actor("czj-0012", frozenset())) is False
+        assert tasks.may_view(row, Actor("czj-0012", frozenset())) is False
         row.assignee = "czj-0012"
-        assert services.may_view(row, Actor("czj-0012", frozenset())) is True
+        assert tasks.may_view(row, Actor("czj-0012", frozenset())) is True

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from engine import services
 from engine.errors import Conflict, InvalidState, NotFound
 from engine.models import InstanceStatus, TaskState
+from engine.services import instances
 from tests.conftest import ADMIN, DEPARTMENT_HEAD, OUTSIDER, POST_HOLDER
 
 from .conftest import DISCOVERY, REVIEW, T0, Driver, post_attributes
@@ -17,22 +17,22 @@ from .conftest import DISCOVERY, REVIEW, T0, Driver, post_attributes
 
 def _suspend(d: Driver, iid: int, reason: str | None = "audit") -> None:
     with d.rt.uow() as uow:
-        services.suspend_instance(uow, iid, ADMIN, reason)
+        instances.suspend_instance(uow, iid, ADMIN, reason)
 
 
 def _resume(d: Driver, iid: int) -> None:
     with d.rt.uow() as uow:
-        services.resume_instance(uow, iid, ADMIN, "audit done")
+        instances.resume_instance(uow, iid, ADMIN, "audit done")
 
 
 def _terminate(d: Driver, iid: int) -> None:
     with d.rt.uow() as uow:
-        services.terminate_instance(uow, iid, ADMIN, "post abolished")
+        instances.terminate_instance(uow, iid, ADMIN, "post abolished")
 
 
 def _retry(d: Driver, iid: int, data: dict[str, object] | None = None) -> None:
     with d.rt.uow() as uow:
-        services.retry_instance(uow, iid, ADMIN, data)
+        instances.retry_instance(uow, iid, ADMIN, data)
 
 
 # --------------------------------------------------------------------------- suspend

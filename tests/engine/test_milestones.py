@@ -1,4 +1,5 @@
-"""Milestones of the campaign (engine/services/milestones.py, engine/coverage.py): the plan,
+"""Milestones of the campaign (engine/programme/services/milestones.py,
+engine/programme/coverage.py): the plan,
 the yellow card before a deadline, the red card and the report at it, the escalation task,
 and a plan edited after the start re-timing the campaign's timers — or, rejected, changing
 nothing.
@@ -17,11 +18,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
 from engine.errors import Forbidden, InvalidState, IrpmError, NotFound, ValidationFailed
-from engine.models import InstanceStatus, Milestone, Notification, PendingTimer
-from engine.services import notifications
+from engine.models import InstanceStatus, Notification, PendingTimer
+from engine.programme.models import Milestone
+from engine.programme.services import milestones
+from engine.services import clock, notifications, tasks, timers
 from scheduler import SchedulerService, SchedulerSettings
 
 from ..web.mailserver import Mailbox, SmtpServer, free_port
@@ -81,7 +83,7 @@ def jiwei(city: City) -> Actor:
 def test_the_default_plan_is_the_sources_four_dates_with_two_weeks_warning(city: City) -> None:
     start(city, mobilise=False)
     with city.rt.uow(write=False) as uow:
-        view = services.get_milestone_plan(uow, "campaign-2011")
+        view = milestones.get_milestone_plan(uow, "campaign-2011")
         rows = [(m.name, m.title, m.rule, m.due_at, m.warn_days) for m in view.milestones]
         assert view.plan.units == ["fgw", "czj"] and view.plan.year == YEAR
     assert rows == [
@@ -119,7 +121,7 @@ def test_yellow_card_red_card_and_report_of_one_milestone(city: City) -> None:
     assert len(cards(city, "yellow_card")) == 1  # nothing repeated
 
     with city.rt.uow(write=False) as uow:
-        launch, report = services.list_milestone_reports(uow, cid)  # in deadline order
+        launch, report = milestones.list_milestone_reports(uow, cid)  # in deadline order
         assert launch.name == "launch"
         assert (report.name, report.units_total, report.units_on_track) == ("rollout", 2, 1)
         assert report.coverage == 0.5 and report.late_units == ["czj"]
@@ -139,7 +141,7 @@ def test_yellow_card_red_card_and_report_of_one_milestone(city: City) -> None:
     assert checkpoint.created_at == at_nine("2011-03-31")
     assert city.who_can_take(checkpoint) == [CITY_COMMISSION]
     with city.rt.uow(write=False) as uow:
-        carried = services.view_task(uow, checkpoint.id, jiwei(city))
+        carried = tasks.view_task(uow, checkpoint.id, jiwei(city))
     assert carried.instance_id == cid
     assert task_data(city, cid, "checkpoint_rollout")["rollout_report"] == {
         "report_id": report_id, "milestone": "rollout", "units_total": 2,
@@ -164,7 +166,7 @@ def test_no_yellow_card_when_every_unit_is_on_track_and_none_after_the_deadline(
     cid = start(city, {"rollout": "2011-03-31"})
     # The launch deadline (2010-12-31) had passed at the start: its warning gives no card.
     with city.rt.uow(write=False) as uow:
-        launch = services.get_milestone_plan(uow, cid).milestones[0]
+        launch = milestones.get_milestone_plan(uow, cid).milestones[0]
         assert launch.warned_at is not None and launch.yellow_cards == 0
     fgw_rolls_out(city)
     czj = city.by_key("unit_cycle", "unit_cycle:czj:2011")
@@ -174,7 +176,7 @@ def test_no_yellow_card_when_every_unit_is_on_track_and_none_after_the_deadline(
     city.advance_to(at_nine("2011-03-31"))
     assert cards(city, "yellow_card") == [] and cards(city, "red_card") == []
     with city.rt.uow(write=False) as uow:
-        reports = {r.name: r for r in services.list_milestone_reports(uow)}
+        reports = {r.name: r for r in milestones.list_milestone_reports(uow)}
     assert reports["rollout"].coverage == 1.0
     # Launch: mobilised on 2011-01-04, after the 2010-12-31 deadline — every unit is late.
     assert reports["launch"].units_on_track == 0
@@ -189,7 +191,7 @@ def test_a_launch_met_in_time_counts_the_cycles_started_with_the_mobilisation(
     cid = start(city, {"launch": "2011-03-01"})
     city.advance_to(at_nine("2011-03-01"))
     with city.rt.uow(write=False) as uow:
-        [report] = services.list_milestone_reports(uow, cid)
+        [report] = milestones.list_milestone_reports(uow, cid)
     assert (report.name, report.units_on_track, report.units_total) == ("launch", 2, 2)
 
 
@@ -197,7 +199,7 @@ def test_editing_the_plan_retimes_the_waiting_timers(city: City) -> None:
     cid = start(city)
     assert timer_dates(city, cid)["warn_rollout"] == at_nine("2011-06-16")
     with city.rt.uow() as uow:
-        services.set_milestone(uow, "campaign-2011",
+        milestones.set_milestone(uow, "campaign-2011",
                                {"name": "rollout", "due": "2011-05-15", "warn_days": 7},
                                jiwei(city))
     assert timer_dates(city, cid)["warn_rollout"] == at_nine("2011-05-08")
@@ -207,7 +209,7 @@ def test_editing_the_plan_retimes_the_waiting_timers(city: City) -> None:
     city.advance_to(at_nine("2011-05-08"))  # the warning fires, then the deadline waits
     assert timer_dates(city, cid)["milestone_rollout"] == at_nine("2011-05-15")
     with city.rt.uow() as uow:  # the deadline can still move once the warning is out
-        services.set_milestone(uow, cid, {"name": "rollout",
+        milestones.set_milestone(uow, cid, {"name": "rollout",
                                           "due": "2011-05-20T15:30:00+08:00"}, jiwei(city))
     due = datetime(2011, 5, 20, 15, 30, tzinfo=CST)
     assert timer_dates(city, cid)["milestone_rollout"] == due
@@ -221,7 +223,7 @@ def test_an_edit_before_mobilisation_times_the_timers_still_to_come(city: City) 
     cid = start(city, mobilise=False)
     assert city.timers(cid) == []
     with city.rt.uow() as uow:
-        services.set_milestone(uow, cid, {"name": "initial_network", "due": "2011-10-31",
+        milestones.set_milestone(uow, cid, {"name": "initial_network", "due": "2011-10-31",
                                           "warn_days": 30}, jiwei(city))
     city.do(cid, "mobilization", CITY_COMMISSION, {"mobilization_notice": "动员部署"})
     assert timer_dates(city, cid)["warn_initial_network"] == at_nine("2011-10-01")
@@ -252,7 +254,7 @@ def test_a_rejected_edit_changes_nothing(city: City, edit: dict[str, Any], who: 
     cid = start(city)
     before = snapshot(city, cid)
     with city.rt.uow() as uow, pytest.raises(error) as raised:
-        services.set_milestone(uow, cid, edit, city.actor(who))
+        milestones.set_milestone(uow, cid, edit, city.actor(who))
     assert words in str(raised.value) + str(getattr(raised.value, "errors", ""))
     assert snapshot(city, cid) == before
 
@@ -262,7 +264,7 @@ def test_warning_days_cannot_change_once_the_yellow_cards_went_out(city: City) -
     city.advance_to(at_nine("2011-06-16"))
     before = snapshot(city, cid)
     with city.rt.uow() as uow, pytest.raises(InvalidState, match="yellow cards"):
-        services.set_milestone(uow, cid, {"name": "rollout", "warn_days": 3}, jiwei(city))
+        milestones.set_milestone(uow, cid, {"name": "rollout", "warn_days": 3}, jiwei(city))
     assert snapshot(city, cid) == before
 
 
@@ -273,15 +275,15 @@ def test_bad_milestones_in_the_start_data_stop_the_campaign_with_a_clear_error(
     assert instance.status == InstanceStatus.ERROR
     assert "milestones.handover" in (instance.error_message or "")
     with city.rt.uow(write=False) as uow, pytest.raises(NotFound):
-        services.get_milestone_plan(uow, cid)
+        milestones.get_milestone_plan(uow, cid)
 
 
 def test_unknown_campaign_and_report_are_not_found(city: City) -> None:
     with city.rt.uow(write=False) as uow:
         with pytest.raises(NotFound, match="no campaign has a milestone plan"):
-            services.get_milestone_plan(uow)
+            milestones.get_milestone_plan(uow)
         with pytest.raises(NotFound, match="no milestone report 7"):
-            services.get_milestone_report(uow, 7)
+            milestones.get_milestone_report(uow, 7)
 
 
 def test_timers_are_ordinary_bpmn_timers(city: City) -> None:
@@ -290,7 +292,7 @@ def test_timers_are_ordinary_bpmn_timers(city: City) -> None:
     with city.rt.uow(write=False) as uow:
         kinds = {t.element_id: t.kind for t in uow.session.scalars(
             select(PendingTimer).where(PendingTimer.instance_id == cid))}
-        assert services.next_due(uow) == at_nine("2011-06-16")
+        assert timers.next_due(uow) == at_nine("2011-06-16")
     assert kinds == {"warn_rollout": "date", "warn_initial_network": "date",
                      "warn_long_term_mechanism": "date"}
 
@@ -303,7 +305,7 @@ def test_milestone_cards_are_e_mailed_after_the_commit(city: City) -> None:
         notifications.configure(city.rt, smtp=mailbox.settings(
             timeout=5, base_url="https://irpm.example"))
         with city.rt.uow() as uow:
-            services.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
+            notifications.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
         start(city, {"rollout": "2011-03-31"})
         fgw_rolls_out(city)
         city.advance_to(at_nine("2011-03-17"))
@@ -337,17 +339,17 @@ def test_milestones_missed_while_no_scheduler_ran_are_evaluated_once_when_one_st
     milestone — and a scheduler started after it finds nothing left to fire."""
     start(city, {"rollout": "2011-03-31"})
     with city.rt.uow() as uow:
-        services.use_system_clock(uow)
+        clock.use_system_clock(uow)
         uow.commit()
     with city.rt.uow(write=False) as uow:  # launch (2010-12-31) was due when it started;
         # the rest passed on the system clock while nothing ran, and nothing fires by itself
-        assert [r.name for r in services.list_milestone_reports(uow)] == ["launch"]
+        assert [r.name for r in milestones.list_milestone_reports(uow)] == ["launch"]
     quick = SchedulerSettings(sweep_seconds=30, standby_poll_seconds=0.2, retry_seconds=1,
                               cards_every_seconds=0, mail_every_seconds=0)
 
     def reports() -> list[str]:
         with city.rt.uow(write=False) as uow:
-            return [r.name for r in services.list_milestone_reports(uow)]
+            return [r.name for r in milestones.list_milestone_reports(uow)]
 
     first = SchedulerService(city.rt, quick).start()
     try:
@@ -360,7 +362,7 @@ def test_milestones_missed_while_no_scheduler_ran_are_evaluated_once_when_one_st
     finally:
         first.stop(10)
     with city.rt.uow(write=False) as uow:
-        upcoming = services.next_due(uow)
+        upcoming = timers.next_due(uow)
     assert upcoming is None or upcoming > datetime.now(UTC)  # nothing left due
     second = SchedulerService(city.rt, quick).start()
     try:

@@ -14,7 +14,7 @@ from lxml import etree
 
 from engine.forms import compile_form
 from engine.parsing import NS
-from engine.routing import CITY_ROLES, ROLE_LANES, SCOPES
+from engine.programme.routing import CITY_ROLES, ROLE_LANES, SCOPES
 from tests.conftest import BPMN_DIR
 
 BPMN_FILES = sorted(p.name for p in BPMN_DIR.glob("*.bpmn"))

@@ -18,9 +18,9 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select, text
 
-from engine import services
 from engine.errors import Forbidden, NotFound, ValidationFailed
-from engine.models import (
+from engine.passwords import hash_password
+from engine.programme.models import (
     POST_ATTRIBUTES,
     Account,
     AccountRole,
@@ -29,12 +29,17 @@ from engine.models import (
     Post,
     Unit,
 )
-from engine.orgfile import cell_text, read_csv_dir
-from engine.orgschema import PostRow
-from engine.passwords import hash_password
+from engine.programme.orgfile import cell_text, read_csv_dir
+from engine.programme.orgschema import PostRow
+from engine.programme.services import org_import, organisation
+from engine.programme.services.org_import import (
+    FieldChange,
+    ImportRejected,
+    ImportReport,
+    RowChange,
+)
+from engine.programme.services.organisation import Leaders
 from engine.runtime import Runtime
-from engine.services import ImportRejected, ImportReport, Leaders
-from engine.services.org_import import FieldChange, RowChange
 
 UNITS_CSV = """\
 code,name,principal_code,discipline_officer_code
@@ -114,12 +119,12 @@ def org_xlsx() -> bytes:
 
 def import_csv(rt: Runtime, files: dict[str, str], **kw: Any) -> ImportReport:
     with rt.uow() as uow:
-        return services.import_csv(uow, csv_files(files), **kw)
+        return org_import.import_csv(uow, csv_files(files), **kw)
 
 
 def rejected(rt: Runtime, files: dict[str, str]) -> list[tuple[str, int, str, str]]:
     with pytest.raises(ImportRejected) as caught, rt.uow() as uow:
-        services.import_csv(uow, csv_files(files))
+        org_import.import_csv(uow, csv_files(files))
     return [(e.sheet, e.row, e.column, e.reason) for e in caught.value.rows]
 
 
@@ -131,7 +136,7 @@ def counts(rt: Runtime) -> dict[str, int]:
 
 def exported(rt: Runtime) -> dict[str, list[dict[str, Any]]]:
     with rt.uow(write=False) as uow:
-        return services.export_rows(uow)
+        return org_import.export_rows(uow)
 
 
 @pytest.fixture
@@ -146,21 +151,21 @@ def org(rt: Runtime) -> Runtime:
 def assert_small_org(rt: Runtime) -> None:
     assert counts(rt) == SIZES
     with rt.uow(write=False) as uow:
-        fgw = services.get_unit(uow, "fgw")
+        fgw = organisation.get_unit(uow, "fgw")
         assert (fgw.name, fgw.principal and fgw.principal.code,
                 fgw.discipline_officer and fgw.discipline_officer.code) == (
                     "发展和改革委员会", "o01", "o04")
-        tzc = services.get_department(uow, "fgw-tzc")
+        tzc = organisation.get_department(uow, "fgw-tzc")
         assert (tzc.unit.code, tzc.head and tzc.head.code,
                 tzc.deputy_in_charge and tzc.deputy_in_charge.code) == ("fgw", "o02", "o03")
-        posts = {p.code: p for p in services.posts_of(uow, "fgw")
-                 + services.posts_of(uow, "czj")}
+        posts = {p.code: p for p in organisation.posts_of(uow, "fgw")
+                 + organisation.posts_of(uow, "czj")}
         assert {code: {a for a, v in p.attributes().items() if v}
                 for code, p in posts.items()} == FLAGS
         assert posts["fgw-tzc-sp"].holder is not None
         assert posts["fgw-tzc-sp"].holder.name == "杨洋"
         assert posts["czj-ysk-da"].holder is None
-        assert [p.code for p in services.posts_of(uow, "czj")] == [
+        assert [p.code for p in organisation.posts_of(uow, "czj")] == [
             "czj-ysk-bz", "czj-ysk-da", "czj-ysk-kz"]
 
 
@@ -175,7 +180,7 @@ def test_import_from_xlsx_gives_the_same_organisation(rt: Runtime, tmp_path: Pat
     fixture = tmp_path / "org_small.xlsx"
     fixture.write_bytes(org_xlsx())
     with rt.uow() as uow:
-        report = services.import_xlsx(uow, fixture.read_bytes())
+        report = org_import.import_xlsx(uow, fixture.read_bytes())
     assert report.counts()["created"] == 24
     assert_small_org(rt)
 
@@ -186,7 +191,7 @@ def test_csv_directory_in_gb18030_as_excel_saves_it(rt: Runtime, tmp_path: Path)
     for name, body in ORG_CSV.items():
         (directory / name).write_bytes(body.encode("gb18030"))
     with rt.uow() as uow:
-        services.import_organisation(uow, read_csv_dir(directory))
+        org_import.import_organisation(uow, read_csv_dir(directory))
     assert_small_org(rt)
 
 
@@ -268,7 +273,7 @@ def test_every_bad_row_is_reported_and_nothing_is_written(rt: Runtime) -> None:
 
 def test_errors_carry_row_and_column_for_the_caller(rt: Runtime) -> None:
     with pytest.raises(ImportRejected) as caught, rt.uow() as uow:
-        services.import_csv(uow, csv_files(BAD_ORG))
+        org_import.import_csv(uow, csv_files(BAD_ORG))
     assert isinstance(caught.value, ValidationFailed)  # web/ maps it like any bad input
     assert caught.value.code == "validation_failed"
     assert "10 problem(s)" in caught.value.message
@@ -312,7 +317,7 @@ def test_an_unknown_sheet_and_an_unreadable_workbook_are_refused(rt: Runtime) ->
     assert_errors(rejected(rt, {"staff.csv": "code,name\nx,y\n"}),
                   [("staff.csv", 0, "", "unknown sheet")])
     with pytest.raises(ValidationFailed, match="not a readable XLSX"), rt.uow() as uow:
-        services.import_xlsx(uow, b"PK\x03\x04 not really a zip")
+        org_import.import_xlsx(uow, b"PK\x03\x04 not really a zip")
 
 
 def test_moving_a_leader_away_is_reported_on_the_official_row(org: Runtime) -> None:
@@ -340,8 +345,8 @@ def test_reimport_reports_what_changed(org: Runtime) -> None:
     ]
     assert len(report.unchanged) == 22
     with org.uow(write=False) as uow:
-        assert services.get_unit(uow, "czj").name == "市财政局"
-        holder = services.get_post(uow, "czj-ysk-da").holder
+        assert organisation.get_unit(uow, "czj").name == "市财政局"
+        holder = organisation.get_post(uow, "czj-ysk-da").holder
         assert holder is not None and holder.code == "o13"
     assert counts(org) == SIZES
 
@@ -353,7 +358,7 @@ def test_a_partial_file_adds_to_what_exists(org: Runtime) -> None:
         """})
     assert report.created == [("posts", "czj-ysk-jc")]
     with org.uow(write=False) as uow:
-        post = services.get_post(uow, "czj-ysk-jc")
+        post = organisation.get_post(uow, "czj-ysk-jc")
         assert {a for a, v in post.attributes().items() if v} == {"enforcement_power"}
     assert counts(org)["posts"] == 9
 
@@ -362,12 +367,12 @@ def test_a_partial_file_adds_to_what_exists(org: Runtime) -> None:
 def test_export_then_import_is_unchanged(org: Runtime, chinese: bool) -> None:
     before = exported(org)
     with org.uow(write=False) as uow:
-        workbook = services.export_xlsx(uow, chinese=chinese)
-        csv_export = services.export_csv(uow, chinese=chinese)
+        workbook = org_import.export_xlsx(uow, chinese=chinese)
+        csv_export = org_import.export_csv(uow, chinese=chinese)
     with org.uow() as uow:
-        from_xlsx = services.import_xlsx(uow, workbook)
+        from_xlsx = org_import.import_xlsx(uow, workbook)
     with org.uow() as uow:
-        from_csv = services.import_csv(uow, csv_export)
+        from_csv = org_import.import_csv(uow, csv_export)
     for result in (from_xlsx, from_csv):
         assert result.counts() == {"created": 0, "updated": 0, "unchanged": 24}
     assert exported(org) == before
@@ -377,7 +382,7 @@ def test_export_then_import_is_unchanged(org: Runtime, chinese: bool) -> None:
 def test_export_into_an_empty_database_rebuilds_the_organisation(org: Runtime,
                                                                   tmp_path: Path) -> None:
     with org.uow(write=False) as uow:
-        workbook = services.export_xlsx(uow)
+        workbook = org_import.export_xlsx(uow)
     before = exported(org)
     with org.db.begin() as conn:  # empty the four tables (children first)
         conn.execute(text("UPDATE unit SET principal_id = NULL, discipline_officer_id = NULL"))
@@ -385,7 +390,7 @@ def test_export_into_an_empty_database_rebuilds_the_organisation(org: Runtime,
             conn.execute(text(f"DELETE FROM {table}"))
     assert counts(org) == dict.fromkeys(SIZES, 0)
     with org.uow() as uow:
-        assert services.import_xlsx(uow, workbook).counts()["created"] == 24
+        assert org_import.import_xlsx(uow, workbook).counts()["created"] == 24
     assert exported(org) == before
 
 
@@ -410,10 +415,10 @@ ACCOUNTS = {  # username: (official, roles)
 def people(org: Runtime) -> Iterator[Runtime]:
     for username, (official, roles) in ACCOUNTS.items():
         with org.uow() as uow:
-            services.save_account(uow, username, password_hash=shared_hash(),
+            organisation.save_account(uow, username, password_hash=shared_hash(),
                                   official_code=official, roles=roles)
     with org.uow() as uow:
-        services.save_account(uow, "zhaolei", active=False)
+        organisation.save_account(uow, "zhaolei", active=False)
     yield org
 
 
@@ -422,57 +427,57 @@ def test_leaders_for_a_post_name_every_responsible_login(people: Runtime) -> Non
     head manages; level 3: head — all three are named for every post, plus the discipline
     officer (组织评)."""
     with people.uow(write=False) as uow:
-        assert services.leaders_for(uow, "fgw-tzc-sp") == Leaders(
+        assert organisation.leaders_for(uow, "fgw-tzc-sp") == Leaders(
             post="fgw-tzc-sp", unit="fgw", department="fgw-tzc", holder="yangyang",
             department_head="liming", deputy_in_charge="zhangwei", principal="wangjianguo",
             discipline_officer="liufang")
-        vacant = services.leaders_for(uow, "czj-ysk-da")
+        vacant = organisation.leaders_for(uow, "czj-ysk-da")
         # Vacant post; 黄霞 (o14) has no login.
         assert (vacant.holder, vacant.department_head, vacant.deputy_in_charge,
                 vacant.principal, vacant.discipline_officer) == (
                     None, "zhouqiang", "wumin", "sunli", None)
         # 赵磊's account is disabled: tasks must not go to it.
-        assert services.leaders_for(uow, "fgw-tzc-tj").holder is None
+        assert organisation.leaders_for(uow, "fgw-tzc-tj").holder is None
         with pytest.raises(NotFound, match="no post with code 'nope'"):
-            services.leaders_for(uow, "nope")
+            organisation.leaders_for(uow, "nope")
 
 
 def test_groups_follow_roles_and_positions(people: Runtime) -> None:
     with people.uow(write=False) as uow:
-        assert services.groups_of(uow, "wangjianguo") == {
+        assert organisation.groups_of(uow, "wangjianguo") == {
             "designer", "staff", "unit:fgw", "principal", "principal:fgw",
             "department_head", "department_head:fgw-ld", "dept:fgw-ld", "post:fgw-zr"}
-        assert services.groups_of(uow, "zhangwei") == {
+        assert organisation.groups_of(uow, "zhangwei") == {
             "staff", "unit:fgw", "deputy_in_charge", "deputy_in_charge:fgw-ld",
             "deputy_in_charge:fgw-tzc", "post:fgw-fzr", "dept:fgw-ld"}
         # A unit's discipline officer is scoped to the unit, not the city's commission.
-        assert services.groups_of(uow, "liufang") == {
+        assert organisation.groups_of(uow, "liufang") == {
             "staff", "unit:fgw", "discipline_commission:fgw"}
-        assert services.groups_of(uow, "yangyang") == {
+        assert organisation.groups_of(uow, "yangyang") == {
             "staff", "unit:fgw", "post:fgw-tzc-sp", "dept:fgw-tzc"}
-        assert services.groups_of(uow, "admin") == {"admin"}
+        assert organisation.groups_of(uow, "admin") == {"admin"}
 
 
 def test_actor_for_builds_the_engine_actor(people: Runtime) -> None:
     with people.uow(write=False) as uow:
-        head = services.actor_for(uow, "liming")
+        head = organisation.actor_for(uow, "liming")
         assert head.user == "liming" and not head.is_admin
         assert head.may_claim([], ["department_head:fgw-tzc"])
         assert not head.may_claim([], ["department_head:czj-ysk"])
-        assert services.actor_for(uow, "admin").is_admin
+        assert organisation.actor_for(uow, "admin").is_admin
         with pytest.raises(Forbidden, match="disabled"):
-            services.actor_for(uow, "zhaolei")
+            organisation.actor_for(uow, "zhaolei")
         with pytest.raises(NotFound):
-            services.actor_for(uow, "nobody")
+            organisation.actor_for(uow, "nobody")
 
 
 def test_an_appointment_in_a_reimport_moves_the_groups(people: Runtime) -> None:
     import_csv(people, {"departments.csv": DEPARTMENTS_CSV.replace(
         "fgw-tzc,fgw,投资处,o02,o03", "fgw-tzc,fgw,投资处,o06,o03")})
     with people.uow(write=False) as uow:
-        assert "department_head:fgw-tzc" in services.groups_of(uow, "yangyang")
-        assert "department_head" not in services.groups_of(uow, "liming")
-        assert services.leaders_for(uow, "fgw-tzc-cz").department_head == "yangyang"
+        assert "department_head:fgw-tzc" in organisation.groups_of(uow, "yangyang")
+        assert "department_head" not in organisation.groups_of(uow, "liming")
+        assert organisation.leaders_for(uow, "fgw-tzc-cz").department_head == "yangyang"
 
 
 # ------------------------------------------------------------------------- passwords
@@ -480,7 +485,7 @@ def test_an_appointment_in_a_reimport_moves_the_groups(people: Runtime) -> None:
 
 def test_passwords_are_hashed_and_checked(people: Runtime) -> None:
     with people.uow() as uow:
-        account = services.save_account(uow, "tester", password="correct horse",
+        account = organisation.save_account(uow, "tester", password="correct horse",
                                         official_code="o13", roles={"staff"})
     assert account.password_hash != "correct horse"
     assert account.password_hash.startswith("scrypt:")
@@ -490,16 +495,16 @@ def test_passwords_are_hashed_and_checked(people: Runtime) -> None:
         stored = conn.execute(text("SELECT * FROM account WHERE username = 'tester'")).one()
     assert all("correct horse" not in str(value) for value in stored)
     with people.uow(write=False) as uow:
-        assert services.authenticate(uow, "tester", "correct horse") is not None
-        assert services.authenticate(uow, "tester", "wrong horse") is None
-        assert services.authenticate(uow, "nobody", "correct horse") is None
-        assert services.authenticate(uow, "zhaolei", "demo-password-2011") is None  # disabled
-        assert services.authenticate(uow, "liming", "demo-password-2011") is not None
+        assert organisation.authenticate(uow, "tester", "correct horse") is not None
+        assert organisation.authenticate(uow, "tester", "wrong horse") is None
+        assert organisation.authenticate(uow, "nobody", "correct horse") is None
+        assert organisation.authenticate(uow, "zhaolei", "demo-password-2011") is None  # disabled
+        assert organisation.authenticate(uow, "liming", "demo-password-2011") is not None
     with people.uow() as uow:
-        services.save_account(uow, "tester", password="battery staple")
+        organisation.save_account(uow, "tester", password="battery staple")
     with people.uow(write=False) as uow:
-        assert services.authenticate(uow, "tester", "correct horse") is None
-        assert services.authenticate(uow, "tester", "battery staple") is not None
+        assert organisation.authenticate(uow, "tester", "correct horse") is None
+        assert organisation.authenticate(uow, "tester", "battery staple") is not None
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
@@ -516,20 +521,20 @@ def test_bad_account_input_is_refused(people: Runtime, kwargs: dict[str, Any],
                                       message: str) -> None:
     before = counts_accounts(people)
     with pytest.raises((ValidationFailed, NotFound), match=message), people.uow() as uow:
-        services.save_account(uow, **kwargs)
+        organisation.save_account(uow, **kwargs)
     assert counts_accounts(people) == before
 
 
 def test_roles_are_a_set_per_account(people: Runtime) -> None:
     with people.uow() as uow:
-        services.save_account(uow, "wangjianguo", roles={"designer", "discipline_commission"})
+        organisation.save_account(uow, "wangjianguo", roles={"designer", "discipline_commission"})
     with people.uow() as uow:
-        assert services.get_account(uow, "wangjianguo").roles == {
+        assert organisation.get_account(uow, "wangjianguo").roles == {
             "designer", "discipline_commission"}
-        services.save_account(uow, "wangjianguo", roles={"admin"})
+        organisation.save_account(uow, "wangjianguo", roles={"admin"})
     with people.uow(write=False) as uow:
-        assert services.get_account(uow, "wangjianguo").roles == {"admin"}
-        assert services.actor_for(uow, "wangjianguo").is_admin
+        assert organisation.get_account(uow, "wangjianguo").roles == {"admin"}
+        assert organisation.actor_for(uow, "wangjianguo").is_admin
 
 
 def counts_accounts(rt: Runtime) -> tuple[int, int]:

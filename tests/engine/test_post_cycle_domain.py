@@ -15,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine import services
 from engine.errors import Conflict, ValidationFailed
-from engine.models import InstanceStatus, RiskPoint
+from engine.models import InstanceStatus
+from engine.programme.models import RiskPoint
+from engine.programme.services import organisation, register_pages
+from engine.services import instances, messages
 from tests.conftest import ADMIN
 
 from .conftest import T0
@@ -78,8 +80,8 @@ def test_each_level_routes_every_task_to_its_leaders(city: City, post: str) -> N
     assert data["corrections"] == ["已整改", "已整改"]
     # The register holds the year: level, roles, publication, risks under control, measures.
     with city.rt.uow(write=False) as uow:
-        page = services.post_register(uow, post, YEAR)
-        history = services.post_history(uow, post)
+        page = register_pages.post_register(uow, post, YEAR)
+        history = register_pages.post_history(uow, post)
     assert page.grading is not None and page.grading.published_at is not None
     assert (page.grading.level, page.grading.rule_level) == (level, level)
     assert (page.grading.responsible_role, page.grading.direct_manager_role) == ROLES[level]
@@ -100,7 +102,7 @@ def test_publicity_lists_the_levels_and_leaders_of_the_unit(city: City) -> None:
     for post in sorted(CHAINS):
         to_publicity(city, post)
     with city.rt.uow(write=False) as uow:
-        page = {e.post_code: e for e in services.unit_publicity(uow, "fgw", YEAR)}
+        page = {e.post_code: e for e in register_pages.unit_publicity(uow, "fgw", YEAR)}
     assert sorted(page) == sorted(CHAINS)
     for post, (level, _holder, _peer, responsible, manager) in CHAINS.items():
         entry = page[post]
@@ -133,7 +135,7 @@ def test_publicity_waits_its_period_from_data_or_seven_days(city: City) -> None:
 def test_public_suggestions_during_publicity_are_reviewed_and_recorded(city: City) -> None:
     iid, rec = to_publicity(city, "fgw-tzc-tj")  # level 2 by rule
     with city.rt.uow() as uow:
-        assert services.waiting_messages(uow, iid) == ["public_suggestion",
+        assert messages.waiting_messages(uow, iid) == ["public_suggestion",
                                                        "publicity_objection"]
     city.advance(timedelta(days=2))
     city.send(iid, "public_suggestion", {"text": "统计数据报送可能被人为调整", "contact": "138"})
@@ -147,8 +149,8 @@ def test_public_suggestions_during_publicity_are_reviewed_and_recorded(city: Cit
     rec.do(iid, "suggestion_review", FGW_OFFICER, {**accepted, "suggestion_accepted": False})
 
     with city.rt.uow(write=False) as uow:
-        page = services.post_register(uow, "fgw-tzc-tj", YEAR)
-        publicity = {e.post_code: e for e in services.unit_publicity(uow, "fgw", YEAR)}
+        page = register_pages.post_register(uow, "fgw-tzc-tj", YEAR)
+        publicity = {e.post_code: e for e in register_pages.unit_publicity(uow, "fgw", YEAR)}
     [public] = [p for p in page.risk_points if p.found_by == "public_suggested"]
     assert (public.description, public.level, public.created_by) == \
         ("统计数据报送可能被人为调整", 1, FGW_OFFICER)
@@ -159,15 +161,15 @@ def test_public_suggestions_during_publicity_are_reviewed_and_recorded(city: Cit
 
     city.advance_to(T0 + PUBLICITY)  # publicity over: no more suggestions taken
     with city.rt.uow() as uow, pytest.raises(Conflict, match="public_suggestion"):
-        services.send_message(uow, iid, "public_suggestion", {"text": "迟到的意见"},
-                              services.actor_for(uow, "liming"))
+        messages.send_message(uow, iid, "public_suggestion", {"text": "迟到的意见"},
+                              organisation.actor_for(uow, "liming"))
     # The archive files the suggestion with the rest, and control follows the new level.
     assert {e for e in city.open_elements(iid)} == {"integrity_talk", "monitoring",
                                                       "prevention"}
     assert city.who_can_take(city.task(iid, "prevention")) == ["wangjianguo"]
     assert city.who_can_take(city.task(iid, "monitoring")) == ["zhangwei"]
     with city.rt.uow(write=False) as uow:
-        statuses = {p.found_by: p.status for p in services.post_register(
+        statuses = {p.found_by: p.status for p in register_pages.post_register(
             uow, "fgw-tzc-tj", YEAR).risk_points}
     assert statuses["public_suggested"] == "published"
     events = [e for e in city.events(iid) if e.type == "message_received"]
@@ -196,8 +198,8 @@ def test_an_objection_reopens_review_and_a_changed_level_needs_a_reason(city: Ci
     [timer] = city.timers(iid)
     assert timer.due_at == reopened + PUBLICITY  # publicity starts again
     with city.rt.uow(write=False) as uow:
-        grading = services.post_register(uow, "fgw-tzc-da", YEAR).grading
-        history = services.post_history(uow, "fgw-tzc-da")
+        grading = register_pages.post_register(uow, "fgw-tzc-da", YEAR).grading
+        history = register_pages.post_history(uow, "fgw-tzc-da")
     assert grading is not None
     assert (grading.level, grading.override_level, grading.overridden_by) == (3, 2, FGW_HEAD)
     assert grading.published_at == reopened
@@ -255,7 +257,7 @@ def test_a_failed_register_write_stops_the_step_and_writes_nothing(city: City) -
     assert city.count(RiskPoint) == 0
     # A corrected post code and a retry carry the cycle on.
     with city.rt.uow() as uow:
-        services.retry_instance(uow, iid, ADMIN, {"post_code": "fgw-tzc-sp"})
+        instances.retry_instance(uow, iid, ADMIN, {"post_code": "fgw-tzc-sp"})
     assert city.instance(iid).status == InstanceStatus.WAITING
     assert city.open_elements(iid) == ["peer_checked"]
     assert city.count(RiskPoint) == 1

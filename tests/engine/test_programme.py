@@ -1,7 +1,7 @@
-"""engine/programme.py and the programme's process models above the post: the runtime, the
-operators on their own, a unit's cycle end to end (unit, department and post tiers, one post
-per level) and the city's campaign (unit and post cycles as child instances, the milestone
-checkpoints on the source's timetable).
+"""engine/programme/ (composition, operators) and the programme's process models above the
+post: the runtime, the operators on their own, a unit's cycle end to end (unit, department
+and post tiers, one post per level) and the city's campaign (unit and post cycles as child
+instances, the milestone checkpoints on the source's timetable).
 
 Source: "从单位、内设机构、岗位'三个层次',认真查找……风险" — "2010年底前启动廉政风险防范管理工作;
 2011年6月,在全市所有部门和单位推开;2011年底,初步形成……工作网络……;2012年底,形成比较完善的
@@ -16,11 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import milestone_operators, programme, services
 from engine.errors import ValidationFailed
-from engine.models import InstanceStatus, RiskPoint
+from engine.models import InstanceStatus
 from engine.operators import OperatorCall
-from engine.routing import org_resolver
+from engine.programme import composition, milestone_operators, operators
+from engine.programme.models import RiskPoint
+from engine.programme.routing import org_resolver
+from engine.programme.services import organisation, register, register_pages
 from engine.runtime import Runtime
 from engine.settings import Settings
 
@@ -61,12 +63,12 @@ def call(city: City, operator: str, element: str = "task", instance: int | None 
 
 
 def test_programme_runtime_routes_through_the_organisation(settings: Settings) -> None:
-    rt = programme.programme_runtime(settings)
+    rt = composition.programme_runtime(settings)
     try:
         assert rt.resolver is org_resolver
-        assert sorted(rt.operators) == sorted({**programme.OPERATORS,
+        assert sorted(rt.operators) == sorted({**operators.OPERATORS,
                                                 **milestone_operators.OPERATORS})
-        plain = programme.install(Runtime(settings))
+        plain = composition.install(Runtime(settings))
         assert sorted(plain.operators) == sorted(rt.operators)
         plain.close()
     finally:
@@ -124,14 +126,14 @@ def test_operators_write_the_register_as_the_acting_user(city: City) -> None:
 def test_a_failing_operator_leaves_none_of_its_writes(city: City) -> None:
     """Operators run in a savepoint: the engine records the error, never half a step."""
     def writes_then_fails(call_: OperatorCall) -> None:
-        officer = services.actor_for(call_.uow, "liufang")
-        services.register.record_risk_points(
+        officer = organisation.actor_for(call_.uow, "liufang")
+        register.record_risk_points(
             call_.uow, {"post": "fgw-tzc-sp"}, YEAR,
             [{**UNIT_RISK, "found_by": "self_identified"}], officer)
         raise ValidationFailed("and then something was wrong")
 
     with city.rt.uow() as uow:
-        guarded = programme._guarded(writes_then_fails)
+        guarded = composition._guarded(writes_then_fails)
         with pytest.raises(ValidationFailed):
             guarded(OperatorCall(uow, 0, "test", None, "x", {}, {}, city.now()))
         assert uow.session.scalars(select(RiskPoint)).all() == []
@@ -192,7 +194,7 @@ def test_a_units_cycle_covers_the_three_tiers_and_routes_every_task(city: City) 
         tiers = sorted((p.tier, p.unit.code if p.unit else p.department.code if p.department
                         else p.post.code if p.post else "") for p in uow.session.scalars(
             select(RiskPoint).where(RiskPoint.post_id.is_(None))))
-        publicity = services.unit_publicity(uow, "fgw", YEAR)
+        publicity = register_pages.unit_publicity(uow, "fgw", YEAR)
     assert tiers == [("department", "fgw-ld"), ("department", "fgw-tzc"), ("unit", "fgw")]
     assert [(e.post_code, e.level, e.responsible, e.direct_manager) for e in publicity] == [
         (post, level, responsible, manager)

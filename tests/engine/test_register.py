@@ -19,13 +19,15 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from engine import services
 from engine.actors import Actor
 from engine.errors import NotFound, ValidationFailed
-from engine.grading import HARMS, LIKELIHOODS, post_rule_level, responsibility, risk_level
-from engine.models import ControlMeasure, PostGrading, RegisterChange, RiskPoint
 from engine.passwords import hash_password
+from engine.programme.grading import HARMS, LIKELIHOODS, post_rule_level, responsibility, risk_level
+from engine.programme.models import ControlMeasure, PostGrading, RegisterChange, RiskPoint
+from engine.programme.services import org_import, organisation, register_pages
+from engine.programme.services import register as register_service
 from engine.runtime import Runtime
+from engine.services import clock, instances
 from tests.conftest import deploy_text
 
 from .conftest import ATTRIBUTES, T0, post_attributes
@@ -89,12 +91,12 @@ def shared_hash() -> str:
 @pytest.fixture
 def org(rt: Runtime) -> Runtime:
     with rt.uow() as uow:
-        services.import_csv(uow, {name: dedent(body).encode() for name, body in ORG_CSV.items()})
+        org_import.import_csv(uow, {name: dedent(body).encode() for name, body in ORG_CSV.items()})
     with rt.uow() as uow:
-        services.set_clock(uow, T0)
+        clock.set_clock(uow, T0)
     for username, official in ACCOUNTS.items():
         with rt.uow() as uow:
-            services.save_account(uow, username, password_hash=shared_hash(),
+            organisation.save_account(uow, username, password_hash=shared_hash(),
                                   official_code=official)
     return rt
 
@@ -112,12 +114,12 @@ def read(rt: Runtime, service: Any, *args: Any, **kwargs: Any) -> Any:
 
 def add(rt: Runtime, post: str, *points: dict[str, Any], actor: Actor = HOLDER,
         **kwargs: Any) -> list[RiskPoint]:
-    return call(rt, services.add_risk_points, {"post": post}, YEAR, list(points), actor,
+    return call(rt, register_service.add_risk_points, {"post": post}, YEAR, list(points), actor,
                 **kwargs)
 
 
 def advance(rt: Runtime, minutes: int = 1) -> None:
-    call(rt, services.advance_clock, timedelta(minutes=minutes))
+    call(rt, clock.advance_clock, timedelta(minutes=minutes))
 
 
 def counts(rt: Runtime) -> dict[str, int]:
@@ -137,7 +139,7 @@ def refused(rt: Runtime, service: Any, *args: Any) -> ValidationFailed:
 
 def changes(rt: Runtime, post: str) -> list[tuple[str, str, str | None, str | None, str]]:
     return [(c.entity, c.field, c.old_value, c.new_value, c.changed_by)
-            for c in read(rt, services.post_history, post)]
+            for c in read(rt, register_pages.post_history, post)]
 
 
 # ------------------------------------------------------------------- the rules (mirrors)
@@ -211,13 +213,13 @@ def test_a_posts_level_is_the_highest_of_its_rule_and_its_risk_points(org: Runti
     """档案岗 is level 3 by rule; a risk that could be a crime makes it level 1 — and the
     principal responsible, the deputy in charge managing directly."""
     add(org, "fgw-tzc-da", MINOR)
-    grading = call(org, services.grade_post, "fgw-tzc-da", YEAR, HEAD)
+    grading = call(org, register_service.grade_post, "fgw-tzc-da", YEAR, HEAD)
     assert (grading.rule_level, grading.risk_level, grading.level) == (3, 3, 3)
     assert (grading.responsible_role, grading.direct_manager_role) == \
         ("department_head", "department_head")
 
     add(org, "fgw-tzc-da", CRIME)  # an existing grading follows its risk points
-    register = read(org, services.post_register, "fgw-tzc-da", YEAR)
+    register = read(org, register_pages.post_register, "fgw-tzc-da", YEAR)
     assert register.grading is not None
     assert (register.grading.rule_level, register.grading.risk_level,
             register.grading.level, register.grading.effective_level) == (3, 1, 1, 1)
@@ -227,9 +229,9 @@ def test_a_posts_level_is_the_highest_of_its_rule_and_its_risk_points(org: Runti
 
 def test_a_risk_point_never_lowers_the_rule_level(org: Runtime) -> None:
     add(org, "fgw-tzc-sp", MINOR)
-    grading = call(org, services.grade_post, "fgw-tzc-sp", YEAR, HEAD)
+    grading = call(org, register_service.grade_post, "fgw-tzc-sp", YEAR, HEAD)
     assert (grading.rule_level, grading.risk_level, grading.level) == (1, 3, 1)
-    grading = call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)  # no risk points
+    grading = call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)  # no risk points
     assert (grading.rule_level, grading.risk_level, grading.level) == (2, None, 2)
     assert (grading.responsible_role, grading.direct_manager_role) == \
         ("deputy_in_charge", "department_head")
@@ -238,20 +240,20 @@ def test_a_risk_point_never_lowers_the_rule_level(org: Runtime) -> None:
 def test_grading_marks_the_risk_points_graded_and_is_idempotent(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-tj", DISCIPLINARY)
     assert point.status == "identified" and point.level == 2
-    call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
     before = counts(org)
-    call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
     assert counts(org) == before  # nothing changed, nothing recorded
-    [point] = read(org, services.post_register, "fgw-tzc-tj").risk_points
+    [point] = read(org, register_pages.post_register, "fgw-tzc-tj").risk_points
     assert point.status == "graded"
 
 
 def test_changing_likelihood_regrades_the_post(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-tj", DISCIPLINARY)
-    call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)
-    point = call(org, services.update_risk_point, point.id, {"likelihood": "high"}, HEAD)
+    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    point = call(org, register_service.update_risk_point, point.id, {"likelihood": "high"}, HEAD)
     assert point.level == 1
-    grading = read(org, services.post_register, "fgw-tzc-tj").grading
+    grading = read(org, register_pages.post_register, "fgw-tzc-tj").grading
     assert (grading.risk_level, grading.level, grading.responsible_role) == (1, 1, "principal")
 
 
@@ -262,24 +264,24 @@ def test_changing_likelihood_regrades_the_post(org: Runtime) -> None:
                          ids=["none", "empty", "blank", "nine characters"])
 def test_changing_a_level_without_a_written_reason_is_refused(org: Runtime,
                                                               reason: Any) -> None:
-    call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)
-    error = refused(org, services.override_level, "fgw-tzc-tj", YEAR, 1, reason, REVIEWER)
+    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    error = refused(org, register_service.override_level, "fgw-tzc-tj", YEAR, 1, reason, REVIEWER)
     assert list(error.errors) == ["reason"]
     assert "written reason of at least 10 characters" in error.message
-    grading = read(org, services.post_register, "fgw-tzc-tj").grading
+    grading = read(org, register_pages.post_register, "fgw-tzc-tj").grading
     assert (grading.override_level, grading.effective_level) == (None, 2)
 
 
 def test_a_level_changed_with_a_reason_is_logged_with_it(org: Runtime) -> None:
-    call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
     advance(org)
-    grading = call(org, services.override_level, "fgw-tzc-tj", YEAR, 1, f"  {REASON} ",
+    grading = call(org, register_service.override_level, "fgw-tzc-tj", YEAR, 1, f"  {REASON} ",
                    REVIEWER)
     assert (grading.level, grading.override_level, grading.effective_level) == (2, 1, 1)
     assert (grading.override_reason, grading.overridden_by) == (REASON, "liufang")
     assert (grading.responsible_role, grading.direct_manager_role) == \
         ("principal", "deputy_in_charge")
-    history = read(org, services.post_history, "fgw-tzc-tj")
+    history = read(org, register_pages.post_history, "fgw-tzc-tj")
     logged = [(c.field, c.old_value, c.new_value) for c in history if c.reason == REASON]
     assert logged == [("direct_manager_role", "department_head", "deputy_in_charge"),
                       ("responsible_role", "deputy_in_charge", "principal"),
@@ -292,11 +294,11 @@ def test_a_level_changed_with_a_reason_is_logged_with_it(org: Runtime) -> None:
 
 def test_a_level_change_needs_a_grading_and_a_known_level(org: Runtime) -> None:
     with pytest.raises(NotFound, match="no grading for 2011"):
-        call(org, services.override_level, "fgw-tzc-tj", YEAR, 1, REASON, REVIEWER)
-    call(org, services.grade_post, "fgw-tzc-tj", YEAR, HEAD)
-    assert list(refused(org, services.override_level, "fgw-tzc-tj", YEAR, 4, REASON,
+        call(org, register_service.override_level, "fgw-tzc-tj", YEAR, 1, REASON, REVIEWER)
+    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    assert list(refused(org, register_service.override_level, "fgw-tzc-tj", YEAR, 4, REASON,
                         REVIEWER).errors) == ["level"]
-    assert list(refused(org, services.override_level, "nope", YEAR, 1, REASON,
+    assert list(refused(org, register_service.override_level, "nope", YEAR, 1, REASON,
                         REVIEWER).errors) == ["post"]
 
 
@@ -311,21 +313,21 @@ def test_creation_records_one_change_per_field(org: Runtime) -> None:
             ("description", "利用项目审批收受好处"), ("found_by", "leader_pointed"),
             ("likelihood", "low"), ("harm", "crime"), ("level", "1"),
             ("status", "identified")))
-    assert {c.entity_id for c in read(org, services.post_history, "fgw-tzc-sp")} == {point.id}
+    assert {c.entity_id for c in read(org, register_pages.post_history, "fgw-tzc-sp")} == {point.id}
 
 
 def test_history_shows_old_and_new_values_and_who_newest_first(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-tj", DISCIPLINARY)
     advance(org)
-    call(org, services.update_risk_point, point.id,
+    call(org, register_service.update_risk_point, point.id,
          {"description": "统计数据报送缺少复核", "likelihood": "low"}, HEAD,
          reason="核实后几率较小")
     advance(org)
-    measure = call(org, services.add_measure, point.id, MEASURE, HEAD)
+    measure = call(org, register_service.add_measure, point.id, MEASURE, HEAD)
     advance(org)
-    call(org, services.update_measure, measure.id, {"status": "done"}, HOLDER)
+    call(org, register_service.update_measure, measure.id, {"status": "done"}, HOLDER)
 
-    history = read(org, services.post_history, "fgw-tzc-tj")
+    history = read(org, register_pages.post_history, "fgw-tzc-tj")
     assert [c.changed_at for c in history] == sorted((c.changed_at for c in history),
                                                      reverse=True)
     done_at = (T0 + timedelta(minutes=3)).astimezone(UTC).isoformat()
@@ -387,14 +389,14 @@ def test_bad_risk_points_are_refused_naming_the_field(org: Runtime, tier: dict[s
                                                       points: list[Any],
                                                       fields: list[str]) -> None:
     add(org, "fgw-tzc-da", GOOD)
-    error = refused(org, services.add_risk_points, tier, YEAR, points, HOLDER)
+    error = refused(org, register_service.add_risk_points, tier, YEAR, points, HOLDER)
     assert sorted(error.errors) == sorted(fields)
 
 
 def test_bad_year_and_source_instance_are_refused(org: Runtime) -> None:
-    assert list(refused(org, services.add_risk_points, {"post": "fgw-tzc-da"}, 201, [GOOD],
+    assert list(refused(org, register_service.add_risk_points, {"post": "fgw-tzc-da"}, 201, [GOOD],
                         HOLDER).errors) == ["year"]
-    assert list(refused(org, services.add_risk_points, {"post": "fgw-tzc-da"}, YEAR, [GOOD],
+    assert list(refused(org, register_service.add_risk_points, {"post": "fgw-tzc-da"}, YEAR, [GOOD],
                         HOLDER, 999).errors) == ["source_instance"]
 
 
@@ -409,16 +411,17 @@ def test_bad_year_and_source_instance_are_refused(org: Runtime) -> None:
 def test_bad_measures_are_refused_naming_the_field(org: Runtime, measure: dict[str, Any],
                                                    fields: list[str]) -> None:
     [point] = add(org, "fgw-tzc-sp", CRIME)
-    assert sorted(refused(org, services.add_measure, point.id, measure, HEAD).errors) == fields
+    refusal = refused(org, register_service.add_measure, point.id, measure, HEAD)
+    assert sorted(refusal.errors) == fields
 
 
 def test_unknown_rows_are_not_found(org: Runtime) -> None:
     with pytest.raises(NotFound):
-        call(org, services.update_risk_point, 404, {"likelihood": "high"}, HEAD)
+        call(org, register_service.update_risk_point, 404, {"likelihood": "high"}, HEAD)
     with pytest.raises(NotFound):
-        call(org, services.update_measure, 404, {"status": "done"}, HEAD)
+        call(org, register_service.update_measure, 404, {"status": "done"}, HEAD)
     with pytest.raises(NotFound):
-        read(org, services.post_register, "no-such-post")
+        read(org, register_pages.post_register, "no-such-post")
 
 
 # ----------------------------------------------------------------- tiers, measures, pages
@@ -427,10 +430,10 @@ def test_unknown_rows_are_not_found(org: Runtime) -> None:
 def test_risk_points_at_the_three_tiers(org: Runtime) -> None:
     """"从单位、内设机构、岗位'三个层次'": each point belongs to exactly one tier."""
     deploy_text(org, "one_task.bpmn", ONE_TASK_BPMN)
-    instance = call(org, services.start_instance, "one_task", "fgw-2011")
-    unit_point = call(org, services.add_risk_points, {"unit": "fgw"}, YEAR,
+    instance = call(org, instances.start_instance, "one_task", "fgw-2011")
+    unit_point = call(org, register_service.add_risk_points, {"unit": "fgw"}, YEAR,
                       [CRIME | {"description": "重大项目安排未经集体研究"}], REVIEWER)[0]
-    department_point = call(org, services.add_risk_points, {"department": "fgw-tzc"}, YEAR,
+    department_point = call(org, register_service.add_risk_points, {"department": "fgw-tzc"}, YEAR,
                             [MINOR], HEAD, instance.id)[0]
     post_point = add(org, "fgw-tzc-sp", CRIME)[0]
     assert [p.tier for p in (unit_point, department_point, post_point)] == \
@@ -443,9 +446,9 @@ def test_risk_points_at_the_three_tiers(org: Runtime) -> None:
 
 def test_a_measure_done_gets_its_time_and_loses_it_when_reopened(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-sp", CRIME)
-    measure = call(org, services.add_measure, point.id, MEASURE | {"status": "done"}, HEAD)
+    measure = call(org, register_service.add_measure, point.id, MEASURE | {"status": "done"}, HEAD)
     assert measure.done_at == T0
-    measure = call(org, services.update_measure, measure.id,
+    measure = call(org, register_service.update_measure, measure.id,
                    {"status": "in_progress", "owner": "o03", "due_date": date(2011, 6, 30)},
                    HEAD, reason="整改未到位,重新启动")
     assert (measure.status, measure.done_at, measure.due_date) == \
@@ -460,13 +463,13 @@ def test_a_measure_done_gets_its_time_and_loses_it_when_reopened(org: Runtime) -
 
 def test_the_register_page_of_a_post(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-sp", CRIME)
-    call(org, services.add_measure, point.id, MEASURE, HEAD)
-    call(org, services.grade_post, "fgw-tzc-sp", YEAR, HEAD)
-    call(org, services.add_risk_points, {"post": "fgw-tzc-sp"}, YEAR + 1, [MINOR], HOLDER)
+    call(org, register_service.add_measure, point.id, MEASURE, HEAD)
+    call(org, register_service.grade_post, "fgw-tzc-sp", YEAR, HEAD)
+    call(org, register_service.add_risk_points, {"post": "fgw-tzc-sp"}, YEAR + 1, [MINOR], HOLDER)
 
-    register = read(org, services.post_register, "fgw-tzc-sp")  # the latest year
+    register = read(org, register_pages.post_register, "fgw-tzc-sp")  # the latest year
     assert (register.year, register.grading, len(register.risk_points)) == (2012, None, 1)
-    register = read(org, services.post_register, "fgw-tzc-sp", YEAR)
+    register = read(org, register_pages.post_register, "fgw-tzc-sp", YEAR)
     assert register.post.department.unit.name == "发展和改革委员会"
     assert {k for k, v in register.attributes.items() if v} == {"approval_power"}
     assert register.rule_level == 1 and register.grading.level == 1
@@ -475,26 +478,26 @@ def test_the_register_page_of_a_post(org: Runtime) -> None:
         [("prevention", "李明", "planned")]
     assert (register.leaders.principal, register.leaders.deputy_in_charge) == \
         ("wangjianguo", "zhangwei")
-    empty = read(org, services.post_register, "fgw-tzc-da")
+    empty = read(org, register_pages.post_register, "fgw-tzc-da")
     assert (empty.year, empty.grading, empty.risk_points, empty.rule_level) == (None, None, [], 3)
 
 
 def test_publication_and_the_publicity_page(org: Runtime) -> None:
     add(org, "fgw-tzc-da", CRIME)
-    unit_point = call(org, services.add_risk_points, {"unit": "fgw"}, YEAR, [MINOR],
+    unit_point = call(org, register_service.add_risk_points, {"unit": "fgw"}, YEAR, [MINOR],
                       REVIEWER)[0]
     for post in FGW_POSTS[:3]:
-        call(org, services.grade_post, post, YEAR, HEAD)
-    error = refused(org, services.publish, "fgw", YEAR, REVIEWER)
+        call(org, register_service.grade_post, post, YEAR, HEAD)
+    error = refused(org, register_service.publish, "fgw", YEAR, REVIEWER)
     assert error.errors == {"unit": ["1 post(s) of unit fgw have no grading for 2011: fgw-zr"]}
-    assert read(org, services.unit_publicity, "fgw", YEAR) == []
+    assert read(org, register_pages.unit_publicity, "fgw", YEAR) == []
 
-    call(org, services.grade_post, "fgw-zr", YEAR, HEAD)
-    call(org, services.override_level, "fgw-tzc-tj", YEAR, 3, REASON, REVIEWER)
+    call(org, register_service.grade_post, "fgw-zr", YEAR, HEAD)
+    call(org, register_service.override_level, "fgw-tzc-tj", YEAR, 3, REASON, REVIEWER)
     advance(org, 60)
-    published = call(org, services.publish, "fgw", YEAR, REVIEWER)
+    published = call(org, register_service.publish, "fgw", YEAR, REVIEWER)
     assert {g.published_at for g in published} == {T0 + timedelta(hours=1)}
-    page = read(org, services.unit_publicity, "fgw", YEAR)
+    page = read(org, register_pages.unit_publicity, "fgw", YEAR)
     assert [(e.post_code, e.level, e.responsible_role, e.responsible, e.responsible_name,
              e.direct_manager, e.direct_manager_name) for e in page] == [
         ("fgw-zr", 1, "principal", "wangjianguo", "王建国", "zhangwei", "张伟"),
@@ -505,15 +508,15 @@ def test_publication_and_the_publicity_page(org: Runtime) -> None:
         ("fgw-tzc-tj", 3, "department_head", "liming", "李明", "liming", "李明"),
     ]
     assert page[0].department_name == "委领导班子" and page[1].post_name == "档案岗"
-    points = read(org, services.post_register, "fgw-tzc-da").risk_points
+    points = read(org, register_pages.post_register, "fgw-tzc-da").risk_points
     assert [p.status for p in points] == ["published"]
     assert ("risk_point", unit_point.id, "status", "identified", "published") in [
         (c.entity, c.entity_id, c.field, c.old_value, c.new_value)
         for c in read(org, _all_changes)]
     before = counts(org)
-    call(org, services.publish, "fgw", YEAR, REVIEWER)  # again: nothing new to publish
+    call(org, register_service.publish, "fgw", YEAR, REVIEWER)  # again: nothing new to publish
     assert counts(org) == before
-    assert read(org, services.unit_publicity, "czj", YEAR) == []
+    assert read(org, register_pages.unit_publicity, "czj", YEAR) == []
 
 
 def _all_changes(uow: Any) -> list[RegisterChange]:

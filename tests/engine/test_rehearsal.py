@@ -1,4 +1,4 @@
-"""The rehearsal (engine/rehearsal.py) on a town of three units — the demo city's shape,
+"""The rehearsal (engine/programme/rehearsal.py) on a town of three units — the demo city's shape,
 small enough for the suite (the whole city: ``irpm rehearse``, see the README): 2011-01-04
 to 2013-01-01 on the simulated clock, every task completed by a person it was routed to,
 the four milestone reports with the coverage the lagging units make.
@@ -15,12 +15,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from engine import services
 from engine.errors import InvalidState, NotFound
 from engine.models import HumanTask, InstanceStatus, Notification, ProcessInstance, TaskState
-from engine.programme import programme_runtime
-from engine.rehearsal import END, LATE_START, STALLED_REVIEW, default_lags, rehearse
+from engine.programme.composition import programme_runtime
+from engine.programme.rehearsal import END, LATE_START, STALLED_REVIEW, default_lags, rehearse
+from engine.programme.services import milestones, organisation
 from engine.runtime import Runtime
+from engine.services import clock, instances, tasks
 from engine.settings import Settings
 
 from .rehearsal_town import UNITS, load_town
@@ -54,12 +55,12 @@ def test_the_rehearsal_reaches_the_four_reports_with_the_expected_coverage(
         ("long_term_mechanism", at_nine("2012-12-31"), 2, 3, ["FGW"])]
 
     with town.uow(write=False) as uow:
-        assert services.now(uow) == END
-        reports = {r.name: r for r in services.list_milestone_reports(uow)}
+        assert clock.now(uow) == END
+        reports = {r.name: r for r in milestones.list_milestone_reports(uow)}
         notes = list(uow.session.scalars(select(Notification).where(
             Notification.task_id.is_(None))))
         cards = sorted((n.kind, n.recipient, n.subject) for n in notes)
-        fired = [e.element_id for e in services.instance_events(uow, result.campaign_id)
+        fired = [e.element_id for e in instances.instance_events(uow, result.campaign_id)
                  if e.type == "timer_fired"]
         unit_cycles = {p.business_key: p.status for p in uow.session.scalars(
             select(ProcessInstance).where(ProcessInstance.process_id == "unit_cycle"))}
@@ -106,8 +107,8 @@ def test_the_rehearsal_reaches_the_four_reports_with_the_expected_coverage(
                            "checkpoint_initial_network": "jiwei",
                            "checkpoint_long_term_mechanism": None}
     with town.uow(write=False) as uow:
-        inbox, _total = services.list_tasks(uow, services.actor_for(uow, "jiwei"),
-                                            services.TaskFilter("claimable"))
+        inbox, _total = tasks.list_tasks(uow, organisation.actor_for(uow, "jiwei"),
+                                            tasks.TaskFilter("claimable"))
     assert [t.element_id for t in inbox] == ["checkpoint_long_term_mechanism"]
     # Each post holder found their own post's risks.
     assert self_identified_by == {f"{u.lower()}-0{i}" for u in UNITS for i in (4, 5)}

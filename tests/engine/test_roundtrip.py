@@ -19,12 +19,12 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
 from engine.execution import load_definition, ready_human_tasks, waiting_timers
 from engine.models import ACTIVE_STATUSES, InstanceStatus, ProcessInstance
 from engine.parsing import NS
 from engine.serialization import STATE_FORMAT, dump_state, load_state
+from engine.services import messages
 from tests.conftest import ADMIN, BPMN_DIR
 
 from .conftest import Driver, post_attributes
@@ -140,12 +140,12 @@ def _active(driver: Driver, root: int) -> list[ProcessInstance]:
 def _send_a_message(driver: Driver, instances: list[ProcessInstance], sent: set[str]) -> bool:
     for instance in instances:
         with driver.rt.uow() as uow:
-            waiting = services.waiting_messages(uow, instance.id)
+            waiting = messages.waiting_messages(uow, instance.id)
         for name in waiting:
             if name in MESSAGES and name not in sent:
                 sent.add(name)
                 with driver.rt.uow() as uow:
-                    services.send_message(uow, instance.id, name, MESSAGES[name],
+                    messages.send_message(uow, instance.id, name, MESSAGES[name],
                                           Actor("public"))
                 return True
     return False

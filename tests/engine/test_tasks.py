@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from engine import services
 from engine.actors import Actor
 from engine.errors import (
     Conflict,
@@ -19,6 +18,7 @@ from engine.errors import (
     ValidationFailed,
 )
 from engine.models import TaskState
+from engine.services import tasks
 from tests.conftest import (
     ADMIN,
     DEPARTMENT_HEAD,
@@ -150,7 +150,7 @@ def test_unknown_task(post: Driver) -> None:
     with pytest.raises(NotFound):
         post.claim(uuid.uuid4(), POST_HOLDER)
     with pytest.raises(ValidationFailed), post.rt.uow() as uow:
-        services.claim_task(uow, "not-a-uuid", POST_HOLDER)
+        tasks.claim_task(uow, "not-a-uuid", POST_HOLDER)
 
 
 # --------------------------------------------------------------------------- validation
@@ -277,14 +277,14 @@ def test_inbox_views(post: Driver) -> None:
 
     with post.rt.uow(write=False) as uow:
         with pytest.raises(Forbidden):
-            services.list_tasks(uow, POST_HOLDER, services.TaskFilter("all"))
+            tasks.list_tasks(uow, POST_HOLDER, tasks.TaskFilter("all"))
         with pytest.raises(ValidationFailed):
-            services.list_tasks(uow, POST_HOLDER, services.TaskFilter("everything"))
-        page, total = services.list_tasks(uow, POST_HOLDER,
-                                          services.TaskFilter("open", limit=1))
+            tasks.list_tasks(uow, POST_HOLDER, tasks.TaskFilter("everything"))
+        page, total = tasks.list_tasks(uow, POST_HOLDER,
+                                          tasks.TaskFilter("open", limit=1))
         assert (len(page), total) == (1, 2)
-        other_process, _ = services.list_tasks(
-            uow, POST_HOLDER, services.TaskFilter("open", process_id="gateways"))
+        other_process, _ = tasks.list_tasks(
+            uow, POST_HOLDER, tasks.TaskFilter("open", process_id="gateways"))
         assert other_process == []
 
 

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
-from engine import services
 from engine.errors import ConcurrentUpdate
 from engine.models import ProcessInstance
 from engine.runtime import TIMERS_CHANNEL, Runtime
+from engine.services import instances
 from engine.services import timers as timer_service
 from tests.conftest import ADMIN, OUTSIDER, PG_URL
 
@@ -62,11 +62,11 @@ def test_the_runtime_hears_of_every_timer_change_after_its_commit(tm: Driver) ->
     assert delta(lambda: tm.complete_element(ids["d"], "after_wait", OUTSIDER)) == 0
     other = tm.start("timer_duration")
     with tm.rt.uow() as uow:
-        assert delta(lambda: services.suspend_instance(uow, other, ADMIN)) == 1
+        assert delta(lambda: instances.suspend_instance(uow, other, ADMIN)) == 1
     with tm.rt.uow() as uow:
-        assert delta(lambda: services.resume_instance(uow, other, ADMIN)) == 1
+        assert delta(lambda: instances.resume_instance(uow, other, ADMIN)) == 1
     with tm.rt.uow() as uow:
-        assert delta(lambda: services.terminate_instance(uow, other, ADMIN)) == 1
+        assert delta(lambda: instances.terminate_instance(uow, other, ADMIN)) == 1
 
 
 def test_a_change_that_is_not_committed_tells_nobody(tm: Driver) -> None:

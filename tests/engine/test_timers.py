@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from engine import services
 from engine.errors import Conflict, ValidationFailed
 from engine.models import InstanceStatus, TaskState
+from engine.services import clock, instances, timers
 from tests.conftest import ADMIN, FIXTURES, OUTSIDER, deploy_text
 
 from .conftest import CST, T0, Driver
@@ -60,7 +60,7 @@ def test_due_instance_ids_are_exactly_the_due_ones(tm: Driver) -> None:
     assert tm.due_ids(DATE_DUE) == [ids["timer_cycle"], ids["timer_duration"],
                                     ids["timer_boundary"], ids["timer_date"]]
     with tm.rt.uow(write=False) as uow:
-        assert services.due_instance_ids(uow, DATE_DUE, limit=2) == \
+        assert timers.due_instance_ids(uow, DATE_DUE, limit=2) == \
             [ids["timer_cycle"], ids["timer_duration"]]
 
 
@@ -187,7 +187,7 @@ def test_suspended_instances_do_not_fire_until_resumed(tm: Driver) -> None:
     waiting = tm.start("timer_duration")
     running = tm.start("timer_duration")
     with tm.rt.uow() as uow:
-        services.suspend_instance(uow, waiting, ADMIN, "on hold")
+        instances.suspend_instance(uow, waiting, ADMIN, "on hold")
     due = T0 + timedelta(days=2)
     assert tm.due_ids(due + HOUR) == [running]
     assert tm.advance_to(due + HOUR) == 1
@@ -198,7 +198,7 @@ def test_suspended_instances_do_not_fire_until_resumed(tm: Driver) -> None:
     assert tm.fire() == 0
 
     with tm.rt.uow() as uow:
-        services.resume_instance(uow, waiting, ADMIN)
+        instances.resume_instance(uow, waiting, ADMIN)
     assert tm.next_due() == due
     assert tm.due_ids(tm.now()) == [waiting]
     assert tm.fire() == 1
@@ -231,7 +231,7 @@ def test_an_instance_failing_when_its_timer_fires_does_not_stop_the_others(tm: D
 def test_clock_set_and_advance(driver: Driver) -> None:
     assert driver.now() == T0
     with driver.rt.uow(write=False) as uow:
-        assert services.is_simulated(uow)
+        assert clock.is_simulated(uow)
     later = driver.set_clock(datetime(2011, 3, 1, 8, 0, tzinfo=CST))
     assert later == datetime(2011, 3, 1, 0, 0, tzinfo=UTC)
     assert later.tzinfo == UTC
@@ -249,17 +249,17 @@ def test_clock_refuses_to_go_back(driver: Driver) -> None:
         driver.set_clock(datetime(2011, 2, 1, 9, 0))
     assert driver.now() == T0
     with driver.rt.uow() as uow:
-        services.advance_to(uow, T0 - timedelta(days=1))  # a target in the past moves nothing
+        timers.advance_to(uow, T0 - timedelta(days=1))  # a target in the past moves nothing
     assert driver.now() == T0
 
 
 def test_system_clock_cannot_be_advanced(driver: Driver) -> None:
     with driver.rt.uow() as uow:
-        services.use_system_clock(uow)
+        clock.use_system_clock(uow)
         uow.commit()
     with driver.rt.uow(write=False) as uow:
-        assert not services.is_simulated(uow)
-        assert abs(services.now(uow) - datetime.now(UTC)) < timedelta(minutes=5)
+        assert not clock.is_simulated(uow)
+        assert abs(clock.now(uow) - datetime.now(UTC)) < timedelta(minutes=5)
     with pytest.raises(ValidationFailed, match="system clock"):
         driver.advance(timedelta(hours=1))
     # Back on simulated time, any start point is allowed again.

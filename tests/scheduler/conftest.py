@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from engine import services
 from engine.models import InstanceEvent
 from engine.runtime import Runtime
+from engine.services import instances
 from scheduler import SchedulerService, SchedulerSettings
 from tests.conftest import deploy_text
 
@@ -101,12 +101,12 @@ def deploy_short(rt: Runtime) -> None:
 
 def start(rt: Runtime, process_id: str, **data: Any) -> int:
     with rt.uow() as uow:
-        return services.start_instance(uow, process_id, None, data).id
+        return instances.start_instance(uow, process_id, None, data).id
 
 
 def firings(rt: Runtime, instance_id: int) -> list[InstanceEvent]:
     with rt.uow(write=False) as uow:
-        return [e for e in services.instance_events(uow, instance_id)
+        return [e for e in instances.instance_events(uow, instance_id)
                 if e.type == "timer_fired"]
 
 

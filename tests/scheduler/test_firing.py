@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import services
 from engine.models import HumanTask, TaskState, scheduler_jobs
 from engine.runtime import Runtime
+from engine.services import clock, instances, notifications, tasks, timers
 from engine.settings import Settings
 from scheduler import jobs
 from tests.conftest import OUTSIDER, deploy_text
@@ -107,7 +107,7 @@ def test_a_cycle_timer_repeats(srt: Runtime, schedulers: Schedulers) -> None:
     time.sleep(1.5)  # R3: nothing more
     assert len(firings(srt, iid)) == 3
     with srt.uow(write=False) as uow:
-        assert services.next_due(uow) is None
+        assert timers.next_due(uow) is None
 
 
 def test_cancelled_and_suspended_timers_are_not_fired(srt: Runtime,
@@ -116,18 +116,18 @@ def test_cancelled_and_suspended_timers_are_not_fired(srt: Runtime,
     cycling = start(srt, "short_cycle", cycle="R5/PT1S")
     waiting = start(srt, "short_wait", wait="PT1S")
     with srt.uow() as uow:
-        services.suspend_instance(uow, waiting, OUTSIDER)
+        instances.suspend_instance(uow, waiting, OUTSIDER)
     with srt.uow(write=False) as uow:
         task = uow.session.scalar(select(HumanTask.id).where(
             HumanTask.instance_id == cycling, HumanTask.element_id == "work"))
     with srt.uow() as uow:  # ends the work, and with it its cycle
-        services.complete_task(uow, task, OUTSIDER)
+        tasks.complete_task(uow, task, OUTSIDER)
     time.sleep(2)
     assert firings(srt, cycling) == [] and firings(srt, waiting) == []
     assert service.arming is not None
     assert service.arming.arm(verify=True) is None  # nothing left to wait for
     with srt.uow() as uow:
-        services.resume_instance(uow, waiting, OUTSIDER)
+        instances.resume_instance(uow, waiting, OUTSIDER)
     [late] = wait_until(lambda: firings(srt, waiting), 5, "the resumed timer fired")
     assert late.at - datetime.fromisoformat(late.data["due_at"]) < timedelta(seconds=3)
 
@@ -146,25 +146,25 @@ def test_with_a_simulated_clock_the_clock_commands_fire(srt: Runtime,
                                                         schedulers: Schedulers) -> None:
     t0 = datetime(2011, 1, 4, 1, 0, tzinfo=UTC)
     with srt.uow() as uow:
-        services.set_clock(uow, t0)
+        clock.set_clock(uow, t0)
     service = schedulers.start(srt)
     iid = start(srt, "short_wait", wait="PT1S")
     with srt.uow(write=False) as uow:  # due in simulated time, long past in wall time
-        assert services.next_due(uow) == t0 + timedelta(seconds=1)
+        assert timers.next_due(uow) == t0 + timedelta(seconds=1)
     time.sleep(1.5)
     assert firings(srt, iid) == []
     assert service.arming is not None and service.arming.arm(verify=True) is None
     assert jobs.TIMER_JOB not in stored_jobs(srt)
 
     with srt.uow() as uow:
-        assert services.advance_to(uow, t0 + timedelta(minutes=1)) == 1
+        assert timers.advance_to(uow, t0 + timedelta(minutes=1)) == 1
     [fired] = firings(srt, iid)
     assert fired.at == t0 + timedelta(seconds=1)  # at its due time, on the simulated clock
 
     # Back on the system clock, the scheduler re-arms and fires what is due by wall time.
     later = start(srt, "short_wait", wait="P1D")  # due 2011-01-05, simulated
     with srt.uow() as uow:
-        services.use_system_clock(uow)
+        clock.use_system_clock(uow)
     [caught_up] = wait_until(lambda: firings(srt, later), 5, "the timer fired by wall time")
     assert caught_up.at > datetime.now(UTC) - timedelta(seconds=10)
 
@@ -192,7 +192,7 @@ def test_a_persisted_timer_job_whose_time_passed_runs_once_on_start(
     first.stop(10)  # the job stays in the database
     assert jobs.TIMER_JOB in stored_jobs(srt)
     with srt.uow(write=False) as uow:
-        assert abs((armed - services.next_due(uow)).total_seconds()) < 0.01
+        assert abs((armed - timers.next_due(uow)).total_seconds()) < 0.01
     time.sleep(2.5)  # the scheduler is down at the due time
     assert firings(srt, iid) == []
     schedulers.start(srt)
@@ -206,11 +206,11 @@ def test_a_periodic_job_missed_while_down_runs_once_coalesced(
         srt: Runtime, schedulers: Schedulers, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[datetime] = []
 
-    def counting(_uow: Any, *_args: Any, **_kwargs: Any) -> services.CardScan:
+    def counting(_uow: Any, *_args: Any, **_kwargs: Any) -> notifications.CardScan:
         calls.append(datetime.now(UTC))
-        return services.CardScan()
+        return notifications.CardScan()
 
-    monkeypatch.setattr(services, "scan_due_cards", counting)
+    monkeypatch.setattr(notifications, "scan_due_cards", counting)
     settings = replace(QUICK, cards_every_seconds=2)
     first = schedulers.start(srt, settings)
     wait_until(lambda: calls, 4, "the card scan ran")  # its first run: 2 s after adding
@@ -233,10 +233,10 @@ def test_a_periodic_job_missed_while_down_runs_once_coalesced(
 def test_the_card_scan_waits_while_the_clock_is_simulated(
         srt: Runtime, schedulers: Schedulers, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(services, "scan_due_cards",
-                        lambda *_a, **_k: calls.append(1) or services.CardScan())
+    monkeypatch.setattr(notifications, "scan_due_cards",
+                        lambda *_a, **_k: calls.append(1) or notifications.CardScan())
     with srt.uow() as uow:
-        services.set_clock(uow, datetime(2011, 1, 4, tzinfo=UTC))
+        clock.set_clock(uow, datetime(2011, 1, 4, tzinfo=UTC))
     service = schedulers.start(srt, replace(QUICK, cards_every_seconds=0.5))
     time.sleep(1.6)
     assert calls == []

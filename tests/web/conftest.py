@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from engine.passwords import hash_password
-from engine.routing import org_resolver
+from engine.programme.routing import org_resolver
 from engine.runtime import Runtime
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
@@ -27,7 +27,7 @@ def programme_runtime(settings: Settings) -> Runtime:
     """The programme's runtime when engine.programme exists, else the engine's with the org
     resolver (what programme_runtime builds)."""
     try:
-        from engine.programme import programme_runtime as build
+        from engine.programme.composition import programme_runtime as build
     except ModuleNotFoundError as exc:
         if exc.name != "engine.programme":
             raise

@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import services
 from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
+from engine.programme.services import organisation
 from engine.runtime import Runtime
+from engine.services import deployment, instances, tasks
 from engine.settings import PROJECT_ROOT
 
 YEAR = 2011
@@ -21,17 +22,17 @@ YEAR = 2011
 
 def deploy_programme(rt: Runtime) -> None:
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([PROJECT_ROOT / "bpmn"]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([PROJECT_ROOT / "bpmn"]), deployed_by="tests")
 
 
 def start_post_cycle(rt: Runtime, post_code: str, year: int = YEAR) -> int:
     with rt.uow(write=False) as uow:
-        post = services.get_post(uow, post_code)
+        post = organisation.get_post(uow, post_code)
         data = {"post_code": post.code, "department_code": post.department.code,
                 "unit_code": post.department.unit.code, "year": year, **post.attributes()}
     with rt.uow() as uow:
-        return services.start_instance(uow, "post_cycle", post_code, data,
-                                       actor=services.actor_for(uow, "admin")).id
+        return instances.start_instance(uow, "post_cycle", post_code, data,
+                                       actor=organisation.actor_for(uow, "admin")).id
 
 
 def open_task(rt: Runtime, instance_id: int, element: str) -> uuid.UUID:
@@ -47,7 +48,7 @@ def complete(rt: Runtime, instance_id: int, element: str, username: str,
              data: dict[str, Any]) -> None:
     task_id = open_task(rt, instance_id, element)
     with rt.uow() as uow:
-        services.complete_task(uow, task_id, services.actor_for(uow, username), data)
+        tasks.complete_task(uow, task_id, organisation.actor_for(uow, username), data)
 
 
 def risk(description: str, likelihood: str = "low") -> dict[str, str]:
@@ -60,7 +61,7 @@ def to_publicity(rt: Runtime, post_code: str, *, high_risk: bool = False,
     """Start the post's cycle and take it to publicity; ``high_risk``: a risk point of high
     likelihood makes it level 1 (else the post's rule decides)."""
     with rt.uow(write=False) as uow:
-        leaders = services.leaders_for(uow, post_code)
+        leaders = organisation.leaders_for(uow, post_code)
     assert leaders.holder and leaders.department_head and leaders.discipline_officer
     iid = start_post_cycle(rt, post_code, year)
     complete(rt, iid, "self_identified", leaders.holder, {"risks": [
@@ -70,7 +71,7 @@ def to_publicity(rt: Runtime, post_code: str, *, high_risk: bool = False,
     complete(rt, iid, "organization_reviewed", leaders.discipline_officer, {"risks": []})
     review = open_task(rt, iid, "review")
     with rt.uow(write=False) as uow:  # routed to the direct manager's scoped group
-        [group] = services.get_task(uow, review).candidate_groups
+        [group] = tasks.get_task(uow, review).candidate_groups
     role = group.partition(":")[0]
     manager = getattr(leaders, role)
     assert manager, f"no {role} for {post_code}"

@@ -13,7 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import services
+from engine.programme.services import organisation
+from engine.services import api_tokens, inbox
 from engine.settings import Settings
 
 from .conftest import T0, AuthActions, Org, csrf_token, make_app
@@ -27,7 +28,7 @@ def bearer(token: str) -> dict[str, str]:
 
 def make_token(org: Org, username: str = STAFF, days: int = 90) -> str:
     with org.rt.uow() as uow:
-        return services.create_token(uow, username, "script", expires_in_days=days).secret
+        return api_tokens.create_token(uow, username, "script", expires_in_days=days).secret
 
 
 def test_anonymous_calls_get_401_json_never_a_redirect(client: FlaskClient, org: Org) -> None:
@@ -56,7 +57,7 @@ def test_a_token_authenticates_and_records_its_use(client: FlaskClient, org: Org
     assert body == {"username": STAFF, "is_admin": False, "authenticated_by": "token",
                     "groups": body["groups"]}
     with org.rt.uow(write=False) as uow:
-        [row] = services.list_tokens(uow, STAFF)
+        [row] = api_tokens.list_tokens(uow, STAFF)
     assert row.last_used_at == T0 and row.token_hash != token and token not in row.prefix * 9
 
 
@@ -78,7 +79,7 @@ def test_revoked_expired_and_disabled_tokens_stop_working(client: FlaskClient,
     assert client.get("/api/v1/me", headers=bearer(short)).status_code == 401
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 200
     with org.rt.uow() as uow:
-        services.save_account(uow, STAFF, active=False)
+        organisation.save_account(uow, STAFF, active=False)
     assert client.get("/api/v1/me", headers=bearer(token)).status_code == 401
 
 
@@ -172,7 +173,7 @@ def test_server_errors_are_json_without_details(settings: Settings, org: Org,
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("secret detail")
 
-    monkeypatch.setattr(services, "inbox", broken)
+    monkeypatch.setattr(inbox, "inbox_page", broken)
     monkeypatch.setattr(app.logger, "error", lambda *a, **k: None)
     response = client.get("/api/v1/tasks")
     assert response.status_code == 500

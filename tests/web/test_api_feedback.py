@@ -11,8 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import services
 from engine.parsing import read_sources
+from engine.programme.services import organisation
+from engine.services import deployment, instances, tasks
 from engine.settings import Settings
 
 from .conftest import Org, make_app
@@ -34,9 +35,9 @@ def app(settings: Settings) -> Iterator[Flask]:
 def waiting(org: Org) -> int:
     """The post's cycle, waiting for a public suggestion."""
     with org.rt.uow() as uow:
-        services.deploy(uow, read_sources([PROCESS]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([PROCESS]), deployed_by="tests")
     with org.rt.uow() as uow:
-        return services.start_instance(uow, "api_feedback", POST, DATA).id
+        return instances.start_instance(uow, "api_feedback", POST, DATA).id
 
 
 class Clock:
@@ -65,9 +66,9 @@ def test_feedback_reaches_the_waiting_cycle(client: FlaskClient, org: Org, waiti
     assert message.data == {"name": "public_suggestion", "payload": {
         "text": "办文拖延，请核查", "contact": "138-0000-0000"}}
     with org.rt.uow(write=False) as uow:
-        assert services.instance_data(uow, waiting)["suggestion"]["text"] == "办文拖延，请核查"
-        rows, _total = services.list_tasks(uow, services.actor_for(uow, OFFICER),
-                                           services.TaskFilter(view="claimable"))
+        assert instances.instance_data(uow, waiting)["suggestion"]["text"] == "办文拖延，请核查"
+        rows, _total = tasks.list_tasks(uow, organisation.actor_for(uow, OFFICER),
+                                           tasks.TaskFilter(view="claimable"))
     assert [t.name for t in rows] == ["审核群众意见"]  # in the discipline officer's inbox
 
     response = client.post("/api/v1/feedback", json={"post": POST, "text": "再说一次"})

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import services
+from engine.programme.services import organisation
 from engine.settings import Settings
 from web import config as web_config
 from web.auth import SEEN
@@ -77,7 +77,7 @@ def test_a_disabled_account_cannot_sign_in_and_its_session_ends(
     auth.login(STAFF)
     assert client.get("/inbox/mine").status_code == 200
     with org.rt.uow() as uow:
-        services.save_account(uow, STAFF, active=False)
+        organisation.save_account(uow, STAFF, active=False)
     assert client.get("/inbox/mine").status_code == 302
     assert auth.login(STAFF).status_code == 400
 
@@ -86,7 +86,7 @@ def test_a_password_change_ends_older_sessions(client: FlaskClient, auth: AuthAc
                                                org: Org) -> None:
     auth.login(STAFF)
     with org.rt.uow() as uow:
-        services.save_account(uow, STAFF, password="a-new-password-1")
+        organisation.save_account(uow, STAFF, password="a-new-password-1")
     assert client.get("/inbox/mine").status_code == 302
     assert auth.login(STAFF, "a-new-password-1").status_code == 302
 

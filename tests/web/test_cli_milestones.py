@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.programme import programme_runtime
+from engine.programme.composition import programme_runtime
 from engine.settings import Settings
 from tests.engine.rehearsal_town import load_town
 

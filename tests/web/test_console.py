@@ -10,9 +10,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import services
 from engine.models import AuditEntry, ProcessInstance
 from engine.parsing import Source
+from engine.services import batches, console_list, deployment, instances, saved_filters
 from tests.inbox_org import INBOX_CYCLE
 
 from .conftest import AuthActions, Org
@@ -33,7 +33,7 @@ def _row(org: Org, iid: int) -> tuple[Any, ...]:
 
 def _deploy(org: Org, xml: str) -> int:
     with org.rt.uow() as uow:
-        [found] = services.deploy(uow, [Source("inbox_cycle.bpmn", xml.encode())],
+        [found] = deployment.deploy(uow, [Source("inbox_cycle.bpmn", xml.encode())],
                                   deployed_by="tests")
     return found.version
 
@@ -94,7 +94,7 @@ def test_saved_filters(org: Org, client: FlaskClient, auth: AuthActions) -> None
                                                      "status": "waiting"})
     assert response.status_code == 302
     with org.rt.uow(write=False) as uow:
-        [saved] = services.list_filters(uow, "admin")
+        [saved] = saved_filters.list_filters(uow, "admin")
     opened = client.get(f"/console/filters/{saved.id}")
     assert "unit=CZJ" in opened.location and "status=waiting" in opened.location
     auth.logout()
@@ -170,8 +170,8 @@ def test_variables_move_reassign_and_migrate(org: Org, client: FlaskClient, auth
     client.post(f"/console/instances/{iid}/migrate", data={"version": version,
                                                            "reason": "新版本"})
     with org.rt.uow(write=False) as uow:
-        assert services.get_instance(uow, iid).definition_id == \
-            services.find_definition(uow, "inbox_cycle", version).id
+        assert instances.get_instance(uow, iid).definition_id == \
+            deployment.find_definition(uow, "inbox_cycle", version).id
     actions = [m for m in re.findall(r'data-action="([a-z_]+)" data-actor',
                                      client.get("/console/audit").text)]
     assert actions == ["migrate", "move_token", "reassign", "set_variables"]
@@ -214,7 +214,7 @@ def test_invalid_batches_are_refused(org: Org, client: FlaskClient, auth: AuthAc
         page = client.post("/console/batches", data=data, follow_redirects=True)
         assert "alert-danger" in page.text, data
     with org.rt.uow(write=False) as uow:
-        assert services.list_batches(uow) == []
+        assert batches.list_batches(uow) == []
 
 
 # ------------------------------------------------------------------------ heatmap, audit
@@ -224,7 +224,7 @@ def test_heatmap(org: Org, client: FlaskClient, auth: AuthActions, three: list[i
     auth.login("jiwei")
     org.complete(org.open_task(three[0]).id, "admin")
     with org.rt.uow(write=False) as uow:
-        definition = services.find_definition(uow, "inbox_cycle", 1)
+        definition = deployment.find_definition(uow, "inbox_cycle", 1)
     page = client.get(f"/console/heatmap?definition={definition.id}")
     assert page.status_code == 200 and 'data-mode="heatmap"' in page.text
     assert '"discovery": {"failed": 0, "passed": 1, "waiting": 2}' in page.text  # data-counts
@@ -259,5 +259,5 @@ def test_cli_reindexes_the_variables(org: Org, database_url: str, three: list[in
         catch_exceptions=False)
     assert result.exit_code == 0 and '"instances": 3' in result.stdout
     with org.rt.uow(write=False) as uow:
-        page = services.list_console_instances(uow, services.InstanceQuery(unit="CZJ"))
+        page = console_list.list_console_instances(uow, console_list.InstanceQuery(unit="CZJ"))
     assert sorted(r.id for r in page.rows) == sorted(three[:2])

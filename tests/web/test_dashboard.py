@@ -10,10 +10,11 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import services
 from engine.actors import Actor
-from engine.models import MilestoneReport, ProcessDefinition, ProcessInstance
-from engine.services.milestones import create_plan
+from engine.models import ProcessDefinition, ProcessInstance
+from engine.programme.models import MilestoneReport
+from engine.programme.services import register
+from engine.programme.services.milestones import create_plan
 from tests.inbox_org import T0
 
 from .conftest import AuthActions, Org
@@ -25,10 +26,10 @@ ADMIN = Actor("admin", frozenset(), is_admin=True)
 def city(org: Org) -> Org:
     """Two units; CZJ-BGS-01 graded; one task overdue (CZJ), one due soon (FGW)."""
     with org.rt.uow() as uow:
-        services.add_risk_points(uow, {"post": "CZJ-BGS-01"}, 2011, [
+        register.add_risk_points(uow, {"post": "CZJ-BGS-01"}, 2011, [
             {"category": "duty", "description": "审批环节自由裁量权过大",
              "found_by": "self_identified", "likelihood": "high", "harm": "minor"}], ADMIN)
-        services.grade_post(uow, "CZJ-BGS-01", 2011, ADMIN)
+        register.grade_post(uow, "CZJ-BGS-01", 2011, ADMIN)
     org.start("CZJ-BGS-02")  # due T0+10d
     org.set_clock(T0 + timedelta(days=3))
     org.start("FGW-BGS-02")  # due T0+13d

@@ -13,9 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import services
 from engine.models import AuditEntry, EventType, HumanTask, InstanceEvent, PendingTimer, TaskState
 from engine.parsing import read_sources
+from engine.programme.services import organisation
+from engine.services import audit, clock, deployment, instances
 from engine.settings import Settings
 from tests.conftest import FIXTURES
 from tests.inbox_org import PASSWORD, T0
@@ -29,10 +30,10 @@ REASON = "演练:公示期结束"
 def waiting(org: Org) -> Org:
     """A timer_duration instance waiting two days (due T0+2d) on the simulated clock."""
     with org.rt.uow() as uow:
-        services.deploy(uow, read_sources([FIXTURES / "timer_duration.bpmn"]), deployed_by="t")
+        deployment.deploy(uow, read_sources([FIXTURES / "timer_duration.bpmn"]), deployed_by="t")
     with org.rt.uow() as uow:
-        services.start_instance(uow, "timer_duration", "wait-1", {},
-                                actor=services.actor_for(uow, "admin"))
+        instances.start_instance(uow, "timer_duration", "wait-1", {},
+                                actor=organisation.actor_for(uow, "admin"))
     return org
 
 
@@ -41,7 +42,7 @@ def snapshot(org: Org) -> tuple[bool, datetime, int, int, int, int]:
     changes."""
     with org.rt.uow(write=False) as uow:
         s = uow.session
-        return (services.is_simulated(uow), services.now(uow),
+        return (clock.is_simulated(uow), clock.now(uow),
                 s.scalar(select(func.count()).select_from(PendingTimer)) or 0,
                 s.scalar(select(func.count()).select_from(InstanceEvent).where(
                     InstanceEvent.type == EventType.TIMER_FIRED)) or 0,
@@ -63,7 +64,7 @@ def test_advance_fires_the_timers_due_on_the_way(client: FlaskClient, auth: Auth
     shown = client.get("/console/clock").get_data(as_text=True)
     assert "2011-01-07 11:00" in shown and "1 个定时器" in shown
     with waiting.rt.uow(write=False) as uow:
-        [entry] = services.list_audit(uow).entries
+        [entry] = audit.list_audit(uow).entries
     assert (entry.actor, entry.action, entry.target, entry.reason) == (
         "admin", "clock_advance", "clock", REASON)
     assert entry.details == {"from": "2011-01-04T01:00:00+00:00",
@@ -82,7 +83,7 @@ def test_set_moves_to_the_time_given_firing_what_falls_due(
     assert snapshot(waiting)[1:] == (datetime.fromisoformat("2011-01-08T18:30+08:00"), 0, 1, 1,
                                      2)
     with waiting.rt.uow(write=False) as uow:
-        assert [e.action for e in services.list_audit(uow).entries] == ["clock_set", "clock_set"]
+        assert [e.action for e in audit.list_audit(uow).entries] == ["clock_set", "clock_set"]
 
 
 @pytest.mark.parametrize(("form", "data", "field", "message"), [
@@ -115,7 +116,7 @@ def test_bad_input_is_refused_at_its_field_and_changes_nothing(
 def test_refused_on_the_system_clock(client: FlaskClient, auth: AuthActions,
                                      waiting: Org) -> None:
     with waiting.rt.uow() as uow:
-        services.use_system_clock(uow)
+        clock.use_system_clock(uow)
         uow.commit()
     auth.login("admin")
     page = client.get("/console/clock").get_data(as_text=True)

@@ -14,9 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
-from engine import services
 from engine.models import DesignDraft, ProcessDefinition
 from engine.parsing import read_sources
+from engine.programme.services import organisation
+from engine.services import deployment
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
@@ -33,9 +34,9 @@ RENAMED = UNIT_BPMN.replace('name="查找单位层面风险"', 'name="查找单�
 def designed(org: Org, password_hash: str) -> Org:
     """The test organisation, a designer account and bpmn/ deployed."""
     with org.rt.uow() as uow:
-        services.save_account(uow, "designer", password_hash=password_hash,
+        organisation.save_account(uow, "designer", password_hash=password_hash,
                               roles={"designer"})
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="setup")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="setup")
     return org
 
 

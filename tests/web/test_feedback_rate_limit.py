@@ -17,10 +17,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import services
-from engine.models import Feedback, RateLimit
+from engine.models import RateLimit
 from engine.parsing import read_sources
+from engine.programme.models import Feedback
+from engine.programme.services import feedback
 from engine.runtime import Runtime
+from engine.services import deployment, instances, rate_limits
 from engine.settings import Settings
 
 from .conftest import Org, make_app
@@ -71,11 +73,11 @@ def apps(settings: Settings, clock: Clock) -> Iterator[tuple[Flask, Flask]]:
 def waiting(org: Org) -> dict[str, int]:
     """A cycle waiting for a public suggestion on each of four posts."""
     with org.rt.uow() as uow:
-        services.deploy(uow, read_sources([PROCESS]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([PROCESS]), deployed_by="tests")
     found = {}
     for post, department in POSTS.items():
         with org.rt.uow() as uow:
-            found[post] = services.start_instance(uow, "api_feedback", post, {
+            found[post] = instances.start_instance(uow, "api_feedback", post, {
                 "post_code": post, "department_code": department, "unit_code": "CZJ"}).id
     return found
 
@@ -119,7 +121,7 @@ def test_two_app_instances_share_one_allowance_per_address(
     rows = counters(org)
     assert len(rows) == 2 and not any(ADDRESS in r.key or OTHER in r.key for r in rows)
     secret = apps[0].secret_key or ""
-    assert {r.key for r in rows} == {services.hash_address(a, secret) for a in (ADDRESS, OTHER)}
+    assert {r.key for r in rows} == {feedback.hash_address(a, secret) for a in (ADDRESS, OTHER)}
     assert len(json.loads(rows[0].hits)) == 3  # the refused requests were not counted
 
     clock.now += 599
@@ -154,7 +156,7 @@ def test_concurrent_requests_of_two_apps_cannot_pass_the_limit(
         try:
             start.wait()
             with rt.uow() as uow:
-                answers.append(services.hit_rate_limit(uow, "feedback", "k" * 64, limit=5,
+                answers.append(rate_limits.hit_rate_limit(uow, "feedback", "k" * 64, limit=5,
                                                        window=60, now=T))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -177,7 +179,7 @@ def test_concurrent_requests_of_two_apps_cannot_pass_the_limit(
 def test_the_window_slides_and_says_how_long_to_wait(org: Org) -> None:
     def hit(seconds: float, key: str = "a" * 64) -> float | None:
         with org.rt.uow() as uow:
-            return services.hit_rate_limit(uow, "feedback", key, limit=2, window=10,
+            return rate_limits.hit_rate_limit(uow, "feedback", key, limit=2, window=10,
                                            now=T + timedelta(seconds=seconds))
 
     assert [hit(0), hit(5)] == [None, None]
@@ -190,13 +192,13 @@ def test_the_window_slides_and_says_how_long_to_wait(org: Org) -> None:
 def test_expired_counters_are_pruned(org: Org) -> None:
     with org.rt.uow() as uow:
         for key in ("a", "b"):
-            services.hit_rate_limit(uow, "feedback", key * 64, limit=5, window=60, now=T)
+            rate_limits.hit_rate_limit(uow, "feedback", key * 64, limit=5, window=60, now=T)
     assert len(counters(org)) == 2
     with org.rt.uow() as uow:  # a minute later: both expired; the new hit prunes them
-        services.hit_rate_limit(uow, "feedback", "c" * 64, limit=5, window=60,
+        rate_limits.hit_rate_limit(uow, "feedback", "c" * 64, limit=5, window=60,
                                 now=T + timedelta(seconds=60))
     assert [r.key for r in counters(org)] == ["c" * 64]
     with org.rt.uow() as uow:
-        assert services.prune_rate_limits(uow, T + timedelta(hours=1)) == 1
+        assert rate_limits.prune_rate_limits(uow, T + timedelta(hours=1)) == 1
         uow.commit()
     assert counters(org) == []

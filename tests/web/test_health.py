@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import services
 from engine.runtime import Runtime
+from engine.services import clock, deployment, instances
 from engine.settings import Settings
 from tests.conftest import POST_HOLDER
 from web import create_app
@@ -67,16 +67,16 @@ def test_healthz_on_an_empty_migrated_database(client: FlaskClient, rt: Runtime)
 def test_healthz_counts_definitions_instances_and_reads_the_clock(
         client: FlaskClient, deployed: Runtime) -> None:
     with deployed.uow() as uow:
-        services.set_clock(uow, datetime(2011, 1, 4, 1, tzinfo=UTC))
+        clock.set_clock(uow, datetime(2011, 1, 4, 1, tzinfo=UTC))
         uow.commit()
     for key in ("a", "b"):
         with deployed.uow() as uow:
-            services.start_instance(uow, "post_cycle", key, POST_DATA, actor=POST_HOLDER)
+            instances.start_instance(uow, "post_cycle", key, POST_DATA, actor=POST_HOLDER)
     with deployed.uow() as uow:
-        services.suspend_instance(uow, 1, POST_HOLDER)
+        instances.suspend_instance(uow, 1, POST_HOLDER)
 
     with deployed.uow(write=False) as uow:
-        deployed_count = len(services.list_definitions(uow))
+        deployed_count = len(deployment.list_definitions(uow))
 
     body = client.get("/healthz").get_json()
 

@@ -13,7 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine import services
+from engine.services import timers
 
 from .conftest import T0, AuthActions, Org
 from .publicity_cycle import deploy_programme, to_publicity
@@ -29,7 +29,7 @@ def archived(app: Flask, org: Org) -> int:
     deploy_programme(rt)
     iid = to_publicity(rt, LEVEL1, high_risk=True)
     with rt.uow() as uow:  # publicity (7 days) ends: archived, control steps begin
-        services.advance_to(uow, T0 + timedelta(days=8))
+        timers.advance_to(uow, T0 + timedelta(days=8))
     return iid
 
 

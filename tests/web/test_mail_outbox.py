@@ -16,7 +16,6 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from engine import services
 from engine.mail import SmtpSettings
 from engine.models import MailStatus, Notification, OutboxMail
 from engine.services import mail_outbox, notifications
@@ -51,7 +50,7 @@ def mailing(org: Org, mailbox: Mailbox, **extra: object) -> SmtpSettings:
     settings = mailbox.settings(timeout=5, **extra)
     notifications.install(org.rt, smtp=settings)
     with org.rt.uow() as uow:
-        services.set_email(uow, HOLDER, ADDRESS)
+        notifications.set_email(uow, HOLDER, ADDRESS)
     return settings
 
 
@@ -62,7 +61,7 @@ def outbox(org: Org) -> list[OutboxMail]:
 
 def send(org: Org, now: datetime | None = None) -> int:
     with org.rt.uow() as uow:
-        return services.send_pending_mail(uow, now)
+        return mail_outbox.send_pending_mail(uow, now)
 
 
 def test_an_outage_keeps_the_mail_and_a_retry_delivers_it_once(
@@ -230,11 +229,11 @@ def test_the_cli_sends_what_is_due(settings: Settings, org: Org, mailbox: Mailbo
 def test_without_smtp_nothing_is_queued(org: Org) -> None:
     notifications.install(org.rt, smtp=SmtpSettings())
     with org.rt.uow() as uow:
-        services.set_email(uow, HOLDER, ADDRESS)
+        notifications.set_email(uow, HOLDER, ADDRESS)
     org.start(HOLDER_POST)
     assert len(_notes(org)) == 1 and outbox(org) == []
     with org.rt.uow() as uow:
-        assert services.send_pending_mail(uow) == 0
+        assert mail_outbox.send_pending_mail(uow) == 0
 
 
 def test_retries_back_off_up_to_six_hours() -> None:

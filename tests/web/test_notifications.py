@@ -19,10 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import services
 from engine.mail import SmtpSettings
 from engine.models import Notification
-from engine.services import notifications
+from engine.programme.services import organisation
+from engine.services import instances, notifications, tasks
+from engine.services.notifications import CardScan
 from engine.settings import Settings
 from web.cli import main
 
@@ -61,9 +62,9 @@ def unread_badge(client: FlaskClient) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def scan(org: Org, at: Any) -> services.CardScan:
+def scan(org: Org, at: Any) -> notifications.CardScan:
     with org.rt.uow() as uow:
-        return services.scan_due_cards(uow, at)
+        return notifications.scan_due_cards(uow, at)
 
 
 # ---------------------------------------------------------------------- in the app
@@ -151,22 +152,22 @@ def test_someone_elses_notification_is_not_found(client: FlaskClient, auth: Auth
 
 def test_yellow_and_red_cards_are_written_once_each(notified: Org) -> None:
     task = notified.open_task(notified.start(HOLDER_POST))  # due T0 + 10 days
-    assert scan(notified, T0) == services.CardScan(0, 0, 0)
-    assert scan(notified, T0 + timedelta(days=6, hours=23)) == services.CardScan(0, 0, 0)
-    assert scan(notified, T0 + timedelta(days=8)) == services.CardScan(yellow=1, red=0, tasks=1)
-    assert scan(notified, T0 + timedelta(days=9)) == services.CardScan(yellow=0, red=0, tasks=1)
+    assert scan(notified, T0) == CardScan(0, 0, 0)
+    assert scan(notified, T0 + timedelta(days=6, hours=23)) == CardScan(0, 0, 0)
+    assert scan(notified, T0 + timedelta(days=8)) == CardScan(yellow=1, red=0, tasks=1)
+    assert scan(notified, T0 + timedelta(days=9)) == CardScan(yellow=0, red=0, tasks=1)
     notified.claim(task.id, HOLDER)
-    assert scan(notified, T0 + timedelta(days=11)) == services.CardScan(yellow=0, red=1, tasks=1)
-    assert scan(notified, T0 + timedelta(days=30)) == services.CardScan(0, 0, 1)
+    assert scan(notified, T0 + timedelta(days=11)) == CardScan(yellow=0, red=1, tasks=1)
+    assert scan(notified, T0 + timedelta(days=30)) == CardScan(0, 0, 1)
     cards = [(n.kind, n.task_id) for n in notes(notified, HOLDER) if n.kind != "task"]
     assert cards == [("yellow_card", task.id), ("red_card", task.id)]
-    assert scan(notified, T0 + timedelta(days=2)) == services.CardScan(0, 0, 0)
+    assert scan(notified, T0 + timedelta(days=2)) == CardScan(0, 0, 0)
 
 
 def test_an_assigned_task_is_carded_to_its_assignee_only(notified: Org) -> None:
     task = notified.open_task(notified.start(HOLDER_POST))
     with notified.rt.uow() as uow:
-        services.delegate_task(uow, task.id, services.actor_for(uow, HOLDER), COLLEAGUE,
+        tasks.delegate_task(uow, task.id, organisation.actor_for(uow, HOLDER), COLLEAGUE,
                                "请代为办理")
     assert scan(notified, T0 + timedelta(days=30)).red == 1
     assert [n.kind for n in notes(notified, COLLEAGUE)] == ["delegated", "red_card"]
@@ -180,7 +181,7 @@ def test_the_yellow_card_horizon_is_a_setting(notified: Org) -> None:
     assert scan(notified, T0 + timedelta(days=9, hours=1)).yellow == 1
     notified.start(HOLDER_POST, key="another")
     with notified.rt.uow() as uow:  # or per call
-        assert services.scan_due_cards(uow, T0 + timedelta(days=4),
+        assert notifications.scan_due_cards(uow, T0 + timedelta(days=4),
                                        near_due=timedelta(days=7)).yellow == 1
     assert notifications.near_due_from_env({"IRPM_NEAR_DUE_DAYS": "5"}) == timedelta(days=5)
     assert notifications.near_due_from_env({}) == timedelta(days=3)
@@ -215,10 +216,10 @@ def test_the_email_address_is_set_on_the_settings_page(client: FlaskClient,
     assert response.status_code == 302
     assert "xiang@czj.example.cn" in client.get("/notifications/").get_data(as_text=True)
     with org.rt.uow(write=False) as uow:
-        assert services.get_email(uow, HOLDER) == "xiang@czj.example.cn"
+        assert notifications.get_email(uow, HOLDER) == "xiang@czj.example.cn"
     client.post("/notifications/settings", data={"email": ""})
     with org.rt.uow(write=False) as uow:
-        assert services.get_email(uow, HOLDER) is None
+        assert notifications.get_email(uow, HOLDER) is None
 
 
 def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mailbox,
@@ -231,7 +232,7 @@ def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mai
         client.post("/notifications/settings", data={"email": "xiang@czj.example.cn"})
         rt = app.extensions["irpm"]  # the app's runtime: e-mail as the app is configured
         with rt.uow() as uow:
-            iid = services.start_instance(uow, "inbox_cycle", "2011-mail", {
+            iid = instances.start_instance(uow, "inbox_cycle", "2011-mail", {
                 "post_code": HOLDER_POST, "department_code": "CZJ-BGS", "unit_code": "CZJ"}).id
         [mail] = mailbox.received  # sent once the task's transaction committed
         task = org.open_task(iid)
@@ -244,7 +245,7 @@ def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mai
         assert f"https://irpm.test/tasks/{task.id}" in body
 
         with rt.uow() as uow:
-            services.scan_due_cards(uow, T0 + timedelta(days=8))
+            notifications.scan_due_cards(uow, T0 + timedelta(days=8))
         assert mailbox.received[-1]["Subject"].startswith(f"【IRPM】黄牌提醒:{TASK}")
         assert len(mailbox.received) == 2
     finally:
@@ -263,7 +264,7 @@ def test_an_smtp_failure_is_logged_not_raised(org: Org,
     notifications.install(org.rt, smtp=SmtpSettings(host="127.0.0.1", port=closed,
                                                     sender="irpm@example.gov.cn", timeout=2))
     with org.rt.uow() as uow:
-        services.set_email(uow, HOLDER, "xiang@czj.example.cn")
+        notifications.set_email(uow, HOLDER, "xiang@czj.example.cn")
     with caplog.at_level(logging.ERROR, logger="engine.mail"):
         instance = org.start(HOLDER_POST)
     assert org.open_task(instance).name == TASK  # the task is there all the same

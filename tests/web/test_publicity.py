@@ -15,8 +15,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from engine import services
-from engine.models import Feedback, HumanTask, Notification, TaskState
+from engine.models import HumanTask, Notification, TaskState
+from engine.programme.models import Feedback
+from engine.programme.services import feedback
+from engine.services import timers
 from engine.settings import Settings
 
 from .conftest import T0, AuthActions, Org, csrf_token, make_app
@@ -142,7 +144,7 @@ def test_feedback_is_stored_and_reaches_the_discipline_officers_inbox(
     assert (row.post_code, row.unit_code, row.year) == (LEVEL3, "CZJ", YEAR)
     assert (row.text, row.contact) == ("办文拖延，收受礼品", "138-0000-0000")
     assert row.instance_id == published[LEVEL3] and row.created_at == T0
-    assert row.address_hash == services.hash_address(ADDRESS, app.secret_key or "")
+    assert row.address_hash == feedback.hash_address(ADDRESS, app.secret_key or "")
     assert ADDRESS not in (row.address_hash or "") and len(row.address_hash or "") == 64
     assert suggestions(org, published[LEVEL3]) == [
         {"text": "办文拖延，收受礼品", "contact": "138-0000-0000"}]
@@ -217,7 +219,7 @@ def test_feedback_no_cycle_takes_is_kept_for_the_discipline_officer(
         app: Flask, client: FlaskClient, auth: AuthActions, org: Org, clock: Clock,
         published: dict[str, int]) -> None:
     with org.rt.uow() as uow:  # publicity is over: the cycle takes no more suggestions
-        services.advance_to(uow, T0 + timedelta(days=8))
+        timers.advance_to(uow, T0 + timedelta(days=8))
     assert "目前没有单位处于公示期" in page(client, "/publicity/")
     assert "公示中" not in page(client, UNIT_PAGE)  # the levels stay published
 
@@ -250,7 +252,7 @@ def test_feedback_lists_are_for_discipline_officers_of_the_unit(
         app: Flask, client: FlaskClient, auth: AuthActions, org: Org, clock: Clock,
         published: dict[str, int]) -> None:
     with org.rt.uow() as uow:
-        services.advance_to(uow, T0 + timedelta(days=8))
+        timers.advance_to(uow, T0 + timedelta(days=8))
     send(client, LEVEL3, text="意见")
     [row] = feedback_rows(org)
 
@@ -276,14 +278,14 @@ def test_the_api_feedback_goes_through_the_same_service(
     assert response.status_code == 202, response.get_json()
     [row] = feedback_rows(org)
     assert (row.post_code, row.text, row.instance_id) == (LEVEL1, "API 意见", published[LEVEL1])
-    assert row.address_hash == services.hash_address(ADDRESS, client.application.secret_key
+    assert row.address_hash == feedback.hash_address(ADDRESS, client.application.secret_key
                                                      or "")
 
 
 def test_a_lost_race_is_tried_again_and_a_busy_cycle_never_loses_feedback(
         org: Org, published: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.errors import ConcurrentUpdate
-    from engine.services import feedback
+    from engine.programme.services import feedback
 
     real, calls = feedback.send_message, []
 
@@ -295,7 +297,7 @@ def test_a_lost_race_is_tried_again_and_a_busy_cycle_never_loses_feedback(
 
     monkeypatch.setattr(feedback, "send_message", racing)
     with org.rt.uow() as uow:
-        receipt = services.submit_feedback(uow, LEVEL3, "第二次才送达", year=YEAR)
+        receipt = feedback.submit_feedback(uow, LEVEL3, "第二次才送达", year=YEAR)
     assert receipt.delivered and len(calls) == 2
     assert suggestions(org, published[LEVEL3]) == [{"text": "第二次才送达"}]
 
@@ -304,12 +306,12 @@ def test_a_lost_race_is_tried_again_and_a_busy_cycle_never_loses_feedback(
 
     monkeypatch.setattr(feedback, "send_message", busy)
     with org.rt.uow() as uow:
-        receipt = services.submit_feedback(uow, LEVEL3, "一直很忙", year=YEAR)
+        receipt = feedback.submit_feedback(uow, LEVEL3, "一直很忙", year=YEAR)
     assert not receipt.delivered
     assert [(r.text, r.instance_id is None) for r in feedback_rows(org)] == [
         ("第二次才送达", False), ("一直很忙", True)]
     with org.rt.uow() as uow, pytest.raises(ConcurrentUpdate):
-        services.submit_feedback(uow, LEVEL3, "API 不保留", keep_undelivered=False)
+        feedback.submit_feedback(uow, LEVEL3, "API 不保留", keep_undelivered=False)
     assert len(feedback_rows(org)) == 2
 
 
@@ -357,7 +359,7 @@ def test_an_objection_after_publicity_is_refused_and_the_feedback_stays_pending(
         app: Flask, client: FlaskClient, auth: AuthActions, org: Org, clock: Clock,
         published: dict[str, int]) -> None:
     with org.rt.uow() as uow:
-        services.advance_to(uow, T0 + timedelta(days=8))
+        timers.advance_to(uow, T0 + timedelta(days=8))
     send(client, LEVEL3, text="公示结束后才反映")
     [row] = feedback_rows(org)
     assert row.pending

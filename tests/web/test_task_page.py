@@ -18,10 +18,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import services
-from engine.models import HumanTask, InstanceEvent, RiskPoint, TaskDraft, TaskState
+from engine.models import HumanTask, InstanceEvent, TaskDraft, TaskState
 from engine.parsing import read_sources
+from engine.programme.models import RiskPoint
+from engine.programme.services import organisation
 from engine.runtime import Runtime
+from engine.services import deployment, instances, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
@@ -46,8 +48,8 @@ class PostCycle:
 
     def complete(self, element_id: str, username: str, data: dict[str, Any]) -> None:
         with self.rt.uow() as uow:
-            services.complete_task(uow, self.task(element_id).id,
-                                   services.actor_for(uow, username), data)
+            tasks.complete_task(uow, self.task(element_id).id,
+                                   organisation.actor_for(uow, username), data)
 
     def points(self) -> list[RiskPoint]:
         with self.rt.uow(write=False) as uow:
@@ -64,13 +66,13 @@ class PostCycle:
 
 def start_post_cycle(rt: Runtime, post_code: str = HOLDER_POST) -> int:
     with rt.uow(write=False) as uow:
-        post = services.get_post(uow, post_code)
+        post = organisation.get_post(uow, post_code)
         data = {**post.attributes(), "post_code": post.code, "post_name": post.name,
                 "department_code": post.department.code,
                 "unit_code": post.department.unit.code, "year": 2011}
     with rt.uow() as uow:
-        return services.start_instance(uow, "post_cycle", post_code, data,
-                                       actor=services.actor_for(uow, "admin")).id
+        return instances.start_instance(uow, "post_cycle", post_code, data,
+                                       actor=organisation.actor_for(uow, "admin")).id
 
 
 def running_post_cycle(settings: Settings) -> Iterator[PostCycle]:
@@ -78,7 +80,7 @@ def running_post_cycle(settings: Settings) -> Iterator[PostCycle]:
     holder's post: 自己找 waits for them to claim it."""
     rt = programme_runtime(settings)
     with rt.uow() as uow:
-        services.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     yield PostCycle(rt, start_post_cycle(rt))
     rt.close()
 

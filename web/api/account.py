@@ -10,7 +10,6 @@ from typing import Any
 import marshmallow as ma
 from flask import g
 
-from engine import services
 from engine.services import api_tokens
 
 from ..runtime import runtime
@@ -68,7 +67,7 @@ def me() -> Any:
 def list_tokens() -> Any:
     """The caller's API tokens, newest first (the tokens themselves are never shown again)"""
     with runtime().uow(write=False) as uow:
-        return services.list_tokens(uow, actor().user)
+        return api_tokens.list_tokens(uow, actor().user)
 
 
 @bp.route("/tokens", methods=["POST"])
@@ -81,7 +80,7 @@ def create_token(body: dict[str, Any]) -> Any:
     require(g.api_auth == "session", "API tokens are created from a signed-in session, "
             "not with another token.")
     with runtime().uow() as uow:
-        new = services.create_token(uow, who.user, body["name"],
+        new = api_tokens.create_token(uow, who.user, body["name"],
                                     expires_in_days=body["expires_in_days"])
     return {name: getattr(new.token, name) for name in TokenSchema().fields} | {
         "token": new.secret}
@@ -93,4 +92,4 @@ def create_token(body: dict[str, Any]) -> Any:
 def revoke_token(token_id: int) -> Any:
     """Revoke one of the caller's tokens (at once, for good)"""
     with runtime().uow() as uow:
-        return services.revoke_token(uow, actor().user, token_id)
+        return api_tokens.revoke_token(uow, actor().user, token_id)

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from engine import services
 from engine.errors import ConcurrentUpdate
+from engine.services import api_tokens
 
 from ..runtime import runtime
 from ..security import csrf
@@ -32,14 +32,14 @@ def _unauthorized(code: str, message: str) -> ApiError:
     return ApiError(401, code, message, headers=CHALLENGE)
 
 
-def _token_actor(token: str) -> services.TokenUse | None:
+def _token_actor(token: str) -> api_tokens.TokenUse | None:
     rt = runtime()
     with rt.uow(write=False) as uow:
-        use = services.authenticate_token(uow, token)
+        use = api_tokens.authenticate_token(uow, token)
     if use is not None and use.needs_touch:
         try:
             with rt.uow() as uow:
-                services.touch_token(uow, use.token_id)
+                api_tokens.touch_token(uow, use.token_id)
         except ConcurrentUpdate:  # another request recorded a use just now: good enough
             pass
     return use

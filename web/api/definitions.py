@@ -7,8 +7,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from engine import services
 from engine.errors import NotFound
+from engine.services import deployment
 
 from ..runtime import runtime
 from .base import Blueprint
@@ -42,7 +42,7 @@ class DefinitionDetailSchema(ma.Schema):
 
 def _by_process() -> dict[str, list[Any]]:
     with runtime().uow(write=False) as uow:
-        rows = services.list_definitions(uow)
+        rows = deployment.list_definitions(uow)
     grouped: dict[str, list[Any]] = {}
     for row in rows:  # ordered by process id, then version
         grouped.setdefault(row.process_id, []).append(row)

@@ -21,8 +21,8 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app, request
 
-from engine import services
 from engine.errors import Conflict, NotFound
+from engine.programme.services import feedback, organisation
 
 from ..ratelimit import FeedbackLimiter
 from ..runtime import runtime
@@ -32,15 +32,15 @@ from .errors import ApiError
 bp = Blueprint("feedback", __name__, url_prefix="/feedback",
                description="Public feedback on a post during publicity (no sign-in)")
 
-MESSAGE = services.feedback.MESSAGE
+MESSAGE = feedback.MESSAGE
 
 
 class FeedbackSchema(ma.Schema):
     post = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
                             metadata={"description": "the post's code"})
     text = ma.fields.String(required=True, validate=ma.validate.Length(
-        min=1, max=services.feedback.MAX_TEXT))
-    contact = ma.fields.String(validate=ma.validate.Length(max=services.feedback.MAX_CONTACT),
+        min=1, max=feedback.MAX_TEXT))
+    contact = ma.fields.String(validate=ma.validate.Length(max=feedback.MAX_CONTACT),
                                metadata={"description": "optional: how to reach the sender"})
     website = ma.fields.String(validate=ma.validate.Length(max=500), metadata={
         "description": "leave empty (a trap for robots)"})
@@ -69,17 +69,17 @@ def rate_limited(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _deliver(post_code: str, text: str, contact: str | None) -> None:
-    """Through the service the publicity page uses too (engine.services.feedback): stored
+    """Through the service the publicity page uses too (engine.programme.services.feedback): stored
     and delivered as the message ``public_suggestion``; not kept when no cycle takes it."""
     process = current_app.config["IRPM_FEEDBACK_PROCESS"]
     refused = (f"Post {post_code} is not taking feedback now: feedback is accepted while "
                "its risks are being found and during publicity.")
     with runtime().uow() as uow:
-        services.get_post(uow, post_code)  # an unknown post: 404
+        organisation.get_post(uow, post_code)  # an unknown post: 404
         try:
-            services.submit_feedback(
+            feedback.submit_feedback(
                 uow, post_code, text, contact, process=process, keep_undelivered=False,
-                address_hash=services.hash_address(request.remote_addr,
+                address_hash=feedback.hash_address(request.remote_addr,
                                                    current_app.secret_key or ""))
         except (NotFound, Conflict) as exc:
             raise ApiError(409, "not_accepting_feedback", refused) from exc

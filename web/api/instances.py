@@ -11,10 +11,10 @@ from typing import Any
 
 import marshmallow as ma
 
-from engine import services
 from engine.actors import Actor
 from engine.models import InstanceStatus
-from engine.services import InstanceFilter
+from engine.services import inbox, instances
+from engine.services.instances import InstanceFilter
 
 from ..runtime import runtime
 from .base import Blueprint, PageArgs, actor, offset, oversees_all, page_of, page_schema, require
@@ -85,8 +85,8 @@ def _involved(who: Actor, args: dict[str, Any]) -> tuple[list[Any], int]:
     """我参与的, filtered: a person takes part in few instances, so the filters beyond the
     process apply to that short list."""
     with runtime().uow(write=False) as uow:
-        rows, _total = services.involved_instances(uow, who, process_id=args.get("process"),
-                                                   limit=services.COUNT_CAP)
+        rows, _total = inbox.involved_instances(uow, who, process_id=args.get("process"),
+                                                   limit=inbox.COUNT_CAP)
     rows = [r for r in rows if args.get("status") in (None, r.status)
             and args.get("business_key") in (None, r.business_key)]
     start = offset(args)
@@ -107,14 +107,14 @@ def list_instances(args: dict[str, Any]) -> Any:
                          business_key=args.get("business_key"), limit=args["page_size"],
                          offset=offset(args))
     with runtime().uow(write=False) as uow:
-        rows, total = services.list_instances(uow, flt)
+        rows, total = instances.list_instances(uow, flt)
     return page_of(rows, total, args)
 
 
 def _visible(instance_id: int) -> Any:
     who = actor()
     with runtime().uow(write=False) as uow:
-        instance = services.get_instance(uow, instance_id)
+        instance = instances.get_instance(uow, instance_id)
         require(may_see_instance(uow, who, instance), "You may not see this instance.")
     return instance
 
@@ -134,7 +134,7 @@ def instance_events(instance_id: int) -> Any:
     """The instance's history, oldest first"""
     _visible(instance_id)
     with runtime().uow(write=False) as uow:
-        return services.instance_events(uow, instance_id)
+        return instances.instance_events(uow, instance_id)
 
 
 @bp.route("", methods=["POST"])
@@ -146,7 +146,7 @@ def start_instance(body: dict[str, Any]) -> Any:
     who = actor()
     require(may_steer(who), STEERING)
     with runtime().uow() as uow, fields_under("data"):
-        return services.start_instance(uow, body["process_id"], body.get("business_key"),
+        return instances.start_instance(uow, body["process_id"], body.get("business_key"),
                                        body["data"], version=body.get("version"), actor=who)
 
 
@@ -156,9 +156,9 @@ def _steer(instance_id: int, action: str, body: dict[str, Any]) -> Any:
     with runtime().uow() as uow:
         if action == "retry":
             with fields_under("data"):
-                return services.retry_instance(uow, instance_id, who, body["data"])
-        steer = {"suspend": services.suspend_instance, "resume": services.resume_instance,
-                 "terminate": services.terminate_instance}[action]
+                return instances.retry_instance(uow, instance_id, who, body["data"])
+        steer = {"suspend": instances.suspend_instance, "resume": instances.resume_instance,
+                 "terminate": instances.terminate_instance}[action]
         return steer(uow, instance_id, who, body.get("reason"))
 
 

@@ -12,8 +12,8 @@ from flask import Response
 from flask_smorest.fields import Upload
 from werkzeug.datastructures import FileStorage
 
-from engine import services
-from engine.models import POST_ATTRIBUTES
+from engine.programme.models import POST_ATTRIBUTES
+from engine.programme.services import org_import, organisation
 
 from ..runtime import runtime
 from .base import Blueprint, NamedSchema, actor, named, require
@@ -110,7 +110,7 @@ def list_units() -> Any:
     discipline commission)"""
     who = actor()
     with runtime().uow(write=False) as uow:
-        return [_unit(u) for u in services.list_units(uow) if covers_unit(who, u.code)]
+        return [_unit(u) for u in organisation.list_units(uow) if covers_unit(who, u.code)]
 
 
 @bp.route("/units/<code>")
@@ -119,7 +119,7 @@ def list_units() -> Any:
 def get_unit(code: str) -> Any:
     """One unit with its principal and discipline officer"""
     with runtime().uow(write=False) as uow:
-        unit = services.get_unit(uow, code)
+        unit = organisation.get_unit(uow, code)
         _covered(unit.code)
         return _unit(unit)
 
@@ -130,7 +130,7 @@ def get_unit(code: str) -> Any:
 def unit_departments(code: str) -> Any:
     """A unit's departments (内设机构) with their heads and deputies in charge"""
     with runtime().uow(write=False) as uow:
-        departments = services.departments_of(uow, code)
+        departments = organisation.departments_of(uow, code)
         _covered(code)
         return [{"code": d.code, "name": d.name, "head": named(d.head),
                  "deputy_in_charge": named(d.deputy_in_charge)} for d in departments]
@@ -147,7 +147,7 @@ def _post(post: Any) -> dict[str, Any]:
 def unit_posts(code: str) -> Any:
     """Every post of a unit, by department"""
     with runtime().uow(write=False) as uow:
-        posts = services.posts_of(uow, code)
+        posts = organisation.posts_of(uow, code)
         _covered(code)
         return [_post(p) for p in posts]
 
@@ -158,10 +158,10 @@ def unit_posts(code: str) -> Any:
 def get_post(code: str) -> Any:
     """One post with the leaders who answer for it"""
     with runtime().uow(write=False) as uow:
-        post = services.get_post(uow, code)
+        post = organisation.get_post(uow, code)
         unit = post.department.unit
         _covered(unit.code)
-        leaders = services.leaders_for(uow, code)
+        leaders = organisation.leaders_for(uow, code)
         return {**_post(post), "unit": named(unit), "leaders": vars(leaders)}
 
 
@@ -173,7 +173,7 @@ def export(args: dict[str, Any], kind: str) -> Response:
     """One table of the organisation as CSV (UTF-8 with BOM), as the import reads it"""
     require(actor().is_admin, ADMIN_ONLY)
     with runtime().uow(write=False) as uow:
-        files = services.export_csv(uow, chinese=args["chinese"])
+        files = org_import.export_csv(uow, chinese=args["chinese"])
     index = KINDS.index(kind)
     name, data = list(files.items())[index]
     ascii_name = f"{kind}.csv"
@@ -207,7 +207,7 @@ def import_csv(files: dict[str, FileStorage], form: dict[str, Any]) -> Any:
     require(actor().is_admin, ADMIN_ONLY)
     tables = _read(files)
     with runtime().uow() as uow:
-        report = services.import_csv(uow, tables, dry_run=form["dry_run"])
+        report = org_import.import_csv(uow, tables, dry_run=form["dry_run"])
     return {"dry_run": form["dry_run"], "counts": report.counts(),
             "created": [{"kind": kind, "code": code} for kind, code in report.created],
             "updated": [{"kind": c.kind, "code": c.code, "changes": {

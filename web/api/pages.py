@@ -14,9 +14,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import services
 from engine.errors import IrpmError, ValidationFailed
-from engine.services import api_tokens
+from engine.services import api_tokens, clock
 
 from .. import nav
 from ..errors import describe
@@ -46,8 +45,8 @@ def _form() -> TokenForm:
 
 def _page(form: TokenForm, new: Any = None, status: int = 200) -> tuple[str, int]:
     with runtime().uow(write=False) as uow:
-        tokens = services.list_tokens(uow, g.actor.user)
-        now = services.now(uow)
+        tokens = api_tokens.list_tokens(uow, g.actor.user)
+        now = clock.now(uow)
     return render_template("api/profile.html", user=current_user, tokens=tokens, form=form,
                            new=new, now=now), status
 
@@ -64,7 +63,7 @@ def create_token() -> Any:
         return _page(form, status=400)
     try:
         with runtime().uow() as uow:
-            new = services.create_token(uow, g.actor.user, form.name.data or "",
+            new = api_tokens.create_token(uow, g.actor.user, form.name.data or "",
                                         expires_in_days=form.expires_in_days.data)
     except ValidationFailed as exc:
         form.name.errors = [*form.name.errors, describe(exc)]
@@ -76,7 +75,7 @@ def create_token() -> Any:
 def revoke_token(token_id: int) -> Any:
     try:
         with runtime().uow() as uow:
-            token = services.revoke_token(uow, g.actor.user, token_id)
+            token = api_tokens.revoke_token(uow, g.actor.user, token_id)
     except IrpmError as exc:
         flash(describe(exc), "danger")
     else:

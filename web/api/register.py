@@ -9,8 +9,8 @@ from typing import Any
 
 import marshmallow as ma
 
-from engine import services
-from engine.models import FoundBy, Harm, Likelihood, RiskCategory
+from engine.programme.models import FoundBy, Harm, Likelihood, RiskCategory
+from engine.programme.services import organisation, register, register_pages
 
 from ..runtime import runtime
 from .base import Blueprint, NamedSchema, actor, named, require
@@ -113,12 +113,12 @@ class AddRiskPointsSchema(ma.Schema):
 
 
 def _post(uow: Any, code: str, may: Any) -> Any:
-    post = services.get_post(uow, code)
+    post = organisation.get_post(uow, code)
     require(may(actor(), post), "You may not see or change this post's register.")
     return post
 
 
-def _register(page: services.PostRegister) -> dict[str, Any]:
+def _register(page: register_pages.PostRegister) -> dict[str, Any]:
     department = page.post.department
     return {"post": named(page.post), "department": named(department),
             "unit": named(department.unit), "attributes": page.attributes,
@@ -134,7 +134,7 @@ def get_register(args: dict[str, Any], code: str) -> Any:
     """The post's register for a year: grading, risk points and their measures"""
     with runtime().uow(write=False) as uow:
         _post(uow, code, may_read_register)
-        return _register(services.post_register(uow, code, args.get("year")))
+        return _register(register_pages.post_register(uow, code, args.get("year")))
 
 
 @bp.route("/<code>/history")
@@ -144,7 +144,7 @@ def get_history(code: str) -> Any:
     """Every change to the post's register, newest first"""
     with runtime().uow(write=False) as uow:
         _post(uow, code, may_read_register)
-        return services.post_history(uow, code)
+        return register_pages.post_history(uow, code)
 
 
 @bp.route("/<code>/risk-points", methods=["POST"])
@@ -158,7 +158,7 @@ def add_risk_points(body: dict[str, Any], code: str) -> Any:
         post = _post(uow, code, may_add_risks)
         found_by = FOUND_BY[relation_to_post(who, post)]
         points = [{"found_by": found_by, **point} for point in body["points"]]
-        rows = services.add_risk_points(uow, {"post": post.code}, body["year"], points, who)
+        rows = register.add_risk_points(uow, {"post": post.code}, body["year"], points, who)
         return [{**_point_columns(row), "measures": []} for row in rows]
 
 

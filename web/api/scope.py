@@ -17,10 +17,11 @@ starting and steering        administrators and the city's discipline commission
 
 from __future__ import annotations
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
-from engine.models import EventType, Post, ProcessInstance
+from engine.models import EventType, ProcessInstance
+from engine.programme.models import Post
+from engine.services import instances, tasks
 
 from .base import oversees_all
 
@@ -68,8 +69,8 @@ def may_steer(who: Actor) -> bool:
 def may_see_instance(uow: UnitOfWork, who: Actor, instance: ProcessInstance) -> bool:
     if oversees_all(who) or instance.started_by == who.user:
         return True
-    events = services.instance_events(uow, instance.id)
+    events = instances.instance_events(uow, instance.id)
     if any(event.actor == who.user for event in events):
         return True
     task_ids = {e.task_id for e in events if e.type == EventType.TASK_CREATED and e.task_id}
-    return any(services.may_view(services.get_task(uow, task_id), who) for task_id in task_ids)
+    return any(tasks.may_view(tasks.get_task(uow, task_id), who) for task_id in task_ids)

@@ -1,6 +1,6 @@
 """Tasks: the inbox views as lists (with the inbox's filters), one task, and claim /
 unclaim / complete / delegate. A person sees their own tasks, their groups' tasks and
-those of the units and departments they lead (``services.view_task``); every action is
+those of the units and departments they lead (``tasks.view_task``); every action is
 refused (403) on a task the caller may not see, before anything else is said about it."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from engine import services
-from engine.services import TaskFilter
+from engine.services import inbox, tasks
+from engine.services.tasks import TaskFilter
 
 from ..runtime import runtime
 from .base import Blueprint, PageArgs, actor, offset, page_of, page_schema
@@ -25,16 +25,16 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks",
 
 
 class TaskArgs(PageArgs):
-    view = ma.fields.String(load_default="mine", validate=ma.validate.OneOf(services.tasks.VIEWS),
+    view = ma.fields.String(load_default="mine", validate=ma.validate.OneOf(tasks.VIEWS),
                             metadata={"description": "mine: assigned to me; claimable: my "
                                       "groups', unclaimed; open: both; done: completed by "
                                       "me; all: every task (administrators)"})
     process = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
     unit = ma.fields.String(validate=ma.validate.Length(min=1, max=64))
-    due = ma.fields.String(validate=ma.validate.OneOf(services.DUE_STATES))
+    due = ma.fields.String(validate=ma.validate.OneOf(inbox.DUE_STATES))
     q = ma.fields.String(validate=ma.validate.Length(min=1, max=100),
                          metadata={"description": "search in the task's name and its post"})
-    sort = ma.fields.String(validate=ma.validate.OneOf(services.SORT_KEYS))
+    sort = ma.fields.String(validate=ma.validate.OneOf(inbox.SORT_KEYS))
     dir = ma.fields.String(load_default="asc", validate=ma.validate.OneOf(("asc", "desc")))
 
 
@@ -94,7 +94,7 @@ class DelegateSchema(ma.Schema):
     to = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64),
                           metadata={"description": "a colleague's username"})
     reason = ma.fields.String(required=True, validate=ma.validate.Length(
-        min=1, max=services.tasks.MAX_REASON))
+        min=1, max=tasks.MAX_REASON))
 
 
 TaskPage = page_schema(TaskRowSchema, "TaskPage")
@@ -112,7 +112,7 @@ def list_tasks(args: dict[str, Any]) -> Any:
                      sort=args.get("sort"), descending=args["dir"] == "desc",
                      limit=args["page_size"], offset=offset(args), near_due=near)
     with runtime().uow(write=False) as uow:
-        page = services.inbox(uow, actor(), flt)
+        page = inbox.inbox_page(uow, actor(), flt)
     return page_of(page.rows, page.total, args, capped=page.capped)
 
 
@@ -122,22 +122,22 @@ def list_tasks(args: dict[str, Any]) -> Any:
 def get_task(task_id: uuid.UUID) -> Any:
     """One task the caller may see"""
     with runtime().uow(write=False) as uow:
-        return services.view_task(uow, task_id, actor())
+        return tasks.view_task(uow, task_id, actor())
 
 
 def _act(task_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) -> Any:
     who = actor()
     with runtime().uow() as uow:
-        services.view_task(uow, task_id, who)
+        tasks.view_task(uow, task_id, who)
         if action == "claim":
-            return services.claim_task(uow, task_id, who)
+            return tasks.claim_task(uow, task_id, who)
         if action == "unclaim":
-            return services.unclaim_task(uow, task_id, who)
+            return tasks.unclaim_task(uow, task_id, who)
         assert body is not None
         if action == "delegate":
-            return services.delegate_task(uow, task_id, who, body["to"], body["reason"])
+            return tasks.delegate_task(uow, task_id, who, body["to"], body["reason"])
         with fields_under("data"):
-            return services.complete_task(uow, task_id, who, body["data"])
+            return tasks.complete_task(uow, task_id, who, body["data"])
 
 
 @bp.route("/<uuid:task_id>/claim", methods=["POST"])

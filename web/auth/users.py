@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import Forbidden, NotFound
-from engine.models import Role
+from engine.programme.models import Role
+from engine.programme.services import organisation
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class User:
 def load_user(uow: UnitOfWork, username: str) -> User | None:
     """The user behind a session, or None if the account is gone or disabled."""
     try:
-        account = services.get_account(uow, username)
-        actor = services.actor_for(uow, username)
+        account = organisation.get_account(uow, username)
+        actor = organisation.actor_for(uow, username)
     except (NotFound, Forbidden):
         return None
     name = account.official.name if account.official is not None else account.username

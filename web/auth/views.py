@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from engine import services
+from engine.programme.services import organisation
 
 from ..access import public
 from ..runtime import runtime
@@ -39,7 +39,7 @@ def login() -> Any:
     if form.validate_on_submit():
         username = form.username.data.strip()
         with runtime().uow(write=False) as uow:
-            account = services.authenticate(uow, username, form.password.data)
+            account = organisation.authenticate(uow, username, form.password.data)
             user = load_user(uow, account.username) if account is not None else None
         if user is None:
             form.password.errors.append(_("Wrong username or password."))

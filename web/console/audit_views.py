@@ -9,8 +9,8 @@ from typing import Any
 import marshmallow as ma
 from flask import render_template, request, url_for
 
-from engine import services
-from engine.services import AuditFilter
+from engine.services import audit as audit_service
+from engine.services.audit import AuditFilter
 
 from ..runtime import runtime
 from . import bp
@@ -62,8 +62,8 @@ def audit() -> Any:
                       since=_day(args.get("since")), until=_day(args.get("until"), 1),
                       before=_cursor(args.get("before")))
     with runtime().uow(write=False) as uow:
-        page = services.list_audit(uow, flt)
-        actions = services.audit_actions(uow)
+        page = audit_service.list_audit(uow, flt)
+        actions = audit_service.audit_actions(uow)
     clean: dict[str, Any] = {k: v for k, v in raw.items() if k not in errors and k != "before"}
     next_url = (url_for("console.audit", **clean, before=f"{page.next_before[0].isoformat()}"
                         f"~{page.next_before[1]}") if page.next_before else None)

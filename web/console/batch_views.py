@@ -11,8 +11,8 @@ from flask import abort, flash, g, jsonify, redirect, render_template, request, 
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from engine import services
 from engine.errors import IrpmError
+from engine.services import batches as batches_service
 
 from ..runtime import runtime
 from . import bp, may_act
@@ -36,7 +36,7 @@ def create_batch() -> Any:
         return back
     try:
         with runtime().uow() as uow:
-            batch = services.create_batch(uow, g.actor, values["operation"], query,
+            batch = batches_service.create_batch(uow, g.actor, values["operation"], query,
                                           values["reason"],
                                           version=values.get("target_version"))
     except IrpmError as exc:
@@ -52,22 +52,22 @@ def _batch_fields(form: Any) -> MultiDict[str, str]:
 @bp.get("/batches")
 def batches() -> Any:
     with runtime().uow(write=False) as uow:
-        rows = services.list_batches(uow)
+        rows = batches_service.list_batches(uow)
     return render_template("console/batches.html", rows=rows)
 
 
 @bp.get("/batches/<int:batch_id>")
 def batch(batch_id: int) -> Any:
     with runtime().uow(write=False) as uow:
-        progress = services.batch_progress(uow, batch_id)
-        failed = services.batch_items(uow, batch_id, "failed")
-        succeeded = services.batch_items(uow, batch_id, "succeeded", limit=200)
-        row = services.get_batch(uow, batch_id)
+        progress = batches_service.batch_progress(uow, batch_id)
+        failed = batches_service.batch_items(uow, batch_id, "failed")
+        succeeded = batches_service.batch_items(uow, batch_id, "succeeded", limit=200)
+        row = batches_service.get_batch(uow, batch_id)
     return render_template("console/batch.html", b=row, progress=progress, failed=failed,
                            succeeded=succeeded, may_act=may_act())
 
 
-def _json(progress: services.BatchProgress) -> Any:
+def _json(progress: batches_service.BatchProgress) -> Any:
     return jsonify(id=progress.id, operation=progress.operation, status=progress.status,
                    total=progress.total, succeeded=progress.succeeded, failed=progress.failed,
                    done=progress.done)
@@ -76,7 +76,7 @@ def _json(progress: services.BatchProgress) -> Any:
 @bp.get("/batches/<int:batch_id>/progress")
 def batch_progress(batch_id: int) -> Any:
     with runtime().uow(write=False) as uow:
-        return _json(services.batch_progress(uow, batch_id))
+        return _json(batches_service.batch_progress(uow, batch_id))
 
 
 @bp.post("/batches/<int:batch_id>/step")
@@ -84,4 +84,4 @@ def batch_step(batch_id: int) -> Any:
     if not may_act():
         abort(403)
     with runtime().uow() as uow:
-        return _json(services.run_batch_step(uow, batch_id, g.actor))
+        return _json(batches_service.run_batch_step(uow, batch_id, g.actor))

@@ -13,9 +13,15 @@ import marshmallow as ma
 from flask import abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import services
 from engine.errors import IrpmError, NotFound
-from engine.services import diagrams
+from engine.services import (
+    diagrams,
+    instance_admin,
+    instance_page,
+    tasks,
+    token_move,
+    version_migration,
+)
 
 from ..errors import describe
 from ..labels import label
@@ -38,8 +44,9 @@ LIFECYCLE = ("suspend", "resume", "terminate", "retry")
 @bp.get("/instances/<int:instance_id>")
 def instance(instance_id: int) -> Any:
     with runtime().uow(write=False) as uow:
-        view = services.instance_view(uow, instance_id)
-        checks = [services.check_migration(uow, instance_id, v) for _i, v in view.newer[:3]]
+        view = instance_page.instance_view(uow, instance_id)
+        checks = [version_migration.check_migration(uow, instance_id, v)
+                  for _i, v in view.newer[:3]]
     return render_template("console/instance.html", v=view, i=view.instance,
                            checks=checks, may_act=may_act(), ops=_operations(view.instance.status))
 
@@ -57,7 +64,7 @@ def instance_diagram(instance_id: int) -> Any:
     """The diagram as JSON for bpmn-js: the XML, the elements with a token (``current``) and
     those already completed (``done``)."""
     with runtime().uow(write=False) as uow:
-        view = services.instance_view(uow, instance_id)
+        view = instance_page.instance_view(uow, instance_id)
         found = diagrams.process_diagram(uow, view.definition.id)
     return jsonify(process=found.process_id, version=found.version, xml=found.xml,
                    current=view.current, done=view.done)
@@ -86,7 +93,7 @@ def _act(instance_id: int, schema: type[ma.Schema],
 @bp.post("/instances/<int:instance_id>/<any(suspend, resume, terminate, retry):operation>")
 def lifecycle(instance_id: int, operation: str) -> Any:
     def call(uow: Any, values: dict[str, Any]) -> str:
-        services.admin_lifecycle(uow, operation, instance_id, g.actor, values["reason"])
+        instance_admin.admin_lifecycle(uow, operation, instance_id, g.actor, values["reason"])
         return _("Done: %(operation)s.", operation=_label(operation))
     return _act(instance_id, ReasonForm, call)
 
@@ -98,7 +105,7 @@ def _label(operation: str) -> str:
 @bp.post("/instances/<int:instance_id>/variables")
 def variables(instance_id: int) -> Any:
     def call(uow: Any, values: dict[str, Any]) -> str:
-        services.set_variables(uow, instance_id, g.actor,
+        instance_admin.set_variables(uow, instance_id, g.actor,
                                {values["name"]: json_or_text(values["value"])},
                                values["reason"])
         return _("Variable %(name)s changed.", name=values["name"])
@@ -108,7 +115,7 @@ def variables(instance_id: int) -> Any:
 @bp.post("/instances/<int:instance_id>/move")
 def move(instance_id: int) -> Any:
     def call(uow: Any, values: dict[str, Any]) -> str:
-        services.move_token(uow, instance_id, g.actor, values["from_task"], values["to"],
+        token_move.move_token(uow, instance_id, g.actor, values["from_task"], values["to"],
                             values["reason"])
         return _("The token was moved to %(target)s.", target=values["to"])
     return _act(instance_id, MoveForm, call)
@@ -117,7 +124,7 @@ def move(instance_id: int) -> Any:
 @bp.post("/instances/<int:instance_id>/migrate")
 def migrate(instance_id: int) -> Any:
     def call(uow: Any, values: dict[str, Any]) -> str:
-        services.migrate_instance(uow, instance_id, g.actor, values["version"],
+        version_migration.migrate_instance(uow, instance_id, g.actor, values["version"],
                                   values["reason"])
         return _("Migrated to version %(version)s.", version=values["version"])
     return _act(instance_id, MigrateForm, call)
@@ -126,8 +133,8 @@ def migrate(instance_id: int) -> Any:
 @bp.post("/instances/<int:instance_id>/tasks/<uuid:task_id>/reassign")
 def reassign(instance_id: int, task_id: uuid.UUID) -> Any:
     def call(uow: Any, values: dict[str, Any]) -> str:
-        if services.get_task(uow, task_id).instance_id != instance_id:
+        if tasks.get_task(uow, task_id).instance_id != instance_id:
             raise NotFound(f"task {task_id} is not a task of instance {instance_id}")
-        task = services.reassign_task(uow, task_id, g.actor, values["to"], values["reason"])
+        task = instance_admin.reassign_task(uow, task_id, g.actor, values["to"], values["reason"])
         return _("“%(task)s” now belongs to %(user)s.", task=task.name, user=values["to"])
     return _act(instance_id, ReassignForm, call)

@@ -8,10 +8,10 @@ from typing import Any
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import services
 from engine.errors import IrpmError, ValidationFailed
-from engine.services import InstanceQuery
-from engine.services.console_list import PAGE_SIZES
+from engine.programme.services import organisation
+from engine.services import batches, console_list, saved_filters
+from engine.services.console_list import PAGE_SIZES, InstanceQuery
 
 from ..errors import describe
 from ..runtime import runtime
@@ -31,24 +31,24 @@ def instances() -> Any:
     status = 200
     with runtime().uow(write=False) as uow:
         try:
-            page = services.list_console_instances(uow, query)
+            page = console_list.list_console_instances(uow, query)
         except ValidationFailed as exc:
             errors = {**errors, **exc.errors}
             status = 400
-        definitions = services.definition_choices(uow)
+        definitions = console_list.definition_choices(uow)
         processes = sorted({(d.process_id, d.name) for d in definitions})
         versions = sorted({d.version for d in definitions if d.process_id == query.process},
                           reverse=True)
-        units = [(u.code, u.name) for u in services.list_units(uow)]
-        steps = services.step_choices(uow, query.process)
-        saved = services.list_filters(uow, g.actor.user)
+        units = [(u.code, u.name) for u in organisation.list_units(uow)]
+        steps = console_list.step_choices(uow, query.process)
+        saved = saved_filters.list_filters(uow, g.actor.user)
     if errors:
         status = 400
     return render_template(
         "console/instances.html", page=page, query=query, args=args, errors=errors,
         processes=processes, versions=versions, units=units, steps=steps, saved=saved,
         url_with=url_with, page_sizes=PAGE_SIZES, may_act=may_act(),
-        operations=services.BATCH_OPERATIONS), status
+        operations=batches.BATCH_OPERATIONS), status
 
 
 @bp.post("/filters")
@@ -61,7 +61,7 @@ def save_filter() -> Any:
         return redirect(list_url(args))
     try:
         with runtime().uow() as uow:
-            services.save_filter(uow, g.actor.user, name, query)
+            saved_filters.save_filter(uow, g.actor.user, name, query)
     except ValidationFailed as exc:
         flash(_("The filter was not saved: %(reason)s", reason=exc.message), "danger")
     else:
@@ -72,7 +72,7 @@ def save_filter() -> Any:
 @bp.get("/filters/<int:filter_id>")
 def open_filter(filter_id: int) -> Any:
     with runtime().uow(write=False) as uow:
-        row = services.get_filter(uow, g.actor.user, filter_id)
+        row = saved_filters.get_filter(uow, g.actor.user, filter_id)
         query = InstanceQuery.from_params(row.query)
     return redirect(list_url(to_args(query)))
 
@@ -81,7 +81,7 @@ def open_filter(filter_id: int) -> Any:
 def delete_filter(filter_id: int) -> Any:
     try:
         with runtime().uow() as uow:
-            services.delete_filter(uow, g.actor.user, filter_id)
+            saved_filters.delete_filter(uow, g.actor.user, filter_id)
     except IrpmError as exc:
         flash(describe(exc), "danger")
     else:

@@ -12,8 +12,7 @@ from flask import request, url_for
 from werkzeug.datastructures import MultiDict
 
 from engine.models import InstanceStatus
-from engine.services import InstanceQuery
-from engine.services.console_list import PAGE_SIZES, SORTS
+from engine.services.console_list import PAGE_SIZES, SORTS, InstanceQuery
 
 #: Dates in the filter are Beijing calendar days.
 CHINA = timezone(timedelta(hours=8))

@@ -2,7 +2,8 @@
 controls: ``/console/dashboard`` for the city's discipline commission and administrators,
 ``/console/clock`` for administrators only.
 
-The figures come from ``engine.services.dashboard`` (grouped queries, read-only); the charts
+The figures come from ``engine.programme.services.dashboard`` (grouped queries, read-only); the
+charts
 are drawn by ECharts (vendored by ``make setup``) from a static script reading the figures
 out of a ``data-`` attribute, as the Content-Security-Policy allows no inline script.
 """
@@ -13,7 +14,7 @@ from flask import Blueprint, Flask, abort, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from engine.services.dashboard_register import RegisterCache
+from engine.programme.services.dashboard_register import RegisterCache
 
 from .. import nav
 
@@ -38,7 +39,7 @@ def init_app(app: Flask) -> None:
     from . import clock, views  # noqa: F401  (register the routes on bp)
 
     # The register's grouped rows, reused while the register is unchanged (exact: see
-    # engine.services.dashboard_register); one per app, shared by its threads.
+    # engine.programme.services.dashboard_register); one per app, shared by its threads.
     app.extensions[CACHE] = RegisterCache()
     app.register_blueprint(bp)
     nav.add(app, nav.Item("dashboard.index", _l("Dashboard"), roles=ROLES, order=58))

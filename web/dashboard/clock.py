@@ -19,7 +19,8 @@ import marshmallow as ma
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import services
+from engine.services import audit, timers
+from engine.services import clock as clock_service
 
 from ..i18n import when
 from ..runtime import runtime
@@ -36,8 +37,8 @@ def _admin_only() -> None:
 
 def _state() -> dict[str, Any]:
     with runtime().uow(write=False) as uow:
-        return {"simulated": services.is_simulated(uow), "now": services.now(uow),
-                "next_due": services.next_due(uow)}
+        return {"simulated": clock_service.is_simulated(uow), "now": clock_service.now(uow),
+                "next_due": timers.next_due(uow)}
 
 
 def _page(status: int = 200, errors: dict[str, list[str]] | None = None,
@@ -58,9 +59,9 @@ def _move(action: str, reason: str, target_of: Callable[[datetime], datetime],
     in the same transaction, that it is simulated and the target is ahead of it."""
     refused: dict[str, list[str]] | None = None
     with runtime().uow() as uow:
-        before = services.now(uow)
+        before = clock_service.now(uow)
         target = target_of(before)
-        if not services.is_simulated(uow):
+        if not clock_service.is_simulated(uow):
             refused = {"clock": [_("The clock is not simulated: it can only be moved in "
                                    "rehearsal mode (a simulated time set with "
                                    "'irpm clock set').")]}
@@ -68,9 +69,9 @@ def _move(action: str, reason: str, target_of: Callable[[datetime], datetime],
             refused = {field: [_("The clock already reads %(now)s; choose a later time (it "
                                  "never moves backwards).", now=when(before))]}
         else:
-            fired = services.advance_to(uow, target)
-            after = services.now(uow)
-            services.record_admin_action(
+            fired = timers.advance_to(uow, target)
+            after = clock_service.now(uow)
+            audit.record_admin_action(
                 uow, g.actor, f"clock_{action}", CLOCK_TARGET, reason,
                 {"from": before.isoformat(), "to": after.isoformat(), "timers_fired": fired})
             uow.commit()

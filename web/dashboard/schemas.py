@@ -12,7 +12,7 @@ from typing import Any
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from engine.services.dashboard_milestones import CHINA
+from engine.programme.services.dashboard_milestones import CHINA
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 #: The longest single move of the clock: the whole 2010–2012 programme and then some.

@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import current_app, g, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from engine.services import dashboard as figures
+from engine.programme.services import dashboard as figures
 
 from ..runtime import runtime
 from ..tasks.labels import LEVELS, RISK_CATEGORIES

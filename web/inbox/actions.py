@@ -13,8 +13,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from engine import services
 from engine.errors import IrpmError, ValidationFailed
+from engine.programme.services import organisation
+from engine.services import tasks
 
 from ..errors import describe
 from ..runtime import runtime
@@ -31,7 +32,7 @@ def _back(default: str | None = None) -> Any:
 def claim(task_id: uuid.UUID) -> Any:
     try:
         with runtime().uow() as uow:
-            task = services.claim_task(uow, task_id, g.actor)
+            task = tasks.claim_task(uow, task_id, g.actor)
     except IrpmError as exc:
         flash(describe(exc), "danger")
     else:
@@ -43,7 +44,7 @@ def claim(task_id: uuid.UUID) -> Any:
 def unclaim(task_id: uuid.UUID) -> Any:
     try:
         with runtime().uow() as uow:
-            task = services.unclaim_task(uow, task_id, g.actor)
+            task = tasks.unclaim_task(uow, task_id, g.actor)
     except IrpmError as exc:
         flash(describe(exc), "danger")
     else:
@@ -57,8 +58,8 @@ class DelegateForm(FlaskForm):
                      validate_choice=True)
     reason = TextAreaField(_l("Reason"), validators=[
         DataRequired(_l("Give a reason.")),
-        Length(max=services.tasks.MAX_REASON,
-               message=_l("At most %(max)d characters.", max=services.tasks.MAX_REASON))])
+        Length(max=tasks.MAX_REASON,
+               message=_l("At most %(max)d characters.", max=tasks.MAX_REASON))])
     next = HiddenField()
 
 
@@ -66,8 +67,8 @@ class DelegateForm(FlaskForm):
 def delegate(task_id: uuid.UUID) -> Any:
     """转办: hand the task to a colleague of the same department, with a reason."""
     with runtime().uow(write=False) as uow:
-        task = services.view_task(uow, task_id, g.actor)
-        colleagues = services.colleagues(uow, g.actor.user)
+        task = tasks.view_task(uow, task_id, g.actor)
+        colleagues = organisation.colleagues(uow, g.actor.user)
     form = DelegateForm(next=request.args.get("next", ""))
     form.to.choices = [("", _("— choose —"))] + [
         (c.username, f"{c.name}（{'、'.join(c.posts)}）" if c.posts else c.name)
@@ -75,7 +76,7 @@ def delegate(task_id: uuid.UUID) -> Any:
     if form.validate_on_submit():
         try:
             with runtime().uow() as uow:
-                services.delegate_task(uow, task_id, g.actor, form.to.data, form.reason.data)
+                tasks.delegate_task(uow, task_id, g.actor, form.to.data, form.reason.data)
         except ValidationFailed as exc:
             form.to.errors = [*form.to.errors, describe(exc)]
         except IrpmError as exc:

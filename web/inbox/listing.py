@@ -10,8 +10,8 @@ from typing import Any
 from flask import current_app, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from engine import services
-from engine.services import TaskFilter
+from engine.services import inbox
+from engine.services.tasks import TaskFilter
 
 #: Query-string parameters the inbox understands.
 PARAMS = ("process", "unit", "due", "q", "sort", "dir", "page")
@@ -33,7 +33,7 @@ def _text(args: MultiDict[str, str], key: str, limit: int) -> str | None:
 
 
 def _page(args: MultiDict[str, str], page_size: int) -> int:
-    last = services.COUNT_CAP // page_size + 1
+    last = inbox.COUNT_CAP // page_size + 1
     try:
         return min(max(int(args.get("page", "1")), 1), last)
     except ValueError:
@@ -42,8 +42,8 @@ def _page(args: MultiDict[str, str], page_size: int) -> int:
 
 def parse(args: MultiDict[str, str], view: str) -> Listing:
     size = int(current_app.config["IRPM_PAGE_SIZE"])
-    due = args.get("due") if args.get("due") in services.DUE_STATES else None
-    sort = args.get("sort") if args.get("sort") in services.SORT_KEYS else None
+    due = args.get("due") if args.get("due") in inbox.DUE_STATES else None
+    sort = args.get("sort") if args.get("sort") in inbox.SORT_KEYS else None
     page = _page(args, size)
     flt = TaskFilter(view=view, process_id=_text(args, "process", 255),
                      unit_code=_text(args, "unit", 64), due=due,

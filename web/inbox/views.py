@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import g, render_template, request
 
-from engine import services
+from engine.programme.services import organisation
+from engine.services import inbox
 
 from ..runtime import runtime
 from . import ALL, INVOLVED, VIEWS, bp
@@ -29,9 +30,9 @@ def _views() -> dict[str, Any]:
 def tasks(view: str) -> Any:
     listing = parse(request.args, view)
     with runtime().uow(write=False) as uow:
-        page = services.inbox(uow, g.actor, listing.flt)
-        processes = services.process_choices(uow)
-        units = [(u.code, u.name) for u in services.list_units(uow)]
+        page = inbox.inbox_page(uow, g.actor, listing.flt)
+        processes = inbox.process_choices(uow)
+        units = [(u.code, u.name) for u in organisation.list_units(uow)]
     return render_template(
         "inbox/tasks.html", view=view, views=_views(), involved_label=INVOLVED, page=page,
         listing=listing, flt=listing.flt, processes=processes, units=units,
@@ -43,10 +44,10 @@ def tasks(view: str) -> Any:
 def involved() -> Any:
     listing = parse(request.args, "mine")
     with runtime().uow(write=False) as uow:
-        rows, total = services.involved_instances(
+        rows, total = inbox.involved_instances(
             uow, g.actor, process_id=listing.flt.process_id, limit=listing.page_size,
             offset=(listing.page - 1) * listing.page_size)
-        processes = services.process_choices(uow)
+        processes = inbox.process_choices(uow)
     return render_template(
         "inbox/involved.html", view="involved", views=_views(), involved_label=INVOLVED,
         rows=rows, total=total, listing=listing, processes=processes,

@@ -31,7 +31,6 @@ from datetime import timedelta
 from flask import Blueprint, Flask
 from flask_babel import lazy_gettext as _l
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.mail import SmtpSettings
@@ -56,7 +55,7 @@ KINDS = {
 
 
 def _unread(uow: UnitOfWork, actor: Actor) -> int:
-    return services.unread_count(uow, actor.user)
+    return notifications.unread_count(uow, actor.user)
 
 
 def init_app(app: Flask) -> None:

@@ -12,9 +12,10 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField
 from wtforms.validators import Length, Optional, Regexp
 
-from engine import services
 from engine.errors import ValidationFailed
 from engine.models import Notification, NotificationKind
+from engine.programme.services import feedback
+from engine.services import notifications
 
 from ..inbox.listing import pages
 from ..runtime import runtime
@@ -38,12 +39,12 @@ def index() -> Any:
     size = int(current_app.config["IRPM_PAGE_SIZE"])
     page = _page()
     with runtime().uow(write=False) as uow:
-        found = services.list_notifications(uow, g.actor.user, unread_only=show == "unread",
+        found = notifications.list_notifications(uow, g.actor.user, unread_only=show == "unread",
                                             limit=size, offset=(page - 1) * size)
-        email = services.get_email(uow, g.actor.user)
+        email = notifications.get_email(uow, g.actor.user)
     return render_template(
         "notifications/index.html", found=found, show=show, filters=FILTERS, kinds=KINDS,
-        email=email, may_see_feedback=services.may_see_feedback(g.actor),
+        email=email, may_see_feedback=feedback.may_see_feedback(g.actor),
         pager=pages(page, found.total, size),
         url_with=lambda **kw: url_for("notifications.index", show=show, **kw))
 
@@ -61,8 +62,8 @@ def target(note: Notification) -> str:
 def open_(notification_id: int) -> Any:
     """Mark the notification read and go where it leads."""
     with runtime().uow() as uow:
-        note = services.get_notification(uow, g.actor.user, notification_id)
-        services.mark_read(uow, g.actor.user, [note.id])
+        note = notifications.get_notification(uow, g.actor.user, notification_id)
+        notifications.mark_read(uow, g.actor.user, [note.id])
     return redirect(target(note))
 
 
@@ -73,15 +74,15 @@ def _back() -> Any:
 @bp.post("/<int:notification_id>/read")
 def read(notification_id: int) -> Any:
     with runtime().uow() as uow:
-        services.get_notification(uow, g.actor.user, notification_id)
-        services.mark_read(uow, g.actor.user, [notification_id])
+        notifications.get_notification(uow, g.actor.user, notification_id)
+        notifications.mark_read(uow, g.actor.user, [notification_id])
     return _back()
 
 
 @bp.post("/read-all")
 def read_all() -> Any:
     with runtime().uow() as uow:
-        changed = services.mark_read(uow, g.actor.user)
+        changed = notifications.mark_read(uow, g.actor.user)
     if changed:
         flash(_("%(count)d notifications marked as read.", count=changed), "success")
     return _back()
@@ -90,26 +91,26 @@ def read_all() -> Any:
 class EmailForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[
         Optional(), Length(max=254, message=_l("At most %(max)d characters.", max=254)),
-        Regexp(services.notifications.EMAIL, message=_l("This is not an e-mail address."))])
+        Regexp(notifications.EMAIL, message=_l("This is not an e-mail address."))])
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Any:
     """Where notifications are e-mailed (empty: only in the app)."""
     with runtime().uow(write=False) as uow:
-        current = services.get_email(uow, g.actor.user)
+        current = notifications.get_email(uow, g.actor.user)
     form = EmailForm(data={"email": current or ""})
     if form.validate_on_submit():
         try:
             with runtime().uow() as uow:
-                saved = services.set_email(uow, g.actor.user, form.email.data)
+                saved = notifications.set_email(uow, g.actor.user, form.email.data)
         except ValidationFailed:
             form.email.errors = [*form.email.errors, _("This is not an e-mail address.")]
         else:
             flash(_("Notifications will be e-mailed to %(email)s.", email=saved) if saved
                   else _("Notifications will no longer be e-mailed."), "success")
             return redirect(url_for("notifications.index"))
-    smtp = runtime().extensions.get(services.notifications.KEY)
+    smtp = runtime().extensions.get(notifications.KEY)
     mail_on = bool(smtp is not None and smtp.smtp.enabled)
     return render_template("notifications/settings.html", form=form, mail_on=mail_on), \
         400 if form.errors else 200

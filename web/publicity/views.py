@@ -15,9 +15,10 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from engine import services
 from engine.errors import Conflict, NotFound, ValidationFailed
-from engine.services.feedback import MAX_CONTACT, MAX_NOTE, MAX_TEXT
+from engine.programme.services import feedback as feedback_service
+from engine.programme.services import organisation, register_pages
+from engine.programme.services.feedback import MAX_CONTACT, MAX_NOTE, MAX_TEXT
 
 from ..access import public
 from ..errors import describe
@@ -41,19 +42,19 @@ def _process() -> str:
 def index() -> Any:
     """The units in publicity now."""
     with runtime().uow(write=False) as uow:
-        units = services.units_in_publicity(uow, _process())
+        units = feedback_service.units_in_publicity(uow, _process())
     return render_template("publicity/index.html", units=units)
 
 
-def _entries(unit_code: str, year: int) -> tuple[Any, list[services.PublicityEntry],
+def _entries(unit_code: str, year: int) -> tuple[Any, list[register_pages.PublicityEntry],
                                                  dict[str, Any]]:
     with runtime().uow(write=False) as uow:
         try:
-            unit = services.get_unit(uow, unit_code)
+            unit = organisation.get_unit(uow, unit_code)
         except NotFound:
             raise HttpNotFound() from None
-        entries = services.unit_publicity(uow, unit.code, year)
-        open_posts = services.posts_in_publicity(uow, unit.code, _process())
+        entries = register_pages.unit_publicity(uow, unit.code, year)
+        open_posts = feedback_service.posts_in_publicity(uow, unit.code, _process())
     return unit, entries, open_posts
 
 
@@ -62,7 +63,7 @@ def _entries(unit_code: str, year: int) -> tuple[Any, list[services.PublicityEnt
 def unit(unit_code: str, year: int) -> Any:
     """公示: a unit's published posts, their levels and the leaders answering for them."""
     found, entries, open_posts = _entries(unit_code, year)
-    departments: OrderedDict[tuple[str, str], list[services.PublicityEntry]] = OrderedDict()
+    departments: OrderedDict[tuple[str, str], list[register_pages.PublicityEntry]] = OrderedDict()
     for entry in entries:
         departments.setdefault((entry.department_code, entry.department_name), []).append(entry)
     return render_template("publicity/unit.html", unit=found, year=year,
@@ -110,9 +111,9 @@ def feedback(unit_code: str, year: int, post_code: str) -> Any:
             return _thanks(found.code, year, delivered=True)
         try:
             with runtime().uow() as uow:
-                receipt = services.submit_feedback(
+                receipt = feedback_service.submit_feedback(
                     uow, entry.post_code, form.text.data, form.contact.data, year=year,
-                    address_hash=services.hash_address(request.remote_addr,
+                    address_hash=feedback_service.hash_address(request.remote_addr,
                                                        current_app.secret_key or ""),
                     process=_process())
         except ValidationFailed as exc:  # what the form's own checks let through
@@ -146,7 +147,7 @@ class HandledForm(FlaskForm):
 @bp.get("/feedback")
 def feedback_list() -> Any:
     """群众意见: the feedback of the units the user oversees as discipline officer."""
-    if not services.may_see_feedback(g.actor):
+    if not feedback_service.may_see_feedback(g.actor):
         raise HttpForbidden()
     show = "all" if request.args.get("show") == "all" else "pending"
     size = int(current_app.config["IRPM_PAGE_SIZE"])
@@ -155,7 +156,7 @@ def feedback_list() -> Any:
     except ValueError:
         page = 1
     with runtime().uow(write=False) as uow:
-        found = services.list_feedback(uow, g.actor, pending_only=show == "pending",
+        found = feedback_service.list_feedback(uow, g.actor, pending_only=show == "pending",
                                        limit=size, offset=(page - 1) * size)
     return render_template(
         "publicity/feedback_list.html", found=found, show=show, form=HandledForm(),
@@ -183,7 +184,7 @@ def _officer_action(act: Any, done: str) -> Any:
 @bp.post("/feedback/<int:feedback_id>/handled")
 def feedback_handled(feedback_id: int) -> Any:
     return _officer_action(
-        lambda uow, note: services.mark_feedback_handled(uow, feedback_id, g.actor, note),
+        lambda uow, note: feedback_service.mark_feedback_handled(uow, feedback_id, g.actor, note),
         _("The feedback is marked as handled."))
 
 
@@ -191,5 +192,5 @@ def feedback_handled(feedback_id: int) -> Any:
 def feedback_reopen(feedback_id: int) -> Any:
     """Take the feedback as an objection: the post's grading goes back to review."""
     return _officer_action(
-        lambda uow, note: services.reopen_review(uow, feedback_id, g.actor, note),
+        lambda uow, note: feedback_service.reopen_review(uow, feedback_id, g.actor, note),
         _("The post's grading is back in review; it will be published again."))

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from engine import services
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import NotFound
 from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
-from engine.services import drafts, evidence, task_forms
+from engine.programme.services import register_pages
+from engine.services import clock, drafts, evidence, inbox, instances, task_forms, tasks
 
 from . import schema_form
 
@@ -35,7 +35,7 @@ class TaskPage:
     #: The user may fill in and submit the form (and attach files).
     can_work: bool
     draft: TaskDraft | None
-    register: services.PostRegister | None
+    register: register_pages.PostRegister | None
     evidence: list[Evidence]
     #: Files may be attached: a discovery form (it has a ``risks`` list) or an element
     #: with the property ``evidence = true``.
@@ -68,18 +68,18 @@ def _evidence_enabled(form: task_forms.TaskForm) -> bool:
     return risks.get("type") == "array"
 
 
-def _register(uow: UnitOfWork, task: HumanTask) -> services.PostRegister | None:
+def _register(uow: UnitOfWork, task: HumanTask) -> register_pages.PostRegister | None:
     if not task.post_code:
         return None
     year = None
     try:
-        value = services.instance_data(uow, task.instance_id).get("year")
+        value = instances.instance_data(uow, task.instance_id).get("year")
     except NotFound:
         value = None
     if isinstance(value, int) and not isinstance(value, bool):
         year = value
     try:
-        return services.post_register(uow, task.post_code, year)
+        return register_pages.post_register(uow, task.post_code, year)
     except NotFound:
         return None
 
@@ -87,10 +87,10 @@ def _register(uow: UnitOfWork, task: HumanTask) -> services.PostRegister | None:
 def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
          near_due: timedelta = timedelta(days=3)) -> TaskPage:
     """The page's content; ``Forbidden`` if ``actor`` may not see the task."""
-    task = services.view_task(uow, task_id, actor)
-    instance = services.get_instance(uow, task.instance_id)
+    task = tasks.view_task(uow, task_id, actor)
+    instance = instances.get_instance(uow, task.instance_id)
     form = task_forms.task_form(uow, task)
-    events = services.instance_events(uow, task.instance_id)
+    events = instances.instance_events(uow, task.instance_id)
     can_work = drafts.may_work_on(task, actor)
     enabled = _evidence_enabled(form)
     submitted = next((e.data for e in reversed(events)
@@ -102,5 +102,5 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
         register=_register(uow, task),
         evidence=evidence.list_evidence(uow, task) if enabled else [],
         evidence_enabled=enabled, submitted=submitted if isinstance(submitted, dict) else None,
-        card=services.due_card(task.state, task.due_at, services.now(uow), near_due),
+        card=inbox.due_card(task.state, task.due_at, clock.now(uow), near_due),
         actor_user=actor.user)

@@ -1,7 +1,7 @@
 """The task page: GET shows the task with its form (restored from the user's draft), POST
 saves a draft, submits, attaches a file, or adds / removes a row of a repeatable group
 (without JavaScript; with it the rows change in the browser); the diagram as JSON; evidence
-downloads. Only someone who may see the task (``services.view_task``) gets any of it; only
+downloads. Only someone who may see the task (``tasks.view_task``) gets any of it; only
 someone who may work on it (``drafts.may_work_on``) may change anything.
 """
 
@@ -27,9 +27,8 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine import services
 from engine.errors import IrpmError, ValidationFailed
-from engine.services import diagrams, drafts, evidence
+from engine.services import diagrams, drafts, evidence, instances, tasks
 
 from ..errors import describe
 from ..runtime import runtime
@@ -162,9 +161,9 @@ def diagram(task_id: uuid.UUID) -> Any:
     """The process diagram as JSON: the BPMN XML, the task's element (``current``, while the
     task is open) and the elements of tasks already completed in the instance (``done``)."""
     with runtime().uow(write=False) as uow:
-        task = services.view_task(uow, task_id, g.actor)
+        task = tasks.view_task(uow, task_id, g.actor)
         found = diagrams.process_diagram(uow, task.definition_id)
-        events = services.instance_events(uow, task.instance_id)
+        events = instances.instance_events(uow, task.instance_id)
     done = sorted({e.element_id for e in events
                    if e.type == "task_completed" and e.element_id})
     return jsonify(process=found.process_id, version=found.version, xml=found.xml,

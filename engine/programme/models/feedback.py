@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, BigId, UtcDateTime
+from ...models.base import Base, BigId, UtcDateTime
 
 
 class Feedback(Base):

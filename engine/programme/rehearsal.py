@@ -35,32 +35,22 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .actors import Actor
-from .db import UnitOfWork
-from .errors import InvalidState, NotFound
-from .models import (
-    AccountRole,
-    HumanTask,
-    MilestoneReport,
-    ProcessInstance,
-    TaskState,
-    Unit,
-)
+from ..actors import Actor
+from ..db import UnitOfWork
+from ..errors import InvalidState, NotFound
+from ..models import HumanTask, ProcessInstance, TaskState
+from ..parsing import read_sources
+from ..runtime import Runtime
+from ..services.clock import is_simulated, now, set_clock
+from ..services.deployment import deploy
+from ..services.instances import start_instance
+from ..services.notifications import members
+from ..services.tasks import complete_task
+from ..services.timers import advance_to
+from .models import AccountRole, MilestoneReport, Unit
 from .models.org import Account
-from .parsing import read_sources
-from .runtime import Runtime
-from .services import (
-    actor_for,
-    advance_to,
-    complete_task,
-    deploy,
-    is_simulated,
-    list_milestone_reports,
-    now,
-    set_clock,
-    start_instance,
-)
-from .services.notifications import members
+from .services.milestones import list_milestone_reports
+from .services.organisation import actor_for
 
 CHINA = timezone(timedelta(hours=8), "+08:00")
 START = datetime(2011, 1, 4, 9, 0, tzinfo=CHINA)

@@ -20,13 +20,14 @@ from enum import StrEnum
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..passwords import hash_password, verify_password
-from .base import Base, UtcDateTime
+from ...models.base import Base, UtcDateTime
+from ...passwords import hash_password, verify_password
 
 
 class Role(StrEnum):
     """Roles for access (issue 3). A person may hold several; leadership roles are also implied
-    by the positions an official holds (see ``engine.services.organisation.groups_of``)."""
+    by the positions an official holds (see
+    ``engine.programme.services.organisation.groups_of``)."""
 
     STAFF = "staff"
     DEPARTMENT_HEAD = "department_head"

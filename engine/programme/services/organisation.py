@@ -39,12 +39,12 @@ from typing import TypeVar
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from ..actors import Actor
-from ..db import UnitOfWork
-from ..errors import Forbidden, NotFound, ValidationFailed
+from ...actors import Actor
+from ...db import UnitOfWork
+from ...errors import Forbidden, NotFound, ValidationFailed
+from ...passwords import hash_password, verify_password
+from ...services import clock
 from ..models import Account, Department, Official, Post, Role, Unit
-from ..passwords import hash_password, verify_password
-from . import clock
 
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@\-]{0,63}$")
 

@@ -1,7 +1,8 @@
 """The organisation's exchange format: four tables, as CSV files or as sheets of one workbook.
 
 Plain Python, no database: this module only turns files into rows of text and rows back into
-files. What the rows mean, and whether they are valid, is ``engine.services.org_import``'s job.
+files. What the rows mean, and whether they are valid, is
+``engine.programme.services.org_import``'s job.
 
 The four kinds follow the source's three tiers plus the people ("从单位、内设机构、岗位'三个层次'",
 "把预防腐败的责任落实到每个岗位和个人"):
@@ -37,7 +38,7 @@ from typing import Any
 
 from openpyxl import Workbook, load_workbook
 
-from .errors import ValidationFailed
+from ..errors import ValidationFailed
 from .models.org import POST_ATTRIBUTES
 
 

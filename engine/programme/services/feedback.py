@@ -34,24 +34,14 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
-from ..actors import Actor
-from ..db import UnitOfWork, _is_contention
-from ..errors import ConcurrentUpdate, Conflict, Forbidden, IrpmError, NotFound, ValidationFailed
-from ..execution import lock_instance
-from ..models import (
-    ACTIVE_STATUSES,
-    Department,
-    Feedback,
-    Notification,
-    NotificationKind,
-    PendingTimer,
-    Post,
-    PostGrading,
-    ProcessInstance,
-    Unit,
-)
-from . import clock, notifications
-from .messages import find_instance, send_message
+from ...actors import Actor
+from ...db import UnitOfWork, _is_contention
+from ...errors import ConcurrentUpdate, Conflict, Forbidden, IrpmError, NotFound, ValidationFailed
+from ...execution import lock_instance
+from ...models import ACTIVE_STATUSES, Notification, NotificationKind, PendingTimer, ProcessInstance
+from ...services import clock, notifications
+from ...services.messages import find_instance, send_message
+from ..models import Department, Feedback, Post, PostGrading, Unit
 from .organisation import get_post, get_unit
 
 MESSAGE = "public_suggestion"

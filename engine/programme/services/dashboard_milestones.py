@@ -1,7 +1,7 @@
 """The campaign's milestones as the dashboard shows them: their dates, how far each has got,
 and — once a deadline has been evaluated — its report's coverage per unit.
 
-The milestone plan (``engine.services.milestones``: one per campaign instance, with its
+The milestone plan (``engine.programme.services.milestones``: one per campaign instance, with its
 warnings, cards and reports) is the source. A campaign started before plans existed has none;
 its dates are then read back from the instance's start event and log, as below.
 
@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..db import UnitOfWork
-from ..models import EventType, InstanceEvent, Milestone, MilestonePlan, ProcessInstance
+from ...db import UnitOfWork
+from ...models import EventType, InstanceEvent, ProcessInstance
+from ..models import Milestone, MilestonePlan
 
 CHINA = timezone(timedelta(hours=8), "+08:00")
 CAMPAIGN_PROCESS = "campaign"

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, UtcDateTime
+from ...models.base import Base, BigId, UtcDateTime
 
 
 class MilestonePlan(Base):
@@ -52,7 +52,7 @@ class Milestone(Base):
     name: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(64))
-    #: The coverage rule the deadline applies (``engine.coverage.RULES``).
+    #: The coverage rule the deadline applies (``engine.programme.coverage.RULES``).
     rule: Mapped[str] = mapped_column(String(32))
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     #: The yellow card goes out this many days before ``due_at``.

@@ -2,13 +2,14 @@
 
 The dates are BPMN timers of ``bpmn/campaign.bpmn``, so one mechanism drives them — the
 scheduler, or the simulated clock's ``advance_to`` — and they fire inside the campaign's own
-transaction through the service tasks of ``engine.milestone_operators``:
+transaction through the service tasks of ``engine.programme.milestone_operators``:
 
 1. at the start, ``create_plan`` stores the plan (the source's four dates unless the start
    data ``milestones`` says otherwise) and gives the timers their dates;
 2. ``warn_days`` before a deadline, ``send_warnings``: a yellow card (黄牌) to the principal
    of every unit not on track, with the reasons;
-3. at the deadline, ``close_milestone``: coverage per unit (``engine.coverage``), a red card
+3. at the deadline, ``close_milestone``: coverage per unit (``engine.programme.coverage``), a red
+card
    (红牌) to the principal of every late unit, and the report; the campaign then puts the
    checkpoint task, carrying the report's number and coverage, in the discipline
    commission's inbox (the escalation).
@@ -32,21 +33,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ...actors import Actor
+from ...db import UnitOfWork
+from ...errors import Forbidden, InvalidState, NotFound, ValidationFailed
+from ...execution import check_out, lock_instance, save, waiting_timers
+from ...models import ACTIVE_STATUSES, NotificationKind, ProcessInstance
+from ...services import notifications
 from .. import coverage
-from ..actors import Actor
-from ..db import UnitOfWork
-from ..errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ..execution import check_out, lock_instance, save, waiting_timers
 from ..milestoneschema import MILESTONES, NAMES, load_edit, load_plan
-from ..models import (
-    ACTIVE_STATUSES,
-    Milestone,
-    MilestonePlan,
-    MilestoneReport,
-    NotificationKind,
-    ProcessInstance,
-)
-from . import notifications
+from ..models import Milestone, MilestonePlan, MilestoneReport
 
 #: Who may change a running campaign's plan (besides administrators).
 PLANNERS = frozenset({"discipline_commission"})

@@ -1,6 +1,6 @@
-"""Importing and exporting the organisation (format: ``engine.orgfile``).
+"""Importing and exporting the organisation (format: ``engine.programme.orgfile``).
 
-All or nothing: every row is checked first — one row alone (``engine.orgschema``), then
+All or nothing: every row is checked first — one row alone (``engine.programme.orgschema``), then
 against the other rows and the database — and every problem is reported as (sheet, row,
 column, reason) in one ``ImportRejected``; only a clean file is written. Rows are matched by
 code, so a re-import updates in place and the report says what was created, what changed
@@ -23,8 +23,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..db import UnitOfWork
-from ..errors import Conflict, ValidationFailed
+from ...db import UnitOfWork
+from ...errors import Conflict, ValidationFailed
 from ..models import POST_ATTRIBUTES, Department, Official, Post, Unit
 from ..orgfile import KIND_NAMES, RowError, Tables, read_csv, read_xlsx, write_csv, write_xlsx
 from ..orgschema import SCHEMAS

@@ -3,7 +3,7 @@ department — the costly part of the page at city size — and a cache of those
 never stale.
 
 The rows change only when the register does, and every register write goes through
-``engine.services.register``, which appends a ``register_change`` row for each field it
+``engine.programme.services.register``, which appends a ``register_change`` row for each field it
 changes (the table is append-only). So the newest ``register_change`` id, with a checksum of
 which department each post is in (the rows are grouped by the post's department), stamps the
 rows exactly: a request whose stamp matches the cached one reuses them, any other reads them
@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, case, cast, func, literal, select
 
-from ..db import UnitOfWork
+from ...db import UnitOfWork
 from ..models import Post, PostGrading, RegisterChange, RiskPoint
 
 #: Tiers of ``RegisterRows.risks``: the owner is a unit id (UNIT) or a department id.

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..db import UnitOfWork
+from ...db import UnitOfWork
 from ..grading import post_rule_level
 from ..models import (
     ControlMeasure,

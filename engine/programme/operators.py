@@ -1,8 +1,9 @@
-"""The integrity-risk programme's runtime: lanes routed through the organisation, and the
-service-task operators the process models in bpmn/ call.
+"""The service-task operators the process models in bpmn/ call (``OPERATORS``; installed on
+the runtime by ``engine.programme.composition``).
 
 ``programme_runtime(settings)`` is the ``Runtime`` web/, the CLI and the scheduler use:
-``engine.routing.org_resolver`` turns a lane (岗位人员, 内设机构领导, 负责领导 …) into the scoped
+``engine.programme.routing.org_resolver`` turns a lane (岗位人员, 内设机构领导, 负责领导 …) into the
+scoped
 group of the instance's post, department or unit, and ``install`` registers the operators
 below. Each operator checks its parameters (a bad one fails the step with a message naming
 the operator and the parameter), writes through the register and organisation services in
@@ -25,7 +26,7 @@ operator                    what it does
 ``register.archive``        建立信息档案 once publicity is over
 ``register.add_measures``   健全防控措施 against the post's risk points (→ controlled)
 ``milestones.*``            the campaign's milestone plan, cards and reports
-                            (``engine.milestone_operators``)
+                            (``engine.programme.milestone_operators``)
 =========================== ==========================================================
 """
 
@@ -35,17 +36,11 @@ from collections.abc import Callable
 from datetime import timedelta, timezone
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
-from . import milestone_operators
-from .actors import SYSTEM, Actor
-from .errors import ValidationFailed
+from ..actors import SYSTEM, Actor
+from ..errors import ValidationFailed
+from ..operators import OperatorCall
 from .models import PostGrading
-from .operators import Operator, OperatorCall
-from .routing import org_resolver
-from .runtime import Runtime
-from .services import notifications, organisation, register, register_cycle
-from .settings import Settings
+from .services import organisation, register, register_cycle
 
 #: The programme's local time: due dates of measures are calendar days in Beijing.
 CHINA = timezone(timedelta(hours=8), "+08:00")
@@ -53,32 +48,6 @@ TIERS = ("unit", "department", "post")
 #: Leaders a measure's owner may be named by (``owner_role`` of register.add_measures).
 OWNER_ROLES = ("post_holder", "department_head", "deputy_in_charge", "principal",
                "discipline_officer")
-
-
-def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | None = None,
-                      script_globals: dict[str, Any] | None = None) -> Runtime:
-    """A ``Runtime`` whose lanes resolve through the organisation, with the operators."""
-    return install(Runtime(settings, resolver=org_resolver, db_engine=db_engine,
-                           script_globals=script_globals))
-
-
-def install(rt: Runtime) -> Runtime:
-    """Register the programme's operators on an existing runtime, and notify people of
-    their new and delegated tasks (``engine.services.notifications``)."""
-    for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
-        rt.register_operator(name, _guarded(operator))
-    notifications.install(rt)
-    return rt
-
-
-def _guarded(operator: Operator) -> Operator:
-    """Run the operator in a savepoint: if it fails, none of its writes stay."""
-    def run(call: OperatorCall) -> Any:
-        with call.uow.session.begin_nested():
-            return operator(call)
-    run.__name__ = run.__qualname__ = getattr(operator, "__name__", "operator")
-    run.__doc__ = operator.__doc__
-    return run
 
 
 # ------------------------------------------------------------------------------ params

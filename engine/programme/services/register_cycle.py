@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..actors import Actor
-from ..db import UnitOfWork
-from ..errors import ValidationFailed
+from ...actors import Actor
+from ...db import UnitOfWork
+from ...errors import ValidationFailed
 from ..models import ControlMeasure, Post, PostGrading, RiskPoint, RiskStatus
 from ..registerschema import MeasureInput, PostYear
 from .register import (

@@ -34,19 +34,20 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .db import UnitOfWork
+from ..db import UnitOfWork
+from ..models import ProcessInstance
+from ..passwords import hash_password, verify_password
+from ..services import clock
+from ..services.deployment import latest_definition
+from ..services.instances import start_instance
 from .grading import post_rule_level
-from .models import Account, ProcessInstance, Role
+from .models import Account, Role
 from .orgfile import Tables, read_csv, write_csv
-from .passwords import hash_password, verify_password
-from .services import clock
-from .services.deployment import latest_definition
-from .services.instances import start_instance
 from .services.org_import import ImportReport, import_organisation
 from .services.organisation import save_account
 
 if TYPE_CHECKING:
-    from .runtime import Runtime
+    from ..runtime import Runtime
 
 DEFAULT_SEED = 2011
 DEFAULT_PASSWORD = "irpm-demo-2011"
@@ -433,7 +434,7 @@ class DemoSummary:
     posts: int
     officials: int
     accounts: int
-    #: Posts per level by the post rule alone (``engine.grading.post_rule_level``; risk
+    #: Posts per level by the post rule alone (``engine.programme.grading.post_rule_level``; risk
     #: points may raise a post's level later).
     levels: dict[int, int]
     #: The organisation import's report: created / updated / unchanged rows.

@@ -1,8 +1,8 @@
-"""Marshmallow schemas for one row of each organisation table (see ``engine.orgfile``).
+"""Marshmallow schemas for one row of each organisation table (see ``engine.programme.orgfile``).
 
 They check what one row can show on its own — required cells, code syntax, lengths, yes/no
 text — and turn text into values. Whether a code exists, or a leader belongs to the right
-unit, needs the other rows and the database: ``engine.services.org_import`` checks that.
+unit, needs the other rows and the database: ``engine.programme.services.org_import`` checks that.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class PostRow(Schema):
     department_code = _code()
     name = _name()
     holder_code = _code(required=False)
-    # The source's grading facts (see engine.models.org.Post for each sentence).
+    # The source's grading facts (see engine.programme.models.org.Post for each sentence).
     principal_post = YesNo()
     approval_power = YesNo()
     enforcement_power = YesNo()

@@ -34,18 +34,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from .db import UnitOfWork
-from .models import (
-    Account,
-    Department,
-    HumanTask,
-    InstanceStatus,
-    Post,
-    PostGrading,
-    ProcessInstance,
-    TaskState,
-    Unit,
-)
+from ..db import UnitOfWork
+from ..models import HumanTask, InstanceStatus, ProcessInstance, TaskState
+from .models import Account, Department, Post, PostGrading, Unit
 
 RULES = ("launch", "rollout", "initial_network", "long_term_mechanism")
 UNIT_PROCESS, POST_PROCESS = "unit_cycle", "post_cycle"

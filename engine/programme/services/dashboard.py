@@ -22,22 +22,13 @@ from typing import Any
 from sqlalchemy import Integer, case, func, select
 from sqlalchemy.orm import aliased
 
-from ..db import UnitOfWork
-from ..models import (
-    Department,
-    EventType,
-    HumanTask,
-    InstanceEvent,
-    Post,
-    ProcessInstance,
-    RiskCategory,
-    TaskState,
-    Unit,
-)
-from . import clock
+from ...db import UnitOfWork
+from ...models import EventType, HumanTask, InstanceEvent, ProcessInstance, TaskState
+from ...services import clock
+from ...services.inbox import DEFAULT_NEAR_DUE
+from ..models import Department, Post, RiskCategory, Unit
 from .dashboard_milestones import CHINA, CampaignMilestone, campaign_milestones
 from .dashboard_register import UNIT_TIER, RegisterCache, RegisterRows, register_rows
-from .inbox import DEFAULT_NEAR_DUE
 
 LEVELS = (1, 2, 3)
 CATEGORIES = tuple(c.value for c in RiskCategory)
@@ -176,7 +167,8 @@ def dashboard(uow: UnitOfWork, year: int | None = None, *,
               cache: RegisterCache | None = None) -> Dashboard:
     """The dashboard for campaign ``year`` (default: the clock's year, China time). With a
     ``cache``, the register's grouped rows are read again only when the register changed
-    (``engine.services.dashboard_register``); tasks, cards and milestones are always read."""
+    (``engine.programme.services.dashboard_register``); tasks, cards and milestones are always
+    read."""
     now = clock.now(uow)
     if year is None:
         year = now.astimezone(CHINA).year

@@ -1,6 +1,7 @@
 """The risk register (信息档案): risk points, control measures, post gradings, and their history.
 
-Writes validate their input (``engine.registerschema``) and look up every code before anything
+Writes validate their input (``engine.programme.registerschema``) and look up every code before
+anything
 is written, so bad input raises ``ValidationFailed`` naming the field and leaves the database
 as it was; each write commits once. ``record_risk_points``, ``grade`` and ``change_level`` are
 the same writes without the commit, for the service-task operators of ``engine.programme``,
@@ -8,7 +9,8 @@ which write in the engine's transaction (``register_cycle`` has the other writes
 cycle makes). Every field a write sets or changes is also recorded in
 ``register_change`` (who, when, old → new, the reason if one was given).
 
-The grading follows the source's rules (``engine.grading``, mirroring bpmn/*.dmn): "根据岗位
+The grading follows the source's rules (``engine.programme.grading``, mirroring bpmn/*.dmn):
+"根据岗位
 风险发生的几率大小、可能造成的危害程度,将岗位廉政风险等级划分为三级" — a post's level is the most
 severe of its post rule level and its risk points of that year. A reviewer may change it only
 with a written reason ("严格审核把关,确定岗位廉政风险等级"), and the roles answering for the post
@@ -29,9 +31,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..actors import Actor
-from ..db import UnitOfWork
-from ..errors import Conflict, NotFound, ValidationFailed
+from ...actors import Actor
+from ...db import UnitOfWork
+from ...errors import Conflict, NotFound, ValidationFailed
+from ...models import ProcessInstance
+from ...services import clock
 from ..grading import post_rule_level, responsibility, risk_level
 from ..models import (
     ControlMeasure,
@@ -40,7 +44,6 @@ from ..models import (
     Official,
     Post,
     PostGrading,
-    ProcessInstance,
     RegisterChange,
     RegisterEntity,
     RiskPoint,
@@ -58,7 +61,6 @@ from ..registerschema import (
     UpdateRiskPoint,
     flatten,
 )
-from . import clock
 
 M = TypeVar("M", Unit, Department, Post, Official)
 

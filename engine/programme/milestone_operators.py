@@ -22,9 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .errors import ValidationFailed
+from ..errors import ValidationFailed
+from ..operators import OperatorCall
 from .milestoneschema import NAMES
-from .operators import OperatorCall
 from .services import milestones
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, BigId, UtcDateTime
+from ...models.base import Base, BigId, UtcDateTime, one_of
 from .org import Department, Official, Post, Unit
 
 
@@ -96,17 +96,13 @@ class RegisterEntity(StrEnum):
     POST_GRADING = "post_grading"
 
 
-def one_of(column: str, values: type[StrEnum]) -> str:
-    """SQL for a CHECK that ``column`` holds one of the enum's values."""
-    return "{} IN ({})".format(column, ", ".join(f"'{v.value}'" for v in values))
-
-
 LEVEL_CHECK = "{0} IN (1, 2, 3)"
 
 
 class RiskPoint(Base):
     """廉政风险点: one risk found at exactly one tier (unit, department or post) in one
-    campaign year. ``level`` is ``engine.grading.risk_level(likelihood, harm)``, kept in step
+    campaign year. ``level`` is ``engine.programme.grading.risk_level(likelihood, harm)``, kept in
+    step
     by the services."""
 
     __tablename__ = "risk_point"

@@ -3,7 +3,8 @@
 The process models name lanes after roles, not people. A lane id is one of the roles below;
 the task's data says whose post, department and unit it concerns (``post_code``,
 ``department_code``, ``unit_code``), and the lane becomes a *scoped group* such as
-``department_head:CZJ-YSK``. ``engine.services.organisation.groups_of`` gives every account
+``department_head:CZJ-YSK``. ``engine.programme.services.organisation.groups_of`` gives every
+account
 the scoped groups of the positions its official holds, so when a head is replaced in the
 organisation, the next login routes that department's tasks to the new head — no task data
 names a person.
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .assignment import Candidates, TaskContext, default_resolver
+from ..assignment import Candidates, TaskContext, default_resolver
 
 #: role -> the task-data key holding the code that scopes it.
 SCOPES = {

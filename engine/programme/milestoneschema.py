@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from .errors import ValidationFailed
+from ..errors import ValidationFailed
 
 CHINA = timezone(timedelta(hours=8), "+08:00")
 #: A milestone day is checked at this local time.
@@ -28,7 +28,7 @@ class MilestoneSpec:
     name: str
     title: str
     default_day: date
-    #: ``engine.coverage.RULES``; by default the rule of the same name.
+    #: ``engine.programme.coverage.RULES``; by default the rule of the same name.
     rule: str
 
 

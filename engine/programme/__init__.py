@@ -1,0 +1,22 @@
+"""The integrity programme (廉政风险防范管理): the only package that knows what a unit, a post
+or a risk point is. It plugs into the generic runtime (``engine``) through the runtime's own
+extension points, assembled in ``composition``; the runtime never imports it.
+
+=========================== =================================================================
+module                      what it holds
+=========================== =================================================================
+``composition``             ``programme_runtime``: the runtime with the programme plugged in
+``models``                  organisation, risk register, milestones, public feedback
+``services``                the programme's services (one module per aggregate)
+``routing``                 lanes → the people of the instance's unit (the candidate resolver)
+``grading``                 the level rules (post rule, risk level, responsibility)
+``operators``               ``org.*`` / ``register.*`` service-task operators
+``milestone_operators``     ``milestones.*`` service-task operators
+``coverage``                what each milestone requires of a unit
+``orgfile`` / ``orgschema`` the organisation's CSV/XLSX exchange format and its rows
+``registerschema``          the register's inputs (risks, measures, levels)
+``milestoneschema``         the milestone plan's inputs
+``demo``                    the demo city
+``rehearsal``               the demo city's 2011–2012 rehearsal
+=========================== =================================================================
+"""
