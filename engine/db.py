@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -19,6 +19,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .errors import ConcurrentUpdate
+
+if TYPE_CHECKING:  # the runtime makes units of work; imported for the type only
+    from .runtime import Runtime
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -64,13 +67,14 @@ class UnitOfWork:
     cannot be overtaken between its read and its write.
     """
 
-    def __init__(self, session_factory: Callable[[], Session], *, write: bool = True,
-                 context: Any = None) -> None:
+    def __init__(self, session_factory: Callable[[], Session], runtime: Runtime, *,
+                 write: bool = True) -> None:
         self._session_factory = session_factory
         #: Informational: the factory decides how transactions begin (see session_factory).
         self.write = write
-        #: Process-wide collaborators (spec and workflow caches, clock, script engine).
-        self.context = context
+        #: The process-wide collaborators (spec and workflow caches, script engine, resolver,
+        #: directory, operators, listeners) of the runtime that made this unit of work.
+        self.runtime = runtime
         self.session: Session
         self._after_commit: list[Callable[[], None]] = []
         #: Instance events written in this transaction, for the runtime's event listeners

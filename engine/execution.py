@@ -47,7 +47,6 @@ from .models import (
     simulated_now_column,
 )
 from .operators import bind_operators
-from .runtime import Runtime
 from .serialization import STATE_FORMAT, dump_state, load_spec, load_state
 from .variables import mirror_variables
 
@@ -87,15 +86,8 @@ class Live:
         })
 
 
-def runtime(uow: UnitOfWork) -> Runtime:
-    rt = uow.context
-    if not isinstance(rt, Runtime):
-        raise TypeError("this unit of work was not created by a Runtime")
-    return rt
-
-
 def load_definition(uow: UnitOfWork, definition_id: int) -> LoadedDefinition:
-    cache = runtime(uow).specs
+    cache = uow.runtime.specs
     loaded = cache.get(definition_id)
     if loaded is None:
         row = uow.session.get(ProcessDefinition, definition_id)
@@ -136,7 +128,7 @@ def lock_instances(uow: UnitOfWork, instance_ids: list[int]) -> list[ProcessInst
     if not uow.is_sqlite:
         stmt = stmt.with_for_update(of=ProcessInstance, skip_locked=True)
     found = list(uow.session.scalars(stmt.execution_options(populate_existing=True)))
-    cache = runtime(uow).workflows
+    cache = uow.runtime.workflows
     by_id = {i.id: i for i in found if not cache.holds(i.id, i.revision)}
     if by_id:
         for instance_id, state in uow.session.execute(
@@ -152,7 +144,7 @@ def clock_reading(simulated_now: datetime | None) -> datetime:
 
 
 def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live:
-    rt = runtime(uow)
+    rt = uow.runtime
     definition = load_definition(uow, instance.definition_id)
     workflow = rt.workflows.checkout(instance.id, instance.revision)
     if workflow is None:
@@ -170,7 +162,7 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
 
 def new_workflow(uow: UnitOfWork, definition: LoadedDefinition) -> BpmnWorkflow:
     spec, subprocess_specs = definition.bundle
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=runtime(uow).script_engine)
+    return BpmnWorkflow(spec, subprocess_specs, script_engine=uow.runtime.script_engine)
 
 
 def run_human_task(live: Live, task: Task, data: dict[str, Any]) -> None:
@@ -223,7 +215,7 @@ def _operators(live: Live) -> AbstractContextManager[None]:
     if live.uow is None:
         return nullcontext()
     instance = live.instance
-    return bind_operators(runtime(live.uow).operators, live.uow, instance_id=instance.id,
+    return bind_operators(live.uow.runtime.operators, live.uow, instance_id=instance.id,
                           process_id=instance.process_id, business_key=instance.business_key,
                           now=live.now, actor=_acting_user(live))
 
@@ -296,13 +288,13 @@ def save(uow: UnitOfWork, live: Live) -> None:
     # state_format 0: inserted in this transaction (new_instance), so no rows to compare.
     mirror_variables(uow, instance.id, live.workflow, new=instance.state_format == 0)
     if changed or (has_timers and live.was_active != (instance.status in ACTIVE_STATUSES)):
-        runtime(uow).timers_changed(uow)
+        uow.runtime.timers_changed(uow)
     instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     write_instance(uow, instance)
     write_events(uow, live.events)
     live.events.clear()
-    workflows, workflow, revision = runtime(uow).workflows, live.workflow, instance.revision
+    workflows, workflow, revision = uow.runtime.workflows, live.workflow, instance.revision
     uow.after_commit(lambda: workflows.checkin(instance.id, revision, workflow))
     if instance.status == InstanceStatus.COMPLETED and instance.parent_instance_id is not None \
             and not live.parent_notified:
@@ -349,8 +341,7 @@ def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
 def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
     if events:
         uow.session.connection().execute(_INSERT_EVENT, events)
-        if isinstance(uow.context, Runtime):
-            uow.context.events_written(uow, events)  # for listeners, after the commit
+        uow.runtime.events_written(uow, events)  # for listeners, after the commit
 
 
 def _set_status(live: Live) -> None:
@@ -409,7 +400,7 @@ def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> 
 
 
 def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
-    rt = runtime(uow)
+    rt = uow.runtime
     task_rows, candidate_rows = [], []
     for task in tasks:
         element_id = task.task_spec.name
@@ -585,7 +576,7 @@ def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
     for child in finished:
         child_live = check_out(uow, child, live.now)
         _receive(live, waiting[child.id], child_live)
-        runtime(uow).workflows.checkin(child.id, child.revision, child_live.workflow)
+        uow.runtime.workflows.checkin(child.id, child.revision, child_live.workflow)
     if finished:
         run_engine(live)
 

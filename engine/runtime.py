@@ -1,7 +1,7 @@
 """The process-wide collaborators services need, built once per process.
 
 A ``Runtime`` owns the database engine, the caches, the sandboxed script engine and the
-candidate resolver. It is passed around explicitly (as ``uow.context``), never reached
+candidate resolver. It is passed around explicitly (as ``uow.runtime``), never reached
 through a global, so a scheduler job and a web request build their units of work the same
 way and tests can run several runtimes side by side.
 """
@@ -122,7 +122,7 @@ class Runtime:
 
     def uow(self, *, write: bool = True) -> UnitOfWork:
         """A new unit of work; ``write=False`` for pure reads (no SQLite write lock)."""
-        return UnitOfWork(self._writers if write else self._readers, write=write, context=self)
+        return UnitOfWork(self._writers if write else self._readers, self, write=write)
 
     def close(self) -> None:
         self.db.dispose()

@@ -10,7 +10,6 @@ from ..clock import Clock, FrozenClock, SystemClock
 from ..db import UnitOfWork
 from ..errors import ValidationFailed
 from ..models import CLOCK_ROW, ClockState
-from ..runtime import Runtime
 
 
 def _row(uow: UnitOfWork) -> ClockState | None:
@@ -74,5 +73,4 @@ def use_system_clock(uow: UnitOfWork) -> None:
 
 def _clock_moved(uow: UnitOfWork) -> None:
     """A scheduler arms timers by the system clock only: switching clocks changes that."""
-    if isinstance(uow.context, Runtime):
-        uow.context.timers_changed(uow)
+    uow.runtime.timers_changed(uow)

@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate, Conflict, Forbidden, TaskAlreadyCompleted, ValidationFailed
-from ..execution import runtime
 from ..models import HumanTask, ProcessInstance, TaskDraft, TaskState
 from . import clock
 from .tasks import complete_task, get_task
@@ -61,7 +60,7 @@ def save_draft(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     task = _workable(uow, task_id, actor)
     if not isinstance(data, dict):
         raise ValidationFailed("a draft is a JSON object", {"_schema": ["not an object"]})
-    limit = runtime(uow).settings.max_task_data_bytes
+    limit = uow.runtime.settings.max_task_data_bytes
     size = len(orjson.dumps(data))
     if size > limit:
         raise ValidationFailed(f"the draft is {size} bytes; the limit is {limit}",

@@ -23,7 +23,7 @@ from sqlalchemy import update
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
-from ..execution import all_tasks, check_out, lock_instance, org_codes, runtime, save, write_events
+from ..execution import all_tasks, check_out, lock_instance, org_codes, save, write_events
 from ..forms import RESERVED_KEYS
 from ..models import FINAL_STATUSES, EventType, HumanTask, ProcessInstance, TaskState
 from ..programme.services import organisation
@@ -163,7 +163,7 @@ def set_variables(uow: UnitOfWork, instance_id: int, actor: Actor, changes: dict
     """
     require_admin(actor, "change variables")
     text = require_reason(reason)
-    clean = _clean_changes(changes, runtime(uow).settings.max_task_data_bytes)
+    clean = _clean_changes(changes, uow.runtime.settings.max_task_data_bytes)
     instance, now = lock_instance(uow, instance_id)
     if instance.status in FINAL_STATUSES:
         raise InvalidState(f"process instance {instance.id} is {instance.status}; its "
@@ -175,7 +175,7 @@ def set_variables(uow: UnitOfWork, instance_id: int, actor: Actor, changes: dict
              if name in current and current[name] is not None
              and _json_kind(current[name]) != _json_kind(value)}
     if wrong:
-        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+        uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
         raise ValidationFailed("a variable keeps its kind: " + ", ".join(
             f"{n} {m[0]}" for n, m in wrong.items()), dict(wrong))
     old = orjson.loads(orjson.dumps({name: current.get(name) for name in clean}, default=str))

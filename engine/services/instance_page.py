@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from ..db import UnitOfWork
 from ..errors import NotFound
-from ..execution import all_tasks, check_out, runtime
+from ..execution import all_tasks, check_out
 from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
 from ..variables import current_data
 from .token_move import ACTIVE, Token, element_name, targets_in
@@ -61,7 +61,7 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
                          for n, s in targets_in(live.workflow.spec).items())
         variables = copy.deepcopy(current_data(live.workflow))
     finally:
-        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+        uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
     rows = list(uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
                                     .order_by(HumanTask.created_at, HumanTask.element_id)))
     events = list(uow.session.scalars(select(InstanceEvent)

@@ -22,7 +22,6 @@ from ..execution import (
     lock_instance,
     new_instance,
     run_engine,
-    runtime,
     save,
     write_events,
     write_instance,
@@ -45,7 +44,7 @@ def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = 
                    data: dict[str, Any] | None = None, *, version: int | None = None,
                    actor: Actor | None = None) -> ProcessInstance:
     """Start the latest (or the named) version and run it until it waits."""
-    rt = runtime(uow)
+    rt = uow.runtime
     clean = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
     if business_key is not None and not (0 < len(business_key) <= 255):
         raise ValidationFailed("a business key has 1 to 255 characters",
@@ -118,7 +117,7 @@ def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, now: datetime, ac
                         "actor": actor.user, "task_id": None, "element_id": None,
                         "data": {"reason": reason} if reason else None}])
     _keep_cached(uow, instance, old_revision)
-    runtime(uow).timers_changed(uow)  # suspended timers stop counting, resumed ones count
+    uow.runtime.timers_changed(uow)  # suspended timers stop counting, resumed ones count
     if commit:
         uow.commit()
     return instance
@@ -126,7 +125,7 @@ def _set_lifecycle(uow: UnitOfWork, instance: ProcessInstance, now: datetime, ac
 
 def _keep_cached(uow: UnitOfWork, instance: ProcessInstance, old_revision: int) -> None:
     """Move a cached workflow to the new revision when only the status changed."""
-    workflows = runtime(uow).workflows
+    workflows = uow.runtime.workflows
     workflow = workflows.checkout(instance.id, old_revision)
     if workflow is not None:
         uow.after_commit(lambda: workflows.checkin(instance.id, instance.revision, workflow))
@@ -164,7 +163,7 @@ def retry_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
     """Run the failed step again, optionally after merging corrected ``data`` into it."""
     instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.ERROR,), "retry")
-    rt = runtime(uow)
+    rt = uow.runtime
     patch = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
     live = check_out(uow, instance, now)
     failed = live.workflow.get_tasks(state=SpiffState.ERROR)
@@ -198,7 +197,7 @@ def get_instance(uow: UnitOfWork, instance_id: int) -> ProcessInstance:
 def instance_data(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     """The instance's current variables (deserializes the workflow: not for list views)."""
     instance = get_instance(uow, instance_id)
-    workflow = runtime(uow).workflows.checkout(instance.id, instance.revision)
+    workflow = uow.runtime.workflows.checkout(instance.id, instance.revision)
     if workflow is None:
         live = check_out(uow, instance, clock.now(uow))
         workflow = live.workflow
@@ -207,7 +206,7 @@ def instance_data(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     # the result must not change the live workflow (the next action would persist the edit),
     # nor may another thread's run change the result while it is being copied.
     data = copy.deepcopy(dict(workflow.data) | dict(last.data))
-    runtime(uow).workflows.checkin(instance.id, instance.revision, workflow)
+    uow.runtime.workflows.checkin(instance.id, instance.revision, workflow)
     return data
 
 

@@ -80,9 +80,8 @@ def queue(uow: UnitOfWork, mails: Sequence[Queued]) -> list[int]:
     for start in range(0, len(rows), BATCH * 5):
         ids += uow.session.scalars(insert(OutboxMail).returning(OutboxMail.id),
                                    rows[start:start + BATCH * 5]).all()
-    rt = uow.context
-    if isinstance(rt, Runtime):
-        uow.after_commit(lambda: _send_after_commit(rt, ids))
+    rt = uow.runtime
+    uow.after_commit(lambda: _send_after_commit(rt, ids))
     return ids
 
 

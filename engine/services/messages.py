@@ -11,7 +11,7 @@ from sqlalchemy import select
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Conflict, InvalidState, NotFound
-from ..execution import check_out, lock_instance, run_engine, runtime, save
+from ..execution import check_out, lock_instance, run_engine, save
 from ..forms import validate_task_data
 from ..models import ACTIVE_STATUSES, EventType, ProcessInstance
 
@@ -22,7 +22,7 @@ def waiting_messages(uow: UnitOfWork, instance_id: int) -> list[str]:
     live = check_out(uow, instance, now)
     names = sorted({e.name for e in live.workflow.waiting_events()
                     if e.event_type == "MessageEventDefinition"})
-    runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+    uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
     return names
 
 
@@ -34,7 +34,7 @@ def send_message(uow: UnitOfWork, instance_id: int, name: str,
     message at this point of its process.
     """
     clean = validate_task_data(payload, None,
-                               max_bytes=runtime(uow).settings.max_task_data_bytes)
+                               max_bytes=uow.runtime.settings.max_task_data_bytes)
     instance, now = lock_instance(uow, instance_id)
     if instance.status not in ACTIVE_STATUSES:
         raise InvalidState(f"process instance {instance.id} is {instance.status}; it takes no "
@@ -43,7 +43,7 @@ def send_message(uow: UnitOfWork, instance_id: int, name: str,
     waiting = {e.name for e in live.workflow.waiting_events()
                if e.event_type == "MessageEventDefinition"}
     if name not in waiting:
-        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+        uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
         known = ", ".join(sorted(waiting)) or "none"
         raise Conflict(f"process instance {instance.id} is not waiting for message '{name}' "
                        f"(waiting for: {known})")

@@ -110,8 +110,7 @@ def configure(rt: Runtime, *, smtp: SmtpSettings | None = None,
 
 
 def config_of(uow: UnitOfWork) -> NotificationConfig:
-    rt = uow.context
-    found = rt.extensions.get(KEY) if isinstance(rt, Runtime) else None
+    found = uow.runtime.extensions.get(KEY)
     return found if isinstance(found, NotificationConfig) else NotificationConfig()
 
 

@@ -31,7 +31,6 @@ from ..execution import (
     clock_reading,
     load_definition,
     run_human_task,
-    runtime,
     save,
     write_events,
 )
@@ -200,7 +199,7 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
         raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
     definition = load_definition(uow, instance.definition_id)
     clean = validate_task_data(data, definition.form(task.element_id),
-                               max_bytes=runtime(uow).settings.max_task_data_bytes)
+                               max_bytes=uow.runtime.settings.max_task_data_bytes)
     live = check_out(uow, instance, opened.now)
     spiff_task = live.workflow.get_task_from_id(task.id)
     if spiff_task is None or spiff_task.state != SpiffState.READY:

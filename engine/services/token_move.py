@@ -28,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidState, ValidationFailed
-from ..execution import all_tasks, check_out, lock_instance, run_engine, runtime, save
+from ..execution import all_tasks, check_out, lock_instance, run_engine, save
 from ..models import EventType, InstanceStatus, ProcessInstance
 from .audit import record_admin_action
 from .instance_admin import require_admin, require_reason
@@ -64,7 +64,7 @@ def active_tokens(uow: UnitOfWork, instance: ProcessInstance) -> list[Token]:
         return [Token(t.id, t.task_spec.name, element_name(t.task_spec),
                       SpiffState.get_name(t.state)) for t in _tokens(all_tasks(live.workflow))]
     finally:
-        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+        uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
 
 
 def _reachable(start: TaskSpec) -> set[str]:
@@ -95,7 +95,7 @@ def move_targets(uow: UnitOfWork, instance: ProcessInstance) -> list[tuple[str, 
         return sorted((name, element_name(spec)) for name, spec in
                       targets_in(live.workflow.spec).items())
     finally:
-        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+        uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
 
 
 def move_token(uow: UnitOfWork, instance_id: int, actor: Actor, from_task: uuid.UUID,
@@ -110,7 +110,7 @@ def move_token(uow: UnitOfWork, instance_id: int, actor: Actor, from_task: uuid.
         raise InvalidState(f"process instance {instance.id} is {instance.status}; only a "
                            "waiting or failed instance can be modified (resume it first)")
     live = check_out(uow, instance, now)
-    workflows = runtime(uow).workflows
+    workflows = uow.runtime.workflows
     source = next((t for t in _tokens(all_tasks(live.workflow)) if t.id == from_task), None)
     if source is None:
         workflows.checkin(instance.id, instance.revision, live.workflow)

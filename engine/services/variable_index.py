@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import select
 
 from ..db import UnitOfWork
-from ..execution import check_out, lock_instance, runtime
+from ..execution import check_out, lock_instance
 from ..models import ProcessInstance
 from ..variables import mirror_variables
 
@@ -24,7 +24,7 @@ def reindex_variables(uow: UnitOfWork, *, after_id: int = 0,
     ids = list(uow.session.scalars(select(ProcessInstance.id)
                                    .where(ProcessInstance.id > after_id)
                                    .order_by(ProcessInstance.id).limit(limit)))
-    workflows = runtime(uow).workflows
+    workflows = uow.runtime.workflows
     for instance_id in ids:
         # Locked like any writer, so a step saving the same instance cannot interleave.
         instance, now = lock_instance(uow, instance_id)

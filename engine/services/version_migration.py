@@ -23,7 +23,7 @@ from ..actors import Actor
 from ..cache import LoadedDefinition
 from ..db import UnitOfWork
 from ..errors import NotFound, ValidationFailed
-from ..execution import Live, check_out, load_definition, lock_instance, run_engine, runtime, save
+from ..execution import Live, check_out, load_definition, lock_instance, run_engine, save
 from ..models import (
     FINAL_STATUSES,
     EventType,
@@ -129,7 +129,7 @@ def check_migration(uow: UnitOfWork, instance_id: int, version: int) -> Migratio
     try:
         return _check(live, _target(uow, instance, version))
     finally:
-        runtime(uow).workflows.checkin(instance.id, instance.revision, live.workflow)
+        uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
 
 
 def _check(live: Live, target: LoadedDefinition) -> MigrationCheck:
@@ -147,7 +147,7 @@ def migrate_instance(uow: UnitOfWork, instance_id: int, actor: Actor, version: i
     text = require_reason(reason)
     instance, now = lock_instance(uow, instance_id)
     live = check_out(uow, instance, now)
-    workflows = runtime(uow).workflows
+    workflows = uow.runtime.workflows
     try:
         target = _target(uow, instance, version)
         check = _check(live, target)
@@ -159,7 +159,7 @@ def migrate_instance(uow: UnitOfWork, instance_id: int, actor: Actor, version: i
         raise MigrationRefused(instance.id, check.problems)
     record_admin_action(uow, actor, "migrate", f"instance:{instance.id}", text,
                         {"from_version": check.from_version, "to_version": version})
-    workflow = load_state(dump_state(live.workflow), target.bundle, runtime(uow).script_engine)
+    workflow = load_state(dump_state(live.workflow), target.bundle, uow.runtime.script_engine)
     _redraw_predictions(workflow)
     migrated = Live(instance, target, workflow, now, uow=uow)
     _write_definition(uow, instance, target.id)
