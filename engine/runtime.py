@@ -18,6 +18,7 @@ from .assignment import CandidateResolver, default_resolver
 from .cache import SpecCache, WorkflowCache
 from .clock import install_spiff_clock
 from .db import UnitOfWork, make_engine, session_factory
+from .directory import Directory, OpenDirectory
 from .operators import Operator
 from .scripting import create_script_engine
 from .settings import Settings
@@ -38,7 +39,9 @@ class Runtime:
     def __init__(self, settings: Settings | None = None, *,
                  resolver: CandidateResolver = default_resolver,
                  script_globals: dict[str, Any] | None = None,
-                 db_engine: Engine | None = None) -> None:
+                 db_engine: Engine | None = None,
+                 directory: Directory | None = None,
+                 lane_roles: frozenset[str] | None = None) -> None:
         install_spiff_clock()
         self.settings = settings or Settings.from_env()
         self.db = db_engine or make_engine(self.settings.database_url,
@@ -49,6 +52,12 @@ class Runtime:
         self.workflows = WorkflowCache(self.settings.workflow_cache_size)
         self.script_engine = create_script_engine(script_globals)
         self.resolver = resolver
+        #: Who people are: logins, their groups, group members (``engine.directory``).
+        self.directory: Directory = directory or OpenDirectory()
+        #: The lane names the resolver understands — what the designer's lint accepts as a
+        #: user task's lane; None accepts any lane (the default resolver takes the lane id
+        #: as the candidate group).
+        self.lane_roles = lane_roles
         #: Service-task operators by name (``engine.operators``); domain modules add theirs.
         self.operators: dict[str, Operator] = {}
         #: Called after each commit that wrote instance events (``add_event_listener``).

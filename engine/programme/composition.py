@@ -6,7 +6,10 @@ runtime knows nothing of units, posts or risk points; the programme reaches it o
 the runtime's extension points:
 
 * the candidate resolver — ``routing.org_resolver`` turns a lane (岗位人员, 内设机构领导,
-  负责领导 …) into the scoped group of the instance's post, department or unit;
+  负责领导 …) into the scoped group of the instance's post, department or unit — and the
+  lane names it knows (what the designer's lint accepts);
+* the directory — ``directory.OrgDirectory``: logins, their groups, group members and
+  whom a task may be delegated to, from the organisation;
 * the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``) and
   ``milestone_operators.OPERATORS`` (``milestones.*``), each run in a savepoint;
 * the event listeners — notifications of new and delegated tasks
@@ -24,20 +27,24 @@ from ..runtime import Runtime
 from ..services import notifications
 from ..settings import Settings
 from . import milestone_operators
+from .directory import OrgDirectory
 from .operators import OPERATORS
-from .routing import org_resolver
+from .routing import CITY_ROLES, ROLE_LANES, SCOPES, org_resolver
 
 
 def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | None = None,
                       script_globals: dict[str, Any] | None = None) -> Runtime:
-    """A ``Runtime`` whose lanes resolve through the organisation, with the operators."""
-    return install(Runtime(settings, resolver=org_resolver, db_engine=db_engine,
-                           script_globals=script_globals))
+    """A new ``Runtime`` with the programme plugged in (``install``)."""
+    return install(Runtime(settings, db_engine=db_engine, script_globals=script_globals))
 
 
 def install(rt: Runtime) -> Runtime:
-    """Register the programme's operators on an existing runtime, and notify people of
-    their new and delegated tasks (``engine.services.notifications``)."""
+    """Plug the programme into ``rt``: lanes resolve through the organisation, the directory
+    is the organisation, the operators are registered (each in a savepoint), and people are
+    notified of their new and delegated tasks."""
+    rt.resolver = org_resolver
+    rt.directory = OrgDirectory()
+    rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
     for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     notifications.install(rt)
