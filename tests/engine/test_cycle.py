@@ -15,8 +15,10 @@ from textwrap import dedent
 
 import pytest
 
-from engine import serialization, services
+from engine import serialization
 from engine.models import InstanceStatus
+from engine.programme.services import org_import
+from engine.services import inbox, instances
 from tests.conftest import ADMIN, OUTSIDER
 
 from .conftest import ATTRIBUTES, T0
@@ -67,7 +69,7 @@ def import_test_unit(city: City) -> None:
         "posts.csv": "\n".join([header, *rows]) + "\n",
     }
     with city.rt.uow() as uow:
-        services.import_csv(uow, {name: dedent(body).encode() for name, body in files.items()})
+        org_import.import_csv(uow, {name: dedent(body).encode() for name, body in files.items()})
 
 
 def tst_data(post: str, **extra: object) -> dict[str, object]:
@@ -170,17 +172,17 @@ def test_listing_tasks_never_loads_a_workflow(city: City,
         monkeypatch.setattr(module, "load_spec", refuse)
 
     with city.rt.uow(write=False) as uow:
-        mine, mine_total = services.list_tasks(uow, holder, services.TaskFilter("mine"))
-        claimable, _ = services.list_tasks(uow, holder, services.TaskFilter("claimable"))
-        everything, total = services.list_tasks(uow, holder, services.TaskFilter("open"))
-        assert services.list_tasks(uow, OUTSIDER, services.TaskFilter("open"))[1] == 0
-        instances, _ = services.list_instances(uow)
+        mine, mine_total = inbox.list_tasks(uow, holder, inbox.TaskFilter("mine"))
+        claimable, _ = inbox.list_tasks(uow, holder, inbox.TaskFilter("claimable"))
+        everything, total = inbox.list_tasks(uow, holder, inbox.TaskFilter("open"))
+        assert inbox.list_tasks(uow, OUTSIDER, inbox.TaskFilter("open"))[1] == 0
+        listed, _ = instances.list_instances(uow)
     assert [(t.instance_id, t.element_id) for t in mine] == [(iid, "self_identified")]
     assert mine_total == 1
     assert [(t.instance_id, t.element_id) for t in claimable] == [(other, "self_identified")]
     assert total == 2 and {t.instance_id for t in everything} == {iid, other}
     assert everything[0].candidate_groups == ["post:fgw-tzc-tj"]
-    assert {i.id for i in instances} == {iid, other}
+    assert {i.id for i in listed} == {iid, other}
     # The patch does bite: anything that needs the workflow now fails.
     with pytest.raises(AssertionError, match="deserialized"):
         city.data(iid)
