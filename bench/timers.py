@@ -53,7 +53,8 @@ from sqlalchemy import func, select
 from engine.actors import Actor
 from engine.clock import FrozenClock, bind_clock, install_spiff_clock
 from engine.db import make_engine
-from engine.execution import TIMER_TOLERANCE, waiting_timers
+from engine.execution.stepping import TIMER_TOLERANCE
+from engine.execution.workflow import waiting_timers
 from engine.migrate import upgrade
 from engine.models import (
     EventType,

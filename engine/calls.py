@@ -7,7 +7,7 @@ row. Like Camunda, IRPM runs each call as a separate process instance with a lin
 caller; the calling task waits (STARTED) until the child completes and then receives the
 child's output data.
 
-The spec below only records that a child is wanted; ``engine.execution`` starts it in the
+The spec below only records that a child is wanted; ``engine.execution.saving`` starts it in the
 same transaction and hands the result back when the child completes.
 """
 

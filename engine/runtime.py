@@ -79,7 +79,7 @@ class Runtime:
 
     def events_written(self, uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
         """Note events written in ``uow``'s transaction for the listeners (see
-        ``execution.write_events``); dropped if the transaction rolls back."""
+        ``execution.mirror.write_events``); dropped if the transaction rolls back."""
         if not self.event_listeners or not events:
             return
         if not uow.outbox:

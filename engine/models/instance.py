@@ -30,7 +30,7 @@ FINAL_STATUSES = (InstanceStatus.COMPLETED, InstanceStatus.TERMINATED)
 class ProcessInstance(Base):
     """One running (or finished) process.
 
-    ``revision`` increases with every write (``execution.write_instance`` checks it in the
+    ``revision`` increases with every write (``execution.mirror.write_instance`` checks it in the
     UPDATE itself), and caches of live workflows are valid only for the revision they were
     built from.
     """

@@ -23,7 +23,10 @@ from sqlalchemy import update
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
-from ..execution import all_tasks, check_out, lock_instance, org_codes, save, write_events
+from ..execution.checkout import check_out, lock_instance
+from ..execution.mirror import org_codes, write_events
+from ..execution.saving import save
+from ..execution.workflow import all_tasks
 from ..forms import RESERVED_KEYS
 from ..models import FINAL_STATUSES, EventType, HumanTask, ProcessInstance, TaskState
 from ..programme.services import organisation

@@ -17,7 +17,8 @@ from sqlalchemy import select
 
 from ..db import UnitOfWork
 from ..errors import NotFound
-from ..execution import all_tasks, check_out
+from ..execution.checkout import check_out
+from ..execution.workflow import all_tasks
 from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
 from ..variables import current_data
 from .token_move import ACTIVE, Token, element_name, targets_in

@@ -13,19 +13,16 @@ from sqlalchemy import Select, func, select
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidState, NotFound, ValidationFailed
-from ..execution import (
+from ..execution.checkout import (
     check_out,
     clock_reading,
-    collect_finished_children,
-    has_finished_children,
     load_definition,
     lock_instance,
     new_instance,
-    run_engine,
-    save,
-    write_events,
-    write_instance,
 )
+from ..execution.mirror import write_events, write_instance
+from ..execution.saving import collect_finished_children, has_finished_children, save
+from ..execution.stepping import run_engine
 from ..forms import validate_task_data
 from ..models import (
     ACTIVE_STATUSES,

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Conflict, InvalidState, NotFound
-from ..execution import check_out, lock_instance, run_engine, save
+from ..execution.checkout import check_out, lock_instance
+from ..execution.saving import save
+from ..execution.stepping import run_engine
 from ..forms import validate_task_data
 from ..models import ACTIVE_STATUSES, EventType, ProcessInstance
 

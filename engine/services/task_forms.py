@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..db import UnitOfWork
-from ..execution import load_definition
+from ..execution.checkout import load_definition
 from ..forms import compile_form
 from ..models import HumanTask
 

@@ -26,14 +26,10 @@ from ..errors import (
     TaskAlreadyCompleted,
     ValidationFailed,
 )
-from ..execution import (
-    check_out,
-    clock_reading,
-    load_definition,
-    run_human_task,
-    save,
-    write_events,
-)
+from ..execution.checkout import check_out, clock_reading, load_definition
+from ..execution.mirror import write_events
+from ..execution.saving import save
+from ..execution.stepping import run_human_task
 from ..forms import validate_task_data
 from ..models import (
     ACTIVE_STATUSES,

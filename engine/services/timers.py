@@ -10,7 +10,10 @@ from sqlalchemy.exc import DBAPIError
 
 from ..db import UnitOfWork
 from ..errors import IrpmError, ValidationFailed
-from ..execution import check_out, lock_instance, lock_instances, run_engine, save, waiting_timers
+from ..execution.checkout import check_out, lock_instance, lock_instances
+from ..execution.saving import save
+from ..execution.stepping import run_engine
+from ..execution.workflow import waiting_timers
 from ..models import ACTIVE_STATUSES, PendingTimer, ProcessInstance
 from . import clock
 

@@ -28,7 +28,10 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import InvalidState, ValidationFailed
-from ..execution import all_tasks, check_out, lock_instance, run_engine, save
+from ..execution.checkout import check_out, lock_instance
+from ..execution.saving import save
+from ..execution.stepping import run_engine
+from ..execution.workflow import all_tasks
 from ..models import EventType, InstanceStatus, ProcessInstance
 from .audit import record_admin_action
 from .instance_admin import require_admin, require_reason

@@ -10,7 +10,7 @@ from functools import partial
 from sqlalchemy import select
 
 from ..db import UnitOfWork
-from ..execution import check_out, lock_instance
+from ..execution.checkout import check_out, lock_instance
 from ..models import ProcessInstance
 from ..variables import mirror_variables
 

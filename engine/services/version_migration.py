@@ -23,7 +23,9 @@ from ..actors import Actor
 from ..cache import LoadedDefinition
 from ..db import UnitOfWork
 from ..errors import NotFound, ValidationFailed
-from ..execution import Live, check_out, load_definition, lock_instance, run_engine, save
+from ..execution.checkout import Live, check_out, load_definition, lock_instance
+from ..execution.saving import save
+from ..execution.stepping import run_engine
 from ..models import (
     FINAL_STATUSES,
     EventType,

@@ -273,7 +273,8 @@ def element_data(city: City, instance_id: int, element: str) -> dict[str, Any]:
     read from the stored state: what that step saw and produced."""
     from SpiffWorkflow.util.task import TaskState as SpiffState
 
-    from engine.execution import all_tasks, load_definition
+    from engine.execution.checkout import load_definition
+    from engine.execution.workflow import all_tasks
     from engine.serialization import load_state
 
     instance = city.instance(instance_id)

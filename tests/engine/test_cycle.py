@@ -166,8 +166,8 @@ def test_listing_tasks_never_loads_a_workflow(city: City,
 
     city.rt.workflows.clear()
     city.rt.specs = type(city.rt.specs)()
-    from engine import execution
-    for module in (serialization, execution):
+    from engine.execution import checkout
+    for module in (serialization, checkout):
         monkeypatch.setattr(module, "load_state", refuse)
         monkeypatch.setattr(module, "load_spec", refuse)
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.errors import Forbidden, TaskAlreadyCompleted, ValidationFailed
-from engine.execution import org_codes
+from engine.execution.mirror import org_codes
 from engine.models import HumanTask
 from engine.passwords import hash_password
 from engine.programme.services import organisation

@@ -150,7 +150,7 @@ def test_yellow_card_red_card_and_report_of_one_milestone(city: City) -> None:
 
 def task_data(city: City, instance_id: int, element: str) -> dict[str, Any]:
     """The data an open task of the instance sees (what its form and the console show)."""
-    from engine.execution import load_definition
+    from engine.execution.checkout import load_definition
     from engine.serialization import load_state
 
     instance = city.instance(instance_id)

@@ -20,7 +20,8 @@ from lxml import etree
 from sqlalchemy import select
 
 from engine.actors import Actor
-from engine.execution import load_definition, ready_human_tasks, waiting_timers
+from engine.execution.checkout import load_definition
+from engine.execution.workflow import ready_human_tasks, waiting_timers
 from engine.models import ACTIVE_STATUSES, InstanceStatus, ProcessInstance
 from engine.parsing import NS
 from engine.serialization import STATE_FORMAT, dump_state, load_state

@@ -7,7 +7,7 @@ import zlib
 import orjson
 
 from engine import serialization
-from engine.execution import load_definition
+from engine.execution.checkout import load_definition
 from engine.serialization import STATE_FORMAT, dump_state, load_state
 
 from .conftest import Driver, post_attributes

@@ -37,7 +37,7 @@ from sqlalchemy.exc import DBAPIError
 from ...actors import Actor
 from ...db import UnitOfWork, _is_contention
 from ...errors import ConcurrentUpdate, Conflict, Forbidden, IrpmError, NotFound, ValidationFailed
-from ...execution import lock_instance
+from ...execution.checkout import lock_instance
 from ...models import ACTIVE_STATUSES, Notification, NotificationKind, PendingTimer, ProcessInstance
 from ...services import clock, notifications
 from ...services.messages import find_instance, send_message

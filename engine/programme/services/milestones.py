@@ -36,7 +36,9 @@ from sqlalchemy.orm import selectinload
 from ...actors import Actor
 from ...db import UnitOfWork
 from ...errors import Forbidden, InvalidState, NotFound, ValidationFailed
-from ...execution import check_out, lock_instance, save, waiting_timers
+from ...execution.checkout import check_out, lock_instance
+from ...execution.saving import save
+from ...execution.workflow import waiting_timers
 from ...models import ACTIVE_STATUSES, NotificationKind, ProcessInstance
 from ...services import notifications
 from .. import coverage

@@ -1,0 +1,174 @@
+"""Writing a step to the database: the instance row (checked against its revision), its
+events, and the mirror tables — ``task`` / ``task_candidate`` for the READY human tasks (with
+their candidates and due dates), ``timer`` for the WAITING timers.
+
+The invariant it keeps: after every save, the ``task`` table holds exactly the instance's
+READY human tasks as ``open`` rows, and the ``timer`` table exactly its WAITING timers.
+Separate from ``saving``, which orders a save (call activities first, the caller last); this
+module only writes, with statements built once at import — the hottest of every step.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.task import Task
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ..assignment import TaskContext, due_date
+from ..clock import FrozenClock, bind_clock
+from ..db import UnitOfWork
+from ..errors import ConcurrentUpdate
+from ..models import Base, EventType, HumanTask, PendingTimer, ProcessInstance, TaskState
+from .checkout import Live
+
+_TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["task_candidate"]
+_TIMER, _EVENT = Base.metadata.tables["timer"], Base.metadata.tables["instance_event"]
+#: The mirror's writes, built once: the hottest statements of every step.
+_INSERT_TASK, _INSERT_CANDIDATE = insert(_TASK), insert(_TASK_CANDIDATE)
+_INSERT_TIMER, _INSERT_EVENT = insert(_TIMER), insert(_EVENT)
+_DELETE_TIMER = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
+                                     _TIMER.c.task_id == bindparam("b_task"))
+
+#: The columns a service may change on an instance; written together by write_instance.
+_MUTABLE = ("status", "suspended_from", "state", "state_format", "updated_at", "completed_at",
+            "error_message", "error_element")
+_instances = Base.metadata.tables["process_instance"]
+_UPDATE_INSTANCE = (
+    update(_instances)
+    .where(_instances.c.id == bindparam("b_id"), _instances.c.revision == bindparam("b_rev"))
+    .values(revision=bindparam("b_new_rev"), **{c: bindparam(f"b_{c}") for c in _MUTABLE}))
+
+
+def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
+    """Write the instance's row with ``revision = revision + 1`` if nobody else did first.
+
+    A Core UPDATE (checked in its WHERE clause) rather than an ORM flush: it is the hottest
+    statement of the engine, and a lost race surfaces here as ``ConcurrentUpdate``.
+    """
+    old = instance.revision
+    params = {f"b_{c}": getattr(instance, c) for c in _MUTABLE}
+    result = uow.session.connection().execute(
+        _UPDATE_INSTANCE, {"b_id": instance.id, "b_rev": old, "b_new_rev": old + 1, **params})
+    if result.rowcount != 1:
+        raise ConcurrentUpdate(f"process instance {instance.id} was changed by another "
+                               "request; reload it and try again")
+    for column in (*_MUTABLE, "revision"):
+        set_committed_value(instance, column, old + 1 if column == "revision"
+                            else params[f"b_{column}"])
+
+
+def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
+    if events:
+        uow.session.connection().execute(_INSERT_EVENT, events)
+        uow.runtime.events_written(uow, events)  # for listeners, after the commit
+
+
+def open_task_ids(uow: UnitOfWork, instance_id: int) -> set[uuid.UUID]:
+    return set(uow.session.scalars(select(HumanTask.id).where(
+        HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN)))
+
+
+def sync_tasks(uow: UnitOfWork, live: Live, ready: dict[uuid.UUID, Task]) -> None:
+    current = live.known_open
+    if current is None:
+        current = open_task_ids(uow, live.instance.id)
+    current = current - completed_now(live)
+    gone = current - ready.keys()
+    if gone:
+        cancel_tasks(uow, live, gone)
+    created = [ready[tid] for tid in ready if tid not in current]
+    if created:
+        _create_tasks(uow, live, created)
+
+
+def completed_now(live: Live) -> set[uuid.UUID]:
+    """Tasks this transaction completed (their rows were already updated)."""
+    return {e["task_id"] for e in live.events if e["type"] == EventType.TASK_COMPLETED.value}
+
+
+def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> None:
+    ids = list(task_ids)
+    rows = uow.session.execute(select(HumanTask.id, HumanTask.element_id)
+                               .where(HumanTask.id.in_(ids))).all()
+    uow.session.execute(update(HumanTask).where(HumanTask.id.in_(ids))
+                        .values(state=TaskState.CANCELLED, completed_at=live.now)
+                        .execution_options(synchronize_session=False))
+    for task_id, element_id in rows:
+        live.log(EventType.TASK_CANCELLED, task_id=task_id, element_id=element_id)
+
+
+def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
+    rt = uow.runtime
+    task_rows, candidate_rows = [], []
+    for task in tasks:
+        element_id = task.task_spec.name
+        element = live.definition.element(element_id)
+        ctx = TaskContext(element, task.data, live.instance.process_id,
+                          live.instance.business_key)
+        def evaluate(expr: str, t: Task = task) -> Any:
+            return rt.script_engine.evaluate(t, expr)
+
+        try:
+            with bind_clock(FrozenClock(live.now)):
+                candidates = rt.resolver(ctx, evaluate)
+                due = due_date(element, live.now, evaluate)
+        except Exception as exc:  # a bad assignment rule is the diagram's error
+            live.error = (f"cannot assign task '{element.get('name')}': {exc}", element_id)
+            continue
+        task_rows.append({
+            "id": task.id, "instance_id": live.instance.id, "definition_id": live.definition.id,
+            "element_id": element_id, "name": element.get("name") or element_id,
+            "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
+            "due_at": due, "assignee": None, **org_codes(task.data),
+            "open_to_all": not (candidates.users or candidates.groups),
+        })
+        candidate_rows += [{"task_id": task.id, "kind": "user", "name": u}
+                           for u in candidates.users]
+        candidate_rows += [{"task_id": task.id, "kind": "group", "name": g}
+                           for g in candidates.groups]
+        live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
+                 data={"users": list(candidates.users), "groups": list(candidates.groups),
+                       "due_at": due.isoformat() if due else None})
+    connection = uow.session.connection()
+    if task_rows:
+        connection.execute(_INSERT_TASK, task_rows)
+    if candidate_rows:
+        connection.execute(_INSERT_CANDIDATE, candidate_rows)
+
+
+#: Task-data keys copied onto the task row (see ``HumanTask.unit_code``).
+ORG_KEYS = ("unit_code", "department_code", "post_code")
+
+
+def org_codes(data: dict[str, Any]) -> dict[str, str | None]:
+    """The organisation codes a task's data names; anything but short text is ignored."""
+    return {key: value if isinstance(value := data.get(key), str) and 0 < len(value) <= 64
+            else None for key in ORG_KEYS}
+
+
+def sync_timers(uow: UnitOfWork, live: Live,
+                waiting: dict[uuid.UUID, tuple[Task, datetime, str]]) -> tuple[bool, bool]:
+    """Make the timer rows the workflow's waiting timers; returns whether rows changed and
+    whether the instance has timer rows (after or before)."""
+    wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in waiting.items()}
+    existing = live.known_timers
+    if existing is None:
+        existing = set(uow.session.execute(
+            select(PendingTimer.task_id, PendingTimer.due_at)
+            .where(PendingTimer.instance_id == live.instance.id)).all())
+    stale = {tid for tid, due in existing if (tid, due) not in wanted}
+    if stale:
+        uow.session.connection().execute(
+            _DELETE_TIMER, [{"b_instance": live.instance.id, "b_task": tid} for tid in stale])
+    fresh = [{"instance_id": live.instance.id, "task_id": tid, "due_at": due,
+              "element_id": task.task_spec.name, "kind": kind}
+             for (tid, due), (task, kind) in wanted.items()
+             if (tid, due) not in existing or tid in stale]
+    if fresh:
+        uow.session.connection().execute(_INSERT_TIMER, fresh)
+    return bool(stale or fresh), bool(wanted or existing)

@@ -1,0 +1,156 @@
+"""Saving a step — ``save`` — and the call activities that chain saves across instances:
+saving a caller starts the child instances its call activities asked for (each run and saved
+at once), and saving a completed child hands its result to the waiting caller, which runs on
+and is saved in turn; results a suspended caller could not take are collected later.
+
+``save`` and the call activities recurse into each other, so they share this module; it sits
+on top of the rest (``checkout``, ``stepping``, ``mirror``, ``workflow``), which never import
+it.
+"""
+
+from __future__ import annotations
+
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import select
+
+from ..calls import CHILD, DetachedCallActivity, pending_calls
+from ..clock import FrozenClock, bind_clock
+from ..db import UnitOfWork
+from ..errors import NotFound
+from ..models import (
+    ACTIVE_STATUSES,
+    EventType,
+    InstanceStatus,
+    ProcessDefinition,
+    ProcessInstance,
+)
+from ..serialization import STATE_FORMAT, dump_state
+from ..variables import mirror_variables
+from .checkout import Live, check_out, load_definition, lock_instance, new_instance
+from .mirror import sync_tasks, sync_timers, write_events, write_instance
+from .stepping import bound_operators, run_engine, set_status
+from .workflow import all_tasks, ready_human_tasks, waiting_timers
+
+
+def save(uow: UnitOfWork, live: Live) -> None:
+    """Mirror tasks and timers, set the status, write the state and the events."""
+    instance = live.instance
+    terminated = instance.status == InstanceStatus.TERMINATED
+    if not terminated and live.error is None:
+        start_calls(uow, live)
+    ready = {} if terminated else ready_human_tasks(live.workflow)
+    sync_tasks(uow, live, ready)
+    changed, has_timers = sync_timers(uow, live,
+                                      {} if terminated else waiting_timers(live.workflow))
+    set_status(live)
+    # state_format 0: inserted in this transaction (new_instance), so no rows to compare.
+    mirror_variables(uow, instance.id, live.workflow, new=instance.state_format == 0)
+    if changed or (has_timers and live.was_active != (instance.status in ACTIVE_STATUSES)):
+        uow.runtime.timers_changed(uow)
+    instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
+    instance.updated_at = live.now
+    write_instance(uow, instance)
+    write_events(uow, live.events)
+    live.events.clear()
+    workflows, workflow, revision = uow.runtime.workflows, live.workflow, instance.revision
+    uow.after_commit(lambda: workflows.checkin(instance.id, revision, workflow))
+    if instance.status == InstanceStatus.COMPLETED and instance.parent_instance_id is not None \
+            and not live.parent_notified:
+        live.parent_notified = True
+        notify_parent(uow, live)
+
+
+def start_calls(uow: UnitOfWork, live: Live) -> None:
+    """Start a child instance for every call activity that asked for one; a child that
+    completes at once hands its result back here and the caller runs on."""
+    for _ in range(MAX_CALL_ROUNDS):
+        calls = pending_calls(all_tasks(live.workflow)) if live.definition.has_calls else []
+        if not calls or live.error is not None:
+            return
+        for task in calls:
+            child = _start_child(uow, live, task)
+            task._set_internal_data(**{CHILD: child.instance.id})
+            live.log(EventType.CHILD_STARTED, task_id=task.id, element_id=task.task_spec.name,
+                     data={"instance": child.instance.id, "process": child.instance.process_id})
+            if child.instance.status == InstanceStatus.COMPLETED:
+                _receive(live, task, child)
+        run_engine(live)
+
+
+#: Rounds of "start children, run on" in one save; a loop of instant calls ends here.
+MAX_CALL_ROUNDS = 100
+
+
+def _start_child(uow: UnitOfWork, parent: Live, task: Task) -> Live:
+    spec = task.task_spec
+    assert isinstance(spec, DetachedCallActivity)
+    definition_id = uow.session.scalar(
+        select(ProcessDefinition.id).where(ProcessDefinition.process_id == spec.spec)
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    if definition_id is None:
+        raise NotFound(f"call activity '{spec.name}' calls process '{spec.spec}', which is "
+                       "not deployed")
+    definition = load_definition(uow, definition_id)
+    data = spec.child_input(task)
+    key = data.get("business_key") if isinstance(data.get("business_key"), str) else None
+    child = new_instance(uow, definition, parent.now, data,
+                         business_key=key or parent.instance.business_key,
+                         started_by=parent.instance.started_by,
+                         parent=(parent.instance.id, task.id))
+    run_engine(child)
+    child.parent_notified = True  # the caller is right here and takes the result itself
+    save(uow, child)
+    return child
+
+
+def _receive(live: Live, task: Task, child: Live) -> None:
+    spec = task.task_spec
+    assert isinstance(spec, DetachedCallActivity)
+    last = child.workflow.last_task or child.workflow.task_tree
+    with bind_clock(FrozenClock(live.now)), bound_operators(live):
+        spec.receive_result(task, dict(last.data))
+    live.log(EventType.CHILD_COMPLETED, task_id=task.id, element_id=spec.name,
+             data={"instance": child.instance.id})
+
+
+def has_finished_children(uow: UnitOfWork, instance_id: int) -> bool:
+    return uow.session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.parent_instance_id == instance_id,
+        ProcessInstance.status == InstanceStatus.COMPLETED).limit(1)) is not None
+
+
+def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
+    """Take the results of children that completed while the caller could not (it was
+    suspended), then run the caller on."""
+    waiting = {t._get_internal_data(CHILD): t for t in all_tasks(live.workflow)
+               if isinstance(t.task_spec, DetachedCallActivity)
+               and t.state == SpiffState.STARTED and t._get_internal_data(CHILD) is not None}
+    if not waiting:
+        return
+    finished = uow.session.scalars(select(ProcessInstance).where(
+        ProcessInstance.id.in_(list(waiting)),
+        ProcessInstance.status == InstanceStatus.COMPLETED)).all()
+    for child in finished:
+        child_live = check_out(uow, child, live.now)
+        _receive(live, waiting[child.id], child_live)
+        uow.runtime.workflows.checkin(child.id, child.revision, child_live.workflow)
+    if finished:
+        run_engine(live)
+
+
+def notify_parent(uow: UnitOfWork, child: Live) -> None:
+    """A child completed: hand its data to the waiting call activity and run the caller on,
+    in the same transaction (lock order: child, then parent)."""
+    parent_id, task_id = child.instance.parent_instance_id, child.instance.parent_task_id
+    assert parent_id is not None and task_id is not None
+    parent, _now = lock_instance(uow, parent_id)
+    if parent.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
+        return  # a suspended or terminated caller takes no results; it is in the history
+    live = check_out(uow, parent, child.now)
+    task = live.workflow.get_task_from_id(task_id)
+    if task is None or task.state != SpiffState.STARTED:
+        return
+    _receive(live, task, child)
+    run_engine(live)
+    save(uow, live)
