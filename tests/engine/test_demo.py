@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 
 from engine.db import make_engine
 from engine.models import Base, ProcessInstance
-from engine.programme.demo import (
+from engine.programme.demo_city import (
     CAMPAIGN_KEY,
     DEFAULT_PASSWORD,
     DEFAULT_SEED,
