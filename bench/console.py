@@ -44,7 +44,7 @@ from engine.db import make_engine
 from engine.migrate import upgrade
 from engine.models import Base, HumanTask, InstanceEvent, InstanceVariable, ProcessInstance
 from engine.parsing import Source
-from engine.programme.demo_city import DEFAULT_PASSWORD, DEMO_START, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD, DEMO_START, load_demo_city
 from engine.programme.models import Unit
 from engine.runtime import Runtime
 from engine.services import console_list, deployment, instances, tasks

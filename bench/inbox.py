@@ -37,7 +37,7 @@ from sqlalchemy import insert, select
 from engine.db import make_engine
 from engine.migrate import upgrade
 from engine.models import Base, ProcessDefinition
-from engine.programme.demo_city import DEMO_START, load_demo_city
+from engine.programme.demo import DEMO_START, load_demo_city
 from engine.programme.models import Department, Post, Unit
 from engine.programme.services import organisation
 from engine.runtime import Runtime

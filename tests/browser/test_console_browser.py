@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.models import ProcessInstance
-from engine.programme.demo_city import load_demo_city
+from engine.programme.demo import load_demo_city
 from engine.runtime import Runtime
 from engine.services import instance_admin, instances
 from engine.settings import Settings

@@ -15,7 +15,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from engine.actors import Actor
 from engine.parsing import read_sources
-from engine.programme.demo_city import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
 from engine.programme.services import organisation, register
 from engine.services import deployment, instances
 from engine.settings import Settings

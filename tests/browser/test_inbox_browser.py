@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
-from engine.programme.demo_city import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
 from engine.programme.models import Official, Post
 from engine.programme.services import organisation
 from engine.runtime import Runtime

@@ -21,7 +21,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
-from engine.programme.demo_city import DEMO_START, load_demo_city
+from engine.programme.demo import DEMO_START, load_demo_city
 from engine.programme.models import Official, Post
 from engine.programme.services import organisation, register_pages
 from engine.runtime import Runtime

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine.programme.demo_city import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
 from engine.programme.models import Official, Post
 from engine.programme.services import register_pages
 from engine.settings import Settings

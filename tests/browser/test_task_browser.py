@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from engine.models import Evidence, HumanTask, TaskDraft, TaskState
 from engine.parsing import read_sources
-from engine.programme.demo_city import load_demo_city
+from engine.programme.demo import load_demo_city
 from engine.programme.models import Official, Post, RiskPoint
 from engine.programme.services import organisation
 from engine.runtime import Runtime

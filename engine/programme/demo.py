@@ -1,0 +1,182 @@
+"""Loading the demo city (``irpm demo load``): the generated organisation, an account per
+official, the simulated clock, and — if asked — the city's campaign.
+
+Loading goes through ``import_organisation`` — the same all-or-nothing checks a real city's
+file passes — then one account per official (the shared demo password is hashed once) and
+the simulated clock at the programme's first working day, 2011-01-04 09:00 Beijing time.
+Loading again changes nothing and says so. What is loaded is ``engine.programme.demo_city``'s
+city for the seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from ..db import UnitOfWork
+from ..models import ProcessInstance
+from ..passwords import hash_password, verify_password
+from ..services import clock
+from ..services.deployment import latest_definition
+from ..services.instances import start_instance
+from .demo_city import DEFAULT_SEED, City, DemoAccount, DemoLogin, generate_city
+from .models import Account
+from .services.org_import import ImportReport, import_organisation
+from .services.organisation import save_account
+
+if TYPE_CHECKING:
+    from ..runtime import Runtime
+
+DEFAULT_PASSWORD = "irpm-demo-2011"
+CHINA = timezone(timedelta(hours=8))
+#: The programme's first working day in 2011 (Tuesday), 09:00 Beijing time.
+DEMO_START = datetime(2011, 1, 4, 9, 0, tzinfo=CHINA)
+CAMPAIGN_PROCESS = "campaign"
+CAMPAIGN_KEY = "campaign-2011"
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    seed: int
+    units: int
+    departments: int
+    posts: int
+    officials: int
+    accounts: int
+    #: Posts per level by the post rule alone (``engine.programme.grading.post_rule_level``; risk
+    #: points may raise a post's level later).
+    levels: dict[int, int]
+    #: The organisation import's report: created / updated / unchanged rows.
+    organisation: dict[str, int]
+    #: Accounts created / updated / unchanged.
+    logins: dict[str, int]
+    clock: datetime
+    campaign_instance_id: int | None
+    notes: tuple[str, ...]
+    demo_logins: tuple[DemoLogin, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.organisation["created"] or self.organisation["updated"]
+                    or self.logins["created"] or self.logins["updated"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seed": self.seed, "units": self.units, "departments": self.departments,
+                "posts": self.posts, "officials": self.officials, "accounts": self.accounts,
+                "levels": {str(k): v for k, v in self.levels.items()},
+                "organisation": self.organisation, "logins": self.logins,
+                "clock": self.clock, "campaign_instance_id": self.campaign_instance_id,
+                "notes": list(self.notes),
+                "demo_logins": [{"username": d.username, "role": d.role, "unit": d.unit,
+                                 "name": d.name, "post": d.post} for d in self.demo_logins]}
+
+
+Say = Callable[[str], None]
+
+
+def load_demo_city(target: Runtime | UnitOfWork, seed: int = DEFAULT_SEED,
+                   password: str = DEFAULT_PASSWORD, *, start_campaign: bool = False,
+                   say: Say | None = print) -> DemoSummary:
+    """Load (or refresh) the demo city; see the module docstring.
+
+    ``target`` is a runtime (a unit of work is opened for the load) or an open unit of work
+    (each service commits in it). ``start_campaign`` starts the deployed ``campaign``
+    process for 2011 over every unit — once; without a deployed ``campaign`` it only notes
+    so. Notes also go to ``say`` (``None``: keep them in the summary only).
+    """
+    if isinstance(target, UnitOfWork):
+        return _load(target, seed, password, start_campaign, say)
+    with target.uow() as uow:
+        return _load(uow, seed, password, start_campaign, say)
+
+
+def _load(uow: UnitOfWork, seed: int, password: str, start_campaign: bool,
+          say: Say | None) -> DemoSummary:
+    password_hash = hash_password(password)  # validates it; scrypt once for every account
+    city = generate_city(seed)
+    notes: list[str] = []
+
+    def note(text: str) -> None:
+        notes.append(text)
+        if say is not None:
+            say(text)
+
+    at = _set_clock(uow, note)
+    report: ImportReport = import_organisation(uow, city.tables())
+    logins = _save_accounts(uow, city.accounts, password, password_hash)
+    instance_id = _start_campaign(uow, city, note) if start_campaign else None
+    return DemoSummary(
+        seed=seed, units=len(city.units), departments=len(city.departments),
+        posts=len(city.posts), officials=len(city.officials), accounts=len(city.accounts),
+        levels=city.levels(), organisation=report.counts(), logins=logins, clock=at,
+        campaign_instance_id=instance_id, notes=tuple(notes), demo_logins=tuple(city.logins))
+
+
+def _set_clock(uow: UnitOfWork, note: Callable[[str], None]) -> datetime:
+    """The simulated clock at 2011-01-04 09:00 — unless a rehearsal has already moved it on
+    (the clock never goes back; timers and history would stop making sense)."""
+    if clock.is_simulated(uow) and clock.now(uow) > DEMO_START:
+        now = clock.now(uow)
+        note(f"the simulated clock already reads {now.astimezone(CHINA).isoformat()}, later "
+             f"than {DEMO_START.isoformat()}; left as it is")
+        return now
+    clock.set_clock(uow, DEMO_START)
+    uow.commit()
+    return DEMO_START
+
+
+def _save_accounts(uow: UnitOfWork, accounts: list[DemoAccount], password: str,
+                   password_hash: str) -> dict[str, int]:
+    """Every demo account through ``save_account``, skipping those already as they should be.
+    A stored hash is checked once per distinct hash (they are shared), not once per account."""
+    existing = {a.username: a for a in uow.session.scalars(
+        select(Account).options(selectinload(Account.role_rows),
+                                selectinload(Account.official)))}
+    matches: dict[str, bool] = {}
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    for demo in accounts:
+        account = existing.get(demo.username)
+        if account is None:
+            save_account(uow, demo.username, password_hash=password_hash,
+                         official_code=demo.official_code, roles=frozenset(demo.roles))
+            counts["created"] += 1
+            continue
+        if account.password_hash not in matches:
+            matches[account.password_hash] = verify_password(account.password_hash, password)
+        same_password = matches[account.password_hash]
+        linked = account.official.code if account.official is not None else None
+        if (same_password and linked == demo.official_code and account.active
+                and account.roles == frozenset(demo.roles)):
+            counts["unchanged"] += 1
+            continue
+        save_account(uow, demo.username, password_hash=None if same_password else password_hash,
+                     official_code=demo.official_code, roles=frozenset(demo.roles), active=True)
+        counts["updated"] += 1
+    return counts
+
+
+def _start_campaign(uow: UnitOfWork, city: City, note: Callable[[str], None]) -> int | None:
+    """The hook for the city's programme: ``campaign`` for 2011 over every unit, started once
+    (business key ``campaign-2011``)."""
+    if latest_definition(uow, CAMPAIGN_PROCESS) is None:
+        note(f"the '{CAMPAIGN_PROCESS}' process is not deployed; the campaign was not started "
+             "(deploy it, then load again with the campaign)")
+        return None
+    running = uow.session.scalar(select(ProcessInstance.id).where(
+        ProcessInstance.process_id == CAMPAIGN_PROCESS,
+        ProcessInstance.business_key == CAMPAIGN_KEY).order_by(ProcessInstance.id).limit(1))
+    if running is not None:
+        note(f"the campaign '{CAMPAIGN_KEY}' was already started (instance {running})")
+        return running
+    instance = start_instance(uow, CAMPAIGN_PROCESS, CAMPAIGN_KEY,
+                              {"year": 2011, "units": [u["code"] for u in city.units]})
+    return instance.id
+
+
+__all__ = ["CAMPAIGN_KEY", "CAMPAIGN_PROCESS", "DEFAULT_PASSWORD", "DEMO_START", "DemoSummary",
+           "load_demo_city"]
