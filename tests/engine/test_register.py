@@ -25,7 +25,7 @@ from engine.passwords import hash_password
 from engine.programme.grading import HARMS, LIKELIHOODS, post_rule_level, responsibility, risk_level
 from engine.programme.models import ControlMeasure, PostGrading, RegisterChange, RiskPoint
 from engine.programme.services import org_import, organisation, register_pages
-from engine.programme.services import register as register_service
+from engine.programme.services import register_grading as register_service
 from engine.runtime import Runtime
 from engine.services import clock, instances
 from tests.conftest import deploy_text

@@ -25,7 +25,7 @@ from ...db import UnitOfWork
 from ...errors import ValidationFailed
 from ..models import ControlMeasure, Post, PostGrading, RiskPoint, RiskStatus
 from ..registerschema import MeasureInput, PostYear
-from .register import (
+from .register_grading import (
     _UNPUBLISHED,
     GRADING,
     RISK_POINT,
