@@ -40,7 +40,7 @@ from ..actors import SYSTEM, Actor
 from ..errors import ValidationFailed
 from ..operators import OperatorCall
 from .models import PostGrading
-from .services import organisation, register_cycle, register_grading
+from .services import organisation, register_cycle, register_grading, register_risk_points
 
 #: The programme's local time: due dates of measures are calendar days in Beijing.
 CHINA = timezone(timedelta(hours=8), "+08:00")
@@ -125,8 +125,8 @@ def record_risks(call: OperatorCall) -> list[int]:
         if not isinstance(risk, dict):
             raise _fail(call, "risks", f"item {index} must be an object")
         points.append({"found_by": found_by, **risk})
-    rows = register_grading.record_risk_points(call.uow, {tier: code}, year, points, _actor(call),
-                                       source_instance=call.instance_id)
+    rows = register_risk_points.record_risk_points(call.uow, {tier: code}, year, points,
+                                                   _actor(call), source_instance=call.instance_id)
     return [row.id for row in rows]
 
 

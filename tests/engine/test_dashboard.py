@@ -16,7 +16,7 @@ from engine.models import EventType, InstanceEvent, ProcessDefinition, ProcessIn
 from engine.passwords import hash_password
 from engine.programme.models import MilestoneReport
 from engine.programme.services import dashboard as figures
-from engine.programme.services import organisation, register_grading
+from engine.programme.services import organisation, register_grading, register_risk_points
 from engine.programme.services.dashboard_milestones import CHINA
 from engine.programme.services.dashboard_register import RegisterCache
 from engine.programme.services.milestones import create_plan
@@ -57,14 +57,14 @@ def city(settings: Settings) -> Iterator[Org]:
     rt = org.rt
     with rt.uow() as uow:
         # CZJ: a level-1 and a level-3 risk on a post, one at the unit itself.
-        register_grading.add_risk_points(uow, {"post": "CZJ-BGS-02"}, YEAR, [
+        register_risk_points.add_risk_points(uow, {"post": "CZJ-BGS-02"}, YEAR, [
             point("duty", "high", "minor"), point("process", "low", "minor")], ADMIN)
-        register_grading.add_risk_points(uow, {"unit": "CZJ"}, YEAR, [
+        register_risk_points.add_risk_points(uow, {"unit": "CZJ"}, YEAR, [
             point("institutional", "fairly_high", "minor")], ADMIN)
         # FGW: one at a department; another year's risk counts nowhere.
-        register_grading.add_risk_points(uow, {"department": "FGW-BGS"}, YEAR, [
+        register_risk_points.add_risk_points(uow, {"department": "FGW-BGS"}, YEAR, [
             point("external", "low", "disciplinary")], ADMIN)
-        register_grading.add_risk_points(uow, {"post": "FGW-BGS-01"}, YEAR - 1, [
+        register_risk_points.add_risk_points(uow, {"post": "FGW-BGS-01"}, YEAR - 1, [
             point("duty", "high", "crime")], ADMIN)
         for post in ("CZJ-BGS-01", "CZJ-BGS-02"):
             register_grading.grade_post(uow, post, YEAR, ADMIN)
