@@ -166,9 +166,9 @@ def test_the_discovery_form_is_generated_from_the_schema(
 def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Flask) -> None:
     """Other forms of the cycle, rendered from their own schemas (the department head
     reviews; the level change is an integer 1–3 whose description names the levels)."""
-    from web.tasks import schema_form
+    from web.tasks import form_values
 
-    review = schema_form.build({"type": "object", "required": ["approved"], "properties": {
+    review = form_values.build({"type": "object", "required": ["approved"], "properties": {
         "approved": {"type": "boolean", "title": "审核通过"},
         "review_comment": {"type": "string", "title": "审核意见", "maxLength": 500},
         "note": {"type": "string", "title": "备注", "maxLength": 50},
@@ -176,7 +176,7 @@ def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Fla
     assert [(f.name, f.kind) for f in review] == [
         ("approved", "boolean"), ("review_comment", "text"), ("note", "string"),
         ("checked", "checkbox")]
-    [level] = schema_form.build({"type": "object", "properties": {"new_level": {
+    [level] = form_values.build({"type": "object", "properties": {"new_level": {
         "type": "integer", "title": "调整后的风险等级", "description": "1=一级,2=二级,3=三级",
         "minimum": 1, "maximum": 3}}})
     assert level.kind == "select"
@@ -188,8 +188,8 @@ def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Fla
         html = render_template_string(
             '{% from "tasks/_form.html" import field with context %}'
             '{% for f in fields %}{{ field(f, f.name, state) }}{% endfor %}',
-            fields=review, state=schema_form.FormState(review, {"approved": "false"}),
-            dom_id=schema_form.dom_id)
+            fields=review, state=form_values.FormState(review, {"approved": "false"}),
+            dom_id=form_values.dom_id)
     assert re.search(r'type="radio" name="approved" id="f-approved-false" value="false"\s+checked',
                      html)
     assert re.search(r'<textarea[^>]*name="review_comment"[^>]*maxlength="500"', html)
@@ -269,23 +269,23 @@ def test_a_valid_submit_completes_the_task_records_the_risks_and_returns_to_the_
 
 
 def test_integers_and_booleans_reach_the_engine_typed(app: Flask) -> None:
-    from web.tasks import schema_form
+    from web.tasks import form_values
 
-    fields = schema_form.build({"type": "object", "properties": {
+    fields = form_values.build({"type": "object", "properties": {
         "approved": {"type": "boolean"}, "checked": {"type": "boolean"},
         "level": {"type": "integer"}, "score": {"type": "number"},
         "comment": {"type": "string"},
         "shortfalls": {"type": "array", "items": {"type": "string"}}},
         "required": ["approved"]})
-    raw = schema_form.parse(fields, {"approved": "false", "level": " 2 ", "score": "7.5",
+    raw = form_values.parse(fields, {"approved": "false", "level": " 2 ", "score": "7.5",
                                      "comment": "", "shortfalls.0": "台账不全",
                                      "shortfalls.1": "", "shortfalls.3": "未公示"})
     assert raw["checked"] == "false" and raw["shortfalls"] == ["台账不全", "", "未公示"]
-    assert schema_form.to_data(fields, raw) == {
+    assert form_values.to_data(fields, raw) == {
         "approved": False, "checked": False, "level": 2, "score": 7.5,
         "shortfalls": ["台账不全", "未公示"]}
     # What cannot be converted goes to the engine as typed, which names the error.
-    bad = schema_form.to_data(fields, {**raw, "level": "二", "score": "nan"})
+    bad = form_values.to_data(fields, {**raw, "level": "二", "score": "nan"})
     assert (bad["level"], bad["score"]) == ("二", "nan")
 
 
