@@ -166,9 +166,9 @@ def test_the_discovery_form_is_generated_from_the_schema(
 def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Flask) -> None:
     """Other forms of the cycle, rendered from their own schemas (the department head
     reviews; the level change is an integer 1–3 whose description names the levels)."""
-    from web.tasks import form_values
+    from web.tasks import form_state, schema_form
 
-    review = form_values.build({"type": "object", "required": ["approved"], "properties": {
+    review = schema_form.build({"type": "object", "required": ["approved"], "properties": {
         "approved": {"type": "boolean", "title": "审核通过"},
         "review_comment": {"type": "string", "title": "审核意见", "maxLength": 500},
         "note": {"type": "string", "title": "备注", "maxLength": 50},
@@ -176,7 +176,7 @@ def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Fla
     assert [(f.name, f.kind) for f in review] == [
         ("approved", "boolean"), ("review_comment", "text"), ("note", "string"),
         ("checked", "checkbox")]
-    [level] = form_values.build({"type": "object", "properties": {"new_level": {
+    [level] = schema_form.build({"type": "object", "properties": {"new_level": {
         "type": "integer", "title": "调整后的风险等级", "description": "1=一级,2=二级,3=三级",
         "minimum": 1, "maximum": 3}}})
     assert level.kind == "select"
@@ -188,8 +188,8 @@ def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Fla
         html = render_template_string(
             '{% from "tasks/_form.html" import field with context %}'
             '{% for f in fields %}{{ field(f, f.name, state) }}{% endfor %}',
-            fields=review, state=form_values.FormState(review, {"approved": "false"}),
-            dom_id=form_values.dom_id)
+            fields=review, state=form_state.FormState(review, {"approved": "false"}),
+            dom_id=schema_form.dom_id)
     assert re.search(r'type="radio" name="approved" id="f-approved-false" value="false"\s+checked',
                      html)
     assert re.search(r'<textarea[^>]*name="review_comment"[^>]*maxlength="500"', html)
@@ -269,9 +269,9 @@ def test_a_valid_submit_completes_the_task_records_the_risks_and_returns_to_the_
 
 
 def test_integers_and_booleans_reach_the_engine_typed(app: Flask) -> None:
-    from web.tasks import form_values
+    from web.tasks import form_values, schema_form
 
-    fields = form_values.build({"type": "object", "properties": {
+    fields = schema_form.build({"type": "object", "properties": {
         "approved": {"type": "boolean"}, "checked": {"type": "boolean"},
         "level": {"type": "integer"}, "score": {"type": "number"},
         "comment": {"type": "string"},

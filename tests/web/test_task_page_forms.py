@@ -1,6 +1,7 @@
-"""Forms generated from a formSchema (web/tasks/form_values.py) without a database: the
-fields of every form in bpmn/, labels from descriptions, posted forms read back as typed,
-rows added, removed and compacted, engine errors keyed by path and said in Chinese."""
+"""Forms generated from a formSchema (web/tasks/schema_form.py, form_values.py and
+form_state.py) without a database: the fields of every form in bpmn/, labels from
+descriptions, posted forms read back as typed, rows added, removed and compacted, engine
+errors keyed by path and said in Chinese."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from engine.errors import ValidationFailed
 from engine.forms import compile_form, validate_task_data
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
-from web.tasks import form_values
-from web.tasks.form_values import FormState
+from web.tasks import form_state, form_values, schema_form
+from web.tasks.form_state import FormState
 
 from .conftest import make_app
 
@@ -51,7 +52,7 @@ def app(settings: Settings) -> Iterator[Flask]:
 @pytest.mark.parametrize("name,schema", schemas_in_bpmn(), ids=[n for n, _ in schemas_in_bpmn()])
 def test_every_form_in_bpmn_renders_and_an_empty_submission_is_explained_at_its_fields(
         app: Flask, name: str, schema: dict[str, Any]) -> None:
-    fields = form_values.build(schema)
+    fields = schema_form.build(schema)
     assert fields, name
     data = form_values.to_data(fields, form_values.parse(fields, MultiDict()))
     try:
@@ -66,30 +67,30 @@ def test_every_form_in_bpmn_renders_and_an_empty_submission_is_explained_at_its_
         page = render_template_string(
             '{% from "tasks/_form.html" import field with context %}'
             '{% for f in fields %}{{ field(f, f.name, state) }}{% endfor %}',
-            fields=fields, state=state, dom_id=form_values.dom_id)
+            fields=fields, state=state, dom_id=schema_form.dom_id)
     for path in state.errors:
-        assert f'id="{form_values.dom_id(path)}-errors"' in page, (name, path)
-    for path, f in form_values.walk(fields):
+        assert f'id="{schema_form.dom_id(path)}-errors"' in page, (name, path)
+    for path, f in schema_form.walk(fields):
         if f.kind not in ("array", "object") and "[]" not in path:
             assert f'name="{path}"' in page, (name, path)
 
 
 def test_enum_labels_come_from_the_description_only_when_complete() -> None:
-    [f] = form_values.build({"properties": {"harm": {
+    [f] = schema_form.build({"properties": {"harm": {
         "type": "string", "enum": ["crime", "minor"],
         "description": "crime=可能触犯法律、构成犯罪; minor=不良社会影响"}}})
     assert (f.kind, f.choices, f.help) == (
         "select", [("crime", "可能触犯法律、构成犯罪"), ("minor", "不良社会影响")], None)
-    [g] = form_values.build({"properties": {"x": {
+    [g] = schema_form.build({"properties": {"x": {
         "type": "string", "enum": ["a", "b"], "description": "a=甲"}}})
     assert g.choices == [("a", "a"), ("b", "b")] and g.help == "a=甲"
-    [h] = form_values.build({"properties": {"score": {
+    [h] = schema_form.build({"properties": {"score": {
         "type": "integer", "minimum": 0, "maximum": 100, "description": "0-100分"}}})
     assert h.kind == "integer" and h.help == "0-100分"
 
 
 def test_posted_rows_are_read_in_index_order_compacted_and_typed() -> None:
-    fields = form_values.build(DISCOVERY)
+    fields = schema_form.build(DISCOVERY)
     form = MultiDict({
         "risks.10._row": "1", "risks.10.category": "process", "risks.10.description": "乙",
         "risks.2._row": "1", "risks.2.category": "duty", "risks.2.description": "甲",
@@ -110,7 +111,7 @@ def test_posted_rows_are_read_in_index_order_compacted_and_typed() -> None:
 
 
 def test_rows_are_added_only_where_the_schema_has_a_list() -> None:
-    fields = form_values.build(DISCOVERY)
+    fields = schema_form.build(DISCOVERY)
     raw: dict[str, Any] = {"risks": [{"category": "duty", "description": "甲", "measures": []}]}
     assert form_values.add_row(fields, raw, "risks")
     assert form_values.add_row(fields, raw, "risks.0.measures")
@@ -121,13 +122,13 @@ def test_rows_are_added_only_where_the_schema_has_a_list() -> None:
 
 
 def test_engine_errors_are_keyed_by_path_and_said_in_the_users_language(app: Flask) -> None:
-    fields = form_values.build(DISCOVERY)
+    fields = schema_form.build(DISCOVERY)
     form = compile_form(json.dumps(DISCOVERY))
     with pytest.raises(ValidationFailed) as caught:
         validate_task_data({"risks": [{"category": "duty", "description": "x"},
                                       {"category": "nope", "description": "y" * 2001}]},
                            form, max_bytes=1 << 20)
-    assert form_values.flatten_errors(caught.value.errors) == {
+    assert form_state.flatten_errors(caught.value.errors) == {
         "risks.1.category": ["Must be one of: duty, process."],
         "risks.1.description": ["Longer than maximum length 2000."]}
     with app.test_request_context():
@@ -138,10 +139,10 @@ def test_engine_errors_are_keyed_by_path_and_said_in_the_users_language(app: Fla
                                                    "_schema": ["too large"]})
         assert state.errors == {"risks": ["请至少添加 1 项。"]}
         assert state.general == ["填写的内容过多，无法提交。"]
-        said = form_values.describe(None, ["Not a valid integer.",
+        said = form_state.describe(None, ["Not a valid integer.",
                                            "Must be greater than or equal to 1 and less than "
                                            "or equal to 3.", "Something new."])
         assert said == ["请输入整数。", "请输入 1 至 3 之间的数。", "Something new."]
-        assert form_values.describe(None, ["Shorter than minimum length 1.",
+        assert form_state.describe(None, ["Shorter than minimum length 1.",
                                            "Missing data for required field."]) == [
             "此项为必填项。"]

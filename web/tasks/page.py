@@ -16,7 +16,7 @@ from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, T
 from engine.programme.services import register_pages
 from engine.services import clock, drafts, evidence, inbox, instances, task_forms, tasks
 
-from . import form_values
+from . import schema_form
 
 #: Discovery steps and the method (查找方式) their risks are recorded with.
 DISCOVERY_METHODS = ("self_identified", "peer_checked", "leader_pointed",
@@ -28,7 +28,7 @@ class TaskPage:
     task: HumanTask
     instance: ProcessInstance
     form: task_forms.TaskForm
-    fields: list[form_values.Field]
+    fields: list[schema_form.Field]
     events: list[InstanceEvent]
     #: Element id -> name, for the history.
     names: dict[str, str]
@@ -96,7 +96,7 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
     submitted = next((e.data for e in reversed(events)
                       if e.type == "task_completed" and e.task_id == task.id), None)
     return TaskPage(
-        task=task, instance=instance, form=form, fields=form_values.build(form.schema),
+        task=task, instance=instance, form=form, fields=schema_form.build(form.schema),
         events=events, names=task_forms.element_names(uow, task.definition_id),
         can_work=can_work, draft=drafts.get_draft(uow, task.id, actor.user) if can_work else None,
         register=_register(uow, task),

@@ -32,8 +32,8 @@ from engine.services import diagrams, drafts, evidence, instances, tasks
 
 from ..errors import describe
 from ..runtime import runtime
-from . import bp, form_values, page, uploads
-from .form_values import FormState
+from . import bp, form_values, page, schema_form, uploads
+from .form_state import FormState
 
 
 def _render(p: page.TaskPage, state: FormState, status: int = 200,
@@ -42,7 +42,7 @@ def _render(p: page.TaskPage, state: FormState, status: int = 200,
                            state=state, upload_error=upload_error,
                            max_evidence=uploads.size_text(uploads.max_bytes()),
                            max_evidence_bytes=uploads.max_bytes(),
-                           dom_id=form_values.dom_id), status
+                           dom_id=schema_form.dom_id), status
 
 
 def _load(uow: Any, task_id: uuid.UUID) -> page.TaskPage:
