@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from engine.programme.demo import DEFAULT_PASSWORD, DEFAULT_SEED, DemoSummary, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD, DemoSummary, load_demo_city
+from engine.programme.demo_city import DEFAULT_SEED
 from engine.programme.services import organisation
 
 from .cli_format import CHINA, Column, table

@@ -16,7 +16,10 @@ module                      what it holds
 ``orgfile`` / ``orgschema`` the organisation's CSV/XLSX exchange format and its rows
 ``registerschema``          the register's inputs (risks, measures, levels)
 ``milestoneschema``         the milestone plan's inputs
-``demo``                    the demo city
-``rehearsal``               the demo city's 2011–2012 rehearsal
+``demo_catalogue``          the demo city's bureaus, departments, post functions (data)
+``demo_city``               the demo city generated from a seed (no database)
+``demo``                    loading the demo city (``irpm demo load``)
+``rehearsal``               the demo city's 2011–2012 rehearsal (the driver)
+``rehearsal_answers``       what the rehearsal's people write in each task
 =========================== =================================================================
 """

@@ -40,7 +40,7 @@ from ..actors import SYSTEM, Actor
 from ..errors import ValidationFailed
 from ..operators import OperatorCall
 from .models import PostGrading
-from .services import organisation, register, register_cycle
+from .services import organisation, register_cycle, register_grading, register_risk_points
 
 #: The programme's local time: due dates of measures are calendar days in Beijing.
 CHINA = timezone(timedelta(hours=8), "+08:00")
@@ -125,8 +125,8 @@ def record_risks(call: OperatorCall) -> list[int]:
         if not isinstance(risk, dict):
             raise _fail(call, "risks", f"item {index} must be an object")
         points.append({"found_by": found_by, **risk})
-    rows = register.record_risk_points(call.uow, {tier: code}, year, points, _actor(call),
-                                       source_instance=call.instance_id)
+    rows = register_risk_points.record_risk_points(call.uow, {tier: code}, year, points,
+                                                   _actor(call), source_instance=call.instance_id)
     return [row.id for row in rows]
 
 
@@ -139,14 +139,14 @@ def _levels(grading: PostGrading) -> dict[str, Any]:
 def grade_post(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year`` → ``{post_level, rule_level, risk_level, responsible_role,
     direct_manager_role}``; ``post_level`` is the level in force (a reviewer's, if set)."""
-    grading = register.grade(call.uow, _text(call, "post_code"), _int(call, "year"),
+    grading = register_grading.grade(call.uow, _text(call, "post_code"), _int(call, "year"),
                              _actor(call))
     return _levels(grading)
 
 
 def override_level(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year``, ``level``, ``reason`` (logged with every change)."""
-    grading = register.change_level(call.uow, _text(call, "post_code"), _int(call, "year"),
+    grading = register_grading.change_level(call.uow, _text(call, "post_code"), _int(call, "year"),
                                     _int(call, "level"), _text(call, "reason"), _actor(call))
     return _levels(grading)
 

@@ -3,7 +3,8 @@
 They check what the input shows on its own — known category, method, likelihood, harm, kind,
 status; non-blank text; one tier; a year; a reviewer's written reason — and turn text into
 values. Whether a code names a real post (or an official of the right unit) needs the
-database: ``engine.programme.services.register`` checks that, and reports it under the same field.
+database: the register's services (``engine.programme.services.register_writes.by_code``)
+check that, and report it under the same field.
 """
 
 from __future__ import annotations

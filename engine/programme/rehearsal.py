@@ -6,8 +6,9 @@ so publicity periods, quarterly self-checks and the milestones' warnings and dea
 as the scheduler would fire them — and then completes the tasks that are waiting, each as a
 person it was routed to (the post holder, a colleague, the department head, the responsible
 leader, the unit's discipline officer, the principal, the city's discipline commission),
-through ``services.complete_task``, like the web app would. Nothing is bypassed: what the
-rehearsal shows is what the programme does.
+through ``services.complete_task``, like the web app would, with the answers of
+``engine.programme.rehearsal_answers``. Nothing is bypassed: what the rehearsal shows is what
+the programme does.
 
 People answer a task at the first weekly round at least ``RESPONSE`` after it appeared. A
 post's monitoring (中期监控) is written once its four quarterly self-checks are in. Two units
@@ -49,6 +50,7 @@ from ..services.tasks import complete_task
 from ..services.timers import advance_to
 from .models import AccountRole, MilestoneReport, Unit
 from .models.org import Account
+from .rehearsal_answers import answer
 from .services.milestones import list_milestone_reports
 from .services.organisation import actor_for
 
@@ -280,66 +282,5 @@ def _work(rt: Runtime, people: _People, lags: Mapping[str, Lag], at: datetime,
         for task_id, element, code, actor in plan:
             with rt.uow() as uow:
                 complete_task(uow, task_id, actor,
-                              _form(uow, element, code or "", result.campaign_id))
+                              answer(uow, element, code or "", result.campaign_id))
             done += 1
-
-
-def _risk(code: str, text: str, category: str = "duty") -> dict[str, str]:
-    return {"category": category, "description": f"{code}:{text}", "likelihood": "low",
-            "harm": "minor"}
-
-
-#: What each person writes, by the BPMN element of the task.
-FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
-    "mobilization": lambda _c: {"mobilization_notice": "召开全市廉政风险防范管理工作动员部署会议",
-                                "mobilization_meeting": "2011年3月1日推进会议"},
-    "self_identified": lambda c: {"risks": [_risk(c, "办事程序公开不及时", "process")]},
-    "peer_checked": lambda _c: {"risks": []},
-    "leader_pointed": lambda c: {"risks": [_risk(c, "台账登记不全", "institutional")]},
-    "organization_reviewed": lambda _c: {"risks": []},
-    "review": lambda _c: {"approved": True, "review_comment": "同意"},
-    "suggestion_review": lambda _c: {"suggestion_accepted": False,
-                                     "suggestion_category": "external",
-                                     "suggestion_likelihood": "low",
-                                     "suggestion_harm": "minor"},
-    "prevention": lambda _c: {"measures": [{"description": "办事程序和时限对外公开",
-                                            "due_in_days": 30}]},
-    "integrity_talk": lambda _c: {"talk_summary": "严守纪律,规范用权"},
-    "self_check": lambda _c: {"self_check_report": "按季自查,未发现问题"},
-    "monitoring": lambda _c: {"monitoring_report": "全年未发现苗头性、倾向性问题"},
-    "assessment": lambda _c: {"score_information_monitoring": 85, "score_self_check": 90,
-                              "score_superior_inspection": 80, "score_social_evaluation": 75,
-                              "shortfalls": ["自查记录不够详细"]},
-    "correct_shortfall [child]": lambda _c: {"correction": "已完善自查记录"},
-    "unit_discovery": lambda c: {"risks": [_risk(c, "重大项目安排未经领导班子集体研究",
-                                                 "institutional")]},
-    "department_discovery [child]": lambda c: {"risks": [_risk(c, "工作时限没有明确规定",
-                                                               "process")]},
-    "unit_assessment": lambda _c: {"score_information_monitoring": 92, "score_self_check": 88,
-                                   "score_superior_inspection": 90,
-                                   "score_social_evaluation": 86,
-                                   "shortfalls": ["三重一大事项会议记录不全"]},
-    "unit_correction [child]": lambda _c: {"correction": "补齐会议记录"},
-    "city_summary": lambda _c: {"city_summary": "全市廉政风险防范管理工作基本完成"},
-}
-
-
-def _form(uow: UnitOfWork, element: str, code: str, campaign_id: int) -> dict[str, Any]:
-    if element.startswith("checkpoint_"):
-        return _checkpoint(uow, campaign_id, element.removeprefix("checkpoint_"))
-    make = FORMS.get(element)
-    if make is None:
-        raise InvalidState(f"the rehearsal does not know how to answer task '{element}'")
-    return make(code)
-
-
-def _checkpoint(uow: UnitOfWork, campaign_id: int, name: str) -> dict[str, Any]:
-    """The commission reads the milestone's report and says whether it was met."""
-    report = uow.session.scalar(select(MilestoneReport).where(
-        MilestoneReport.instance_id == campaign_id, MilestoneReport.name == name))
-    if report is None:
-        return {f"{name}_met": False, f"{name}_notes": "没有节点报告"}
-    late = "、".join(report.late_units) or "无"
-    return {f"{name}_met": not report.late_units,
-            f"{name}_notes": f"按期完成 {report.units_on_track}/{report.units_total} 个单位;"
-                             f"滞后单位:{late},已督促整改"}

@@ -16,7 +16,7 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 from engine.actors import Actor
 from engine.parsing import read_sources
 from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
-from engine.programme.services import organisation, register
+from engine.programme.services import organisation, register_grading, register_risk_points
 from engine.services import deployment, instances
 from engine.settings import Settings
 from tests.conftest import FIXTURES
@@ -44,11 +44,11 @@ def city(settings: Settings) -> Iterator[None]:
                         deployed_by="tests")
     with rt.uow() as uow:
         for n, post in enumerate(POSTS):
-            register.add_risk_points(uow, {"post": post}, 2011, [{
+            register_risk_points.add_risk_points(uow, {"post": post}, 2011, [{
                 "category": ("duty", "process", "institutional", "external")[n % 4],
                 "description": "审批环节自由裁量权过大", "found_by": "self_identified",
                 "likelihood": ("high", "fairly_high", "low")[n % 3], "harm": "minor"}], ADMIN)
-            register.grade_post(uow, post, 2011, ADMIN)
+            register_grading.grade_post(uow, post, 2011, ADMIN)
     for post in POSTS[:3]:
         with rt.uow(write=False) as uow:
             found = organisation.get_post(uow, post)

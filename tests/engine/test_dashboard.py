@@ -16,7 +16,7 @@ from engine.models import EventType, InstanceEvent, ProcessDefinition, ProcessIn
 from engine.passwords import hash_password
 from engine.programme.models import MilestoneReport
 from engine.programme.services import dashboard as figures
-from engine.programme.services import organisation, register
+from engine.programme.services import organisation, register_grading, register_risk_points
 from engine.programme.services.dashboard_milestones import CHINA
 from engine.programme.services.dashboard_register import RegisterCache
 from engine.programme.services.milestones import create_plan
@@ -57,20 +57,20 @@ def city(settings: Settings) -> Iterator[Org]:
     rt = org.rt
     with rt.uow() as uow:
         # CZJ: a level-1 and a level-3 risk on a post, one at the unit itself.
-        register.add_risk_points(uow, {"post": "CZJ-BGS-02"}, YEAR, [
+        register_risk_points.add_risk_points(uow, {"post": "CZJ-BGS-02"}, YEAR, [
             point("duty", "high", "minor"), point("process", "low", "minor")], ADMIN)
-        register.add_risk_points(uow, {"unit": "CZJ"}, YEAR, [
+        register_risk_points.add_risk_points(uow, {"unit": "CZJ"}, YEAR, [
             point("institutional", "fairly_high", "minor")], ADMIN)
         # FGW: one at a department; another year's risk counts nowhere.
-        register.add_risk_points(uow, {"department": "FGW-BGS"}, YEAR, [
+        register_risk_points.add_risk_points(uow, {"department": "FGW-BGS"}, YEAR, [
             point("external", "low", "disciplinary")], ADMIN)
-        register.add_risk_points(uow, {"post": "FGW-BGS-01"}, YEAR - 1, [
+        register_risk_points.add_risk_points(uow, {"post": "FGW-BGS-01"}, YEAR - 1, [
             point("duty", "high", "crime")], ADMIN)
         for post in ("CZJ-BGS-01", "CZJ-BGS-02"):
-            register.grade_post(uow, post, YEAR, ADMIN)
+            register_grading.grade_post(uow, post, YEAR, ADMIN)
         for post in ("FGW-LDBZ-01", "FGW-LDBZ-02", "FGW-BGS-01", "FGW-BGS-02"):
-            register.grade_post(uow, post, YEAR, ADMIN)
-        register.publish(uow, "FGW", YEAR, ADMIN)
+            register_grading.grade_post(uow, post, YEAR, ADMIN)
+        register_grading.publish(uow, "FGW", YEAR, ADMIN)
     # Inbox tasks are due 10 days after they are created.
     org.start("CZJ-BGS-02")  # due T0+10d
     org.start("CZJ-YSK-02")  # due T0+10d
@@ -232,7 +232,7 @@ def test_the_register_cache_is_reused_until_the_register_changes(city: Org) -> N
     assert (cache.misses, cache.hits) == (1, 1)
     assert again.chart_data() == first.chart_data() == read(city).chart_data()
     with city.rt.uow() as uow:  # a register change: the next read sees it
-        register.grade_post(uow, "CZJ-YSK-01", YEAR, ADMIN)
+        register_grading.grade_post(uow, "CZJ-YSK-01", YEAR, ADMIN)
     after = cached()
     assert cache.misses == 2 and after.graded == first.graded + 1
     assert after.chart_data() == read(city).chart_data()

@@ -1,5 +1,6 @@
-"""The demo city (engine/programme/demo.py, ``irpm demo load``): its shape, its leadership, the post
-levels it shows, its logins, determinism, idempotent loading and the campaign hook.
+"""The demo city (engine/programme/demo_catalogue.py, demo_city.py and demo.py; ``irpm demo
+load``): its shape, its leadership, the post levels it shows, its logins, determinism,
+idempotent loading and the campaign hook.
 
 Loading is timed and printed (not asserted): the issue asks for under 30 s on a fresh
 migrated database, SQLite and PostgreSQL alike.
@@ -24,14 +25,12 @@ from engine.models import Base, ProcessInstance
 from engine.programme.demo import (
     CAMPAIGN_KEY,
     DEFAULT_PASSWORD,
-    DEFAULT_SEED,
     DEMO_START,
-    UNITS,
-    City,
     DemoSummary,
-    generate_city,
     load_demo_city,
 )
+from engine.programme.demo_catalogue import UNITS
+from engine.programme.demo_city import DEFAULT_SEED, City, generate_city
 from engine.programme.grading import post_rule_level
 from engine.programme.models import POST_ATTRIBUTES, Account, Department, Official, Post, Unit
 from engine.programme.orgfile import read_xlsx

@@ -22,7 +22,7 @@ from engine.operators import OperatorCall
 from engine.programme import composition, milestone_operators, operators
 from engine.programme.models import RiskPoint
 from engine.programme.routing import org_resolver
-from engine.programme.services import organisation, register, register_pages
+from engine.programme.services import organisation, register_pages, register_risk_points
 from engine.runtime import Runtime
 from engine.settings import Settings
 
@@ -127,7 +127,7 @@ def test_a_failing_operator_leaves_none_of_its_writes(city: City) -> None:
     """Operators run in a savepoint: the engine records the error, never half a step."""
     def writes_then_fails(call_: OperatorCall) -> None:
         officer = organisation.actor_for(call_.uow, "liufang")
-        register.record_risk_points(
+        register_risk_points.record_risk_points(
             call_.uow, {"post": "fgw-tzc-sp"}, YEAR,
             [{**UNIT_RISK, "found_by": "self_identified"}], officer)
         raise ValidationFailed("and then something was wrong")

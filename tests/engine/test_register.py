@@ -24,8 +24,14 @@ from engine.errors import NotFound, ValidationFailed
 from engine.passwords import hash_password
 from engine.programme.grading import HARMS, LIKELIHOODS, post_rule_level, responsibility, risk_level
 from engine.programme.models import ControlMeasure, PostGrading, RegisterChange, RiskPoint
-from engine.programme.services import org_import, organisation, register_pages
-from engine.programme.services import register as register_service
+from engine.programme.services import (
+    org_import,
+    organisation,
+    register_grading,
+    register_measures,
+    register_pages,
+    register_risk_points,
+)
 from engine.runtime import Runtime
 from engine.services import clock, instances
 from tests.conftest import deploy_text
@@ -114,7 +120,7 @@ def read(rt: Runtime, service: Any, *args: Any, **kwargs: Any) -> Any:
 
 def add(rt: Runtime, post: str, *points: dict[str, Any], actor: Actor = HOLDER,
         **kwargs: Any) -> list[RiskPoint]:
-    return call(rt, register_service.add_risk_points, {"post": post}, YEAR, list(points), actor,
+    return call(rt, register_risk_points.add_risk_points, {"post": post}, YEAR, list(points), actor,
                 **kwargs)
 
 
@@ -213,7 +219,7 @@ def test_a_posts_level_is_the_highest_of_its_rule_and_its_risk_points(org: Runti
     """档案岗 is level 3 by rule; a risk that could be a crime makes it level 1 — and the
     principal responsible, the deputy in charge managing directly."""
     add(org, "fgw-tzc-da", MINOR)
-    grading = call(org, register_service.grade_post, "fgw-tzc-da", YEAR, HEAD)
+    grading = call(org, register_grading.grade_post, "fgw-tzc-da", YEAR, HEAD)
     assert (grading.rule_level, grading.risk_level, grading.level) == (3, 3, 3)
     assert (grading.responsible_role, grading.direct_manager_role) == \
         ("department_head", "department_head")
@@ -229,9 +235,9 @@ def test_a_posts_level_is_the_highest_of_its_rule_and_its_risk_points(org: Runti
 
 def test_a_risk_point_never_lowers_the_rule_level(org: Runtime) -> None:
     add(org, "fgw-tzc-sp", MINOR)
-    grading = call(org, register_service.grade_post, "fgw-tzc-sp", YEAR, HEAD)
+    grading = call(org, register_grading.grade_post, "fgw-tzc-sp", YEAR, HEAD)
     assert (grading.rule_level, grading.risk_level, grading.level) == (1, 3, 1)
-    grading = call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)  # no risk points
+    grading = call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)  # no risk points
     assert (grading.rule_level, grading.risk_level, grading.level) == (2, None, 2)
     assert (grading.responsible_role, grading.direct_manager_role) == \
         ("deputy_in_charge", "department_head")
@@ -240,9 +246,9 @@ def test_a_risk_point_never_lowers_the_rule_level(org: Runtime) -> None:
 def test_grading_marks_the_risk_points_graded_and_is_idempotent(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-tj", DISCIPLINARY)
     assert point.status == "identified" and point.level == 2
-    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)
     before = counts(org)
-    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)
     assert counts(org) == before  # nothing changed, nothing recorded
     [point] = read(org, register_pages.post_register, "fgw-tzc-tj").risk_points
     assert point.status == "graded"
@@ -250,8 +256,9 @@ def test_grading_marks_the_risk_points_graded_and_is_idempotent(org: Runtime) ->
 
 def test_changing_likelihood_regrades_the_post(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-tj", DISCIPLINARY)
-    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
-    point = call(org, register_service.update_risk_point, point.id, {"likelihood": "high"}, HEAD)
+    call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    point = call(org, register_risk_points.update_risk_point, point.id, {"likelihood": "high"},
+                 HEAD)
     assert point.level == 1
     grading = read(org, register_pages.post_register, "fgw-tzc-tj").grading
     assert (grading.risk_level, grading.level, grading.responsible_role) == (1, 1, "principal")
@@ -264,8 +271,8 @@ def test_changing_likelihood_regrades_the_post(org: Runtime) -> None:
                          ids=["none", "empty", "blank", "nine characters"])
 def test_changing_a_level_without_a_written_reason_is_refused(org: Runtime,
                                                               reason: Any) -> None:
-    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
-    error = refused(org, register_service.override_level, "fgw-tzc-tj", YEAR, 1, reason, REVIEWER)
+    call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    error = refused(org, register_grading.override_level, "fgw-tzc-tj", YEAR, 1, reason, REVIEWER)
     assert list(error.errors) == ["reason"]
     assert "written reason of at least 10 characters" in error.message
     grading = read(org, register_pages.post_register, "fgw-tzc-tj").grading
@@ -273,9 +280,9 @@ def test_changing_a_level_without_a_written_reason_is_refused(org: Runtime,
 
 
 def test_a_level_changed_with_a_reason_is_logged_with_it(org: Runtime) -> None:
-    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)
     advance(org)
-    grading = call(org, register_service.override_level, "fgw-tzc-tj", YEAR, 1, f"  {REASON} ",
+    grading = call(org, register_grading.override_level, "fgw-tzc-tj", YEAR, 1, f"  {REASON} ",
                    REVIEWER)
     assert (grading.level, grading.override_level, grading.effective_level) == (2, 1, 1)
     assert (grading.override_reason, grading.overridden_by) == (REASON, "liufang")
@@ -294,11 +301,11 @@ def test_a_level_changed_with_a_reason_is_logged_with_it(org: Runtime) -> None:
 
 def test_a_level_change_needs_a_grading_and_a_known_level(org: Runtime) -> None:
     with pytest.raises(NotFound, match="no grading for 2011"):
-        call(org, register_service.override_level, "fgw-tzc-tj", YEAR, 1, REASON, REVIEWER)
-    call(org, register_service.grade_post, "fgw-tzc-tj", YEAR, HEAD)
-    assert list(refused(org, register_service.override_level, "fgw-tzc-tj", YEAR, 4, REASON,
+        call(org, register_grading.override_level, "fgw-tzc-tj", YEAR, 1, REASON, REVIEWER)
+    call(org, register_grading.grade_post, "fgw-tzc-tj", YEAR, HEAD)
+    assert list(refused(org, register_grading.override_level, "fgw-tzc-tj", YEAR, 4, REASON,
                         REVIEWER).errors) == ["level"]
-    assert list(refused(org, register_service.override_level, "nope", YEAR, 1, REASON,
+    assert list(refused(org, register_grading.override_level, "nope", YEAR, 1, REASON,
                         REVIEWER).errors) == ["post"]
 
 
@@ -319,13 +326,13 @@ def test_creation_records_one_change_per_field(org: Runtime) -> None:
 def test_history_shows_old_and_new_values_and_who_newest_first(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-tj", DISCIPLINARY)
     advance(org)
-    call(org, register_service.update_risk_point, point.id,
+    call(org, register_risk_points.update_risk_point, point.id,
          {"description": "统计数据报送缺少复核", "likelihood": "low"}, HEAD,
          reason="核实后几率较小")
     advance(org)
-    measure = call(org, register_service.add_measure, point.id, MEASURE, HEAD)
+    measure = call(org, register_measures.add_measure, point.id, MEASURE, HEAD)
     advance(org)
-    call(org, register_service.update_measure, measure.id, {"status": "done"}, HOLDER)
+    call(org, register_measures.update_measure, measure.id, {"status": "done"}, HOLDER)
 
     history = read(org, register_pages.post_history, "fgw-tzc-tj")
     assert [c.changed_at for c in history] == sorted((c.changed_at for c in history),
@@ -389,15 +396,15 @@ def test_bad_risk_points_are_refused_naming_the_field(org: Runtime, tier: dict[s
                                                       points: list[Any],
                                                       fields: list[str]) -> None:
     add(org, "fgw-tzc-da", GOOD)
-    error = refused(org, register_service.add_risk_points, tier, YEAR, points, HOLDER)
+    error = refused(org, register_risk_points.add_risk_points, tier, YEAR, points, HOLDER)
     assert sorted(error.errors) == sorted(fields)
 
 
 def test_bad_year_and_source_instance_are_refused(org: Runtime) -> None:
-    assert list(refused(org, register_service.add_risk_points, {"post": "fgw-tzc-da"}, 201, [GOOD],
-                        HOLDER).errors) == ["year"]
-    assert list(refused(org, register_service.add_risk_points, {"post": "fgw-tzc-da"}, YEAR, [GOOD],
-                        HOLDER, 999).errors) == ["source_instance"]
+    assert list(refused(org, register_risk_points.add_risk_points, {"post": "fgw-tzc-da"}, 201,
+                        [GOOD], HOLDER).errors) == ["year"]
+    assert list(refused(org, register_risk_points.add_risk_points, {"post": "fgw-tzc-da"}, YEAR,
+                        [GOOD], HOLDER, 999).errors) == ["source_instance"]
 
 
 @pytest.mark.parametrize(("measure", "fields"), [
@@ -411,15 +418,15 @@ def test_bad_year_and_source_instance_are_refused(org: Runtime) -> None:
 def test_bad_measures_are_refused_naming_the_field(org: Runtime, measure: dict[str, Any],
                                                    fields: list[str]) -> None:
     [point] = add(org, "fgw-tzc-sp", CRIME)
-    refusal = refused(org, register_service.add_measure, point.id, measure, HEAD)
+    refusal = refused(org, register_measures.add_measure, point.id, measure, HEAD)
     assert sorted(refusal.errors) == fields
 
 
 def test_unknown_rows_are_not_found(org: Runtime) -> None:
     with pytest.raises(NotFound):
-        call(org, register_service.update_risk_point, 404, {"likelihood": "high"}, HEAD)
+        call(org, register_risk_points.update_risk_point, 404, {"likelihood": "high"}, HEAD)
     with pytest.raises(NotFound):
-        call(org, register_service.update_measure, 404, {"status": "done"}, HEAD)
+        call(org, register_measures.update_measure, 404, {"status": "done"}, HEAD)
     with pytest.raises(NotFound):
         read(org, register_pages.post_register, "no-such-post")
 
@@ -431,10 +438,10 @@ def test_risk_points_at_the_three_tiers(org: Runtime) -> None:
     """"从单位、内设机构、岗位'三个层次'": each point belongs to exactly one tier."""
     deploy_text(org, "one_task.bpmn", ONE_TASK_BPMN)
     instance = call(org, instances.start_instance, "one_task", "fgw-2011")
-    unit_point = call(org, register_service.add_risk_points, {"unit": "fgw"}, YEAR,
+    unit_point = call(org, register_risk_points.add_risk_points, {"unit": "fgw"}, YEAR,
                       [CRIME | {"description": "重大项目安排未经集体研究"}], REVIEWER)[0]
-    department_point = call(org, register_service.add_risk_points, {"department": "fgw-tzc"}, YEAR,
-                            [MINOR], HEAD, instance.id)[0]
+    department_point = call(org, register_risk_points.add_risk_points, {"department": "fgw-tzc"},
+                            YEAR, [MINOR], HEAD, instance.id)[0]
     post_point = add(org, "fgw-tzc-sp", CRIME)[0]
     assert [p.tier for p in (unit_point, department_point, post_point)] == \
         ["unit", "department", "post"]
@@ -446,9 +453,9 @@ def test_risk_points_at_the_three_tiers(org: Runtime) -> None:
 
 def test_a_measure_done_gets_its_time_and_loses_it_when_reopened(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-sp", CRIME)
-    measure = call(org, register_service.add_measure, point.id, MEASURE | {"status": "done"}, HEAD)
+    measure = call(org, register_measures.add_measure, point.id, MEASURE | {"status": "done"}, HEAD)
     assert measure.done_at == T0
-    measure = call(org, register_service.update_measure, measure.id,
+    measure = call(org, register_measures.update_measure, measure.id,
                    {"status": "in_progress", "owner": "o03", "due_date": date(2011, 6, 30)},
                    HEAD, reason="整改未到位,重新启动")
     assert (measure.status, measure.done_at, measure.due_date) == \
@@ -463,9 +470,10 @@ def test_a_measure_done_gets_its_time_and_loses_it_when_reopened(org: Runtime) -
 
 def test_the_register_page_of_a_post(org: Runtime) -> None:
     [point] = add(org, "fgw-tzc-sp", CRIME)
-    call(org, register_service.add_measure, point.id, MEASURE, HEAD)
-    call(org, register_service.grade_post, "fgw-tzc-sp", YEAR, HEAD)
-    call(org, register_service.add_risk_points, {"post": "fgw-tzc-sp"}, YEAR + 1, [MINOR], HOLDER)
+    call(org, register_measures.add_measure, point.id, MEASURE, HEAD)
+    call(org, register_grading.grade_post, "fgw-tzc-sp", YEAR, HEAD)
+    call(org, register_risk_points.add_risk_points, {"post": "fgw-tzc-sp"}, YEAR + 1, [MINOR],
+         HOLDER)
 
     register = read(org, register_pages.post_register, "fgw-tzc-sp")  # the latest year
     assert (register.year, register.grading, len(register.risk_points)) == (2012, None, 1)
@@ -484,18 +492,18 @@ def test_the_register_page_of_a_post(org: Runtime) -> None:
 
 def test_publication_and_the_publicity_page(org: Runtime) -> None:
     add(org, "fgw-tzc-da", CRIME)
-    unit_point = call(org, register_service.add_risk_points, {"unit": "fgw"}, YEAR, [MINOR],
+    unit_point = call(org, register_risk_points.add_risk_points, {"unit": "fgw"}, YEAR, [MINOR],
                       REVIEWER)[0]
     for post in FGW_POSTS[:3]:
-        call(org, register_service.grade_post, post, YEAR, HEAD)
-    error = refused(org, register_service.publish, "fgw", YEAR, REVIEWER)
+        call(org, register_grading.grade_post, post, YEAR, HEAD)
+    error = refused(org, register_grading.publish, "fgw", YEAR, REVIEWER)
     assert error.errors == {"unit": ["1 post(s) of unit fgw have no grading for 2011: fgw-zr"]}
     assert read(org, register_pages.unit_publicity, "fgw", YEAR) == []
 
-    call(org, register_service.grade_post, "fgw-zr", YEAR, HEAD)
-    call(org, register_service.override_level, "fgw-tzc-tj", YEAR, 3, REASON, REVIEWER)
+    call(org, register_grading.grade_post, "fgw-zr", YEAR, HEAD)
+    call(org, register_grading.override_level, "fgw-tzc-tj", YEAR, 3, REASON, REVIEWER)
     advance(org, 60)
-    published = call(org, register_service.publish, "fgw", YEAR, REVIEWER)
+    published = call(org, register_grading.publish, "fgw", YEAR, REVIEWER)
     assert {g.published_at for g in published} == {T0 + timedelta(hours=1)}
     page = read(org, register_pages.unit_publicity, "fgw", YEAR)
     assert [(e.post_code, e.level, e.responsible_role, e.responsible, e.responsible_name,
@@ -514,7 +522,7 @@ def test_publication_and_the_publicity_page(org: Runtime) -> None:
         (c.entity, c.entity_id, c.field, c.old_value, c.new_value)
         for c in read(org, _all_changes)]
     before = counts(org)
-    call(org, register_service.publish, "fgw", YEAR, REVIEWER)  # again: nothing new to publish
+    call(org, register_grading.publish, "fgw", YEAR, REVIEWER)  # again: nothing new to publish
     assert counts(org) == before
     assert read(org, register_pages.unit_publicity, "czj", YEAR) == []
 

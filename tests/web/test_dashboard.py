@@ -13,7 +13,7 @@ from sqlalchemy import select
 from engine.actors import Actor
 from engine.models import ProcessDefinition, ProcessInstance
 from engine.programme.models import MilestoneReport
-from engine.programme.services import register
+from engine.programme.services import register_grading, register_risk_points
 from engine.programme.services.milestones import create_plan
 from tests.inbox_org import T0
 
@@ -26,10 +26,10 @@ ADMIN = Actor("admin", frozenset(), is_admin=True)
 def city(org: Org) -> Org:
     """Two units; CZJ-BGS-01 graded; one task overdue (CZJ), one due soon (FGW)."""
     with org.rt.uow() as uow:
-        register.add_risk_points(uow, {"post": "CZJ-BGS-01"}, 2011, [
+        register_risk_points.add_risk_points(uow, {"post": "CZJ-BGS-01"}, 2011, [
             {"category": "duty", "description": "审批环节自由裁量权过大",
              "found_by": "self_identified", "likelihood": "high", "harm": "minor"}], ADMIN)
-        register.grade_post(uow, "CZJ-BGS-01", 2011, ADMIN)
+        register_grading.grade_post(uow, "CZJ-BGS-01", 2011, ADMIN)
     org.start("CZJ-BGS-02")  # due T0+10d
     org.set_clock(T0 + timedelta(days=3))
     org.start("FGW-BGS-02")  # due T0+13d

@@ -166,7 +166,7 @@ def test_the_discovery_form_is_generated_from_the_schema(
 def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Flask) -> None:
     """Other forms of the cycle, rendered from their own schemas (the department head
     reviews; the level change is an integer 1–3 whose description names the levels)."""
-    from web.tasks import schema_form
+    from web.tasks import form_state, schema_form
 
     review = schema_form.build({"type": "object", "required": ["approved"], "properties": {
         "approved": {"type": "boolean", "title": "审核通过"},
@@ -188,7 +188,7 @@ def test_review_forms_get_yes_no_choices_text_areas_and_labelled_levels(app: Fla
         html = render_template_string(
             '{% from "tasks/_form.html" import field with context %}'
             '{% for f in fields %}{{ field(f, f.name, state) }}{% endfor %}',
-            fields=review, state=schema_form.FormState(review, {"approved": "false"}),
+            fields=review, state=form_state.FormState(review, {"approved": "false"}),
             dom_id=schema_form.dom_id)
     assert re.search(r'type="radio" name="approved" id="f-approved-false" value="false"\s+checked',
                      html)
@@ -269,7 +269,7 @@ def test_a_valid_submit_completes_the_task_records_the_risks_and_returns_to_the_
 
 
 def test_integers_and_booleans_reach_the_engine_typed(app: Flask) -> None:
-    from web.tasks import schema_form
+    from web.tasks import form_values, schema_form
 
     fields = schema_form.build({"type": "object", "properties": {
         "approved": {"type": "boolean"}, "checked": {"type": "boolean"},
@@ -277,15 +277,15 @@ def test_integers_and_booleans_reach_the_engine_typed(app: Flask) -> None:
         "comment": {"type": "string"},
         "shortfalls": {"type": "array", "items": {"type": "string"}}},
         "required": ["approved"]})
-    raw = schema_form.parse(fields, {"approved": "false", "level": " 2 ", "score": "7.5",
+    raw = form_values.parse(fields, {"approved": "false", "level": " 2 ", "score": "7.5",
                                      "comment": "", "shortfalls.0": "台账不全",
                                      "shortfalls.1": "", "shortfalls.3": "未公示"})
     assert raw["checked"] == "false" and raw["shortfalls"] == ["台账不全", "", "未公示"]
-    assert schema_form.to_data(fields, raw) == {
+    assert form_values.to_data(fields, raw) == {
         "approved": False, "checked": False, "level": 2, "score": 7.5,
         "shortfalls": ["台账不全", "未公示"]}
     # What cannot be converted goes to the engine as typed, which names the error.
-    bad = schema_form.to_data(fields, {**raw, "level": "二", "score": "nan"})
+    bad = form_values.to_data(fields, {**raw, "level": "二", "score": "nan"})
     assert (bad["level"], bad["score"]) == ("二", "nan")
 
 

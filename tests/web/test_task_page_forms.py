@@ -1,6 +1,7 @@
-"""Forms generated from a formSchema (web/tasks/schema_form.py) without a database: the
-fields of every form in bpmn/, labels from descriptions, posted forms read back as typed,
-rows added, removed and compacted, engine errors keyed by path and said in Chinese."""
+"""Forms generated from a formSchema (web/tasks/schema_form.py, form_values.py and
+form_state.py) without a database: the fields of every form in bpmn/, labels from
+descriptions, posted forms read back as typed, rows added, removed and compacted, engine
+errors keyed by path and said in Chinese."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from engine.errors import ValidationFailed
 from engine.forms import compile_form, validate_task_data
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
-from web.tasks import schema_form
-from web.tasks.schema_form import FormState
+from web.tasks import form_state, form_values, schema_form
+from web.tasks.form_state import FormState
 
 from .conftest import make_app
 
@@ -53,7 +54,7 @@ def test_every_form_in_bpmn_renders_and_an_empty_submission_is_explained_at_its_
         app: Flask, name: str, schema: dict[str, Any]) -> None:
     fields = schema_form.build(schema)
     assert fields, name
-    data = schema_form.to_data(fields, schema_form.parse(fields, MultiDict()))
+    data = form_values.to_data(fields, form_values.parse(fields, MultiDict()))
     try:
         validate_task_data(data, compile_form(json.dumps(schema)),
                            max_bytes=1 << 20)
@@ -97,27 +98,27 @@ def test_posted_rows_are_read_in_index_order_compacted_and_typed() -> None:
         "risks.2.measures.1._row": "1", "risks.2.measures.1": " ",
         "risks.5._row": "1", "risks.5.description": "  ",
         "risks.x.category": "ignored", "other": "ignored"})
-    raw = schema_form.parse(fields, form)
+    raw = form_values.parse(fields, form)
     assert [r["description"] for r in raw["risks"]] == ["甲", "  ", "乙"]
-    compacted = schema_form.compact(fields, raw)
+    compacted = form_values.compact(fields, raw)
     assert [r["description"] for r in compacted["risks"]] == ["甲", "乙"]
     assert compacted["risks"][0]["measures"] == ["轮岗"]
-    assert schema_form.to_data(fields, compacted) == {"risks": [
+    assert form_values.to_data(fields, compacted) == {"risks": [
         {"category": "duty", "description": "甲", "measures": ["轮岗"]},
         {"category": "process", "description": "乙", "measures": []}]}
-    skipped = schema_form.parse(fields, form, skip="risks.2")
+    skipped = form_values.parse(fields, form, skip="risks.2")
     assert [r["description"] for r in skipped["risks"]] == ["  ", "乙"]
 
 
 def test_rows_are_added_only_where_the_schema_has_a_list() -> None:
     fields = schema_form.build(DISCOVERY)
     raw: dict[str, Any] = {"risks": [{"category": "duty", "description": "甲", "measures": []}]}
-    assert schema_form.add_row(fields, raw, "risks")
-    assert schema_form.add_row(fields, raw, "risks.0.measures")
+    assert form_values.add_row(fields, raw, "risks")
+    assert form_values.add_row(fields, raw, "risks.0.measures")
     assert raw["risks"][1] == {"category": "", "description": "", "measures": []}
     assert raw["risks"][0]["measures"] == [""]
     for bad in ("nowhere", "risks.0", "risks.7.measures", "risks.0.category", "risks.x"):
-        assert not schema_form.add_row(fields, raw, bad), bad
+        assert not form_values.add_row(fields, raw, bad), bad
 
 
 def test_engine_errors_are_keyed_by_path_and_said_in_the_users_language(app: Flask) -> None:
@@ -127,7 +128,7 @@ def test_engine_errors_are_keyed_by_path_and_said_in_the_users_language(app: Fla
         validate_task_data({"risks": [{"category": "duty", "description": "x"},
                                       {"category": "nope", "description": "y" * 2001}]},
                            form, max_bytes=1 << 20)
-    assert schema_form.flatten_errors(caught.value.errors) == {
+    assert form_state.flatten_errors(caught.value.errors) == {
         "risks.1.category": ["Must be one of: duty, process."],
         "risks.1.description": ["Longer than maximum length 2000."]}
     with app.test_request_context():
@@ -138,10 +139,10 @@ def test_engine_errors_are_keyed_by_path_and_said_in_the_users_language(app: Fla
                                                    "_schema": ["too large"]})
         assert state.errors == {"risks": ["请至少添加 1 项。"]}
         assert state.general == ["填写的内容过多，无法提交。"]
-        said = schema_form.describe(None, ["Not a valid integer.",
+        said = form_state.describe(None, ["Not a valid integer.",
                                            "Must be greater than or equal to 1 and less than "
                                            "or equal to 3.", "Something new."])
         assert said == ["请输入整数。", "请输入 1 至 3 之间的数。", "Something new."]
-        assert schema_form.describe(None, ["Shorter than minimum length 1.",
+        assert form_state.describe(None, ["Shorter than minimum length 1.",
                                            "Missing data for required field."]) == [
             "此项为必填项。"]

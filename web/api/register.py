@@ -10,7 +10,7 @@ from typing import Any
 import marshmallow as ma
 
 from engine.programme.models import FoundBy, Harm, Likelihood, RiskCategory
-from engine.programme.services import organisation, register, register_pages
+from engine.programme.services import organisation, register_pages, register_risk_points
 
 from ..runtime import runtime
 from .base import Blueprint, NamedSchema, actor, named, require
@@ -158,7 +158,8 @@ def add_risk_points(body: dict[str, Any], code: str) -> Any:
         post = _post(uow, code, may_add_risks)
         found_by = FOUND_BY[relation_to_post(who, post)]
         points = [{"found_by": found_by, **point} for point in body["points"]]
-        rows = register.add_risk_points(uow, {"post": post.code}, body["year"], points, who)
+        rows = register_risk_points.add_risk_points(uow, {"post": post.code}, body["year"],
+                                                    points, who)
         return [{**_point_columns(row), "measures": []} for row in rows]
 
 

@@ -32,8 +32,8 @@ from engine.services import diagrams, drafts, evidence, instances, tasks
 
 from ..errors import describe
 from ..runtime import runtime
-from . import bp, page, schema_form, uploads
-from .schema_form import FormState
+from . import bp, form_values, page, schema_form, uploads
+from .form_state import FormState
 
 
 def _render(p: page.TaskPage, state: FormState, status: int = 200,
@@ -67,10 +67,10 @@ def _row_action(p: page.TaskPage, action: str) -> Any:
     removed and everything typed kept (nothing is saved)."""
     verb, _sep, path = action.partition(":")
     if verb == "remove":
-        raw = schema_form.parse(p.fields, request.form, skip=path)
+        raw = form_values.parse(p.fields, request.form, skip=path)
     else:
-        raw = schema_form.parse(p.fields, request.form)
-        if not schema_form.add_row(p.fields, raw, path):
+        raw = form_values.parse(p.fields, request.form)
+        if not form_values.add_row(p.fields, raw, path):
             abort(400)
     return _render(p, FormState(p.fields, raw))
 
@@ -107,7 +107,7 @@ def act(task_id: uuid.UUID) -> Any:
         return _row_action(p, action)
     if action not in ACTIONS:
         abort(400)
-    raw = schema_form.compact(p.fields, schema_form.parse(p.fields, request.form))
+    raw = form_values.compact(p.fields, form_values.parse(p.fields, request.form))
     try:
         return _perform(p, action, raw)
     except ValidationFailed as exc:  # the draft is too large
@@ -141,7 +141,7 @@ def _perform(p: page.TaskPage, action: str, raw: dict[str, Any]) -> Any:
 
 
 def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
-    data = schema_form.to_data(p.fields, raw)
+    data = form_values.to_data(p.fields, raw)
     try:
         with runtime().uow() as uow:
             drafts.submit_task(uow, p.task.id, g.actor, data)

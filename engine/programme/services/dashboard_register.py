@@ -2,12 +2,13 @@
 department — the costly part of the page at city size — and a cache of those rows that is
 never stale.
 
-The rows change only when the register does, and every register write goes through
-``engine.programme.services.register``, which appends a ``register_change`` row for each field it
-changes (the table is append-only). So the newest ``register_change`` id, with a checksum of
-which department each post is in (the rows are grouped by the post's department), stamps the
-rows exactly: a request whose stamp matches the cached one reuses them, any other reads them
-again. The stamp is read before the rows, so rows cached under a stamp are never older than it.
+The rows change only when the register does, and every register write records its changes
+through ``engine.programme.services.register_writes.History``, which appends a
+``register_change`` row for each field it changes (the table is append-only). So the newest
+``register_change`` id, with a checksum of which department each post is in (the rows are
+grouped by the post's department), stamps the rows exactly: a request whose stamp matches the
+cached one reuses them, any other reads them again. The stamp is read before the rows, so
+rows cached under a stamp are never older than it.
 
 The cache is passed in (the web app keeps one per process); without it every call reads.
 """

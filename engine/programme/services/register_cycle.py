@@ -6,7 +6,7 @@ the step of the process and what it wrote are committed together, or neither is.
 change is versioned in ``register_change`` like the register's other writes.
 
 - ``publish_post`` — 公示 for one post: "要严格审核把关,确定岗位廉政风险等级,并进行公示,明确监管
-  内容,落实监管责任,接受群众监督" (``register.publish`` is the unit-wide publication);
+  内容,落实监管责任,接受群众监督" (``register_grading.publish`` is the unit-wide one);
 - ``archive_post`` — 建立信息档案: once publicity is over, the year's file of the post holds
   every risk point found that year, published;
 - ``record_measures`` — 健全防控措施: measures against the post's risk points, which are then
@@ -25,24 +25,17 @@ from ...db import UnitOfWork
 from ...errors import ValidationFailed
 from ..models import ControlMeasure, Post, PostGrading, RiskPoint, RiskStatus
 from ..registerschema import MeasureInput, PostYear
-from .register import (
-    _UNPUBLISHED,
-    GRADING,
-    RISK_POINT,
-    _by_code,
-    _find_grading,
-    _history,
-    _load,
-    _new_measure,
-)
+from .register_grading import UNPUBLISHED, find_grading
+from .register_measures import new_measure
+from .register_writes import GRADING, RISK_POINT, by_code, history, load_input
 
 #: Statuses a risk point leaves once measures are set against it.
-_UNCONTROLLED = (*_UNPUBLISHED, RiskStatus.PUBLISHED.value)
+_UNCONTROLLED = (*UNPUBLISHED, RiskStatus.PUBLISHED.value)
 
 
 def _post_year(uow: UnitOfWork, post_code: str, year: int, what: str) -> tuple[Post, int]:
-    data = _load(PostYear, {"post": post_code, "year": year}, what)
-    return _by_code(uow, Post, "post", data["post"]), data["year"]
+    data = load_input(PostYear, {"post": post_code, "year": year}, what)
+    return by_code(uow, Post, "post", data["post"]), data["year"]
 
 
 def _points(uow: UnitOfWork, post: Post, year: int,
@@ -56,7 +49,7 @@ def _points(uow: UnitOfWork, post: Post, year: int,
 
 
 def _graded(uow: UnitOfWork, post: Post, year: int) -> PostGrading:
-    grading = _find_grading(uow, post, year)
+    grading = find_grading(uow, post, year)
     if grading is None:
         message = f"post {post.code} has no grading for {year}: grade it first"
         raise ValidationFailed(message, {"post": [message]})
@@ -67,9 +60,9 @@ def publish_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> Po
     """Publish the post's level for ``year`` now — again after a re-review, so the page shows
     when the level in force went public — and mark its risk points of that year published."""
     post, year = _post_year(uow, post_code, year, "publication")
-    points = _points(uow, post, year, _UNPUBLISHED)
+    points = _points(uow, post, year, UNPUBLISHED)
     grading = _graded(uow, post, year)
-    log = _history(uow, actor)
+    log = history(uow, actor)
     log.set(GRADING, grading, "published_at", log.at)
     for point in points:
         log.set(RISK_POINT, point, "status", RiskStatus.PUBLISHED.value)
@@ -88,9 +81,9 @@ def archive_post(uow: UnitOfWork, post_code: str, year: int,
         message = (f"the level of post {post.code} for {year} was not published: publicity "
                    "comes before the archive")
         raise ValidationFailed(message, {"post": [message]})
-    log = _history(uow, actor)
+    log = history(uow, actor)
     for point in points:
-        if point.status in _UNPUBLISHED:
+        if point.status in UNPUBLISHED:
             log.set(RISK_POINT, point, "status", RiskStatus.PUBLISHED.value)
     return grading, points
 
@@ -110,11 +103,11 @@ def record_measures(uow: UnitOfWork, post_code: str, year: int,
         raise ValidationFailed(message, {"post": [message]})
     plan = [_targets(index, measure, points, post, year)
             for index, measure in enumerate(measures)]  # everything checked before a write
-    log = _history(uow, actor)
+    log = history(uow, actor)
     rows = []
     for data, targets in plan:
         for point in targets:
-            rows.append(_new_measure(uow, point, dict(data), log))
+            rows.append(new_measure(uow, point, dict(data), log))
             if point.status in _UNCONTROLLED:
                 log.set(RISK_POINT, point, "status", RiskStatus.CONTROLLED.value)
     return rows
@@ -128,6 +121,6 @@ def _targets(index: int, measure: Mapping[str, Any], points: dict[int, RiskPoint
         message = (f"risk point(s) {', '.join(map(str, unknown))} are not risk points of "
                    f"post {post.code} in {year}")
         raise ValidationFailed(message, {f"measures.{index}.risk_points": [message]})
-    data = _load(MeasureInput, {k: v for k, v in measure.items() if k != "risk_points"},
-                 f"control measure {index + 1}")
+    data = load_input(MeasureInput, {k: v for k, v in measure.items() if k != "risk_points"},
+                      f"control measure {index + 1}")
     return data, [points[i] for i in (wanted or sorted(points))]

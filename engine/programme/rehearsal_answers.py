@@ -1,0 +1,84 @@
+"""What the people of the rehearsal write: the data each task is completed with.
+
+Every task of the programme's processes gets a fixed, plausible answer by its BPMN element
+(``FORMS``: a risk or two found in discovery, a review approved, a self-check report, an
+assessment with one shortfall…); a risk's description starts with the post's or unit's code
+so what each one found stays traceable. The city's discipline commission answers the
+campaign's milestone checkpoints from the milestone's report: met if no unit is late.
+
+Kept apart from the rehearsal's driver (``engine.programme.rehearsal``) because this is the
+part that follows the forms in bpmn/: a new or changed form is an edit here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+
+from ..db import UnitOfWork
+from ..errors import InvalidState
+from .models import MilestoneReport
+
+
+def _risk(code: str, text: str, category: str = "duty") -> dict[str, str]:
+    return {"category": category, "description": f"{code}:{text}", "likelihood": "low",
+            "harm": "minor"}
+
+
+#: What each person writes, by the BPMN element of the task.
+FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "mobilization": lambda _c: {"mobilization_notice": "召开全市廉政风险防范管理工作动员部署会议",
+                                "mobilization_meeting": "2011年3月1日推进会议"},
+    "self_identified": lambda c: {"risks": [_risk(c, "办事程序公开不及时", "process")]},
+    "peer_checked": lambda _c: {"risks": []},
+    "leader_pointed": lambda c: {"risks": [_risk(c, "台账登记不全", "institutional")]},
+    "organization_reviewed": lambda _c: {"risks": []},
+    "review": lambda _c: {"approved": True, "review_comment": "同意"},
+    "suggestion_review": lambda _c: {"suggestion_accepted": False,
+                                     "suggestion_category": "external",
+                                     "suggestion_likelihood": "low",
+                                     "suggestion_harm": "minor"},
+    "prevention": lambda _c: {"measures": [{"description": "办事程序和时限对外公开",
+                                            "due_in_days": 30}]},
+    "integrity_talk": lambda _c: {"talk_summary": "严守纪律,规范用权"},
+    "self_check": lambda _c: {"self_check_report": "按季自查,未发现问题"},
+    "monitoring": lambda _c: {"monitoring_report": "全年未发现苗头性、倾向性问题"},
+    "assessment": lambda _c: {"score_information_monitoring": 85, "score_self_check": 90,
+                              "score_superior_inspection": 80, "score_social_evaluation": 75,
+                              "shortfalls": ["自查记录不够详细"]},
+    "correct_shortfall [child]": lambda _c: {"correction": "已完善自查记录"},
+    "unit_discovery": lambda c: {"risks": [_risk(c, "重大项目安排未经领导班子集体研究",
+                                                 "institutional")]},
+    "department_discovery [child]": lambda c: {"risks": [_risk(c, "工作时限没有明确规定",
+                                                               "process")]},
+    "unit_assessment": lambda _c: {"score_information_monitoring": 92, "score_self_check": 88,
+                                   "score_superior_inspection": 90,
+                                   "score_social_evaluation": 86,
+                                   "shortfalls": ["三重一大事项会议记录不全"]},
+    "unit_correction [child]": lambda _c: {"correction": "补齐会议记录"},
+    "city_summary": lambda _c: {"city_summary": "全市廉政风险防范管理工作基本完成"},
+}
+
+
+def answer(uow: UnitOfWork, element: str, code: str, campaign_id: int) -> dict[str, Any]:
+    """What the person given task ``element`` of ``code`` (a post or unit) submits."""
+    if element.startswith("checkpoint_"):
+        return _checkpoint(uow, campaign_id, element.removeprefix("checkpoint_"))
+    make = FORMS.get(element)
+    if make is None:
+        raise InvalidState(f"the rehearsal does not know how to answer task '{element}'")
+    return make(code)
+
+
+def _checkpoint(uow: UnitOfWork, campaign_id: int, name: str) -> dict[str, Any]:
+    """The commission reads the milestone's report and says whether it was met."""
+    report = uow.session.scalar(select(MilestoneReport).where(
+        MilestoneReport.instance_id == campaign_id, MilestoneReport.name == name))
+    if report is None:
+        return {f"{name}_met": False, f"{name}_notes": "没有节点报告"}
+    late = "、".join(report.late_units) or "无"
+    return {f"{name}_met": not report.late_units,
+            f"{name}_notes": f"按期完成 {report.units_on_track}/{report.units_total} 个单位;"
+                             f"滞后单位:{late},已督促整改"}

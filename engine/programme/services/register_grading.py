@@ -1,0 +1,176 @@
+"""Post gradings in the risk register: a post's level for a year, the reviewer's change of it,
+and its publication (公示).
+
+The grading follows the source's rules (``engine.programme.grading``, mirroring bpmn/*.dmn):
+"根据岗位风险发生的几率大小、可能造成的危害程度,将岗位廉政风险等级划分为三级" — a post's level is
+the most severe of its post rule level and its risk points of that year. A reviewer may change
+it only with a written reason ("严格审核把关,确定岗位廉政风险等级"), and the roles answering for the
+post follow the level in force ("分级管理、分级负责"). ``regrade_if_graded`` is how a change to
+a post's risk points (``register_risk_points``) keeps its stored level in step.
+Validation, lookups and the change history are ``register_writes``'.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ...actors import Actor
+from ...db import UnitOfWork
+from ...errors import Conflict, NotFound, ValidationFailed
+from ..grading import post_rule_level, responsibility
+from ..models import Department, Post, PostGrading, RiskPoint, RiskStatus, Unit
+from ..registerschema import OverrideLevel, PostYear, UnitYear
+from .register_writes import GRADING, RISK_POINT, History, by_code, history, load_input
+
+#: Risk point statuses that grading and publication move on; later ones are left alone.
+UNPUBLISHED = (RiskStatus.IDENTIFIED.value, RiskStatus.GRADED.value)
+
+
+def _grading_fields(grading: PostGrading) -> dict[str, Any]:
+    return {"post": grading.post.code, "year": grading.year,
+            "rule_level": grading.rule_level, "risk_level": grading.risk_level,
+            "level": grading.level, "responsible_role": grading.responsible_role,
+            "direct_manager_role": grading.direct_manager_role}
+
+
+def find_grading(uow: UnitOfWork, post: Post, year: int) -> PostGrading | None:
+    """The post's grading of ``year``, locked (after its risk points: the register's lock
+    order), or ``None`` if it was never graded."""
+    return uow.session.scalar(select(PostGrading).where(
+        PostGrading.post_id == post.id, PostGrading.year == year).with_for_update())
+
+
+def _set_roles(grading: PostGrading, log: History) -> bool:
+    responsible, manager = responsibility(grading.effective_level)
+    changed = log.set(GRADING, grading, "responsible_role", responsible)
+    return log.set(GRADING, grading, "direct_manager_role", manager) or changed
+
+
+def _grade(uow: UnitOfWork, post: Post, year: int, log: History,
+           grading: PostGrading | None) -> PostGrading:
+    """Store the rule's answer: the most severe (lowest) of the post's rule level and its
+    risk points' levels that year."""
+    uow.session.flush()  # the session does not autoflush: count pending risk points too
+    rule = post_rule_level(post)
+    risk = uow.session.scalar(select(func.min(RiskPoint.level)).where(
+        RiskPoint.post_id == post.id, RiskPoint.year == year))
+    level = rule if risk is None else min(rule, risk)
+    if grading is None:
+        grading = PostGrading(post=post, year=year, rule_level=rule, risk_level=risk,
+                              level=level, graded_at=log.at, graded_by=log.who)
+        grading.responsible_role, grading.direct_manager_role = responsibility(level)
+        uow.session.add(grading)
+        uow.session.flush()
+        log.created(GRADING, grading.id, _grading_fields(grading))
+        return grading
+    changed = [log.set(GRADING, grading, "rule_level", rule),
+               log.set(GRADING, grading, "risk_level", risk),
+               log.set(GRADING, grading, "level", level),
+               _set_roles(grading, log)]
+    if any(changed):
+        grading.graded_at, grading.graded_by = log.at, log.who
+    return grading
+
+
+def regrade_if_graded(uow: UnitOfWork, post: Post, year: int, log: History) -> None:
+    """After a change to the post's risk points: re-grade it if it was graded that year, so
+    the stored level never lags its risk points (an ungraded post waits for its grading)."""
+    grading = find_grading(uow, post, year)
+    if grading is not None:
+        _grade(uow, post, year, log, grading)
+
+
+def grade_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
+    """确定风险等级: grade (or re-grade) a post for ``year``; its risk points of that year
+    that were only identified become graded."""
+    grading = grade(uow, post_code, year, actor)
+    uow.commit()
+    return grading
+
+
+def grade(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
+    """``grade_post`` in the caller's transaction (no commit)."""
+    data = load_input(PostYear, {"post": post_code, "year": year}, "grading")
+    post = by_code(uow, Post, "post", data["post"])
+    # Locks in one order everywhere — risk points (by id), then the grading — so concurrent
+    # writes on PostgreSQL queue instead of deadlocking.
+    points = list(uow.session.scalars(select(RiskPoint).where(
+        RiskPoint.post_id == post.id, RiskPoint.year == data["year"])
+        .order_by(RiskPoint.id).with_for_update()))
+    log = history(uow, actor)
+    try:
+        grading = _grade(uow, post, data["year"], log, find_grading(uow, post, data["year"]))
+    except IntegrityError as exc:  # another grading of the same post and year won the race
+        raise Conflict(f"post {post.code} was graded for {year} meanwhile; "
+                       "grade it again") from exc
+    for point in points:
+        if point.status == RiskStatus.IDENTIFIED:
+            log.set(RISK_POINT, point, "status", RiskStatus.GRADED.value)
+    return grading
+
+
+def override_level(uow: UnitOfWork, post_code: str, year: int, level: int, reason: str,
+                   actor: Actor) -> PostGrading:
+    """严格审核把关: the reviewer sets the post's level, giving a written reason (at least
+    ``registerschema.MIN_REASON`` characters), which every resulting change carries."""
+    grading = change_level(uow, post_code, year, level, reason, actor)
+    uow.commit()
+    return grading
+
+
+def change_level(uow: UnitOfWork, post_code: str, year: int, level: int, reason: str,
+                 actor: Actor) -> PostGrading:
+    """``override_level`` in the caller's transaction (no commit)."""
+    data = load_input(OverrideLevel, {"post": post_code, "year": year, "level": level,
+                                      "reason": reason}, "level change")
+    post = by_code(uow, Post, "post", data["post"])
+    grading = find_grading(uow, post, data["year"])
+    if grading is None:
+        raise NotFound(f"post {post.code} has no grading for {data['year']}: grade it first")
+    log = history(uow, actor, data["reason"])
+    log.set(GRADING, grading, "override_level", data["level"])
+    log.set(GRADING, grading, "override_reason", data["reason"])
+    log.set(GRADING, grading, "overridden_by", actor.user)
+    _set_roles(grading, log)
+    return grading
+
+
+def _unit_risk_points(unit: Unit, year: int) -> Any:
+    """Risk points of every tier of ``unit`` in ``year`` (a select)."""
+    departments = select(Department.id).where(Department.unit_id == unit.id)
+    posts = select(Post.id).where(Post.department_id.in_(departments))
+    return select(RiskPoint).where(RiskPoint.year == year, or_(
+        RiskPoint.unit_id == unit.id, RiskPoint.department_id.in_(departments),
+        RiskPoint.post_id.in_(posts)))
+
+
+def publish(uow: UnitOfWork, unit_code: str, year: int, actor: Actor) -> list[PostGrading]:
+    """公示: publish the levels of every post of the unit for ``year`` — the public page then
+    lists them — and mark the unit's risk points of that year published. Every post must be
+    graded first ("覆盖……所有岗位"); publishing again publishes only what was not yet."""
+    data = load_input(UnitYear, {"unit": unit_code, "year": year}, "publication")
+    unit = by_code(uow, Unit, "unit", data["unit"])
+    points = list(uow.session.scalars(_unit_risk_points(unit, data["year"]).where(
+        RiskPoint.status.in_(UNPUBLISHED)).order_by(RiskPoint.id).with_for_update()))
+    posts = list(uow.session.scalars(select(Post).join(Post.department).where(
+        Department.unit_id == unit.id).order_by(Department.code, Post.code)))
+    gradings = {g.post_id: g for g in uow.session.scalars(select(PostGrading).where(
+        PostGrading.post_id.in_([p.id for p in posts]), PostGrading.year == data["year"])
+        .order_by(PostGrading.id).with_for_update())}
+    missing = [p.code for p in posts if p.id not in gradings]
+    if missing:
+        message = (f"{len(missing)} post(s) of unit {unit.code} have no grading for "
+                   f"{data['year']}: {', '.join(missing)}")
+        raise ValidationFailed(message, {"unit": [message]})
+    log = history(uow, actor)
+    published = [gradings[p.id] for p in posts]
+    for grading in published:
+        if grading.published_at is None:
+            log.set(GRADING, grading, "published_at", log.at)
+    for point in points:
+        log.set(RISK_POINT, point, "status", RiskStatus.PUBLISHED.value)
+    uow.commit()
+    return published
