@@ -20,10 +20,10 @@ from engine.models import MailStatus
 from engine.services import clock, mail_outbox
 from engine.services import notifications as notifications_service
 
-from .cli_format import CHINA, ISO_DATETIME, Column
+from .format import CHINA, ISO_DATETIME, Column
 
 if TYPE_CHECKING:
-    from .cli import State
+    from . import State
 
 
 @click.group()

@@ -15,10 +15,10 @@ import click
 from engine.programme.demo import DEFAULT_PASSWORD, DEFAULT_SEED, DemoSummary, load_demo_city
 from engine.programme.services import organisation
 
-from .cli_format import CHINA, Column, table
+from .format import CHINA, Column, table
 
 if TYPE_CHECKING:
-    from .cli import State
+    from . import State
 
 
 @click.group()

@@ -23,11 +23,11 @@ from engine.migrate import current_revision
 from scheduler import SchedulerService, SchedulerSettings
 from scheduler.status import read_status
 
-from .cli_format import Column, Failure, cell, table
-from .health import head_revision
+from ..health import head_revision
+from .format import Column, Failure, cell, table
 
 if TYPE_CHECKING:
-    from .cli import State
+    from . import State
 
 
 def configure_logging(level: str) -> None:

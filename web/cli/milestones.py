@@ -22,10 +22,10 @@ from engine.programme.services import milestones as milestones_service
 from engine.programme.services import organisation
 from engine.programme.services.milestones import PlanView, warn_at
 
-from .cli_format import CHINA, ISO_DATETIME, Column, cell, table
+from .format import CHINA, ISO_DATETIME, Column, cell, table
 
 if TYPE_CHECKING:
-    from .cli import State
+    from . import State
 
 campaign_option = click.option(
     "--campaign", metavar="KEY|ID",

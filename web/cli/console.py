@@ -11,7 +11,7 @@ import click
 from engine.services import variable_index
 
 if TYPE_CHECKING:
-    from .cli import State
+    from . import State
 
 
 @click.group()

@@ -41,15 +41,14 @@ from engine.services.tasks import VIEWS
 from engine.settings import Settings
 from scheduler import start_embedded
 
-from . import (
-    cli_console,
-    cli_demo,
-    cli_milestones,
-    cli_notifications,
-    cli_scheduler,
-    create_app,
-)
-from .cli_format import (
+from .. import create_app
+from ..health import database_problem, head_revision
+from . import console as cli_console
+from . import demo as cli_demo
+from . import milestones as cli_milestones
+from . import notifications as cli_notifications
+from . import scheduler as cli_scheduler
+from .format import (
     CHINA,
     DURATION,
     INSTANCE_COLUMNS,
@@ -68,7 +67,6 @@ from .cli_format import (
     table,
     task_row,
 )
-from .health import database_problem, head_revision
 
 
 class State:
