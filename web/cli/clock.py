@@ -1,19 +1,21 @@
 """``irpm clock show|set|advance|system`` — the project clock: the system clock, or a
-simulated time shared by every process (for rehearsals of the programme)."""
+simulated time shared by every process (for rehearsals of the programme).
+
+Every move is ``engine.services.clock.move_clock``, the service the console's clock page
+calls too: it fires what falls due on the way and commits; this module parses and prints."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import click
 
 from engine.db import UnitOfWork
 from engine.services import clock as clock_service
-from engine.services import timers as timers_service
 
-from .format import CHINA, DURATION, ISO_DATETIME, Duration, Failure
+from .format import CHINA, DURATION, ISO_DATETIME, Duration
 from .state import State, pass_state
 
 
@@ -22,13 +24,18 @@ def clock() -> None:
     """The project clock: the system clock, or a simulated time shared by every process."""
 
 
-def _clock_payload(uow: UnitOfWork, **extra: Any) -> dict[str, Any]:
-    return {"simulated": clock_service.is_simulated(uow), "now": clock_service.now(uow), **extra}
+def _clock_payload(uow: UnitOfWork) -> dict[str, Any]:
+    return {"simulated": clock_service.is_simulated(uow), "now": clock_service.now(uow)}
 
 
 def _clock_text(payload: Mapping[str, Any]) -> str:
     kind = "simulated" if payload["simulated"] else "system"
     return f"{kind} clock: {payload['now'].astimezone(CHINA).isoformat(timespec='seconds')}"
+
+
+def _say_moved(state: State, moved: clock_service.ClockMove) -> None:
+    payload = {"simulated": moved.simulated, "now": moved.now, "fired": moved.fired}
+    state.say(payload, f"{_clock_text(payload)}; {moved.fired} timer(s) fired")
 
 
 @clock.command("show")
@@ -48,15 +55,8 @@ def clock_set(state: State, at: datetime) -> None:
     +08:00). Every timer falling due on the way fires at its own due time, in due order (as
     `clock advance` does); the first setting fires what is due at that time."""
     with state.rt.uow() as uow:
-        if clock_service.is_simulated(uow) and at.astimezone(UTC) > clock_service.now(uow):
-            fired = timers_service.advance_to(uow, at)
-        else:
-            clock_service.set_clock(uow, at)
-            uow.commit()  # set_clock leaves the commit to its caller
-            fired = timers_service.fire_due_timers(uow, clock_service.now(uow))
-    with state.rt.uow(write=False) as uow:
-        payload = _clock_payload(uow, fired=fired)
-    state.say(payload, f"{_clock_text(payload)}; {fired} timer(s) fired")
+        moved = clock_service.move_clock(uow, to=at)
+    _say_moved(state, moved)
 
 
 @clock.command("advance")
@@ -66,13 +66,8 @@ def clock_advance(state: State, duration: Duration) -> None:
     """Move the simulated clock forward by DURATION (P7D, PT2H, P1M, or 7d, 36h), firing
     every timer on the way at its own due time."""
     with state.rt.uow() as uow:
-        if not clock_service.is_simulated(uow):
-            raise Failure("the system clock cannot be advanced; set a simulated time first "
-                          "(irpm clock set 2011-01-04T09:00)")
-        fired = timers_service.advance_to(uow, duration.after(clock_service.now(uow)))
-    with state.rt.uow(write=False) as uow:
-        payload = _clock_payload(uow, fired=fired)
-    state.say(payload, f"{_clock_text(payload)}; {fired} timer(s) fired")
+        moved = clock_service.move_clock(uow, by=duration)
+    _say_moved(state, moved)
 
 
 @clock.command("system")
@@ -80,8 +75,6 @@ def clock_advance(state: State, duration: Duration) -> None:
 def clock_system(state: State) -> None:
     """Go back to the real (system) clock."""
     with state.rt.uow() as uow:
-        clock_service.use_system_clock(uow)
-        uow.commit()  # use_system_clock leaves the commit to its caller
-    with state.rt.uow(write=False) as uow:
-        payload = _clock_payload(uow)
+        moved = clock_service.move_clock(uow, system=True)
+    payload = {"simulated": moved.simulated, "now": moved.now}
     state.say(payload, _clock_text(payload))
