@@ -9,13 +9,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from engine.actors import Actor
-from engine.db import UnitOfWork
-from engine.models import HumanTask, ProcessInstance, TaskState
+from engine.models import ProcessInstance
 from engine.programme.composition import programme_runtime
 from engine.runtime import Runtime
+from engine.services import instances as instances_service
 from engine.settings import Settings
 
 from .format import JSON_OBJECT, TASK_COLUMNS, Column, cell, dumps, instance_row, table, task_row
@@ -66,19 +65,11 @@ def actor(user: str, groups: Sequence[str] = (), *, admin: bool = False) -> Acto
     return Actor(user, frozenset(names), is_admin=admin)
 
 
-def open_tasks(uow: UnitOfWork, instance_id: int) -> list[dict[str, Any]]:
-    rows = uow.session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance_id,
-                                HumanTask.state == TaskState.OPEN)
-        .order_by(HumanTask.created_at, HumanTask.name))
-    return [task_row(task) for task in rows]
-
-
 def show_instance(state: State, instance: ProcessInstance, headline: str = "",
                   extra: Mapping[str, Any] | None = None) -> None:
     """An instance after a change, with the tasks now open in it."""
     with state.rt.uow(write=False) as uow:
-        tasks = open_tasks(uow, instance.id)
+        tasks = [task_row(t) for t in instances_service.open_tasks(uow, instance.id)]
     row = instance_row(instance)
     if state.as_json:
         click.echo(dumps({**(extra or {}), "instance": row, "tasks": tasks}))
