@@ -1,14 +1,22 @@
-"""The project clock as a service: system time, or a simulated time stored in the database."""
+"""The project clock as a service: system time, or a simulated time stored in the database.
+
+``move_clock`` is how people move it (the ``irpm clock`` commands, the console's clock
+controls): it fires what falls due on the way. ``set_clock``, ``advance_clock`` and
+``use_system_clock`` are the bare moves underneath, for code that fires timers itself.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import select
 
+from ..actors import Actor
 from ..clock import Clock, FrozenClock, SystemClock
 from ..db import UnitOfWork
-from ..errors import ValidationFailed
+from ..errors import Conflict, ValidationFailed
 from ..models import CLOCK_ROW, ClockState
 
 
@@ -74,3 +82,117 @@ def use_system_clock(uow: UnitOfWork) -> None:
 def _clock_moved(uow: UnitOfWork) -> None:
     """A scheduler arms timers by the system clock only: switching clocks changes that."""
     uow.runtime.timers_changed(uow)
+
+
+# --------------------------------------------------------------------------- moving it
+
+
+class Step(Protocol):
+    """A step forward that is not a fixed span, e.g. calendar months (``after(start)`` is
+    where it lands from ``start``)."""
+
+    def after(self, start: datetime) -> datetime: ...
+
+
+class ClockNotSimulated(Conflict):
+    """The move needs the simulated clock (advancing, a rehearsal move) but the system clock
+    is in force."""
+
+    code = "clock_not_simulated"
+
+
+class ClockNotAhead(ValidationFailed):
+    """A rehearsal move to a time that is not after the clock's reading (``now``)."""
+
+    code = "clock_not_ahead"
+
+    def __init__(self, now: datetime, target: datetime) -> None:
+        super().__init__(f"the simulated clock reads {now.isoformat()}; a move must go past it "
+                         f"(not to {target.isoformat()})", {"at": ["not after the clock"]})
+        self.now = now
+
+
+@dataclass(frozen=True)
+class ClockMove:
+    """What a move did: the readings before and after it, and the timer firings on the way."""
+
+    before: datetime
+    now: datetime
+    simulated: bool
+    fired: int
+
+
+#: The audit log's target for moves of the clock.
+CLOCK_TARGET = "clock"
+
+
+def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
+               by: timedelta | Step | None = None, system: bool = False,
+               rehearsal: bool = False, audited_by: Actor | None = None,
+               reason: str | None = None) -> ClockMove:
+    """Move the project clock and fire the timers it makes due: the one way the ``irpm clock``
+    commands and the console's clock controls move it. Commits each step itself.
+
+    Exactly one of:
+
+    - ``to``: the simulated time ``to``. Forward from a simulated reading, every timer falling
+      due on the way fires at its own due time, in due order (``timers.advance_to``); the
+      first setting (from the system clock), or the time it already reads, sets the clock and
+      fires what is due then at once. Back in time is refused.
+    - ``by``: forward from the simulated reading by a span or a ``Step`` (calendar months),
+      as ``to`` moves forward; refused on the system clock (``ClockNotSimulated``).
+    - ``system``: back to the system clock; fires nothing (a scheduler fires what is due).
+
+    ``rehearsal`` (the console) moves only a simulated clock (``ClockNotSimulated``) and only
+    past its reading (``ClockNotAhead``), checked before anything is written. ``audited_by``
+    writes the move to the audit log (``clock_set``, ``clock_advance``: from, to, timers fired)
+    with ``reason``, committed after the move.
+    """
+    if (to is not None) + (by is not None) + system != 1:
+        raise ValueError("move the clock to a time, by a step, or back to the system clock")
+    if system:
+        before = now(uow)
+        use_system_clock(uow)
+        return _moved(uow, before, 0, "system", audited_by, reason)
+    if to is not None and to.tzinfo is None:
+        raise ValidationFailed("the clock needs a time zone, e.g. 2011-01-04T09:00:00+08:00",
+                               {"at": ["naive datetime"]})
+    # Imported here: timers (and audit) import this module for the clock's reading.
+    from . import timers
+
+    before, simulated = now(uow), is_simulated(uow)
+    if (by is not None or rehearsal) and not simulated:
+        raise ClockNotSimulated(
+            "the system clock cannot be advanced; set a simulated time first "
+            "(irpm clock set 2011-01-04T09:00)" if by is not None else
+            "the clock is not simulated: it moves only in rehearsal mode (a simulated time "
+            "set with 'irpm clock set')")
+    if to is not None:
+        target = to
+    elif isinstance(by, timedelta):
+        target = before + by
+    else:
+        assert by is not None
+        target = by.after(before)
+    if rehearsal and target <= before:
+        raise ClockNotAhead(before, target)
+    if by is not None or (simulated and target > before):
+        fired = timers.advance_to(uow, target)
+    else:
+        set_clock(uow, target)
+        fired = timers.fire_due_timers(uow, now(uow))
+    return _moved(uow, before, fired, "set" if to is not None else "advance", audited_by,
+                  reason)
+
+
+def _moved(uow: UnitOfWork, before: datetime, fired: int, action: str,
+           audited_by: Actor | None, reason: str | None) -> ClockMove:
+    moved = ClockMove(before, now(uow), is_simulated(uow), fired)
+    if audited_by is not None:
+        from . import audit  # imported here: audit imports this module for the clock
+
+        audit.record_admin_action(
+            uow, audited_by, f"clock_{action}", CLOCK_TARGET, reason,
+            {"from": before.isoformat(), "to": moved.now.isoformat(), "timers_fired": fired})
+        uow.commit()
+    return moved

@@ -28,10 +28,12 @@ from ..models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
     EventType,
+    HumanTask,
     InstanceEvent,
     InstanceStatus,
     ProcessDefinition,
     ProcessInstance,
+    TaskState,
     simulated_now_column,
 )
 from . import clock
@@ -205,6 +207,14 @@ def instance_data(uow: UnitOfWork, instance_id: int) -> dict[str, Any]:
     data = copy.deepcopy(dict(workflow.data) | dict(last.data))
     uow.runtime.workflows.checkin(instance.id, instance.revision, workflow)
     return data
+
+
+def open_tasks(uow: UnitOfWork, instance_id: int) -> list[HumanTask]:
+    """The tasks open in an instance, oldest first (what it waits for after a change)."""
+    return list(uow.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id == instance_id,
+                                HumanTask.state == TaskState.OPEN)
+        .order_by(HumanTask.created_at, HumanTask.name)))
 
 
 def instance_events(uow: UnitOfWork, instance_id: int) -> list[InstanceEvent]:

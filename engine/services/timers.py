@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -153,3 +154,42 @@ def advance_to(uow: UnitOfWork, target: datetime) -> int:
         fired += fire_due_timers(uow, step)
     clock.set_clock(uow, max(target, clock.now(uow)))
     return fired
+
+
+@dataclass(frozen=True)
+class WaitingTimer:
+    """A pending timer of a running instance, with the instance's process and key."""
+
+    instance_id: int
+    process_id: str
+    business_key: str | None
+    element_id: str
+    kind: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class TimerOverview:
+    """What the running instances wait for, as of the clock's reading ``now``: how many
+    timers, how many of them due, the earliest due time, and the first ``timers``."""
+
+    now: datetime
+    pending: int
+    due: int
+    next_due: datetime | None
+    timers: list[WaitingTimer]
+
+
+def timer_overview(uow: UnitOfWork, limit: int = 20) -> TimerOverview:
+    """The pending timers of active instances, the next due first (``irpm timers list``)."""
+    now = clock.now(uow)
+    active = (select(PendingTimer, ProcessInstance.process_id, ProcessInstance.business_key)
+              .join(ProcessInstance, ProcessInstance.id == PendingTimer.instance_id)
+              .where(ProcessInstance.status.in_(ACTIVE_STATUSES)))
+    pending = active.subquery()
+    count, due = uow.session.execute(select(
+        func.count(), func.count().filter(pending.c.due_at <= now)).select_from(pending)).one()
+    found = uow.session.execute(active.order_by(PendingTimer.due_at).limit(limit))
+    return TimerOverview(now=now, pending=count, due=due, next_due=next_due(uow), timers=[
+        WaitingTimer(t.instance_id, process_id, key, t.element_id, t.kind, t.due_at)
+        for t, process_id, key in found])

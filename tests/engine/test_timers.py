@@ -51,6 +51,22 @@ def test_timer_table_holds_due_times(tm: Driver) -> None:
         assert tm.instance(iid).status == InstanceStatus.WAITING
 
 
+def test_timer_overview_counts_the_waiting_timers_and_lists_the_next(tm: Driver) -> None:
+    ids = _start_all(tm)
+    with tm.rt.uow() as uow:
+        instances.suspend_instance(uow, ids["timer_date"], ADMIN, "on hold")
+    tm.set_clock(T0 + timedelta(days=3, hours=12))
+    with tm.rt.uow(write=False) as uow:
+        overview = timers.timer_overview(uow, limit=2)
+    assert (overview.now, overview.pending, overview.due, overview.next_due) == (
+        T0 + timedelta(days=3, hours=12), 3, 3, T0 + HOUR)  # the suspended one not counted
+    assert [(t.instance_id, t.process_id, t.business_key, t.element_id, t.kind, t.due_at)
+            for t in overview.timers] == [
+        (ids["timer_cycle"], "timer_cycle", None, "hourly", "cycle", T0 + HOUR),
+        (ids["timer_duration"], "timer_duration", None, "wait_two_days", "duration",
+         T0 + timedelta(days=2))]
+
+
 def test_due_instance_ids_are_exactly_the_due_ones(tm: Driver) -> None:
     ids = _start_all(tm)
     assert tm.due_ids(T0) == []

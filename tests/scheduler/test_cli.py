@@ -71,7 +71,7 @@ def test_irpm_serve_runs_the_embedded_scheduler_unless_off(
         return service
 
     monkeypatch.setattr(Flask, "run", run)
-    monkeypatch.setattr(cli, "start_embedded", embedded)
+    monkeypatch.setattr(cli.serve, "start_embedded", embedded)
     monkeypatch.setenv("IRPM_SCHEDULER", "embedded")
     irpm(database_url, "serve", "--port", "5099")
     assert [what for what, _ in started] == ["scheduler", "run"]

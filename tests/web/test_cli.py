@@ -1,4 +1,4 @@
-"""The ``irpm`` command line (web/cli.py), run through click's CliRunner against the test
+"""The ``irpm`` command line (web/cli/), run through click's CliRunner against the test
 database: tables for people, JSON for scripts, one ``error:`` line and status 1 on failure."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``irpm milestones plan|set|reports|report`` and ``irpm rehearse`` (web/cli_milestones.py)
+"""``irpm milestones plan|set|reports|report`` and ``irpm rehearse`` (web/cli/milestones.py)
 on the three-unit town: tables for people, JSON for scripts, one ``error:`` line and status
 1 — and an unchanged plan — when a change is refused."""
 

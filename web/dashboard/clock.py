@@ -4,14 +4,15 @@ clock's controls for rehearsals of the programme (administrators only).
 They exist only in rehearsal mode — while the clock is simulated; on the system clock the
 page says so and every move is refused, so a production clock can never be touched from the
 browser. A move goes only forward and fires every timer falling due on the way, each at its
-own time (``engine.services.advance_to``). Input is checked before anything is written: a
-refused move leaves the clock and every instance as they were. Each move is written to the
-audit log (``record_admin_action``: who, when, from and to, how many timers fired, why).
+own time. Input is checked before anything is written: a refused move leaves the clock and
+every instance as they were. Each move is written to the audit log (who, when, from and to,
+how many timers fired, why). All of that is ``engine.services.clock.move_clock``, the
+service the ``irpm clock`` commands call too; this module checks the form and shows the
+outcome.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,15 +20,13 @@ import marshmallow as ma
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine.services import audit, timers
 from engine.services import clock as clock_service
+from engine.services import timers
 
 from ..i18n import when
 from ..runtime import runtime
 from . import bp
 from .schemas import AdvanceClockSchema, SetClockSchema, errors_text
-
-CLOCK_TARGET = "clock"
 
 
 def _admin_only() -> None:
@@ -53,32 +52,24 @@ def clock() -> Any:
     return _page()
 
 
-def _move(action: str, reason: str, target_of: Callable[[datetime], datetime],
-          field: str) -> Any:
-    """Move the simulated clock to ``target_of(now)``, firing what falls due — after checking,
-    in the same transaction, that it is simulated and the target is ahead of it."""
-    refused: dict[str, list[str]] | None = None
-    with runtime().uow() as uow:
-        before = clock_service.now(uow)
-        target = target_of(before)
-        if not clock_service.is_simulated(uow):
-            refused = {"clock": [_("The clock is not simulated: it can only be moved in "
-                                   "rehearsal mode (a simulated time set with "
-                                   "'irpm clock set').")]}
-        elif target <= before:
-            refused = {field: [_("The clock already reads %(now)s; choose a later time (it "
-                                 "never moves backwards).", now=when(before))]}
-        else:
-            fired = timers.advance_to(uow, target)
-            after = clock_service.now(uow)
-            audit.record_admin_action(
-                uow, g.actor, f"clock_{action}", CLOCK_TARGET, reason,
-                {"from": before.isoformat(), "to": after.isoformat(), "timers_fired": fired})
-            uow.commit()
-    if refused is not None:
-        return _page(409 if "clock" in refused else 400, refused, action)
+def _move(action: str, reason: str, field: str, *, to: datetime | None = None,
+          by: timedelta | None = None) -> Any:
+    """Move the simulated clock ``to`` a time or ``by`` a span (``move_clock`` in rehearsal
+    mode: it fires what falls due and audits the move); a refusal re-shows the form with the
+    reason at ``field``."""
+    try:
+        with runtime().uow() as uow:
+            moved = clock_service.move_clock(uow, to=to, by=by, rehearsal=True,
+                                             audited_by=g.actor, reason=reason)
+    except clock_service.ClockNotSimulated:
+        return _page(409, {"clock": [_("The clock is not simulated: it can only be moved in "
+                                       "rehearsal mode (a simulated time set with "
+                                       "'irpm clock set').")]}, action)
+    except clock_service.ClockNotAhead as refused:
+        return _page(400, {field: [_("The clock already reads %(now)s; choose a later time (it "
+                                     "never moves backwards).", now=when(refused.now))]}, action)
     flash(_("The clock now reads %(now)s; %(count)d timer(s) fired on the way.",
-            now=when(after), count=fired), "success")
+            now=when(moved.now), count=moved.fired), "success")
     return redirect(url_for("dashboard.clock"))
 
 
@@ -90,7 +81,7 @@ def clock_set() -> Any:
     except ma.ValidationError as exc:
         return _page(400, errors_text(exc.normalized_messages()), "set")
     at: datetime = data["at"]
-    return _move("set", data["reason"], lambda _now: at, "at")
+    return _move("set", data["reason"], "at", to=at)
 
 
 @bp.post("/clock/advance")
@@ -101,4 +92,4 @@ def clock_advance() -> Any:
     except ma.ValidationError as exc:
         return _page(400, errors_text(exc.normalized_messages()), "advance")
     step = timedelta(days=data["days"], hours=data["hours"])
-    return _move("advance", data["reason"], lambda now: now + step, "days")
+    return _move("advance", data["reason"], "days", by=step)

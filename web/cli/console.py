@@ -1,17 +1,14 @@
 """``irpm console`` — maintenance for the administrator console: ``reindex-variables``
 re-builds the mirror of the instances' variables the instance list filters on (for
-instances that existed before migration 0012). Registered on ``irpm`` by web/cli.py."""
+instances that existed before migration 0012). Registered on ``irpm`` by web/cli/__init__.py."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
 
 import click
 
 from engine.services import variable_index
 
-if TYPE_CHECKING:
-    from .cli import State
+from .state import State
 
 
 @click.group()

@@ -4,7 +4,7 @@ e-mail outbox: ``send`` sends the mails that are due (new ones, and retries afte
 failure: ``engine.services.send_pending_mail``), ``outbox`` lists them, ``requeue`` queues
 given-up mails again.
 
-Registered on ``irpm`` by web/cli.py. A scheduler calls the same services; running the scan
+Registered on ``irpm`` by web/cli/__init__.py. A scheduler calls the same services; running the scan
 again makes no second card for a task, and sending again sends no mail twice.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import click
 
@@ -20,10 +19,8 @@ from engine.models import MailStatus
 from engine.services import clock, mail_outbox
 from engine.services import notifications as notifications_service
 
-from .cli_format import CHINA, ISO_DATETIME, Column
-
-if TYPE_CHECKING:
-    from .cli import State
+from .format import CHINA, ISO_DATETIME, Column
+from .state import State
 
 
 @click.group()

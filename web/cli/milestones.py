@@ -2,14 +2,14 @@
 wrote — and ``irpm rehearse``, the demo city's 2011–2012 programme on the simulated clock
 (engine/programme/services/milestones.py, engine/programme/rehearsal.py).
 
-Registered on ``irpm`` by web/cli.py. ``--campaign`` takes the campaign's business key
+Registered on ``irpm`` by web/cli/__init__.py. ``--campaign`` takes the campaign's business key
 (``campaign-2011``) or instance id; without it, the newest campaign.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -22,10 +22,8 @@ from engine.programme.services import milestones as milestones_service
 from engine.programme.services import organisation
 from engine.programme.services.milestones import PlanView, warn_at
 
-from .cli_format import CHINA, ISO_DATETIME, Column, cell, table
-
-if TYPE_CHECKING:
-    from .cli import State
+from .format import CHINA, ISO_DATETIME, Column, cell, table
+from .state import State
 
 campaign_option = click.option(
     "--campaign", metavar="KEY|ID",

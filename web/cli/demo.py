@@ -1,14 +1,12 @@
-"""``irpm demo`` — the demo city (engine/programme/demo.py): twelve bureaus, their officials, a
-login
-for each, and the simulated clock at the programme's first working day of 2011.
+"""``irpm demo`` — the demo city (engine/programme/demo.py): twelve bureaus, their officials,
+a login for each, and the simulated clock at the programme's first working day of 2011.
 
-Registered on ``irpm`` by web/cli.py; kept apart because cli.py is long already.
+Registered on ``irpm`` by web/cli/__init__.py.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import click
 
@@ -16,10 +14,8 @@ from engine.programme.demo import DEFAULT_PASSWORD, DemoSummary, load_demo_city
 from engine.programme.demo_city import DEFAULT_SEED
 from engine.programme.services import organisation
 
-from .cli_format import CHINA, Column, table
-
-if TYPE_CHECKING:
-    from .cli import State
+from .format import CHINA, Column, table
+from .state import State
 
 
 @click.group()

@@ -1,7 +1,7 @@
 """``irpm scheduler`` — the scheduler as a process of its own (the production set-up), and
 ``irpm scheduler status``.
 
-Registered on ``irpm`` by web/cli.py. The scheduler fires BPMN timers at their due time
+Registered on ``irpm`` by web/cli/__init__.py. The scheduler fires BPMN timers at their due time
 and runs the periodic chores (``scheduler.jobs``). Web workers then run none
 (``IRPM_SCHEDULER=off``); ``irpm serve`` runs one inside itself by default. Any number of
 ``irpm scheduler`` processes may run against one database: one leads, the others stand by
@@ -15,7 +15,6 @@ import signal
 import sys
 from dataclasses import replace
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import click
 
@@ -23,11 +22,9 @@ from engine.migrate import current_revision
 from scheduler import SchedulerService, SchedulerSettings
 from scheduler.status import read_status
 
-from .cli_format import Column, Failure, cell, table
-from .health import head_revision
-
-if TYPE_CHECKING:
-    from .cli import State
+from ..health import head_revision
+from .format import Column, Failure, cell, table
+from .state import State
 
 
 def configure_logging(level: str) -> None:
