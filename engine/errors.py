@@ -6,6 +6,9 @@ one HTTP status or exit message in a single place instead of parsing texts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 
 class IrpmError(Exception):
     """Base of all errors the engine raises on purpose."""
@@ -61,12 +64,19 @@ class ValidationFailed(IrpmError):
 
 
 class DeploymentError(IrpmError):
-    """A BPMN/DMN file could not be deployed; names the file and line so it can be fixed."""
+    """A BPMN/DMN file could not be deployed; names the file and line so it can be fixed.
+
+    ``problems`` lists the separate faults when there are several of one kind (each failing
+    test case of a decision table, ``engine.decision_cases``), each a dict with the fields of
+    ``engine.services.design_lint.Problem`` so the designer can show them one by one; the
+    message lists them too, for the CLI and logs.
+    """
 
     code = "invalid_definition"
 
     def __init__(self, message: str, *, filename: str | None = None,
-                 line: int | None = None, element: str | None = None) -> None:
+                 line: int | None = None, element: str | None = None,
+                 problems: Sequence[Mapping[str, Any]] = ()) -> None:
         where = ", ".join(
             part for part in (
                 filename and f"file {filename}",
@@ -74,9 +84,11 @@ class DeploymentError(IrpmError):
                 element and f"element {element}",
             ) if part
         )
+        listed = [dict(p) for p in problems]
         super().__init__(f"{message} ({where})" if where else message,
-                         filename=filename, line=line, element=element)
+                         filename=filename, line=line, element=element, problems=listed)
         self.filename, self.line, self.element = filename, line, element
+        self.problems: list[dict[str, Any]] = listed
 
 
 class ScriptRejected(IrpmError):

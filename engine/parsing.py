@@ -20,6 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from .calls import IrpmBpmnParser
+from .decision_cases import check_decision_cases
 from .errors import DeploymentError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -109,7 +110,11 @@ def parse_xml(source: Source) -> etree._Element:
 
 
 def parse_sources(sources: Sequence[Source]) -> list[ParsedProcess]:
-    """Parse and validate all sources together; return every executable process in them."""
+    """Parse and validate all sources together; return every executable process in them.
+
+    Every decision table's own test cases run here too (``engine.decision_cases``): a table
+    whose cases fail is refused like an invalid file, by every deploy path.
+    """
     if not sources:
         raise DeploymentError("nothing to deploy: no .bpmn or .dmn files given")
     names = [s.filename for s in sources]
@@ -144,7 +149,18 @@ def parse_sources(sources: Sequence[Source]) -> list[ParsedProcess]:
     if not processes and any(s.kind == "bpmn" for s in sources):
         raise DeploymentError("no executable process found (isExecutable=\"true\")",
                               filename=next(s.filename for s in sources if s.kind == "bpmn"))
+    # Last, so a table's own faults are reported as such before its cases are run.
+    _run_decision_cases(sources, trees)
     return processes
+
+
+def _run_decision_cases(sources: Sequence[Source], trees: dict[str, etree._Element]) -> None:
+    """Every decision table's test cases; ``DeploymentError`` listing the failing ones."""
+    for source in sources:
+        if source.kind == "dmn":
+            _guarded(source.filename, trees[source.filename],
+                     lambda tree, filename, key=source.content_hash: check_decision_cases(
+                         filename, tree, content_hash=key))
 
 
 def _first_duplicate(names: list[str]) -> str:

@@ -14,14 +14,16 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from engine.decision_cases import read_cases
 from engine.models import ProcessDefinition
-from engine.parsing import read_sources
+from engine.parsing import Source, parse_xml, read_sources
 from engine.passwords import hash_password
 from engine.programme.services.organisation import save_account
 from engine.runtime import Runtime
@@ -195,7 +197,14 @@ def test_the_dmn_editor_opens_validates_and_deploys_a_decision_table(
     with page.expect_download() as download:
         page.locator("#btn-download").click()
     assert download.value.suggested_filename == "post_grading.dmn"
-    assert b'id="post_grading"' in Path(download.value.path()).read_bytes()
+    saved = Path(download.value.path()).read_bytes()
+    assert b'id="post_grading"' in saved
+    # dmn-js keeps the table's test cases (extension elements it does not know) as they were
+    [shipped] = read_sources([BPMN_DIR / "post_grading.dmn"])
+    cases = [read_cases(s.filename, parse_xml(s))["post_grading"]
+             for s in (shipped, Source("post_grading.dmn", saved))]
+    assert len(cases[1]) == 15 and cases[1] == [
+        replace(case, line=cases[1][i].line) for i, case in enumerate(cases[0])]
     page.locator("#btn-draft").click()
     expect(page.locator("#designer-status")).to_contain_text("草稿已保存")
     page.locator("#btn-deploy").click()

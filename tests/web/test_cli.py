@@ -159,6 +159,22 @@ def test_deploy_of_an_invalid_file_is_one_error_line(irpm: Irpm, tmp_path: Path)
     assert irpm.json("definitions") == []
 
 
+def test_deploy_of_a_table_whose_cases_fail_names_each_case(irpm: Irpm,
+                                                           tmp_path: Path) -> None:
+    """engine.decision_cases: 公共服务 graded 一级 breaks the table's own case."""
+    for source in BPMN_DIR.iterdir():
+        (tmp_path / source.name).write_bytes(source.read_bytes())
+    table = tmp_path / "post_grading.dmn"
+    table.write_text(table.read_text(encoding="utf-8").replace(
+        '<outputEntry id="rule_8_out">\n          <text>2</text>',
+        '<outputEntry id="rule_8_out">\n          <text>1</text>'), encoding="utf-8")
+    error = irpm.fails("deploy", tmp_path)
+    assert "decision 'post_grading' (岗位风险等级): 1 of 15 test case(s) failed" in error
+    assert "case 'post_case_public_service'" in error
+    assert "expected post_level=2, got post_level=1 (rule rule_8)" in error
+    assert irpm.json("definitions") == []
+
+
 def test_definitions_lists_versions_with_their_instances(deployed_cli: Irpm) -> None:
     deployed_cli.start_post()
     [row] = [r for r in deployed_cli.json("definitions") if r["process_id"] == "post_cycle"]

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import EnvironBuilder
 
-from engine.models import DesignDraft, ProcessDefinition
+from engine.models import DesignDraft, ProcessDefinition, SourceFile
 from engine.parsing import read_sources
 from engine.programme.services import organisation
 from engine.services import deployment
@@ -234,6 +234,37 @@ def test_deploying_a_decision_table_from_its_editor(designer: FlaskClient,
     response = designer.post("/designer/api/deploy", json=_file(changed, "post_grading.dmn"))
     assert response.status_code == 200
     assert _versions(designed, "post_cycle") == [(1, "setup"), (2, "designer")]
+
+
+#: post_grading with 公共服务 graded 一级: the table's own case (公共服务 → 二级) fails.
+STRICTER_DMN = (BPMN_DIR / "post_grading.dmn").read_text(encoding="utf-8").replace(
+    '<outputEntry id="rule_8_out">\n          <text>2</text>',
+    '<outputEntry id="rule_8_out">\n          <text>1</text>')
+
+
+def test_a_decision_table_whose_cases_fail_is_not_deployed(designer: FlaskClient,
+                                                           designed: Org) -> None:
+    """The editor's validate and deploy, and the upload form, list the failing case (its
+    id, its source sentence, expected against actual); nothing is stored."""
+    stored = (_count(designed, ProcessDefinition), _count(designed, SourceFile))
+    validated = designer.post("/designer/api/validate",
+                              json=_file(STRICTER_DMN, "post_grading.dmn")).get_json()
+    response = designer.post("/designer/api/deploy",
+                             json=_file(STRICTER_DMN, "post_grading.dmn"))
+    assert validated["ok"] is False and response.status_code == 422
+    body = response.get_json()
+    assert body["ok"] is False and body["problems"] == validated["problems"]
+    [problem] = [p for p in body["problems"] if "post_case_public_service" in p["detail"]]
+    assert (problem["filename"], problem["element"]) == ("post_grading.dmn", "post_grading")
+    assert "具有一般经济管理、社会事务管理、公共服务等职能的岗位,应确定为二级廉政风险" in \
+        problem["detail"]
+    assert "expected post_level=2, got post_level=1 (rule rule_8)" in problem["detail"]
+    assert "post_case_public_service" in problem["message"]  # shown in the editor's list
+    uploaded = _upload(designer, (STRICTER_DMN.encode(), "post_grading.dmn"))
+    assert uploaded.status_code == 400
+    assert "post_case_public_service" in uploaded.get_data(as_text=True)
+    assert _versions(designed, "post_cycle") == [(1, "setup")]
+    assert (_count(designed, ProcessDefinition), _count(designed, SourceFile)) == stored
 
 
 # ----------------------------------------------------------------------------- drafts
