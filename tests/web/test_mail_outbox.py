@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from engine.mail import SmtpSettings
 from engine.models import MailStatus, Notification, OutboxMail
-from engine.services import mail_outbox, notifications
+from engine.services import mail_outbox, notification_mail, notifications
 from engine.settings import Settings
 from web.cli import main
 
@@ -50,7 +50,7 @@ def mailing(org: Org, mailbox: Mailbox, **extra: object) -> SmtpSettings:
     settings = mailbox.settings(timeout=5, **extra)
     notifications.install(org.rt, smtp=settings)
     with org.rt.uow() as uow:
-        notifications.set_email(uow, HOLDER, ADDRESS)
+        notification_mail.set_email(uow, HOLDER, ADDRESS)
     return settings
 
 
@@ -111,8 +111,8 @@ def test_a_rolled_back_notification_queues_and_sends_nothing(
     task = org.open_task(org.start(HOLDER_POST, key="first"))
     mailbox.received.clear()
     with org.rt.uow() as uow:
-        notifications.create(uow, [notifications._row(
-            notifications._tasks(uow, [task.id])[task.id], "delegated", HOLDER,
+        notifications.create(uow, [notifications.task_row(
+            notifications.task_facts(uow, [task.id])[task.id], "delegated", HOLDER,
             datetime.now(UTC))])
         assert len(outbox(org)) == 1  # not committed: another connection sees the first only
         uow.rollback()
@@ -229,7 +229,7 @@ def test_the_cli_sends_what_is_due(settings: Settings, org: Org, mailbox: Mailbo
 def test_without_smtp_nothing_is_queued(org: Org) -> None:
     notifications.install(org.rt, smtp=SmtpSettings())
     with org.rt.uow() as uow:
-        notifications.set_email(uow, HOLDER, ADDRESS)
+        notification_mail.set_email(uow, HOLDER, ADDRESS)
     org.start(HOLDER_POST)
     assert len(_notes(org)) == 1 and outbox(org) == []
     with org.rt.uow() as uow:
