@@ -8,8 +8,9 @@ the runtime's extension points:
 * the candidate resolver — ``routing.org_resolver`` turns a lane (岗位人员, 内设机构领导,
   负责领导 …) into the scoped group of the instance's post, department or unit — and the
   lane names it knows (what the designer's lint accepts);
-* the directory — ``directory.OrgDirectory``: logins, their groups, group members and
-  whom a task may be delegated to, from the organisation;
+* the directory — ``directory.OrgDirectory``: logins, their groups, group members
+  (``membership``; whom notifications go to) and whom a task may be delegated to, from the
+  organisation;
 * the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``) and
   ``milestone_operators.OPERATORS`` (``milestones.*``), each run in a savepoint;
 * the event listeners — notifications of new and delegated tasks

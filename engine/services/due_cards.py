@@ -92,7 +92,8 @@ def _card_rows(uow: UnitOfWork, batch: list[notifications.TaskFacts],
                 select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.name)
                 .where(TaskCandidate.task_id.in_(unassigned))):
             candidates[task_id][0 if kind == "user" else 1].append(name)
-    expanded = notifications.members(uow, {g for _u, gs in candidates.values() for g in gs})
+    expanded = uow.runtime.directory.members(
+        uow, {g for _u, gs in candidates.values() for g in gs})
     rows = []
     for task, kind in due:
         if task.assignee is not None:

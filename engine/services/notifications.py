@@ -15,9 +15,10 @@ New tasks and delegations come from the engine itself: ``install(rt)`` (done by
 the ``task_created`` / ``task_delegated`` events of every transaction once that transaction
 has committed; ``notify_events`` then writes the notifications in a transaction of its own.
 
-A group is turned into its people when the notification is made (``members``), so the list
-of a person is one indexed query, and e-mail knows whom to write to. ``create`` writes the
-rows and queues their e-mails in the same transaction (``engine.services.notification_mail``).
+A group is turned into its people when the notification is made — the runtime's directory
+says who is in it (``Directory.members``) — so the list of a person is one indexed query, and
+e-mail knows whom to write to. ``create`` writes the rows and queues their e-mails in the same
+transaction (``engine.services.notification_mail``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -45,7 +45,6 @@ from ..models import (
     ProcessDefinition,
     TaskState,
 )
-from ..programme.models import Account, AccountRole, Department, Official, Post, Unit
 from ..runtime import Runtime
 from . import clock, notification_mail
 from .inbox import DEFAULT_NEAR_DUE
@@ -117,97 +116,12 @@ def on_events(rt: Runtime, events: list[dict[str, Any]]) -> None:
 # ----------------------------------------------------------------------------- who
 
 
-def _official_groups(uow: UnitOfWork, prefix: str, codes: set[str]) -> Iterator[
-        tuple[str, int | None]]:
-    """(group, official id) for the scoped groups ``prefix:<code>`` (see
-    ``organisation.groups_of``)."""
-    s = uow.session
-    rows: Iterable[Any] = ()
-    if prefix == "post":
-        rows = s.execute(select(Post.code, Post.holder_id).where(Post.code.in_(codes)))
-    elif prefix == "dept":
-        rows = [*s.execute(select(Department.code, Post.holder_id).join(Post.department)
-                           .where(Department.code.in_(codes))),
-                *s.execute(select(Department.code, Department.head_id)
-                           .where(Department.code.in_(codes)))]
-    elif prefix in ("department_head", "deputy_in_charge"):
-        column = Department.head_id if prefix == "department_head" \
-            else Department.deputy_in_charge_id
-        rows = s.execute(select(Department.code, column).where(Department.code.in_(codes)))
-    elif prefix in ("principal", "discipline_commission"):
-        column = Unit.principal_id if prefix == "principal" else Unit.discipline_officer_id
-        rows = s.execute(select(Unit.code, column).where(Unit.code.in_(codes)))
-    elif prefix == "unit":
-        rows = s.execute(select(Unit.code, Official.id).join(Official, Official.unit_id == Unit.id)
-                         .where(Unit.code.in_(codes)))
-    for code, official_id in rows:
-        yield f"{prefix}:{code}", official_id
-
-
-#: Unscoped leadership roles, implied by positions (as ``organisation.groups_of`` does).
-_POSITION_ROLES = {"principal": Unit.principal_id, "department_head": Department.head_id,
-                   "deputy_in_charge": Department.deputy_in_charge_id}
-
-
-def members(uow: UnitOfWork, groups: Iterable[str]) -> dict[str, set[str]]:
-    """The active logins in each group, as ``organisation.groups_of`` defines the groups: the
-    officials holding the positions of a scoped group (``post:…``, ``dept:…``,
-    ``department_head:…``, ``principal:…``, ``discipline_commission:…``, ``unit:…``); for an
-    unscoped role, the accounts holding it as a stored role (and, for the leadership roles,
-    through their positions). ``staff`` — everyone — is not expanded."""
-    wanted = set(groups)
-    found: dict[str, set[str]] = {g: set() for g in wanted}
-    scoped, plain = _split(wanted)
-    by_official: list[tuple[str, int | None]] = []
-    for prefix, codes in scoped.items():
-        for chunk in chunks(sorted(codes)):
-            by_official += _official_groups(uow, prefix, set(chunk))
-    for role in plain & _POSITION_ROLES.keys():
-        column = _POSITION_ROLES[role]
-        by_official += [(role, official_id) for official_id in uow.session.scalars(
-            select(column).where(column.is_not(None)).distinct())]
-    logins = _logins(uow, {i for _g, i in by_official if i is not None})
-    for group, official_id in by_official:
-        if official_id in logins:
-            found[group].add(logins[official_id])
-    if plain:
-        for role, username in uow.session.execute(
-                select(AccountRole.role, Account.username).join(
-                    Account, Account.id == AccountRole.account_id)
-                .where(AccountRole.role.in_(sorted(plain)), Account.active.is_(True))):
-            found[role].add(username)
-    return found
-
-
-def _split(groups: set[str]) -> tuple[dict[str, set[str]], set[str]]:
-    """Scoped groups as {prefix: codes}, and the unscoped roles (but ``staff``)."""
-    scoped: dict[str, set[str]] = defaultdict(set)
-    plain: set[str] = set()
-    for group in groups:
-        prefix, sep, code = group.partition(":")
-        if sep:
-            scoped[prefix].add(code)
-        elif group != "staff":
-            plain.add(group)
-    return scoped, plain
-
-
-def _logins(uow: UnitOfWork, official_ids: set[int]) -> dict[int, str]:
-    """The active login of each official that has one."""
-    logins: dict[int, str] = {}
-    for chunk in chunks(sorted(official_ids)):
-        for official_id, username in uow.session.execute(
-                select(Account.official_id, Account.username).where(
-                    Account.official_id.in_(chunk), Account.active.is_(True))):
-            if official_id is not None:
-                logins[official_id] = username
-    return logins
-
-
 def recipients(uow: UnitOfWork, users: Iterable[str], groups: Iterable[str],
-                expanded: dict[str, set[str]] | None = None) -> set[str]:
+               expanded: dict[str, set[str]] | None = None) -> set[str]:
+    """``users`` and the members of ``groups`` (``expanded``: their members, if known; else
+    the runtime's directory is asked)."""
     groups = list(groups)
-    expanded = expanded if expanded is not None else members(uow, groups)
+    expanded = expanded if expanded is not None else uow.runtime.directory.members(uow, groups)
     people = set(users)
     for group in groups:
         people |= expanded.get(group, set())
@@ -306,7 +220,7 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
     now = clock.now(uow)
     created = [e for e in events if e["type"] == EventType.TASK_CREATED.value]
     groups = {g for e in created for g in (e.get("data") or {}).get("groups") or ()}
-    expanded = members(uow, groups)
+    expanded = uow.runtime.directory.members(uow, groups)
     rows = []
     for event in events:
         task, data = tasks.get(event["task_id"]), event.get("data") or {}
@@ -314,7 +228,7 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
             continue  # gone again (cancelled in the same step) or rolled back
         if event["type"] == EventType.TASK_CREATED.value:
             people = recipients(uow, data.get("users") or (), data.get("groups") or (),
-                                 expanded)
+                                expanded)
             rows += [task_row(task, NotificationKind.TASK.value, person, now)
                      for person in sorted(people)]
         elif event["type"] == EventType.TASK_DELEGATED.value and data.get("to"):

@@ -22,7 +22,7 @@ from engine.services import mail_outbox, notification_mail, notifications
 from engine.settings import Settings
 from web.cli import main
 
-from .conftest import Org
+from .conftest import Org, notifying
 from .mailserver import SENDER, Mailbox, SmtpServer, free_port
 
 HOLDER, HEAD = "czj-0011", "czj-0009"
@@ -48,7 +48,7 @@ def mailing(org: Org, mailbox: Mailbox, **extra: object) -> SmtpSettings:
     """The organisation's runtime e-mails its notifications to ``mailbox``'s port; the
     holder has given an address."""
     settings = mailbox.settings(timeout=5, **extra)
-    notifications.install(org.rt, smtp=settings)
+    notifying(org, settings)
     with org.rt.uow() as uow:
         notification_mail.set_email(uow, HOLDER, ADDRESS)
     return settings
@@ -227,7 +227,7 @@ def test_the_cli_sends_what_is_due(settings: Settings, org: Org, mailbox: Mailbo
 
 
 def test_without_smtp_nothing_is_queued(org: Org) -> None:
-    notifications.install(org.rt, smtp=SmtpSettings())
+    notifying(org, SmtpSettings())
     with org.rt.uow() as uow:
         notification_mail.set_email(uow, HOLDER, ADDRESS)
     org.start(HOLDER_POST)

@@ -27,7 +27,7 @@ from engine.services.due_cards import CardScan
 from engine.settings import Settings
 from web.cli import main
 
-from .conftest import T0, AuthActions, Org, make_app
+from .conftest import T0, AuthActions, Org, make_app, notifying
 from .mailserver import Mailbox, SmtpServer, free_port
 
 HOLDER, COLLEAGUE, HEAD = "czj-0011", "czj-0012", "czj-0009"
@@ -46,8 +46,7 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture
 def notified(org: Org) -> Org:
     """The test organisation's runtime, telling people of their tasks (no e-mail)."""
-    notifications.install(org.rt, smtp=SmtpSettings())
-    return org
+    return notifying(org, SmtpSettings())
 
 
 def notes(org: Org, username: str) -> list[Notification]:
@@ -253,7 +252,7 @@ def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mai
 
 
 def test_people_without_an_address_get_no_email(mailbox: Mailbox, org: Org) -> None:
-    notifications.install(org.rt, smtp=mailbox.settings())
+    notifying(org, mailbox.settings())
     org.start(HOLDER_POST)
     assert len(notes(org, HOLDER)) == 1 and mailbox.received == []
 
@@ -261,8 +260,8 @@ def test_people_without_an_address_get_no_email(mailbox: Mailbox, org: Org) -> N
 def test_an_smtp_failure_is_logged_not_raised(org: Org,
                                               caplog: pytest.LogCaptureFixture) -> None:
     closed = free_port()  # nobody listens there
-    notifications.install(org.rt, smtp=SmtpSettings(host="127.0.0.1", port=closed,
-                                                    sender="irpm@example.gov.cn", timeout=2))
+    notifying(org, SmtpSettings(host="127.0.0.1", port=closed, sender="irpm@example.gov.cn",
+                                timeout=2))
     with org.rt.uow() as uow:
         notification_mail.set_email(uow, HOLDER, "xiang@czj.example.cn")
     with caplog.at_level(logging.ERROR, logger="engine.mail"):
