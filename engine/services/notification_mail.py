@@ -10,8 +10,9 @@ gets notifications in the app only.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from ..db import UnitOfWork
 from ..errors import Forbidden, ValidationFailed
 from ..mail import Mail, SmtpSettings
 from ..models import NotificationAddress, NotificationKind
+from ..runtime import Runtime
 from . import clock, mail_outbox
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ CHINA = timezone(timedelta(hours=8), "+08:00")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 #: Addresses looked up per statement.
 CHUNK = 500
+#: ``Runtime.extensions`` key of the runtime's ``Wording``.
+WORDING_KEY = "notification_mail.wording"
 
 
 def get_email(uow: UnitOfWork, username: str) -> str | None:
@@ -76,51 +80,72 @@ def queue(uow: UnitOfWork, made: Sequence[Made], settings: SmtpSettings) -> None
         addresses.update((username, email) for username, email in uow.session.execute(
             select(NotificationAddress.username, NotificationAddress.email)
             .where(NotificationAddress.username.in_(people[start:start + CHUNK]))))
+    wording = wording_of(uow.runtime)
     mail_outbox.queue(uow, [
-        mail_outbox.Queued(m.recipient, compose(m, addresses[m.recipient], settings.base_url),
-                           m.id) for m in made if m.recipient in addresses])
+        mail_outbox.Queued(m.recipient, compose(m, addresses[m.recipient], settings.base_url,
+                                                wording), m.id)
+        for m in made if m.recipient in addresses])
 
 
 #: Subject lines per kind (Chinese first: the programme's language; English after).
-SUBJECTS = {
+SUBJECTS: dict[str, str] = {
     NotificationKind.TASK: "新任务:{subject} · New task",
     NotificationKind.DELEGATED: "转办给您的任务:{subject} · Task delegated to you",
     NotificationKind.YELLOW_CARD: "黄牌提醒:{subject} 即将到期 · Due soon",
     NotificationKind.RED_CARD: "红牌警示:{subject} 已逾期 · Overdue",
-    NotificationKind.FEEDBACK: "群众意见待处理:{subject} · Public feedback to handle",
 }
-LEADS = {
+LEADS: dict[str, str] = {
     NotificationKind.TASK: "您有一项新任务。You have a new task.",
     NotificationKind.DELEGATED: "{actor} 把一项任务转办给您。{actor} handed you a task.",
     NotificationKind.YELLOW_CARD: "您的任务即将到期(黄牌)。A task of yours is due soon "
                                   "(yellow card).",
     NotificationKind.RED_CARD: "您的任务已经逾期(红牌)。A task of yours is overdue (red card).",
-    NotificationKind.FEEDBACK: "公示期间收到一条群众意见,没有流程在等待受理,请您处理。"
-                               "Public feedback arrived that no process was waiting for; "
-                               "please handle it.",
 }
 
 
-#: A card without a task is a milestone's (``engine.programme.services.milestones``): about the
-#: unit.
-MILESTONE_LEADS = {
-    NotificationKind.YELLOW_CARD: "您单位的工作进度未达到即将到期的工作节点要求(黄牌)。"
-                                  "Your unit is not on track for a milestone due soon "
-                                  "(yellow card).",
-    NotificationKind.RED_CARD: "您单位未按期达到工作节点要求(红牌)。Your unit missed a milestone "
-                               "(red card).",
-}
+def _no_lines(made: Made) -> Sequence[str]:
+    return ()
 
 
-def compose(made: Made, to: str, base_url: str | None = None) -> Mail:
+@dataclass(frozen=True)
+class Wording:
+    """What a domain adds to its notifications' e-mails — an extension point, set on the
+    runtime with ``set_wording`` (the runtime words only task notifications on its own):
+
+    - ``subjects`` / ``leads``: the subject line (with ``{subject}``) and the opening line
+      (may use ``{actor}``) of kinds the runtime does not word, by kind;
+    - ``taskless_leads``: the opening line of a notification about no task (a card for
+      something else the domain tracks), by kind — else the kind's usual lead;
+    - ``lines``: lines saying where the notification belongs, put after the process line
+      (indented by two spaces like the others)."""
+
+    subjects: Mapping[str, str] = field(default_factory=dict)
+    leads: Mapping[str, str] = field(default_factory=dict)
+    taskless_leads: Mapping[str, str] = field(default_factory=dict)
+    lines: Callable[[Made], Sequence[str]] = _no_lines
+
+
+def set_wording(rt: Runtime, wording: Wording) -> None:
+    """Word ``rt``'s notification e-mails with ``wording`` (beside the runtime's own)."""
+    rt.extensions[WORDING_KEY] = wording
+
+
+def wording_of(rt: Runtime) -> Wording:
+    found = rt.extensions.get(WORDING_KEY)
+    return found if isinstance(found, Wording) else Wording()
+
+
+def compose(made: Made, to: str, base_url: str | None = None,
+            wording: Wording | None = None) -> Mail:
     """The e-mail for one notification."""
+    wording = wording or Wording()
     kind = NotificationKind(made.kind)
-    lead = MILESTONE_LEADS.get(kind) if made.task_id is None else None
-    lines = [lead or LEADS[kind].format(actor=made.actor or ""), "", f"  {made.subject}"]
+    lead = wording.taskless_leads.get(kind) if made.task_id is None else None
+    leads, subjects = {**LEADS, **wording.leads}, {**SUBJECTS, **wording.subjects}
+    lines = [lead or leads.get(kind, "").format(actor=made.actor or ""), "", f"  {made.subject}"]
     if made.process_name:
         lines.append(f"  流程 Process: {made.process_name}")
-    if made.post_code:
-        lines.append(f"  岗位 Post: {made.post_code}")
+    lines += wording.lines(made)
     if made.due_at is not None:
         due = made.due_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
         lines.append(f"  办理期限 Due: {due} (北京时间 Beijing time)")
@@ -130,5 +155,5 @@ def compose(made: Made, to: str, base_url: str | None = None) -> Mail:
         path = f"/tasks/{made.task_id}" if made.task_id else "/notifications"
         lines += ["", f"{base_url}{path}"]
     lines += ["", "—— 廉政风险防范管理 IRPM(本邮件由系统自动发送,请勿回复 · automatic message)"]
-    subject = SUBJECTS[kind].format(subject=made.subject)
+    subject = subjects.get(kind, "{subject}").format(subject=made.subject)
     return Mail(to=to, subject=f"【IRPM】{subject}", body="\n".join(lines))

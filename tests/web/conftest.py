@@ -15,9 +15,10 @@ from werkzeug.test import TestResponse
 from engine.mail import SmtpSettings
 from engine.passwords import hash_password
 from engine.programme.directory import OrgDirectory
+from engine.programme.notification_wording import WORDING
 from engine.programme.routing import org_resolver
 from engine.runtime import Runtime
-from engine.services import notifications
+from engine.services import notification_mail, notifications
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 from web import create_app
@@ -41,9 +42,11 @@ def programme_runtime(settings: Settings) -> Runtime:
 
 def notifying(org: Org, smtp: SmtpSettings) -> Org:
     """``org``'s runtime telling people of their tasks as the programme's does — a group's
-    members are the organisation's (``OrgDirectory``) — and e-mailing through ``smtp``."""
+    members are the organisation's (``OrgDirectory``), e-mails in the programme's words — and
+    e-mailing through ``smtp``."""
     org.rt.directory = OrgDirectory()
     notifications.install(org.rt, smtp=smtp)
+    notification_mail.set_wording(org.rt, WORDING)
     return org
 
 
