@@ -24,9 +24,8 @@ transaction (``engine.services.notification_mail``).
 from __future__ import annotations
 
 import logging
-import os
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -46,8 +45,8 @@ from ..models import (
     TaskState,
 )
 from ..runtime import Runtime
+from ..settings import DEFAULT_NEAR_DUE
 from . import clock, notification_mail
-from .inbox import DEFAULT_NEAR_DUE
 
 if TYPE_CHECKING:
     from .due_cards import CardScan
@@ -74,20 +73,13 @@ class NotificationConfig:
 
 def install(rt: Runtime, *, smtp: SmtpSettings | None = None,
             near_due: timedelta | None = None) -> Runtime:
-    """Notify people of new and delegated tasks made through ``rt``; e-mail through
-    ``smtp`` (default: the ``IRPM_SMTP_*`` environment)."""
-    rt.extensions[KEY] = NotificationConfig(smtp if smtp is not None else SmtpSettings.from_env(),
-                                            near_due or near_due_from_env())
+    """Notify people of new and delegated tasks made through ``rt``; e-mail through ``smtp``
+    and card tasks due within ``near_due`` (defaults: the runtime's settings,
+    ``engine.settings``)."""
+    rt.extensions[KEY] = NotificationConfig(smtp if smtp is not None else rt.settings.smtp,
+                                            near_due or rt.settings.near_due)
     rt.add_event_listener(on_events)
     return rt
-
-
-def near_due_from_env(environ: Mapping[str, str] | None = None) -> timedelta:
-    """``IRPM_NEAR_DUE_DAYS`` (default 3): how close to its due date a task gets a yellow
-    card — the setting the inbox's cards use too."""
-    env = os.environ if environ is None else environ
-    days = (env.get("IRPM_NEAR_DUE_DAYS") or "").strip()
-    return timedelta(days=float(days)) if days else DEFAULT_NEAR_DUE
 
 
 def configure(rt: Runtime, *, smtp: SmtpSettings | None = None,

@@ -240,11 +240,11 @@ def test_retries_back_off_up_to_six_hours() -> None:
     smtp = SmtpSettings(retry_seconds=60)
     assert [mail_outbox.retry_delay(n, smtp).total_seconds() for n in range(1, 7)] == [
         60, 240, 960, 3840, 15360, 21600]
-    env = SmtpSettings.from_env({"IRPM_SMTP_MAX_ATTEMPTS": "5",
-                                 "IRPM_SMTP_RETRY_SECONDS": "30"})
+    env = Settings.from_env({"IRPM_SMTP_MAX_ATTEMPTS": "5",
+                             "IRPM_SMTP_RETRY_SECONDS": "30"}).smtp
     assert (env.max_attempts, env.retry_seconds) == (5, 30.0)
-    assert (SmtpSettings.from_env({}).max_attempts, SmtpSettings.from_env({}).retry_seconds) \
-        == (8, 60.0)
+    unset = Settings.from_env({}).smtp
+    assert (unset.max_attempts, unset.retry_seconds) == (8, 60.0)
 
 
 def _notes(org: Org) -> list[Notification]:

@@ -182,8 +182,8 @@ def test_the_yellow_card_horizon_is_a_setting(notified: Org) -> None:
     with notified.rt.uow() as uow:  # or per call
         assert due_cards.scan_due_cards(uow, T0 + timedelta(days=4),
                                        near_due=timedelta(days=7)).yellow == 1
-    assert notifications.near_due_from_env({"IRPM_NEAR_DUE_DAYS": "5"}) == timedelta(days=5)
-    assert notifications.near_due_from_env({}) == timedelta(days=3)
+    assert Settings.from_env({"IRPM_NEAR_DUE_DAYS": "5"}).near_due == timedelta(days=5)
+    assert Settings.from_env({}).near_due == timedelta(days=3)
 
 
 def test_the_cli_scans_on_the_project_clock(settings: Settings, notified: Org) -> None:
@@ -284,15 +284,15 @@ def test_a_failing_listener_does_not_undo_the_step(org: Org,
 
 
 def test_the_settings_come_from_the_environment() -> None:
-    smtp = SmtpSettings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn", "IRPM_SMTP_PORT": "587",
-                                  "IRPM_SMTP_USER": "irpm", "IRPM_SMTP_PASSWORD": "s3cret",
-                                  "IRPM_SMTP_FROM": "irpm@example.cn",
-                                  "IRPM_SMTP_STARTTLS": "1", "IRPM_BASE_URL": "https://x/"})
+    smtp = Settings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn", "IRPM_SMTP_PORT": "587",
+                              "IRPM_SMTP_USER": "irpm", "IRPM_SMTP_PASSWORD": "s3cret",
+                              "IRPM_SMTP_FROM": "irpm@example.cn",
+                              "IRPM_SMTP_STARTTLS": "1", "IRPM_BASE_URL": "https://x/"}).smtp
     assert (smtp.host, smtp.port, smtp.user, smtp.password, smtp.sender, smtp.starttls,
             smtp.base_url, smtp.enabled) == ("smtp.example.cn", 587, "irpm", "s3cret",
                                              "irpm@example.cn", True, "https://x", True)
-    assert not SmtpSettings.from_env({}).enabled
-    assert not SmtpSettings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn"}).enabled
+    assert not Settings.from_env({}).smtp.enabled
+    assert not Settings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn"}).smtp.enabled
 
 
 @pytest.fixture
