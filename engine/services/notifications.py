@@ -130,6 +130,8 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
 
 @dataclass(frozen=True)
 class TaskFacts:
+    """What a notification about a task copies from it (``TASK_COLUMNS``, in this order)."""
+
     id: uuid.UUID
     name: str
     instance_id: int
@@ -142,23 +144,27 @@ class TaskFacts:
 
 
 TASK_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.instance_id, HumanTask.unit_code,
-                 HumanTask.post_code, HumanTask.due_at, HumanTask.assignee, HumanTask.state,
-                 ProcessDefinition.name)
+                HumanTask.post_code, HumanTask.due_at, HumanTask.assignee, HumanTask.state,
+                ProcessDefinition.name)
 
 
 def task_facts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TaskFacts]:
+    """The facts of the tasks ``ids`` that exist, by id."""
     found: dict[uuid.UUID, TaskFacts] = {}
     for chunk in chunks(sorted(set(ids))):
         for row in uow.session.execute(
                 select(*TASK_COLUMNS).join(ProcessDefinition,
-                                            ProcessDefinition.id == HumanTask.definition_id)
+                                           ProcessDefinition.id == HumanTask.definition_id)
                 .where(HumanTask.id.in_(chunk))):
             found[row[0]] = TaskFacts(*row)
     return found
 
 
-def task_row(task: TaskFacts, kind: str, recipient: str, now: datetime, *, actor: str | None = None,
-         detail: str | None = None, dedupe: bool = False) -> dict[str, Any]:
+def task_row(task: TaskFacts, kind: str, recipient: str, now: datetime, *,
+             actor: str | None = None, detail: str | None = None,
+             dedupe: bool = False) -> dict[str, Any]:
+    """A notification row about ``task`` for ``create``; ``dedupe``: at most one of its
+    ``kind`` per task and recipient (the cards)."""
     return {"recipient": recipient, "kind": kind, "task_id": task.id,
             "instance_id": task.instance_id, "feedback_id": None, "subject": task.name[:255],
             "process_name": task.process_name[:255], "unit_code": task.unit_code,
@@ -225,12 +231,10 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
                      for person in sorted(people)]
         elif event["type"] == EventType.TASK_DELEGATED.value and data.get("to"):
             rows.append(task_row(task, NotificationKind.DELEGATED.value, str(data["to"]), now,
-                             actor=event.get("actor"), detail=data.get("reason")))
+                                 actor=event.get("actor"), detail=data.get("reason")))
     made = create(uow, rows)
     uow.commit()
     return made
-
-
 
 
 # ---------------------------------------------------------------------------- reading
