@@ -1,35 +1,19 @@
 """E-mail through SMTP, when it is configured — and only after the transaction committed.
 
 Nothing here touches the database: the outbox that keeps mails until they are sent, and
-retries them, is ``engine.services.mail_outbox``. ``SmtpSettings.from_env()`` reads the
-``IRPM_SMTP_*`` variables; without a host (or a sender) e-mail is off and ``deliver`` does
-nothing. ``deliver`` opens one connection for a batch of messages, upgrades it with STARTTLS
-when asked, logs in when a user is given, and never raises: it says, per message, whether the
-server took it, and if not why and whether trying again could help (a refusal with a 5xx
-code is permanent; an outage, a timeout or a 4xx reply is not). Failures are logged too
-(logger ``engine.mail``).
-
-=========================== ========== ====================================================
-variable                    default    meaning
-=========================== ========== ====================================================
-``IRPM_SMTP_HOST``          —          the SMTP server; unset: no e-mail
-``IRPM_SMTP_PORT``          ``25``     its port (587 with STARTTLS is common)
-``IRPM_SMTP_USER``          —          log in as this user (with the password)
-``IRPM_SMTP_PASSWORD``      —
-``IRPM_SMTP_FROM``          —          the sender address; unset: no e-mail
-``IRPM_SMTP_STARTTLS``      off        ``1``: upgrade the connection with STARTTLS
-``IRPM_SMTP_TIMEOUT``       ``10``     seconds to wait for the server
-``IRPM_SMTP_MAX_ATTEMPTS``  ``8``      attempts per mail before it is given up
-``IRPM_SMTP_RETRY_SECONDS`` ``60``     the first retry's delay; each next one waits four
-                                       times longer, at most six hours
-``IRPM_BASE_URL``           —          the app's address, for links in e-mails
-=========================== ========== ====================================================
+retries them, is ``engine.services.mail_outbox``. ``SmtpSettings`` are what the engine's
+settings read from the ``IRPM_SMTP_*`` variables (``engine.settings``; the web app reads its
+own config the same way, ``SmtpSettings.from_mapping``); without a host (or a sender) e-mail
+is off and ``deliver`` does nothing. ``deliver`` opens one connection for a batch of messages,
+upgrades it with STARTTLS when asked, logs in when a user is given, and never raises: it says,
+per message, whether the server took it, and if not why and whether trying again could help
+(a refusal with a 5xx code is permanent; an outage, a timeout or a 4xx reply is not). Failures
+are logged too (logger ``engine.mail``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping
@@ -53,18 +37,26 @@ class Mail:
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    #: IRPM_SMTP_HOST — the SMTP server; None: no e-mail.
     host: str | None = None
+    #: IRPM_SMTP_PORT — its port (587 with STARTTLS is common).
     port: int = 25
+    #: IRPM_SMTP_USER, IRPM_SMTP_PASSWORD — log in as this user.
     user: str | None = None
     password: str | None = None
+    #: IRPM_SMTP_FROM — the sender address; None: no e-mail.
     sender: str | None = None
+    #: IRPM_SMTP_STARTTLS — upgrade the connection with STARTTLS.
     starttls: bool = False
+    #: IRPM_SMTP_TIMEOUT — seconds to wait for the server.
     timeout: float = 10.0
-    #: The app's address (``https://irpm.example.gov.cn``), for links; None: no links.
+    #: IRPM_BASE_URL — the app's address (``https://irpm.example.gov.cn``), for links; None:
+    #: no links.
     base_url: str | None = None
-    #: Attempts per mail before the outbox gives it up.
+    #: IRPM_SMTP_MAX_ATTEMPTS — attempts per mail before the outbox gives it up.
     max_attempts: int = 8
-    #: Seconds before the first retry (then ×4 each time, at most ``MAX_RETRY_DELAY``).
+    #: IRPM_SMTP_RETRY_SECONDS — seconds before the first retry (then ×4 each time, at most
+    #: ``mail_outbox.MAX_RETRY_DELAY``).
     retry_seconds: float = 60.0
 
     @property
@@ -72,29 +64,25 @@ class SmtpSettings:
         return bool(self.host and self.sender)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> SmtpSettings:
-        env = os.environ if environ is None else environ
-        return cls.from_mapping({key: value for key, value in env.items()
-                                 if key.startswith("IRPM_SMTP_") or key == "IRPM_BASE_URL"})
-
-    @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> SmtpSettings:
-        """From ``IRPM_SMTP_*`` keys (environment strings or a Flask config's values)."""
+        """From ``IRPM_SMTP_*`` and ``IRPM_BASE_URL`` keys: environment strings
+        (``engine.settings``) or a Flask config's values (``web.notifications``)."""
         def text(key: str) -> str | None:
             value = values.get(key)
             return str(value).strip() or None if value is not None else None
 
+        defaults = cls()
         port, timeout = text("IRPM_SMTP_PORT"), text("IRPM_SMTP_TIMEOUT")
         attempts, retry = text("IRPM_SMTP_MAX_ATTEMPTS"), text("IRPM_SMTP_RETRY_SECONDS")
         starttls = values.get("IRPM_SMTP_STARTTLS")
-        return cls(host=text("IRPM_SMTP_HOST"), port=int(port) if port else 25,
+        return cls(host=text("IRPM_SMTP_HOST"), port=int(port) if port else defaults.port,
                    user=text("IRPM_SMTP_USER"), password=text("IRPM_SMTP_PASSWORD"),
                    sender=text("IRPM_SMTP_FROM"),
                    starttls=starttls is True or str(starttls or "").lower() in TRUE,
-                   timeout=float(timeout) if timeout else 10.0,
+                   timeout=float(timeout) if timeout else defaults.timeout,
                    base_url=(text("IRPM_BASE_URL") or "").rstrip("/") or None,
-                   max_attempts=max(1, int(attempts)) if attempts else 8,
-                   retry_seconds=max(1.0, float(retry)) if retry else 60.0)
+                   max_attempts=max(1, int(attempts)) if attempts else defaults.max_attempts,
+                   retry_seconds=max(1.0, float(retry)) if retry else defaults.retry_seconds)
 
 
 def message(settings: SmtpSettings, mail: Mail) -> EmailMessage:

@@ -1,17 +1,26 @@
-"""Every setting IRPM reads, with its default, in one place.
+"""Every setting the engine reads, with its default, in one place.
 
 Values come from ``IRPM_*`` environment variables so the same code runs embedded (SQLite in
 ``instance/``) and in production (PostgreSQL), and nothing connects at import time: a
-``Settings`` is a plain value built by ``Settings.from_env()`` when a process starts.
+``Settings`` is a plain value built by ``Settings.from_env()`` when a process starts. This is
+the only module of the engine that reads the environment; the web app's settings are
+``web.config``'s, the scheduler's ``scheduler.config``'s, and README.md's "设置 · Settings"
+lists them all.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
+from .mail import SmtpSettings
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+#: How close to its due date a task gets a yellow card (黄牌), unless set.
+DEFAULT_NEAR_DUE = timedelta(days=3)
 
 
 def _default_database_url() -> str:
@@ -31,11 +40,18 @@ class Settings:
     max_task_data_bytes: int = 256 * 1024
     #: IRPM_SQL_ECHO — log SQL (debugging).
     sql_echo: bool = False
+    #: IRPM_NEAR_DUE_DAYS — a task due within this many days gets a yellow card
+    #: (``engine.services.due_cards``).
+    near_due: timedelta = DEFAULT_NEAR_DUE
+    #: IRPM_SMTP_* and IRPM_BASE_URL — e-mail of notifications; off unless a host and a sender
+    #: are set (``engine.mail.SmtpSettings`` parses them).
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
 
     @classmethod
-    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
+        days = (env.get("IRPM_NEAR_DUE_DAYS") or "").strip()
         return cls(
             database_url=env.get("IRPM_DATABASE_URL") or defaults.database_url,
             bpmn_dir=Path(env.get("IRPM_BPMN_DIR") or defaults.bpmn_dir),
@@ -44,4 +60,8 @@ class Settings:
             max_task_data_bytes=int(env.get("IRPM_MAX_TASK_DATA_BYTES")
                                     or defaults.max_task_data_bytes),
             sql_echo=(env.get("IRPM_SQL_ECHO") or "").lower() in ("1", "true", "yes"),
+            near_due=timedelta(days=float(days)) if days else defaults.near_due,
+            smtp=SmtpSettings.from_mapping({
+                key: value for key, value in env.items()
+                if key.startswith("IRPM_SMTP_") or key == "IRPM_BASE_URL"}),
         )

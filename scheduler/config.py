@@ -1,32 +1,12 @@
-"""The scheduler's settings, from ``IRPM_SCHEDULER*`` variables (the engine's are in
-``engine.settings``, the web app's in ``web.config``).
-
-=================================== =========== ===============================================
-variable                            default     meaning
-=================================== =========== ===============================================
-``IRPM_SCHEDULER``                  embedded    ``embedded``: ``irpm serve`` (and a gunicorn
-                                                worker through ``web.wsgi``) runs a scheduler in
-                                                its own process; ``off``: it runs none — the
-                                                production set-up, where ``irpm scheduler`` is
-                                                a process of its own
-``IRPM_SCHEDULER_SWEEP``            ``60``      seconds between safety sweeps: the timer job is
-                                                re-armed from the database even if no change was
-                                                heard of
-``IRPM_SCHEDULER_STANDBY_POLL``     ``1``       seconds a standby scheduler waits between tries
-                                                to take the lead
-``IRPM_SCHEDULER_RETRY``            ``5``       seconds before a timer that could not be fired
-                                                is tried again
-``IRPM_SCHEDULER_CARDS_EVERY``      ``3600``    seconds between scans for yellow and red cards
-                                                (``scan_due_cards``); ``0``: none
-``IRPM_SCHEDULER_MAIL_EVERY``       ``60``      seconds between sends of pending e-mail
-                                                (``send_pending_mail``, where the engine has
-                                                it); ``0``: none
-=================================== =========== ===============================================
+"""The scheduler's settings, from ``IRPM_SCHEDULER*`` variables — the only place the
+scheduler reads the environment (the engine's are in ``engine.settings``, the web app's in
+``web.config``; README.md's "设置 · Settings" lists them all).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MODES = ("embedded", "off")
@@ -34,11 +14,22 @@ MODES = ("embedded", "off")
 
 @dataclass(frozen=True)
 class SchedulerSettings:
+    #: IRPM_SCHEDULER — ``embedded``: ``irpm serve`` (and a gunicorn worker through
+    #: ``web.wsgi``) runs a scheduler in its own process; ``off``: it runs none — the
+    #: production set-up, where ``irpm scheduler`` is a process of its own.
     mode: str = "embedded"
+    #: IRPM_SCHEDULER_SWEEP — seconds between safety sweeps: the timer job is re-armed from
+    #: the database even if no change was heard of.
     sweep_seconds: float = 60.0
+    #: IRPM_SCHEDULER_STANDBY_POLL — seconds a standby waits between tries to take the lead.
     standby_poll_seconds: float = 1.0
+    #: IRPM_SCHEDULER_RETRY — seconds before a timer that could not be fired is tried again.
     retry_seconds: float = 5.0
+    #: IRPM_SCHEDULER_CARDS_EVERY — seconds between scans for yellow and red cards
+    #: (``due_cards.scan_due_cards``); 0: none.
     cards_every_seconds: float = 3600.0
+    #: IRPM_SCHEDULER_MAIL_EVERY — seconds between sends of pending e-mail
+    #: (``mail_outbox.send_pending_mail``); 0: none.
     mail_every_seconds: float = 60.0
 
     def __post_init__(self) -> None:
@@ -56,8 +47,7 @@ class SchedulerSettings:
         return self.mode == "embedded"
 
     @classmethod
-    def from_env(cls, environ: os._Environ[str] | dict[str, str] | None = None
-                 ) -> SchedulerSettings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SchedulerSettings:
         env = os.environ if environ is None else environ
         defaults = cls()
 

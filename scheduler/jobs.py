@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.runtime import Runtime
-from engine.services import clock, mail_outbox, notifications, timers
+from engine.services import clock, due_cards, mail_outbox, timers
 
 if TYPE_CHECKING:
     from .arming import Arming
@@ -110,7 +110,7 @@ def scan_cards() -> None:
     with rt.uow() as uow:
         if clock.is_simulated(uow):
             return
-        scan = notifications.scan_due_cards(uow)
+        scan = due_cards.scan_due_cards(uow)
     if scan.yellow or scan.red:
         log.info("cards: %d yellow, %d red", scan.yellow, scan.red)
 

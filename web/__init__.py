@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from engine.programme.composition import programme_runtime
-from engine.settings import PROJECT_ROOT, Settings
+from engine.settings import Settings
 
 from . import (
     api,
@@ -43,7 +43,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     on ``app.extensions["irpm"]``; it is disposed when the app is discarded or the process
     exits, never per request.
     """
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, instance_path=str(web_config.INSTANCE_PATH))
     app.config.from_mapping(IRPM_SETTINGS=None, **web_config.defaults())
     app.config.from_mapping(web_config.from_env())
     if config:

@@ -1,28 +1,25 @@
-"""Every web setting with its default, in one place (the engine's are in engine.settings).
+"""Every web setting with its default, in one place (the engine's are in engine.settings,
+the scheduler's in scheduler.config; README.md's "设置 · Settings" lists them all).
 
 ``defaults()`` gives Flask's config keys; ``from_env()`` overrides them from ``IRPM_*``
-variables; ``create_app(config)`` overrides both. Nothing here connects or writes, except
-``instance_secret_key``, which ``create_app`` calls only when no key was given.
-
-=============================== ========== ==================================================
-variable                        default    meaning
-=============================== ========== ==================================================
-``IRPM_SECRET_KEY``             —          signs sessions and CSRF tokens; without it a key is
-                                           generated once into ``instance/secret_key``
-``IRPM_SESSION_HOURS``          ``8``      a session ends after this long without a request
-``IRPM_SECURE_COOKIES``         off        ``1``: cookies only over HTTPS (behind TLS)
-``IRPM_NEAR_DUE_DAYS``          ``3``      a task due within this many days gets a yellow card
-``IRPM_PAGE_SIZE``              ``25``     rows per inbox page
-=============================== ========== ==================================================
+variables — the only place the web app reads the environment; ``create_app(config)``
+overrides both, and the blueprints read ``app.config``. Nothing here connects or writes,
+except ``instance_secret_key``, which ``create_app`` calls only when no key was given.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from engine.settings import PROJECT_ROOT
+
+#: Flask's instance folder: the generated secret key, and evidence files by default.
+INSTANCE_PATH = PROJECT_ROOT / "instance"
 
 #: Content-Security-Policy: everything from this origin only (Bootstrap's icons are data:
 #: SVGs in its CSS). No inline script or style anywhere in the app.
@@ -33,6 +30,11 @@ CONTENT_SECURITY_POLICY = (
 
 #: Languages offered by the switch, the first being the default.
 LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+#: How notifications are e-mailed (``engine.mail.SmtpSettings.from_mapping`` reads them from
+#: the config; unset, the engine's defaults: no e-mail).
+SMTP_KEYS = ("IRPM_SMTP_HOST", "IRPM_SMTP_PORT", "IRPM_SMTP_USER", "IRPM_SMTP_PASSWORD",
+             "IRPM_SMTP_FROM", "IRPM_SMTP_STARTTLS", "IRPM_SMTP_TIMEOUT",
+             "IRPM_SMTP_MAX_ATTEMPTS", "IRPM_SMTP_RETRY_SECONDS", "IRPM_BASE_URL")
 
 
 def defaults() -> dict[str, Any]:
@@ -40,7 +42,9 @@ def defaults() -> dict[str, Any]:
         "SESSION_COOKIE_NAME": "irpm_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # IRPM_SECURE_COOKIES: cookies only over HTTPS (behind TLS).
         "SESSION_COOKIE_SECURE": False,
+        # IRPM_SESSION_HOURS: a session ends after this long without a request.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
         # A form's CSRF token is valid as long as the session it belongs to.
         "WTF_CSRF_TIME_LIMIT": None,
@@ -48,26 +52,47 @@ def defaults() -> dict[str, Any]:
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
         "IRPM_LANGUAGES": dict(LANGUAGES),
         "IRPM_CONTENT_SECURITY_POLICY": CONTENT_SECURITY_POLICY,
+        # A task due within this many days gets a yellow card (inbox, notifications).
         "IRPM_NEAR_DUE_DAYS": 3,
+        # Rows per inbox page.
         "IRPM_PAGE_SIZE": 25,
+        # Where evidence files are kept (named by sha256; not served as static files), and
+        # the largest one accepted (web.tasks).
+        "IRPM_EVIDENCE_DIR": os.path.join(INSTANCE_PATH, "evidence"),
+        "IRPM_MAX_EVIDENCE_BYTES": 10 * 1024 * 1024,
+        # The process public feedback is sent to (its business key is the post's code).
+        "IRPM_FEEDBACK_PROCESS": "post_cycle",
+        # Feedback requests one address may send per window of seconds (web.ratelimit).
+        "IRPM_FEEDBACK_LIMIT": 5,
+        "IRPM_FEEDBACK_WINDOW": 3600.0,
     }
 
 
-def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, Any]:
+def _flag(text: str) -> bool:
+    return text.lower() in ("1", "true", "yes")
+
+
+#: The variables the web app reads: each sets a config key, its text read so.
+VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "IRPM_SECRET_KEY": ("SECRET_KEY", str),
+    "IRPM_SESSION_HOURS": ("PERMANENT_SESSION_LIFETIME", lambda text: timedelta(
+        hours=float(text))),
+    "IRPM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", _flag),
+    "IRPM_NEAR_DUE_DAYS": ("IRPM_NEAR_DUE_DAYS", float),
+    "IRPM_PAGE_SIZE": ("IRPM_PAGE_SIZE", int),
+    "IRPM_EVIDENCE_DIR": ("IRPM_EVIDENCE_DIR", str),
+    "IRPM_MAX_EVIDENCE_BYTES": ("IRPM_MAX_EVIDENCE_BYTES", int),
+    "IRPM_FEEDBACK_PROCESS": ("IRPM_FEEDBACK_PROCESS", str),
+    "IRPM_FEEDBACK_LIMIT": ("IRPM_FEEDBACK_LIMIT", int),
+    "IRPM_FEEDBACK_WINDOW": ("IRPM_FEEDBACK_WINDOW", float),
+    **{key: (key, str) for key in SMTP_KEYS},
+}
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings the ``IRPM_*`` variables set (an unset or empty one sets nothing)."""
     env = os.environ if environ is None else environ
-    found: dict[str, Any] = {}
-    if env.get("IRPM_SECRET_KEY"):
-        found["SECRET_KEY"] = env["IRPM_SECRET_KEY"]
-    if env.get("IRPM_SESSION_HOURS"):
-        found["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=float(env["IRPM_SESSION_HOURS"]))
-    if env.get("IRPM_SECURE_COOKIES"):
-        found["SESSION_COOKIE_SECURE"] = env["IRPM_SECURE_COOKIES"].lower() in ("1", "true",
-                                                                                 "yes")
-    if env.get("IRPM_NEAR_DUE_DAYS"):
-        found["IRPM_NEAR_DUE_DAYS"] = float(env["IRPM_NEAR_DUE_DAYS"])
-    if env.get("IRPM_PAGE_SIZE"):
-        found["IRPM_PAGE_SIZE"] = int(env["IRPM_PAGE_SIZE"])
-    return found
+    return {key: read(env[name]) for name, (key, read) in VARIABLES.items() if env.get(name)}
 
 
 def instance_secret_key(instance_path: str | Path) -> str:

@@ -12,7 +12,6 @@ proxy the address is the proxy's unless the app is told to trust ``X-Forwarded-F
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -46,18 +45,10 @@ class FeedbackLimiter:
                 now=datetime.fromtimestamp(self.clock(), UTC))
 
 
-def settings(environ: os._Environ[str] | dict[str, str] | None = None) -> dict[str, object]:
-    env = os.environ if environ is None else environ
-    return {"IRPM_FEEDBACK_LIMIT": int(env.get("IRPM_FEEDBACK_LIMIT") or 5),
-            "IRPM_FEEDBACK_WINDOW": float(env.get("IRPM_FEEDBACK_WINDOW") or 3600)}
-
-
 def feedback_limiter(app: Flask) -> FeedbackLimiter:
-    """The app's limiter, made on first use from its settings (defaults: the environment)."""
+    """The app's limiter, made on first use from its settings (``web.config``)."""
     found = app.extensions.get(EXTENSION)
     if not isinstance(found, FeedbackLimiter):
-        for key, value in settings().items():
-            app.config.setdefault(key, value)
         found = FeedbackLimiter(int(app.config["IRPM_FEEDBACK_LIMIT"]),
                                 float(app.config["IRPM_FEEDBACK_WINDOW"]))
         app.extensions[EXTENSION] = found

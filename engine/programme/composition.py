@@ -8,12 +8,14 @@ the runtime's extension points:
 * the candidate resolver — ``routing.org_resolver`` turns a lane (岗位人员, 内设机构领导,
   负责领导 …) into the scoped group of the instance's post, department or unit — and the
   lane names it knows (what the designer's lint accepts);
-* the directory — ``directory.OrgDirectory``: logins, their groups, group members and
-  whom a task may be delegated to, from the organisation;
+* the directory — ``directory.OrgDirectory``: logins, their groups, group members
+  (``membership``; whom notifications go to) and whom a task may be delegated to, from the
+  organisation;
 * the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``) and
   ``milestone_operators.OPERATORS`` (``milestones.*``), each run in a savepoint;
 * the event listeners — notifications of new and delegated tasks
-  (``engine.services.notifications``).
+  (``engine.services.notifications``) — and how notifications read in e-mail
+  (``notification_wording``, through ``notification_mail.set_wording``).
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ from sqlalchemy.engine import Engine
 
 from ..operators import Operator, OperatorCall
 from ..runtime import Runtime
-from ..services import notifications
+from ..services import notification_mail, notifications
 from ..settings import Settings
-from . import milestone_operators
+from . import milestone_operators, notification_wording
 from .directory import OrgDirectory
 from .operators import OPERATORS
 from .routing import CITY_ROLES, ROLE_LANES, SCOPES, org_resolver
@@ -41,13 +43,14 @@ def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | N
 def install(rt: Runtime) -> Runtime:
     """Plug the programme into ``rt``: lanes resolve through the organisation, the directory
     is the organisation, the operators are registered (each in a savepoint), and people are
-    notified of their new and delegated tasks."""
+    notified of their new and delegated tasks, in the programme's words."""
     rt.resolver = org_resolver
     rt.directory = OrgDirectory()
     rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
     for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     notifications.install(rt)
+    notification_mail.set_wording(rt, notification_wording.WORDING)
     return rt
 
 

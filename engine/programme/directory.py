@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from ..actors import Actor
 from ..db import UnitOfWork
-from ..services import notifications
+from . import membership
 from .services import organisation
 
 
@@ -20,7 +20,7 @@ class OrgDirectory:
         return organisation.is_active_account(uow, username)
 
     def members(self, uow: UnitOfWork, groups: Iterable[str]) -> dict[str, set[str]]:
-        return notifications.members(uow, groups)
+        return membership.members(uow, groups)
 
     def may_delegate(self, uow: UnitOfWork, holder: str, to_username: str) -> bool:
         return organisation.share_department(uow, holder, to_username)

@@ -45,9 +45,9 @@ from ..runtime import Runtime
 from ..services.clock import is_simulated, now, set_clock
 from ..services.deployment import deploy
 from ..services.instances import start_instance
-from ..services.notifications import members
 from ..services.tasks import complete_task
 from ..services.timers import advance_to
+from . import membership
 from .models import AccountRole, MilestoneReport, Unit
 from .models.org import Account
 from .rehearsal_answers import answer
@@ -223,7 +223,7 @@ class _People:
         logins = sorted(users)
         missing = [g for g in groups if g not in self.groups]
         if missing:
-            for group, people in members(uow, missing).items():
+            for group, people in membership.members(uow, missing).items():
                 self.groups[group] = sorted(people)
         for group in sorted(groups):
             logins += self.groups.get(group, [])

@@ -5,8 +5,8 @@ then ``tasks.complete_task(uow, …)``): a name says where it lives. The integri
 services are in ``engine.programme.services``.
 
 Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``deployment``,
-``design``, ``design_lint``, ``diagrams``, ``drafts``, ``evidence``, ``heatmap``, ``inbox``,
-``instance_admin``, ``instance_page``, ``instances``, ``mail_outbox``, ``messages``,
-``notifications``, ``rate_limits``, ``saved_filters``, ``task_forms``, ``tasks``, ``timers``,
-``token_move``, ``variable_index``, ``version_migration``.
+``design``, ``design_lint``, ``diagrams``, ``drafts``, ``due_cards``, ``evidence``, ``heatmap``,
+``inbox``, ``instance_admin``, ``instance_page``, ``instances``, ``mail_outbox``, ``messages``,
+``notification_mail``, ``notifications``, ``rate_limits``, ``saved_filters``, ``task_forms``,
+``tasks``, ``timers``, ``token_move``, ``variable_index``, ``version_migration``.
 """

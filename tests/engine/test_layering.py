@@ -24,7 +24,6 @@ ALLOWED_LEAKS: frozenset[str] = frozenset({
     "services/inbox.py",
     "services/instance_admin.py",
     "services/design_lint.py",
-    "services/notifications.py",
     "services/tasks.py",
     "models/api_token.py",
 })

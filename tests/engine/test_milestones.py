@@ -23,7 +23,7 @@ from engine.errors import Forbidden, InvalidState, IrpmError, NotFound, Validati
 from engine.models import InstanceStatus, Notification, PendingTimer
 from engine.programme.models import Milestone
 from engine.programme.services import milestones
-from engine.services import clock, notifications, tasks, timers
+from engine.services import clock, notification_mail, notifications, tasks, timers
 from scheduler import SchedulerService, SchedulerSettings
 
 from ..web.mailserver import Mailbox, SmtpServer, free_port
@@ -305,7 +305,7 @@ def test_milestone_cards_are_e_mailed_after_the_commit(city: City) -> None:
         notifications.configure(city.rt, smtp=mailbox.settings(
             timeout=5, base_url="https://irpm.example"))
         with city.rt.uow() as uow:
-            notifications.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
+            notification_mail.set_email(uow, CZJ_PRINCIPAL, "sunli@example.gov.cn")
         start(city, {"rollout": "2011-03-31"})
         fgw_rolls_out(city)
         city.advance_to(at_nine("2011-03-17"))

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState, scheduler_jobs
 from engine.runtime import Runtime
-from engine.services import clock, instances, notifications, tasks, timers
+from engine.services import clock, due_cards, instances, tasks, timers
 from engine.settings import Settings
 from scheduler import jobs
 from tests.conftest import OUTSIDER, deploy_text
@@ -206,11 +206,11 @@ def test_a_periodic_job_missed_while_down_runs_once_coalesced(
         srt: Runtime, schedulers: Schedulers, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[datetime] = []
 
-    def counting(_uow: Any, *_args: Any, **_kwargs: Any) -> notifications.CardScan:
+    def counting(_uow: Any, *_args: Any, **_kwargs: Any) -> due_cards.CardScan:
         calls.append(datetime.now(UTC))
-        return notifications.CardScan()
+        return due_cards.CardScan()
 
-    monkeypatch.setattr(notifications, "scan_due_cards", counting)
+    monkeypatch.setattr(due_cards, "scan_due_cards", counting)
     settings = replace(QUICK, cards_every_seconds=2)
     first = schedulers.start(srt, settings)
     wait_until(lambda: calls, 4, "the card scan ran")  # its first run: 2 s after adding
@@ -233,8 +233,8 @@ def test_a_periodic_job_missed_while_down_runs_once_coalesced(
 def test_the_card_scan_waits_while_the_clock_is_simulated(
         srt: Runtime, schedulers: Schedulers, monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []
-    monkeypatch.setattr(notifications, "scan_due_cards",
-                        lambda *_a, **_k: calls.append(1) or notifications.CardScan())
+    monkeypatch.setattr(due_cards, "scan_due_cards",
+                        lambda *_a, **_k: calls.append(1) or due_cards.CardScan())
     with srt.uow() as uow:
         clock.set_clock(uow, datetime(2011, 1, 4, tzinfo=UTC))
     service = schedulers.start(srt, replace(QUICK, cards_every_seconds=0.5))

@@ -12,14 +12,18 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from engine.mail import SmtpSettings
 from engine.passwords import hash_password
+from engine.programme.directory import OrgDirectory
+from engine.programme.notification_wording import WORDING
 from engine.programme.routing import org_resolver
 from engine.runtime import Runtime
+from engine.services import notification_mail, notifications
 from engine.settings import Settings
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 from web import create_app
 
-__all__ = ["PASSWORD", "T0", "AuthActions", "Org", "csrf_token", "make_app",
+__all__ = ["PASSWORD", "T0", "AuthActions", "Org", "csrf_token", "make_app", "notifying",
            "programme_runtime"]
 
 
@@ -34,6 +38,16 @@ def programme_runtime(settings: Settings) -> Runtime:
         return Runtime(settings, resolver=org_resolver)
     runtime: Runtime = build(settings)
     return runtime
+
+
+def notifying(org: Org, smtp: SmtpSettings) -> Org:
+    """``org``'s runtime telling people of their tasks as the programme's does — a group's
+    members are the organisation's (``OrgDirectory``), e-mails in the programme's words — and
+    e-mailing through ``smtp``."""
+    org.rt.directory = OrgDirectory()
+    notifications.install(org.rt, smtp=smtp)
+    notification_mail.set_wording(org.rt, WORDING)
+    return org
 
 
 # ----------------------------------------------------------------------------- the app

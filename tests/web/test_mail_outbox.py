@@ -18,11 +18,11 @@ from sqlalchemy import select
 
 from engine.mail import SmtpSettings
 from engine.models import MailStatus, Notification, OutboxMail
-from engine.services import mail_outbox, notifications
+from engine.services import mail_outbox, notification_mail, notifications
 from engine.settings import Settings
 from web.cli import main
 
-from .conftest import Org
+from .conftest import Org, notifying
 from .mailserver import SENDER, Mailbox, SmtpServer, free_port
 
 HOLDER, HEAD = "czj-0011", "czj-0009"
@@ -48,9 +48,9 @@ def mailing(org: Org, mailbox: Mailbox, **extra: object) -> SmtpSettings:
     """The organisation's runtime e-mails its notifications to ``mailbox``'s port; the
     holder has given an address."""
     settings = mailbox.settings(timeout=5, **extra)
-    notifications.install(org.rt, smtp=settings)
+    notifying(org, settings)
     with org.rt.uow() as uow:
-        notifications.set_email(uow, HOLDER, ADDRESS)
+        notification_mail.set_email(uow, HOLDER, ADDRESS)
     return settings
 
 
@@ -111,8 +111,8 @@ def test_a_rolled_back_notification_queues_and_sends_nothing(
     task = org.open_task(org.start(HOLDER_POST, key="first"))
     mailbox.received.clear()
     with org.rt.uow() as uow:
-        notifications.create(uow, [notifications._row(
-            notifications._tasks(uow, [task.id])[task.id], "delegated", HOLDER,
+        notifications.create(uow, [notifications.task_row(
+            notifications.task_facts(uow, [task.id])[task.id], "delegated", HOLDER,
             datetime.now(UTC))])
         assert len(outbox(org)) == 1  # not committed: another connection sees the first only
         uow.rollback()
@@ -227,9 +227,9 @@ def test_the_cli_sends_what_is_due(settings: Settings, org: Org, mailbox: Mailbo
 
 
 def test_without_smtp_nothing_is_queued(org: Org) -> None:
-    notifications.install(org.rt, smtp=SmtpSettings())
+    notifying(org, SmtpSettings())
     with org.rt.uow() as uow:
-        notifications.set_email(uow, HOLDER, ADDRESS)
+        notification_mail.set_email(uow, HOLDER, ADDRESS)
     org.start(HOLDER_POST)
     assert len(_notes(org)) == 1 and outbox(org) == []
     with org.rt.uow() as uow:
@@ -240,11 +240,11 @@ def test_retries_back_off_up_to_six_hours() -> None:
     smtp = SmtpSettings(retry_seconds=60)
     assert [mail_outbox.retry_delay(n, smtp).total_seconds() for n in range(1, 7)] == [
         60, 240, 960, 3840, 15360, 21600]
-    env = SmtpSettings.from_env({"IRPM_SMTP_MAX_ATTEMPTS": "5",
-                                 "IRPM_SMTP_RETRY_SECONDS": "30"})
+    env = Settings.from_env({"IRPM_SMTP_MAX_ATTEMPTS": "5",
+                             "IRPM_SMTP_RETRY_SECONDS": "30"}).smtp
     assert (env.max_attempts, env.retry_seconds) == (5, 30.0)
-    assert (SmtpSettings.from_env({}).max_attempts, SmtpSettings.from_env({}).retry_seconds) \
-        == (8, 60.0)
+    unset = Settings.from_env({}).smtp
+    assert (unset.max_attempts, unset.retry_seconds) == (8, 60.0)
 
 
 def _notes(org: Org) -> list[Notification]:

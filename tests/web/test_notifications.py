@@ -22,12 +22,12 @@ from sqlalchemy import select
 from engine.mail import SmtpSettings
 from engine.models import Notification
 from engine.programme.services import organisation
-from engine.services import instances, notifications, tasks
-from engine.services.notifications import CardScan
+from engine.services import due_cards, instances, notification_mail, notifications, tasks
+from engine.services.due_cards import CardScan
 from engine.settings import Settings
 from web.cli import main
 
-from .conftest import T0, AuthActions, Org, make_app
+from .conftest import T0, AuthActions, Org, make_app, notifying
 from .mailserver import Mailbox, SmtpServer, free_port
 
 HOLDER, COLLEAGUE, HEAD = "czj-0011", "czj-0012", "czj-0009"
@@ -46,8 +46,7 @@ def mailbox() -> Iterator[Mailbox]:
 @pytest.fixture
 def notified(org: Org) -> Org:
     """The test organisation's runtime, telling people of their tasks (no e-mail)."""
-    notifications.install(org.rt, smtp=SmtpSettings())
-    return org
+    return notifying(org, SmtpSettings())
 
 
 def notes(org: Org, username: str) -> list[Notification]:
@@ -62,9 +61,9 @@ def unread_badge(client: FlaskClient) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def scan(org: Org, at: Any) -> notifications.CardScan:
+def scan(org: Org, at: Any) -> due_cards.CardScan:
     with org.rt.uow() as uow:
-        return notifications.scan_due_cards(uow, at)
+        return due_cards.scan_due_cards(uow, at)
 
 
 # ---------------------------------------------------------------------- in the app
@@ -181,10 +180,10 @@ def test_the_yellow_card_horizon_is_a_setting(notified: Org) -> None:
     assert scan(notified, T0 + timedelta(days=9, hours=1)).yellow == 1
     notified.start(HOLDER_POST, key="another")
     with notified.rt.uow() as uow:  # or per call
-        assert notifications.scan_due_cards(uow, T0 + timedelta(days=4),
+        assert due_cards.scan_due_cards(uow, T0 + timedelta(days=4),
                                        near_due=timedelta(days=7)).yellow == 1
-    assert notifications.near_due_from_env({"IRPM_NEAR_DUE_DAYS": "5"}) == timedelta(days=5)
-    assert notifications.near_due_from_env({}) == timedelta(days=3)
+    assert Settings.from_env({"IRPM_NEAR_DUE_DAYS": "5"}).near_due == timedelta(days=5)
+    assert Settings.from_env({}).near_due == timedelta(days=3)
 
 
 def test_the_cli_scans_on_the_project_clock(settings: Settings, notified: Org) -> None:
@@ -216,10 +215,10 @@ def test_the_email_address_is_set_on_the_settings_page(client: FlaskClient,
     assert response.status_code == 302
     assert "xiang@czj.example.cn" in client.get("/notifications/").get_data(as_text=True)
     with org.rt.uow(write=False) as uow:
-        assert notifications.get_email(uow, HOLDER) == "xiang@czj.example.cn"
+        assert notification_mail.get_email(uow, HOLDER) == "xiang@czj.example.cn"
     client.post("/notifications/settings", data={"email": ""})
     with org.rt.uow(write=False) as uow:
-        assert notifications.get_email(uow, HOLDER) is None
+        assert notification_mail.get_email(uow, HOLDER) is None
 
 
 def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mailbox,
@@ -245,7 +244,7 @@ def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mai
         assert f"https://irpm.test/tasks/{task.id}" in body
 
         with rt.uow() as uow:
-            notifications.scan_due_cards(uow, T0 + timedelta(days=8))
+            due_cards.scan_due_cards(uow, T0 + timedelta(days=8))
         assert mailbox.received[-1]["Subject"].startswith(f"【IRPM】黄牌提醒:{TASK}")
         assert len(mailbox.received) == 2
     finally:
@@ -253,7 +252,7 @@ def test_notifications_are_emailed_through_smtp(settings: Settings, mailbox: Mai
 
 
 def test_people_without_an_address_get_no_email(mailbox: Mailbox, org: Org) -> None:
-    notifications.install(org.rt, smtp=mailbox.settings())
+    notifying(org, mailbox.settings())
     org.start(HOLDER_POST)
     assert len(notes(org, HOLDER)) == 1 and mailbox.received == []
 
@@ -261,10 +260,10 @@ def test_people_without_an_address_get_no_email(mailbox: Mailbox, org: Org) -> N
 def test_an_smtp_failure_is_logged_not_raised(org: Org,
                                               caplog: pytest.LogCaptureFixture) -> None:
     closed = free_port()  # nobody listens there
-    notifications.install(org.rt, smtp=SmtpSettings(host="127.0.0.1", port=closed,
-                                                    sender="irpm@example.gov.cn", timeout=2))
+    notifying(org, SmtpSettings(host="127.0.0.1", port=closed, sender="irpm@example.gov.cn",
+                                timeout=2))
     with org.rt.uow() as uow:
-        notifications.set_email(uow, HOLDER, "xiang@czj.example.cn")
+        notification_mail.set_email(uow, HOLDER, "xiang@czj.example.cn")
     with caplog.at_level(logging.ERROR, logger="engine.mail"):
         instance = org.start(HOLDER_POST)
     assert org.open_task(instance).name == TASK  # the task is there all the same
@@ -285,15 +284,15 @@ def test_a_failing_listener_does_not_undo_the_step(org: Org,
 
 
 def test_the_settings_come_from_the_environment() -> None:
-    smtp = SmtpSettings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn", "IRPM_SMTP_PORT": "587",
-                                  "IRPM_SMTP_USER": "irpm", "IRPM_SMTP_PASSWORD": "s3cret",
-                                  "IRPM_SMTP_FROM": "irpm@example.cn",
-                                  "IRPM_SMTP_STARTTLS": "1", "IRPM_BASE_URL": "https://x/"})
+    smtp = Settings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn", "IRPM_SMTP_PORT": "587",
+                              "IRPM_SMTP_USER": "irpm", "IRPM_SMTP_PASSWORD": "s3cret",
+                              "IRPM_SMTP_FROM": "irpm@example.cn",
+                              "IRPM_SMTP_STARTTLS": "1", "IRPM_BASE_URL": "https://x/"}).smtp
     assert (smtp.host, smtp.port, smtp.user, smtp.password, smtp.sender, smtp.starttls,
             smtp.base_url, smtp.enabled) == ("smtp.example.cn", 587, "irpm", "s3cret",
                                              "irpm@example.cn", True, "https://x", True)
-    assert not SmtpSettings.from_env({}).enabled
-    assert not SmtpSettings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn"}).enabled
+    assert not Settings.from_env({}).smtp.enabled
+    assert not Settings.from_env({"IRPM_SMTP_HOST": "smtp.example.cn"}).smtp.enabled
 
 
 @pytest.fixture

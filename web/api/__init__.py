@@ -7,21 +7,12 @@ the feedback operation. Everything else needs a signed-in session or a personal 
 (``web.api.auth``), and every error is JSON (``web.api.errors``). The profile page
 (/profile) lets people create and revoke their tokens.
 
-=============================== ============== ===========================================
-setting                         default        meaning
-=============================== ============== ===========================================
-``IRPM_FEEDBACK_PROCESS``       ``post_cycle`` the process public feedback is sent to (its
-                                               business key is the post's code)
-``IRPM_FEEDBACK_LIMIT``         ``5``          feedback requests one address may send…
-``IRPM_FEEDBACK_WINDOW``        ``3600``       …per this many seconds (with the publicity
-                                               page's, in the database: web.ratelimit)
-=============================== ============== ===========================================
+Public feedback goes to the process ``IRPM_FEEDBACK_PROCESS``, rate-limited with the
+publicity page's (``IRPM_FEEDBACK_LIMIT`` per ``IRPM_FEEDBACK_WINDOW``, web.ratelimit):
+settings of ``web.config``.
 """
 
 from __future__ import annotations
-
-import os
-from typing import Any
 
 import flask_smorest
 from flask import Flask, render_template, url_for
@@ -35,11 +26,6 @@ from .root import AREAS, PREFIX
 from .root import bp as api_bp
 
 DOCS_BLUEPRINT = "api-docs"
-
-
-def settings(environ: Any = None) -> dict[str, Any]:
-    env = os.environ if environ is None else environ
-    return {"IRPM_FEEDBACK_PROCESS": env.get("IRPM_FEEDBACK_PROCESS") or "post_cycle"}
 
 
 SPEC = {
@@ -77,7 +63,7 @@ class Api(flask_smorest.Api):
 
 
 def init_app(app: Flask) -> None:
-    for key, value in {**SPEC, **settings()}.items():
+    for key, value in SPEC.items():
         app.config.setdefault(key, value)
     api = Api(app)
     api.spec.components.security_scheme("token", {"type": "http", "scheme": "bearer"})

@@ -15,7 +15,7 @@ from wtforms.validators import Length, Optional, Regexp
 from engine.errors import ValidationFailed
 from engine.models import Notification, NotificationKind
 from engine.programme.services import feedback
-from engine.services import notifications
+from engine.services import notification_mail, notifications
 
 from ..inbox.listing import pages
 from ..runtime import runtime
@@ -41,7 +41,7 @@ def index() -> Any:
     with runtime().uow(write=False) as uow:
         found = notifications.list_notifications(uow, g.actor.user, unread_only=show == "unread",
                                             limit=size, offset=(page - 1) * size)
-        email = notifications.get_email(uow, g.actor.user)
+        email = notification_mail.get_email(uow, g.actor.user)
     return render_template(
         "notifications/index.html", found=found, show=show, filters=FILTERS, kinds=KINDS,
         email=email, may_see_feedback=feedback.may_see_feedback(g.actor),
@@ -91,19 +91,19 @@ def read_all() -> Any:
 class EmailForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[
         Optional(), Length(max=254, message=_l("At most %(max)d characters.", max=254)),
-        Regexp(notifications.EMAIL, message=_l("This is not an e-mail address."))])
+        Regexp(notification_mail.EMAIL, message=_l("This is not an e-mail address."))])
 
 
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Any:
     """Where notifications are e-mailed (empty: only in the app)."""
     with runtime().uow(write=False) as uow:
-        current = notifications.get_email(uow, g.actor.user)
+        current = notification_mail.get_email(uow, g.actor.user)
     form = EmailForm(data={"email": current or ""})
     if form.validate_on_submit():
         try:
             with runtime().uow() as uow:
-                saved = notifications.set_email(uow, g.actor.user, form.email.data)
+                saved = notification_mail.set_email(uow, g.actor.user, form.email.data)
         except ValidationFailed:
             form.email.errors = [*form.email.errors, _("This is not an e-mail address.")]
         else:

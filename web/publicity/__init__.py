@@ -22,8 +22,6 @@ oversees (the city's discipline commission: all), pending first, to mark handled
 
 from __future__ import annotations
 
-import os
-
 from flask import Blueprint, Flask
 from flask_babel import lazy_gettext as _l
 
@@ -39,8 +37,6 @@ def limiter(app: Flask) -> FeedbackLimiter:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("IRPM_FEEDBACK_PROCESS",
-                          os.environ.get("IRPM_FEEDBACK_PROCESS") or "post_cycle")
     feedback_limiter(app)
     from . import views  # noqa: F401  (registers the routes on bp)
 

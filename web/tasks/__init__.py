@@ -6,21 +6,11 @@ history, the process diagram with the current step highlighted.
 Only someone who may see the task (``services.view_task``) gets the page or anything under
 it; anyone else gets 403, whatever the URL they typed.
 
-Settings (``create_app`` config, else the environment, else the default):
-
-=============================== ============================ ================================
-key                             default                      meaning
-=============================== ============================ ================================
-``IRPM_EVIDENCE_DIR``           ``instance/evidence``        where evidence files are kept
-                                                             (named by sha256; not served
-                                                             as static files)
-``IRPM_MAX_EVIDENCE_BYTES``     ``10485760`` (10 MB)         largest evidence file accepted
-=============================== ============================ ================================
+Evidence files are kept in ``IRPM_EVIDENCE_DIR`` (named by sha256; not served as static
+files), at most ``IRPM_MAX_EVIDENCE_BYTES`` each: settings of ``web.config``.
 """
 
 from __future__ import annotations
-
-import os
 
 from flask import Blueprint, Flask
 
@@ -34,11 +24,6 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="template
 def init_app(app: Flask) -> None:
     from . import views  # noqa: F401  (register the routes on bp)
 
-    app.config.setdefault("IRPM_EVIDENCE_DIR", os.environ.get("IRPM_EVIDENCE_DIR")
-                          or os.path.join(app.instance_path, "evidence"))
-    app.config.setdefault("IRPM_MAX_EVIDENCE_BYTES",
-                          int(os.environ.get("IRPM_MAX_EVIDENCE_BYTES")
-                              or uploads.DEFAULT_MAX_BYTES))
     app.jinja_env.filters.setdefault("filesize", uploads.size_text)
     for name, table in TABLES.items():
         LABELS.setdefault(name, table)

@@ -17,7 +17,6 @@ from werkzeug.datastructures import FileStorage
 
 from engine.errors import ValidationFailed
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 #: Room for the form's other fields next to the file.
 FORM_ROOM = 1024 * 1024
 

@@ -41,6 +41,7 @@ from ...execution.checkout import lock_instance
 from ...models import ACTIVE_STATUSES, Notification, NotificationKind, PendingTimer, ProcessInstance
 from ...services import clock, notifications
 from ...services.messages import find_instance, send_message
+from .. import membership
 from ..models import Department, Feedback, Post, PostGrading, Unit
 from .organisation import get_post, get_unit
 
@@ -151,7 +152,7 @@ def _store(uow: UnitOfWork, post_code: str, unit_code: str, year: int | None, te
 def _notify_officers(uow: UnitOfWork, row: Feedback, post_name: str) -> None:
     """Tell the unit's discipline officer (else the city's commission) of pending feedback."""
     group = f"{OFFICER}{row.unit_code}"
-    found = notifications.members(uow, [group, CITY_COMMISSION])
+    found = membership.members(uow, [group, CITY_COMMISSION])
     people = found[group] or found[CITY_COMMISSION]
     now = clock.now(uow)
     notifications.create(uow, [{
