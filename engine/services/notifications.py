@@ -49,7 +49,7 @@ from ..settings import DEFAULT_NEAR_DUE
 from . import clock, notification_mail
 
 if TYPE_CHECKING:
-    from .due_cards import CardScan
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -289,15 +289,3 @@ def mark_read(uow: UnitOfWork, username: str, ids: Iterable[int] | None = None) 
     changed = int(getattr(uow.session.execute(stmt), "rowcount", 0) or 0)
     uow.commit()
     return changed
-
-
-# ------------------------------------------------------------------------ moved away
-
-
-def scan_due_cards(uow: UnitOfWork, now: datetime | None = None, *,
-                   near_due: timedelta | None = None) -> CardScan:
-    """``due_cards.scan_due_cards``, kept for ``irpm notifications scan``
-    (web/cli_notifications.py) until it calls that module itself; then remove this."""
-    from . import due_cards  # due_cards builds on this module
-
-    return due_cards.scan_due_cards(uow, now, near_due=near_due)

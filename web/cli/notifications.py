@@ -1,5 +1,5 @@
 """``irpm notifications`` — the notifications the clock makes: yellow cards (黄牌) for tasks
-due soon, red cards (红牌) for overdue ones (``engine.services.scan_due_cards``); and the
+due soon, red cards (红牌) for overdue ones (``engine.services.due_cards.scan_due_cards``); and the
 e-mail outbox: ``send`` sends the mails that are due (new ones, and retries after an SMTP
 failure: ``engine.services.send_pending_mail``), ``outbox`` lists them, ``requeue`` queues
 given-up mails again.
@@ -16,8 +16,7 @@ from datetime import datetime, timedelta
 import click
 
 from engine.models import MailStatus
-from engine.services import clock, mail_outbox
-from engine.services import notifications as notifications_service
+from engine.services import clock, due_cards, mail_outbox
 
 from .format import CHINA, ISO_DATETIME, Column
 from .state import State
@@ -41,7 +40,7 @@ def scan(state: State, now: datetime | None, near_due_days: float | None) -> Non
     e-mail them when SMTP is configured."""
     with state.rt.uow() as uow:
         at = now or clock.now(uow)
-        result = notifications_service.scan_due_cards(
+        result = due_cards.scan_due_cards(
             uow, at, near_due=timedelta(days=near_due_days) if near_due_days is not None
             else None)
     when = at.astimezone(CHINA).isoformat(timespec="minutes")
