@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
+from engine.programme.directory import OrgDirectory
 from engine.programme.orgfile import read_csv, write_csv
 from engine.programme.routing import org_resolver
 from engine.programme.services import org_import, organisation
@@ -129,9 +130,10 @@ class Org:
 
 
 def org_runtime(settings: Settings, password_hash: str) -> Org:
-    """A runtime routing lanes through the organisation, the organisation loaded and the
-    inbox cycle deployed; the caller closes ``org.rt``."""
-    rt = Runtime(settings, resolver=org_resolver)
+    """A runtime routing lanes through the organisation and knowing its people (the
+    directory) — the programme's runtime without its operators and notifications — with the
+    organisation loaded and the inbox cycle deployed; the caller closes ``org.rt``."""
+    rt = Runtime(settings, resolver=org_resolver, directory=OrgDirectory())
     load_org(rt, password_hash)
     with rt.uow() as uow:
         deployment.deploy(uow, read_sources([INBOX_CYCLE]), deployed_by="tests")

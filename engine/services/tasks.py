@@ -44,7 +44,6 @@ from ..models import (
     TaskState,
     simulated_now_column,
 )
-from ..programme.services import organisation
 from .inbox import VIEWS, TaskFilter, list_tasks, task_query
 from .inbox import unrestricted as _unrestricted
 
@@ -232,13 +231,14 @@ def _delegation_reason(reason: str | None) -> str:
 
 def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_username: str,
                   reason: str | None) -> HumanTask:
-    """转办: hand an open task to a colleague of the same department (内设机构), with a reason.
+    """转办: hand an open task to a colleague, with a reason.
 
     The assignee may delegate, as may a candidate of an unclaimed task (it is handed on
-    without being claimed first) and an administrator. The colleague needs an active account
-    and a department in common with whoever hands the task over (for an administrator: with
-    its assignee, if any). The task becomes the colleague's; ``task_delegated`` records who
-    handed it to whom and why.
+    without being claimed first) and an administrator. The colleague must be an active login
+    the runtime's directory lets whoever hands the task over delegate to
+    (``Directory.may_delegate``; the programme's: a department, 内设机构, in common) — for an
+    administrator, whoever holds the task, if anyone. The task becomes the colleague's;
+    ``task_delegated`` records who handed it to whom and why.
     """
     text = _delegation_reason(reason)
     opened = _open_task(uow, task_id, actor)
@@ -251,9 +251,10 @@ def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_us
     if to_username in (actor.user, task.assignee):
         raise ValidationFailed(f"task {task.id} is already {to_username}'s",
                                {"to": ["the same person"]})
-    if not organisation.is_active_account(uow, to_username):
+    directory = uow.runtime.directory
+    if not directory.is_active(uow, to_username):
         raise ValidationFailed(f"no active account '{to_username}'", {"to": ["unknown"]})
-    if holder is not None and not organisation.share_department(uow, holder, to_username):
+    if holder is not None and not directory.may_delegate(uow, holder, to_username):
         raise Forbidden(f"{to_username} is not in the same department as {holder}")
     uow.session.execute(update(HumanTask).where(HumanTask.id == task.id)
                         .values(assignee=to_username, claimed_at=now)
