@@ -5,7 +5,7 @@ primary keys to their instance and definition) and the names behind their unit, 
 and post codes — asked of the runtime's ``TaskColumns`` for the page's few codes at once
 (``engine.task_columns``) — no workflow is ever deserialized here; plus a count capped at
 ``COUNT_CAP``, so a page of an inbox of hundreds of thousands of tasks costs about what a
-page of a small one does.
+page of a small one does. Who is a candidate for what is ``task_access``'s rule.
 
 Warnings follow the glossary: a task due within ``near_due`` carries a yellow card (黄牌),
 one past its due time a red card (红牌).
@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, true, union
+from sqlalchemy import Select, and_, func, or_, select, union
 
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, ValidationFailed
-from ..models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, TaskState
+from ..models import HumanTask, ProcessDefinition, ProcessInstance, TaskState
 from ..task_columns import TaskColumns, TaskLabels
-from . import clock
+from . import clock, task_access
 
 VIEWS = ("mine", "claimable", "open", "done", "all")
 DUE_STATES = ("overdue", "near", "later", "none")
@@ -60,33 +60,16 @@ class TaskFilter:
     near_due: timedelta = field(default=DEFAULT_NEAR_DUE)
 
 
-def unrestricted() -> Any:
-    """A task without candidates: anyone may take it (an indexed column of the task)."""
-    return HumanTask.open_to_all == true()
-
-
-def _eligible_ids(actor: Actor) -> Any:
-    """Ids of tasks the actor may take, from the candidate index (its user and groups) and
-    the open-to-all index — the few tasks of the actor's groups, found without looking at
-    every open task. Candidate rows outlive their tasks: callers still check the state."""
-    conditions = [and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user)]
-    if actor.groups:
-        conditions.append(and_(TaskCandidate.kind == "group",
-                               TaskCandidate.name.in_(sorted(actor.groups))))
-    return union(select(TaskCandidate.task_id.label("task_id")).where(or_(*conditions)),
-                 select(HumanTask.id.label("task_id")).where(
-                     HumanTask.open_to_all == true(), HumanTask.state == TaskState.OPEN))
-
-
 def _view(actor: Actor, view: str) -> list[Any]:
     is_open = HumanTask.state == TaskState.OPEN
     if view == "mine":
         return [is_open, HumanTask.assignee == actor.user]
-    if view == "claimable":  # joined to the eligible ids in _joined
+    if view == "claimable":  # joined to the candidate task ids in _joined
         return [is_open, HumanTask.assignee.is_(None)]
     if view == "open":
         return [is_open, or_(HumanTask.assignee == actor.user, and_(
-            HumanTask.assignee.is_(None), HumanTask.id.in_(_eligible_ids(actor))))]
+            HumanTask.assignee.is_(None),
+            HumanTask.id.in_(task_access.candidate_task_ids(actor))))]
     if view == "done":
         return [HumanTask.state == TaskState.COMPLETED, HumanTask.completed_by == actor.user]
     if view == "all" and actor.is_admin:
@@ -144,13 +127,13 @@ def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None,
 
 def _joined(stmt: _S, actor: Actor, flt: TaskFilter, *, for_display: bool,
             for_sort: bool = False) -> _S:
-    """The joins a statement needs, and no more: for 待认领, the actor's eligible task ids (a
-    join, so the planner starts from those few ids); the instance and the definition only to
-    show them or sort by them. A count, or the ids of a page, reads the task table alone
-    whenever it can — a needless join lets a planner start from the joined table and visit
-    every task."""
+    """The joins a statement needs, and no more: for 待认领, the ids of the tasks the actor is
+    a candidate for (a join, so the planner starts from those few ids); the instance and the
+    definition only to show them or sort by them. A count, or the ids of a page, reads the
+    task table alone whenever it can — a needless join lets a planner start from the joined
+    table and visit every task."""
     if flt.view == "claimable":
-        eligible = _eligible_ids(actor).subquery("eligible")
+        eligible = task_access.candidate_task_ids(actor).subquery("eligible")
         stmt = stmt.join(eligible, eligible.c.task_id == HumanTask.id)
     if for_display or (for_sort and flt.sort == "business_key"):
         stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)

@@ -1,5 +1,6 @@
 """The inbox services (engine/services/inbox.py) and delegation / visibility
-(engine/services/tasks.py) on the organisation of tests/inbox_org.py."""
+(engine/services/tasks.py, the rules of engine/services/task_access.py) on the organisation
+of tests/inbox_org.py."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from engine.execution import org_codes
 from engine.models import HumanTask
 from engine.passwords import hash_password
 from engine.programme.services import organisation
-from engine.services import inbox, tasks
+from engine.services import inbox, task_access, tasks
 from engine.services.inbox import count_tasks
 from engine.services.tasks import TaskFilter
 from engine.settings import Settings
@@ -233,6 +234,6 @@ def test_who_may_view_a_task(org: Org) -> None:
     # unrestricted tasks and the assignee
     with org.rt.uow(write=False) as uow:
         row = uow.session.scalars(select(HumanTask).where(HumanTask.id == task)).one()
-        assert tasks.may_view(row, Actor("czj-0012", frozenset())) is False
+        assert task_access.may_view(row, Actor("czj-0012", frozenset())) is False
         row.assignee = "czj-0012"
-        assert tasks.may_view(row, Actor("czj-0012", frozenset())) is True
+        assert task_access.may_view(row, Actor("czj-0012", frozenset())) is True

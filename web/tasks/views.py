@@ -2,7 +2,7 @@
 saves a draft, submits, attaches a file, or adds / removes a row of a repeatable group
 (without JavaScript; with it the rows change in the browser); the diagram as JSON; evidence
 downloads. Only someone who may see the task (``tasks.view_task``) gets any of it; only
-someone who may work on it (``drafts.may_work_on``) may change anything.
+someone who may work on it (``task_access.may_work_on``) may change anything.
 """
 
 from __future__ import annotations
