@@ -1,5 +1,5 @@
-"""Task drafts: save what someone typed into a task's form, give it back, and drop every
-draft of a task when it is completed (in the completion's own transaction).
+"""Task drafts: save what someone typed into a task's form and give it back. Completing the
+task (``tasks.complete_task``) drops every draft of it, in the completion's own transaction.
 
 A draft is the form's raw values as typed (not validated: a half-filled form must be
 savable); only someone who may work on the open task (``task_access.may_work_on``: its
@@ -19,11 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate, ValidationFailed
-from ..models import HumanTask, ProcessInstance, TaskDraft
+from ..models import HumanTask, TaskDraft
 from . import clock, task_access
-from .tasks import complete_task, get_task
+from .tasks import get_task
 
-__all__ = ["discard_draft", "get_draft", "save_draft", "submit_task"]
+__all__ = ["discard_draft", "get_draft", "save_draft"]
 
 
 def _workable(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
@@ -71,12 +71,3 @@ def discard_draft(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> bo
                                                          TaskDraft.username == actor.user))
     uow.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def submit_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
-                data: dict[str, Any] | None) -> ProcessInstance:
-    """``complete_task``, dropping every draft of the task in the same transaction: a
-    rejected completion (``ValidationFailed``, ``Forbidden``…) keeps them all."""
-    task = get_task(uow, task_id)
-    uow.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-    return complete_task(uow, task.id, actor, data)

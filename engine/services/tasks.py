@@ -1,7 +1,10 @@
 """Human tasks: claim / unclaim / delegate / complete, and the task as someone may see it.
 
-Who may take, work on and see a task is ``engine.services.task_access``; the inbox queries
-live in ``engine.services.inbox`` (re-exported here)."""
+Completing a task happens here and only here — the task page, the API and the CLI all call
+``complete_task`` — so the permission check, the validation, the completion, its event and
+the removal of the task's drafts are one transaction whoever asks. Who may take, work on and
+see a task is ``engine.services.task_access``; the inbox queries live in
+``engine.services.inbox`` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState as SpiffState
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import defer
 
 from ..actors import Actor
@@ -41,6 +44,7 @@ from ..models import (
     EventType,
     HumanTask,
     ProcessInstance,
+    TaskDraft,
     TaskState,
     simulated_now_column,
 )
@@ -189,12 +193,12 @@ def unclaim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Hum
 
 def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
                   data: dict[str, Any] | None = None) -> ProcessInstance:
-    """Validate ``data``, complete the task and run the instance until it waits again;
-    returns the instance as it now stands.
+    """Validate ``data``, complete the task, drop every draft of it and run the instance
+    until it waits again; returns the instance as it now stands.
 
     The completing user must be able to work on the task (``task_access.may_work``): hold
     the claim, or be a candidate of an unclaimed task (which claims it implicitly), or be an
-    administrator. A rejected request changes nothing.
+    administrator. A rejected request changes nothing — the drafts included.
     """
     opened = _open_task(uow, task_id, actor)
     task, instance = opened.task, opened.instance
@@ -215,6 +219,7 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
              element_id=task.element_id, data=clean)
     run_human_task(live, spiff_task, clean)
     save(uow, live)
+    uow.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
     uow.commit()
     return instance
 
