@@ -3,7 +3,8 @@
 Three layers, each catching what the next cannot explain well: XML well-formedness (the
 safe parser of ``engine.parsing``), lint rules that name the element at fault in words a
 designer understands (a user task without a lane would otherwise only fail when an instance
-reaches it), and the engine's own parser, exactly as ``deploy`` runs it. Every problem
+reaches it; a lane must be one the runtime's resolver knows, ``Runtime.lane_roles``), and the
+engine's own parser, exactly as ``deploy`` runs it. Every problem
 carries the element id, so the editor can mark it on the diagram.
 
 The files under validation are completed with what is already deployed: a process calls
@@ -27,7 +28,6 @@ from ..db import UnitOfWork
 from ..errors import DeploymentError, IrpmError
 from ..models import ProcessDefinition, SourceFile
 from ..parsing import NS, Source, parse_sources, parse_xml
-from ..programme.routing import CITY_ROLES, ROLE_LANES, SCOPES
 from ..scripting import compile_script
 
 __all__ = ["Problem", "complete_sources", "lint", "validate_sources"]
@@ -35,8 +35,6 @@ __all__ = ["Problem", "complete_sources", "lint", "validate_sources"]
 DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/",
                   "http://www.omg.org/spec/DMN/20180521/MODEL/",
                   "https://www.omg.org/spec/DMN/20230324/MODEL/")
-#: Lane ids the organisation resolver understands (engine.programme.routing).
-KNOWN_ROLES = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
 GATEWAYS_WITH_CONDITIONS = ("exclusiveGateway", "inclusiveGateway")
 TIMER_KINDS = ("timeDate", "timeDuration", "timeCycle")
 #: An ISO 8601 duration or repetition typed without quotes: Python reads it as a name.
@@ -76,8 +74,9 @@ def _name(node: etree._Element) -> str:
 
 
 class _Linter:
-    def __init__(self, filename: str, root: etree._Element) -> None:
-        self.filename, self.root = filename, root
+    def __init__(self, filename: str, root: etree._Element,
+                 lane_roles: frozenset[str] | None) -> None:
+        self.filename, self.root, self.lane_roles = filename, root, lane_roles
         self.problems: list[Problem] = []
 
     def add(self, rule: str, message: str, node: etree._Element | None, code: str = "",
@@ -143,12 +142,13 @@ class _Linter:
                          "the role that does it", task, task=_name(task))
             elif lane is not None:
                 used[lane.get("id", "")] = lane
+        roles = self.lane_roles
         for lane_id, lane in used.items():
-            if lane_id not in KNOWN_ROLES:
+            if roles is not None and lane_id not in roles:
                 self.add("lane_role",
                          f"lane '{_name(lane)}' has the id '{lane_id}', which is not a role; "
-                         f"use one of {', '.join(sorted(KNOWN_ROLES))} as its id", lane,
-                         lane=_name(lane), id=lane_id, roles=", ".join(sorted(KNOWN_ROLES)))
+                         f"use one of {', '.join(sorted(roles))} as its id", lane,
+                         lane=_name(lane), id=lane_id, roles=", ".join(sorted(roles)))
 
     @staticmethod
     def _lane(task: etree._Element,
@@ -286,11 +286,14 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def lint(source: Source, root: etree._Element) -> list[Problem]:
-    """The lint rules on one well-formed BPMN file."""
+def lint(source: Source, root: etree._Element,
+         lane_roles: frozenset[str] | None = None) -> list[Problem]:
+    """The lint rules on one well-formed BPMN file. A user task's lane must be one of
+    ``lane_roles`` (the lanes the runtime's resolver understands, ``Runtime.lane_roles``);
+    None accepts any lane."""
     if source.kind != "bpmn":
         return []
-    return _Linter(source.filename, root).run()
+    return _Linter(source.filename, root, lane_roles).run()
 
 
 # --------------------------------------------------------------------- references
@@ -476,7 +479,7 @@ def validate_sources(uow: UnitOfWork, sources: Sequence[Source]) -> tuple[list[P
             problems.append(problem)
         elif root is not None:
             roots[source.filename] = root
-            problems.extend(lint(source, root))
+            problems.extend(lint(source, root, uow.runtime.lane_roles))
     if len(roots) < len(sources):
         return problems, []
     full, missing = complete_sources(uow, sources, roots)
