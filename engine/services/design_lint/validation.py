@@ -24,11 +24,11 @@ from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from sqlalchemy import select
 
-from ..db import UnitOfWork
-from ..errors import DeploymentError, IrpmError
-from ..models import ProcessDefinition, SourceFile
-from ..parsing import NS, Source, parse_sources, parse_xml
-from ..scripting import compile_script
+from ...db import UnitOfWork
+from ...errors import DeploymentError, IrpmError
+from ...models import ProcessDefinition, SourceFile
+from ...parsing import NS, Source, parse_sources, parse_xml
+from ...scripting import compile_script
 
 __all__ = ["Problem", "complete_sources", "lint", "validate_sources"]
 
