@@ -23,7 +23,7 @@ from ..parsing import MAX_SOURCE_BYTES, NS, Source, parse_xml
 from . import clock
 from .deployment import DeployedProcess, deploy, find_definition
 from .design_lint import validation
-from .design_lint.validation import Problem
+from .design_lint.problem import Problem
 
 __all__ = [
     "DesignFile", "DesignRejected", "Overview", "ProcessVersions", "VersionRow",

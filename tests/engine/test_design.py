@@ -16,7 +16,7 @@ from engine.parsing import NS, Source, read_sources
 from engine.programme.composition import programme_runtime
 from engine.runtime import Runtime
 from engine.services import deployment, design
-from engine.services.design_lint.validation import Problem
+from engine.services.design_lint.problem import Problem
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
