@@ -9,6 +9,8 @@ module                      what it holds
 ``models``                  organisation, risk register, milestones, public feedback
 ``services``                the programme's services (one module per aggregate)
 ``routing``                 lanes → the people of the instance's unit (the candidate resolver)
+``directory``               the organisation as the runtime's ``Directory`` (logins, groups)
+``task_columns``            unit, department and post names in task lists, post-name search
 ``grading``                 the level rules (post rule, risk level, responsibility)
 ``operators``               ``org.*`` / ``register.*`` service-task operators
 ``milestone_operators``     ``milestones.*`` service-task operators
