@@ -22,6 +22,7 @@ from .directory import Directory, OpenDirectory
 from .operators import Operator
 from .scripting import create_script_engine
 from .settings import Settings
+from .task_columns import CodeColumns, TaskColumns
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,8 @@ class Runtime:
                  script_globals: dict[str, Any] | None = None,
                  db_engine: Engine | None = None,
                  directory: Directory | None = None,
-                 lane_roles: frozenset[str] | None = None) -> None:
+                 lane_roles: frozenset[str] | None = None,
+                 task_columns: TaskColumns | None = None) -> None:
         install_spiff_clock()
         self.settings = settings or Settings.from_env()
         self.db = db_engine or make_engine(self.settings.database_url,
@@ -58,6 +60,9 @@ class Runtime:
         #: user task's lane; None accepts any lane (the default resolver takes the lane id
         #: as the candidate group).
         self.lane_roles = lane_roles
+        #: What task lists show and search beside a task's codes (``engine.task_columns``):
+        #: unit, department and post names, a post's level.
+        self.task_columns: TaskColumns = task_columns or CodeColumns()
         #: Service-task operators by name (``engine.operators``); domain modules add theirs.
         self.operators: dict[str, Operator] = {}
         #: Called after each commit that wrote instance events (``add_event_listener``).

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import engine.programme.models  # noqa: F401  (the programme's tables share Base.metadata)
 from engine.models import Base
 from engine.settings import Settings
 

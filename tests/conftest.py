@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+import engine.programme.models  # noqa: F401  (the whole schema: the programme's tables too)
 from engine.actors import Actor
 from engine.db import make_engine
 from engine.migrate import upgrade

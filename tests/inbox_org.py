@@ -16,9 +16,11 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
+from engine.programme.directory import OrgDirectory
 from engine.programme.orgfile import read_csv, write_csv
 from engine.programme.routing import org_resolver
 from engine.programme.services import org_import, organisation
+from engine.programme.task_columns import OrgTaskColumns
 from engine.runtime import Runtime
 from engine.services import clock, deployment, instances, tasks
 from engine.settings import Settings
@@ -129,9 +131,12 @@ class Org:
 
 
 def org_runtime(settings: Settings, password_hash: str) -> Org:
-    """A runtime routing lanes through the organisation, the organisation loaded and the
-    inbox cycle deployed; the caller closes ``org.rt``."""
-    rt = Runtime(settings, resolver=org_resolver)
+    """A runtime routing lanes through the organisation, knowing its people (the directory)
+    and naming its units and posts in task lists — the programme's runtime without its
+    operators and notifications — with the organisation loaded and the inbox cycle
+    deployed; the caller closes ``org.rt``."""
+    rt = Runtime(settings, resolver=org_resolver, directory=OrgDirectory(),
+                 task_columns=OrgTaskColumns())
     load_org(rt, password_hash)
     with rt.uow() as uow:
         deployment.deploy(uow, read_sources([INBOX_CYCLE]), deployed_by="tests")

@@ -3,6 +3,9 @@
 Only a digest is stored — sha256 of the token's random 32-byte secret — so the table is
 worthless to whoever reads it; the token itself is shown once, when it is created. ``prefix``
 (the token's first characters) lets a person tell their tokens apart.
+
+The account a token belongs to is named by its foreign key only (``account.id``): the
+runtime does not own accounts — its directory says who a login is (``engine.directory``).
 """
 
 from __future__ import annotations
@@ -10,9 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from ..programme.models.org import Account
 from .base import Base, UtcDateTime
 
 
@@ -30,8 +32,6 @@ class ApiToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-
-    account: Mapped[Account] = relationship()
 
     @property
     def revoked(self) -> bool:

@@ -9,9 +9,10 @@ module                      what it holds
 ``models``                  organisation, risk register, milestones, public feedback
 ``services``                the programme's services (one module per aggregate)
 ``routing``                 lanes → the people of the instance's unit (the candidate resolver)
-``directory``               the organisation as the runtime's directory (logins, groups)
+``directory``               the organisation as the runtime's ``Directory`` (logins, groups)
 ``membership``              who is in a group (the directory's ``members``)
 ``notification_wording``    how its notifications read in e-mail (post, feedback, milestones)
+``task_columns``            unit, department and post names in task lists, post-name search
 ``grading``                 the level rules (post rule, risk level, responsibility)
 ``operators``               ``org.*`` / ``register.*`` service-task operators
 ``milestone_operators``     ``milestones.*`` service-task operators

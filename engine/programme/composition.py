@@ -11,6 +11,8 @@ the runtime's extension points:
 * the directory — ``directory.OrgDirectory``: logins, their groups, group members
   (``membership``; whom notifications go to) and whom a task may be delegated to, from the
   organisation;
+* the task columns — ``task_columns.OrgTaskColumns``: the unit, department and post names
+  (and the post's level) task lists show, and post names a task search matches;
 * the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``) and
   ``milestone_operators.OPERATORS`` (``milestones.*``), each run in a savepoint;
 * the event listeners — notifications of new and delegated tasks
@@ -32,6 +34,7 @@ from . import milestone_operators, notification_wording
 from .directory import OrgDirectory
 from .operators import OPERATORS
 from .routing import CITY_ROLES, ROLE_LANES, SCOPES, org_resolver
+from .task_columns import OrgTaskColumns
 
 
 def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | None = None,
@@ -42,11 +45,13 @@ def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | N
 
 def install(rt: Runtime) -> Runtime:
     """Plug the programme into ``rt``: lanes resolve through the organisation, the directory
-    is the organisation, the operators are registered (each in a savepoint), and people are
-    notified of their new and delegated tasks, in the programme's words."""
+    is the organisation, task lists name its units, departments and posts, the operators are
+    registered (each in a savepoint), and people are notified of their new and delegated
+    tasks, in the programme's words."""
     rt.resolver = org_resolver
     rt.directory = OrgDirectory()
     rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
+    rt.task_columns = OrgTaskColumns()
     for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     notifications.install(rt)

@@ -5,8 +5,10 @@ then ``tasks.complete_task(uow, …)``): a name says where it lives. The integri
 services are in ``engine.programme.services``.
 
 Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``deployment``,
-``design``, ``design_lint``, ``diagrams``, ``drafts``, ``due_cards``, ``evidence``, ``heatmap``,
-``inbox``, ``instance_admin``, ``instance_page``, ``instances``, ``mail_outbox``, ``messages``,
-``notification_mail``, ``notifications``, ``rate_limits``, ``saved_filters``, ``task_forms``,
+``design``, ``design_lint`` (a package: ``validation`` and the rules it runs), ``diagrams``,
+``drafts``, ``due_cards``, ``evidence``, ``heatmap``, ``inbox``, ``instance_admin``,
+``instance_page``, ``instances``, ``mail_outbox``, ``messages``, ``notification_mail``,
+``notifications``, ``rate_limits``, ``saved_filters``, ``task_access`` (who may take, work on
+and see a task), ``task_forms``,
 ``tasks``, ``timers``, ``token_move``, ``variable_index``, ``version_migration``.
 """

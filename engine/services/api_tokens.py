@@ -3,8 +3,13 @@
 A token is ``irpm_`` followed by 32 random bytes in URL-safe base64 (43 characters). The
 database keeps the sha256 of those bytes, never the token, so a token can be shown exactly
 once — by ``create_token`` — and never recovered. A token acts as its account: the same
-roles and groups (``organisation.actor_for``), refused once revoked, expired, or when the
-account is disabled.
+person the runtime's directory makes of the login (``Directory.actor_for``: roles and
+groups), refused once revoked, expired, or when the directory says the login may not act.
+
+A token row points at its account by id (``api_token.account_id``, a foreign key into the
+``account`` table). The runtime knows that table only by name — the logins' id and
+username, through ``_ACCOUNT`` — never the programme's model: who the login is, and whether
+it may act, is the directory's to say.
 """
 
 from __future__ import annotations
@@ -16,14 +21,12 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, String, column, func, select, table, update
 
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, NotFound, ValidationFailed
 from ..models import ApiToken
-from ..programme.models import Account
-from ..programme.services import organisation
 from . import clock
 
 PREFIX = "irpm_"
@@ -36,6 +39,8 @@ MAX_LIVE_TOKENS = 20
 #: ``last_used_at`` is written at most this often per token (a write per request would
 #: serialize every API call on SQLite's write lock).
 TOUCH_INTERVAL = timedelta(minutes=1)
+#: The table ``api_token.account_id`` refers to, as far as tokens need it: a login's id.
+_ACCOUNT = table("account", column("id", Integer), column("username", String))
 
 
 @dataclass(frozen=True)
@@ -84,27 +89,35 @@ def _check_input(name: str, expires_in_days: int) -> str:
     return text
 
 
-def _account(uow: UnitOfWork, username: str) -> Account:
-    account = organisation.get_account(uow, username)
-    if not account.active:
+def _account_id(uow: UnitOfWork, username: str) -> int:
+    """The id of the login's account row; ``NotFound`` if there is none."""
+    found = uow.session.scalar(select(_ACCOUNT.c.id).where(_ACCOUNT.c.username == username))
+    if found is None:
+        raise NotFound(f"no account '{username}'")
+    return int(found)
+
+
+def _active_account_id(uow: UnitOfWork, username: str) -> int:
+    account_id = _account_id(uow, username)
+    if not uow.runtime.directory.is_active(uow, username):
         raise Forbidden(f"account '{username}' is disabled")
-    return account
+    return account_id
 
 
 def create_token(uow: UnitOfWork, username: str, name: str, *,
                  expires_in_days: int = DEFAULT_DAYS) -> NewToken:
     text = _check_input(name, expires_in_days)
-    account = _account(uow, username)
+    account_id = _active_account_id(uow, username)
     now = clock.now(uow)
     live = uow.session.scalar(select(func.count()).select_from(ApiToken).where(
-        ApiToken.account_id == account.id, ApiToken.revoked_at.is_(None),
+        ApiToken.account_id == account_id, ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > now)) or 0
     if live >= MAX_LIVE_TOKENS:
         raise ValidationFailed(f"'{username}' already has {live} live API tokens; revoke one "
                                "first", {"name": [f"at most {MAX_LIVE_TOKENS} live tokens"]})
     raw = secrets.token_bytes(SECRET_BYTES)
     secret = PREFIX + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-    token = ApiToken(account=account, name=text, token_hash=_digest(raw),
+    token = ApiToken(account_id=account_id, name=text, token_hash=_digest(raw),
                      prefix=secret[:len(PREFIX) + 4], created_at=now,
                      expires_at=now + timedelta(days=expires_in_days))
     uow.session.add(token)
@@ -115,17 +128,17 @@ def create_token(uow: UnitOfWork, username: str, name: str, *,
 
 def list_tokens(uow: UnitOfWork, username: str) -> list[ApiToken]:
     """The account's tokens, newest first (revoked and expired ones included)."""
-    account = organisation.get_account(uow, username)
-    return list(uow.session.scalars(select(ApiToken).where(ApiToken.account_id == account.id)
+    account_id = _account_id(uow, username)
+    return list(uow.session.scalars(select(ApiToken).where(ApiToken.account_id == account_id)
                                     .order_by(ApiToken.id.desc())))
 
 
 def revoke_token(uow: UnitOfWork, username: str, token_id: int) -> ApiToken:
     """Revoke one of the account's own tokens (again: harmless). Another account's token is
     ``NotFound``, so token ids reveal nothing."""
-    account = organisation.get_account(uow, username)
+    account_id = _account_id(uow, username)
     token = uow.session.scalar(select(ApiToken).where(
-        ApiToken.id == token_id, ApiToken.account_id == account.id).with_for_update())
+        ApiToken.id == token_id, ApiToken.account_id == account_id).with_for_update())
     if token is None:
         raise NotFound(f"'{username}' has no API token {token_id}")
     if token.revoked_at is None:
@@ -142,8 +155,8 @@ def authenticate_token(uow: UnitOfWork, token: str) -> TokenUse | None:
         return None
     row = uow.session.execute(
         select(ApiToken.id, ApiToken.revoked_at, ApiToken.expires_at, ApiToken.last_used_at,
-               Account.username)
-        .join(Account, Account.id == ApiToken.account_id)
+               _ACCOUNT.c.username)
+        .join(_ACCOUNT, _ACCOUNT.c.id == ApiToken.account_id)
         .where(ApiToken.token_hash == _digest(raw))).one_or_none()
     if row is None:
         return None
@@ -151,7 +164,7 @@ def authenticate_token(uow: UnitOfWork, token: str) -> TokenUse | None:
     if row.revoked_at is not None or now >= row.expires_at:
         return None
     try:
-        actor = organisation.actor_for(uow, row.username)
+        actor = uow.runtime.directory.actor_for(uow, row.username)
     except (Forbidden, NotFound):
         return None
     stale = row.last_used_at is None or now - row.last_used_at >= TOUCH_INTERVAL

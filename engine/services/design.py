@@ -1,7 +1,7 @@
 """The process designer's services: the definitions overview, the files behind each version,
 validation, deployment of what passed validation, and drafts.
 
-Deployment here is ``deployment.deploy`` behind ``design_lint.validate_sources``: a file
+Deployment here is ``deployment.deploy`` behind ``design_lint.validation.validate_sources``: a file
 with any problem is refused with all its problems and nothing is stored, so what the editor
 could not validate never becomes a version.
 """
@@ -22,7 +22,8 @@ from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessIns
 from ..parsing import MAX_SOURCE_BYTES, NS, Source, parse_xml
 from . import clock
 from .deployment import DeployedProcess, deploy, find_definition
-from .design_lint import Problem, validate_sources
+from .design_lint import validation
+from .design_lint.problem import Problem
 
 __all__ = [
     "DesignFile", "DesignRejected", "Overview", "ProcessVersions", "VersionRow",
@@ -197,7 +198,7 @@ def _own_filename(uow: UnitOfWork, process_id: str) -> str | None:
 
 def validate_design(uow: UnitOfWork, sources: Sequence[Source]) -> list[Problem]:
     """Every problem of the files; empty when they can be deployed. Changes nothing."""
-    problems, _ = validate_sources(uow, sources)
+    problems, _ = validation.validate_sources(uow, sources)
     return problems
 
 
@@ -206,7 +207,7 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
     """Validate, then deploy: a new version of every process the files change (for a
     decision table, of the processes that use it). Refused with ``DesignRejected`` and
     nothing stored when any problem is found. Deploying a file removes its draft."""
-    problems, full = validate_sources(uow, sources)
+    problems, full = validation.validate_sources(uow, sources)
     if problems:
         raise DesignRejected(problems)
     uow.session.execute(delete(DesignDraft).where(

@@ -1,10 +1,10 @@
-"""Task drafts: save what someone typed into a task's form, give it back, and drop every
-draft of a task when it is completed (in the completion's own transaction).
+"""Task drafts: save what someone typed into a task's form and give it back. Completing the
+task (``tasks.complete_task``) drops every draft of it, in the completion's own transaction.
 
 A draft is the form's raw values as typed (not validated: a half-filled form must be
-savable); only someone who may work on the open task — its assignee, a candidate while it
-is unclaimed, an administrator — may keep one. The size limit is the engine's task-data
-limit, so a draft can never be larger than a completion could be.
+savable); only someone who may work on the open task (``task_access.may_work_on``: its
+assignee, a candidate while it is unclaimed, an administrator) may keep one. The size limit
+is the engine's task-data limit, so a draft can never be larger than a completion could be.
 """
 
 from __future__ import annotations
@@ -18,34 +18,18 @@ from sqlalchemy.exc import IntegrityError
 
 from ..actors import Actor
 from ..db import UnitOfWork
-from ..errors import ConcurrentUpdate, Conflict, Forbidden, TaskAlreadyCompleted, ValidationFailed
-from ..models import HumanTask, ProcessInstance, TaskDraft, TaskState
-from . import clock
-from .tasks import complete_task, get_task
+from ..errors import ConcurrentUpdate, ValidationFailed
+from ..models import HumanTask, TaskDraft
+from . import clock, task_access
+from .tasks import get_task
 
-__all__ = ["discard_draft", "get_draft", "may_work_on", "save_draft", "submit_task"]
-
-
-def may_work_on(task: HumanTask, actor: Actor) -> bool:
-    """Whether ``actor`` may fill in (and complete) the open ``task``: it is theirs, or
-    unclaimed and they are a candidate (completing claims it), or they are an administrator."""
-    if task.state != TaskState.OPEN:
-        return False
-    if actor.is_admin or task.assignee == actor.user:
-        return True
-    return task.assignee is None and actor.may_claim(task.candidate_users,
-                                                     task.candidate_groups)
+__all__ = ["discard_draft", "get_draft", "save_draft"]
 
 
 def _workable(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
     task = get_task(uow, task_id)
-    if task.state == TaskState.COMPLETED:
-        raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed")
-    if task.state != TaskState.OPEN:
-        raise Conflict(f"task {task.id} ({task.name}) is {task.state}")
-    if not may_work_on(task, actor):
-        raise Forbidden(f"{actor.user} may not work on task {task.id} ({task.name})")
-    return task
+    return task_access.require_workable(
+        task, actor, f"{actor.user} may not work on task {task.id} ({task.name})")
 
 
 def get_draft(uow: UnitOfWork, task_id: uuid.UUID, username: str) -> TaskDraft | None:
@@ -87,12 +71,3 @@ def discard_draft(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> bo
                                                          TaskDraft.username == actor.user))
     uow.commit()
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def submit_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
-                data: dict[str, Any] | None) -> ProcessInstance:
-    """``complete_task``, dropping every draft of the task in the same transaction: a
-    rejected completion (``ValidationFailed``, ``Forbidden``…) keeps them all."""
-    task = get_task(uow, task_id)
-    uow.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
-    return complete_task(uow, task.id, actor, data)

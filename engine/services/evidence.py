@@ -31,10 +31,9 @@ from sqlalchemy import select
 
 from ..actors import Actor
 from ..db import UnitOfWork
-from ..errors import Conflict, Forbidden, NotFound, TaskAlreadyCompleted, ValidationFailed
-from ..models import Evidence, HumanTask, TaskState
-from . import clock
-from .drafts import may_work_on
+from ..errors import NotFound, ValidationFailed
+from ..models import Evidence, HumanTask
+from . import clock, task_access
 from .tasks import get_task, view_task
 
 __all__ = ["KINDS", "MAX_NAME", "attach_evidence", "check_filename", "evidence_file",
@@ -133,14 +132,11 @@ def _store(store: Path, digest: str, content: bytes) -> None:
 
 def attach_evidence(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, filename: str,
                     content: bytes, *, store: Path, max_bytes: int) -> Evidence:
-    """Check and keep a file for the open task; ``actor`` must be able to work on it."""
+    """Check and keep a file for the open task; ``actor`` must be able to work on it
+    (``task_access.may_work_on``)."""
     task = get_task(uow, task_id)
-    if task.state == TaskState.COMPLETED:
-        raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed")
-    if task.state != TaskState.OPEN:
-        raise Conflict(f"task {task.id} ({task.name}) is {task.state}")
-    if not may_work_on(task, actor):
-        raise Forbidden(f"{actor.user} may not attach files to task {task.id}")
+    task_access.require_workable(task, actor,
+                                 f"{actor.user} may not attach files to task {task.id}")
     name = check_filename(filename)
     kind = _kind_of(name, content, max_bytes)
     digest = hashlib.sha256(content).hexdigest()

@@ -1,9 +1,11 @@
 """The inbox: which tasks an actor sees — filtered, searched, sorted and paged.
 
-One indexed statement over the task table (joined by primary keys to its instance and
-definition, and by unique codes to the organisation's names for display) — no workflow is
-ever deserialized here — plus a count capped at ``COUNT_CAP``, so a page of an inbox of
-hundreds of thousands of tasks costs about what a page of a small one does.
+One indexed statement over the task table for a page's ids, then its rows (joined by
+primary keys to their instance and definition) and the names behind their unit, department
+and post codes — asked of the runtime's ``TaskColumns`` for the page's few codes at once
+(``engine.task_columns``) — no workflow is ever deserialized here; plus a count capped at
+``COUNT_CAP``, so a page of an inbox of hundreds of thousands of tasks costs about what a
+page of a small one does. Who is a candidate for what is ``task_access``'s rule.
 
 Warnings follow the glossary: a task due within ``near_due`` carries a yellow card (黄牌),
 one past its due time a red card (红牌).
@@ -15,14 +17,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, func, or_, select, true, union
+from sqlalchemy import Select, and_, func, or_, select, union
 
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import Forbidden, ValidationFailed
-from ..models import HumanTask, ProcessDefinition, ProcessInstance, TaskCandidate, TaskState
-from ..programme.models import Department, Post, PostGrading, Unit
-from . import clock
+from ..models import HumanTask, ProcessDefinition, ProcessInstance, TaskState
+from ..task_columns import TaskColumns, TaskLabels
+from . import clock, task_access
 
 VIEWS = ("mine", "claimable", "open", "done", "all")
 DUE_STATES = ("overdue", "near", "later", "none")
@@ -42,8 +44,9 @@ YELLOW_CARD, RED_CARD = "yellow_card", "red_card"
 class TaskFilter:
     """Inbox views: ``mine`` (assigned to me), ``claimable`` (my groups, unclaimed), ``open``
     (both), ``done`` (completed by me), ``all`` (admins). ``due`` is one of ``DUE_STATES``;
-    ``search`` matches the task's name and its post (name or code); ``sort`` is one of
-    ``SORT_KEYS`` (default: due date ascending, or completion descending for ``done``)."""
+    ``search`` matches the task's name and its post (its code, and whatever the runtime's
+    ``task_columns`` adds: the programme's post names); ``sort`` is one of ``SORT_KEYS``
+    (default: due date ascending, or completion descending for ``done``)."""
 
     view: str = "mine"
     process_id: str | None = None
@@ -57,33 +60,16 @@ class TaskFilter:
     near_due: timedelta = field(default=DEFAULT_NEAR_DUE)
 
 
-def unrestricted() -> Any:
-    """A task without candidates: anyone may take it (an indexed column of the task)."""
-    return HumanTask.open_to_all == true()
-
-
-def _eligible_ids(actor: Actor) -> Any:
-    """Ids of tasks the actor may take, from the candidate index (its user and groups) and
-    the open-to-all index — the few tasks of the actor's groups, found without looking at
-    every open task. Candidate rows outlive their tasks: callers still check the state."""
-    conditions = [and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user)]
-    if actor.groups:
-        conditions.append(and_(TaskCandidate.kind == "group",
-                               TaskCandidate.name.in_(sorted(actor.groups))))
-    return union(select(TaskCandidate.task_id.label("task_id")).where(or_(*conditions)),
-                 select(HumanTask.id.label("task_id")).where(
-                     HumanTask.open_to_all == true(), HumanTask.state == TaskState.OPEN))
-
-
 def _view(actor: Actor, view: str) -> list[Any]:
     is_open = HumanTask.state == TaskState.OPEN
     if view == "mine":
         return [is_open, HumanTask.assignee == actor.user]
-    if view == "claimable":  # joined to the eligible ids in _joined
+    if view == "claimable":  # joined to the candidate task ids in _joined
         return [is_open, HumanTask.assignee.is_(None)]
     if view == "open":
         return [is_open, or_(HumanTask.assignee == actor.user, and_(
-            HumanTask.assignee.is_(None), HumanTask.id.in_(_eligible_ids(actor))))]
+            HumanTask.assignee.is_(None),
+            HumanTask.id.in_(task_access.candidate_task_ids(actor))))]
     if view == "done":
         return [HumanTask.state == TaskState.COMPLETED, HumanTask.completed_by == actor.user]
     if view == "all" and actor.is_admin:
@@ -115,7 +101,17 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None) -> list[Any]:
+def _search(pattern: str, columns: TaskColumns) -> Any:
+    """The task's name or post code matches, or what the runtime's task columns add (the
+    programme: the post's name)."""
+    matches = [HumanTask.name.ilike(pattern, escape="\\"),
+               HumanTask.post_code.ilike(pattern, escape="\\")]
+    extra = columns.search(pattern)
+    return or_(*matches, *([extra] if extra is not None else []))
+
+
+def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None,
+                columns: TaskColumns) -> list[Any]:
     conditions = _view(actor, flt.view)
     if flt.process_id:  # the definitions of the process: a handful of ids, no join
         conditions.append(HumanTask.definition_id.in_(
@@ -125,40 +121,33 @@ def _conditions(actor: Actor, flt: TaskFilter, now: datetime | None) -> list[Any
     if flt.due:
         conditions.append(_due(flt.due, now, flt.near_due))
     if flt.search and flt.search.strip():
-        pattern = like_pattern(flt.search.strip())
-        conditions.append(or_(HumanTask.name.ilike(pattern, escape="\\"),
-                              HumanTask.post_code.ilike(pattern, escape="\\"),
-                              Post.name.ilike(pattern, escape="\\")))
+        conditions.append(_search(like_pattern(flt.search.strip()), columns))
     return conditions
 
 
 def _joined(stmt: _S, actor: Actor, flt: TaskFilter, *, for_display: bool,
             for_sort: bool = False) -> _S:
-    """The joins a statement needs, and no more: for 待认领, the actor's eligible task ids (a
-    join, so the planner starts from those few ids); the instance and the definition only to
-    show them or sort by them, the post only to show it or to search posts. A count, or the
-    ids of a page, reads the task table alone whenever it can — a needless join lets a
-    planner start from the joined table and visit every task."""
+    """The joins a statement needs, and no more: for 待认领, the ids of the tasks the actor is
+    a candidate for (a join, so the planner starts from those few ids); the instance and the
+    definition only to show them or sort by them. A count, or the ids of a page, reads the
+    task table alone whenever it can — a needless join lets a planner start from the joined
+    table and visit every task."""
     if flt.view == "claimable":
-        eligible = _eligible_ids(actor).subquery("eligible")
+        eligible = task_access.candidate_task_ids(actor).subquery("eligible")
         stmt = stmt.join(eligible, eligible.c.task_id == HumanTask.id)
     if for_display or (for_sort and flt.sort == "business_key"):
         stmt = stmt.join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
     if for_display or (for_sort and flt.sort == "process"):
         stmt = stmt.join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
-    if for_display:
-        stmt = (stmt.outerjoin(Unit, Unit.code == HumanTask.unit_code)
-                .outerjoin(Department, Department.code == HumanTask.department_code))
-    if for_display or (flt.search and flt.search.strip()):
-        stmt = stmt.outerjoin(Post, Post.code == HumanTask.post_code)
     return stmt
 
 
-def task_query(actor: Actor, flt: TaskFilter,
-               now: datetime | None = None) -> Select[HumanTask]:
-    """The tasks ``flt`` selects for ``actor``, as ORM rows (unsorted)."""
+def task_query(actor: Actor, flt: TaskFilter, now: datetime | None = None, *,
+               columns: TaskColumns) -> Select[HumanTask]:
+    """The tasks ``flt`` selects for ``actor``, as ORM rows (unsorted); a search also
+    matches what ``columns`` (the runtime's ``task_columns``) adds."""
     return _joined(select(HumanTask), actor, flt, for_display=False, for_sort=True).where(
-        *_conditions(actor, flt, now))
+        *_conditions(actor, flt, now, columns))
 
 
 _SORT_COLUMNS: dict[str, Any] = {
@@ -207,18 +196,18 @@ class InboxRow:
     completed_by: str | None
     #: ``yellow_card`` / ``red_card`` for an open task near or past its due time.
     card: str | None = None
-    #: The post's risk level (1–3) as last graded (``PostGrading``, the latest year; an
-    #: override counts), None while the post has none — what decides who answers for it.
+    #: The post's risk level (1–3) as last graded (the programme: ``PostGrading``, the latest
+    #: year, an override counts), None while the post has none — what decides who answers
+    #: for it. Names and level come from the runtime's ``task_columns``.
     post_level: int | None = None
 
 
 _ROW_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.element_id, HumanTask.state,
                 HumanTask.assignee, HumanTask.instance_id, ProcessInstance.process_id,
                 ProcessDefinition.name.label("process_name"), ProcessInstance.business_key,
-                HumanTask.unit_code, Unit.name.label("unit_name"), HumanTask.department_code,
-                Department.name.label("department_name"), HumanTask.post_code,
-                Post.name.label("post_name"), HumanTask.created_at, HumanTask.due_at,
-                HumanTask.completed_at, HumanTask.completed_by)
+                HumanTask.unit_code, HumanTask.department_code, HumanTask.post_code,
+                HumanTask.created_at, HumanTask.due_at, HumanTask.completed_at,
+                HumanTask.completed_by)
 
 
 def due_card(state: str, due_at: datetime | None, now: datetime,
@@ -244,7 +233,7 @@ def count_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter, now: datetime | 
                 cap: int = COUNT_CAP) -> int:
     """How many tasks ``flt`` selects, counting no further than ``cap + 1``."""
     ids = _joined(select(HumanTask.id), actor, flt, for_display=False).where(
-        *_conditions(actor, flt, now)).limit(cap + 1)
+        *_conditions(actor, flt, now, uow.runtime.task_columns)).limit(cap + 1)
     return uow.session.scalar(select(func.count()).select_from(ids.subquery())) or 0
 
 
@@ -255,11 +244,12 @@ def inbox_page(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> 
     now = clock.now(uow)
     cap = SEARCH_COUNT_CAP if flt.search and flt.search.strip() else COUNT_CAP
     total = count_tasks(uow, actor, flt, now, cap)
+    columns = uow.runtime.task_columns
     # The page's ids first, from the task table (and what the filter or sort needs); then
-    # the names to show, for those few ids only.
+    # the rows to show and the names behind their codes, for those few ids only.
     ids = list(uow.session.scalars(
         _joined(select(HumanTask.id), actor, flt, for_display=False, for_sort=True)
-        .where(*_conditions(actor, flt, now)).order_by(*order_by(flt))
+        .where(*_conditions(actor, flt, now, columns)).order_by(*order_by(flt))
         .limit(flt.limit).offset(flt.offset)))
     found = []
     if ids:
@@ -268,25 +258,24 @@ def inbox_page(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None) -> 
             _joined(select(*_ROW_COLUMNS).select_from(HumanTask), actor,
                     TaskFilter(view="all"), for_display=True).where(HumanTask.id.in_(ids))),
             key=lambda row: position[row.id])
-    levels = post_levels(uow, {row.post_code for row in found if row.post_code})
-    rows = [InboxRow(**row._asdict(), card=due_card(row.state, row.due_at, now, flt.near_due),
-                     post_level=levels.get(row.post_code or ""))
+    labels = _labels(uow, columns, found)
+    rows = [InboxRow(**row._asdict(), unit_name=labels.unit_names.get(row.unit_code or ""),
+                     department_name=labels.department_names.get(row.department_code or ""),
+                     post_name=labels.post_names.get(row.post_code or ""),
+                     card=due_card(row.state, row.due_at, now, flt.near_due),
+                     post_level=labels.post_levels.get(row.post_code or ""))
             for row in found]
     return InboxPage(rows, min(total, cap), total > cap, now)
 
 
-def post_levels(uow: UnitOfWork, post_codes: set[str]) -> dict[str, int]:
-    """The risk level of each post as last graded (the latest year; an override counts) —
-    one indexed lookup for a page's few posts."""
-    if not post_codes:
-        return {}
-    levels: dict[str, int] = {}
-    for code, level, override in uow.session.execute(
-            select(Post.code, PostGrading.level, PostGrading.override_level)
-            .join(PostGrading, PostGrading.post_id == Post.id)
-            .where(Post.code.in_(sorted(post_codes))).order_by(PostGrading.year)):
-        levels[code] = override if override is not None else level
-    return levels
+def _labels(uow: UnitOfWork, columns: TaskColumns, rows: list[Any]) -> TaskLabels:
+    """The names behind the page's codes: one call for the whole page, none for no rows."""
+    if not rows:
+        return TaskLabels()
+    return columns.labels(
+        uow, unit_codes={r.unit_code for r in rows if r.unit_code},
+        department_codes={r.department_code for r in rows if r.department_code},
+        post_codes={r.post_code for r in rows if r.post_code})
 
 
 def inbox_counts(uow: UnitOfWork, actor: Actor, cap: int = 999) -> dict[str, int]:
@@ -300,7 +289,7 @@ def list_tasks(uow: UnitOfWork, actor: Actor, flt: TaskFilter | None = None
     """Task rows (ORM objects, with their candidates) and how many match, uncapped."""
     flt = flt or TaskFilter()
     now = clock.now(uow) if flt.due else None
-    stmt = task_query(actor, flt, now)
+    stmt = task_query(actor, flt, now, columns=uow.runtime.task_columns)
     total = uow.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = uow.session.scalars(stmt.order_by(*order_by(flt)).limit(flt.limit)
                                .offset(flt.offset))

@@ -29,7 +29,6 @@ from ..execution.saving import save
 from ..execution.workflow import all_tasks
 from ..forms import RESERVED_KEYS
 from ..models import FINAL_STATUSES, EventType, HumanTask, ProcessInstance, TaskState
-from ..programme.services import organisation
 from ..variables import current_data
 from .audit import record_admin_action
 from .instances import resume_instance, retry_instance, suspend_instance, terminate_instance
@@ -85,8 +84,9 @@ def admin_lifecycle(uow: UnitOfWork, operation: str, instance_id: int, actor: Ac
 
 def reassign_task(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, to_username: str,
                   reason: str | None) -> HumanTask:
-    """Make ``to_username`` the assignee of an open task, whoever held it — unlike 转办
-    (``delegate_task``), not limited to the holder's department: the administrator's call."""
+    """Make ``to_username`` (an active login of the runtime's directory) the assignee of an
+    open task, whoever held it — unlike 转办 (``delegate_task``), not limited to whom the
+    directory lets the holder delegate to: the administrator's call."""
     require_admin(actor, "reassign tasks")
     text = require_reason(reason)
     task = uow.session.get(HumanTask, task_id)
@@ -102,7 +102,7 @@ def reassign_task(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, to_username
     if to_username == task.assignee:
         raise ValidationFailed(f"task {task.id} is already {to_username}'s",
                                {"to": ["the same person"]})
-    if not organisation.is_active_account(uow, to_username):
+    if not uow.runtime.directory.is_active(uow, to_username):
         raise ValidationFailed(f"no active account '{to_username}'; give a login name",
                                {"to": ["unknown"]})
     record_admin_action(uow, actor, "reassign", f"task:{task.id}", text,

@@ -1,6 +1,10 @@
-"""Human tasks: claim / unclaim / delegate / complete, and who may see one.
+"""Human tasks: claim / unclaim / delegate / complete, and the task as someone may see it.
 
-The inbox queries live in ``engine.services.inbox`` (re-exported here)."""
+Completing a task happens here and only here — the task page, the API and the CLI all call
+``complete_task`` — so the permission check, the validation, the completion, its event and
+the removal of the task's drafts are one transaction whoever asks. Who may take, work on and
+see a task is ``engine.services.task_access``; the inbox queries live in
+``engine.services.inbox`` (re-exported here)."""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from functools import lru_cache
 from typing import Any
 
 from SpiffWorkflow.util.task import TaskState as SpiffState
-from sqlalchemy import and_, bindparam, exists, or_, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import defer
 
 from ..actors import Actor
@@ -36,13 +40,12 @@ from ..models import (
     EventType,
     HumanTask,
     ProcessInstance,
-    TaskCandidate,
+    TaskDraft,
     TaskState,
     simulated_now_column,
 )
-from ..programme.services import organisation
+from . import task_access
 from .inbox import VIEWS, TaskFilter, list_tasks, task_query
-from .inbox import unrestricted as _unrestricted
 
 __all__ = ["VIEWS", "TaskFilter", "claim_task", "complete_task", "delegate_task", "get_task",
            "list_tasks", "task_query", "unclaim_task", "view_task"]
@@ -83,9 +86,20 @@ class _Opened:
     task: OpenTask
     instance: ProcessInstance
     now: datetime
-    #: The actor may take the task: a candidate user, in a candidate group, or no
-    #: candidates at all (administrators always may).
-    eligible: bool
+    #: The actor is a candidate for the task (``task_access.candidate_clause``).
+    candidate: bool
+    actor: Actor
+
+    def require_may_work(self, claimed_refusal: str) -> None:
+        """``task_access.may_work``, or ``Forbidden``: ``claimed_refusal`` when someone
+        else holds the task, else that the actor is not a candidate."""
+        task = self.task
+        if task_access.may_work(task.assignee, self.candidate, self.actor):
+            return
+        if task.assignee is not None:
+            raise Forbidden(claimed_refusal)
+        raise Forbidden(f"{self.actor.user} is not a candidate for task {task.id} "
+                        f"({task.name})")
 
 
 _TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.element_id, HumanTask.name,
@@ -95,13 +109,8 @@ _TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.element_id, Huma
 @lru_cache(maxsize=4)
 def _open_statement(for_update: bool) -> Any:
     """Built once per dialect kind: the inbox actions' statement, bound per call."""
-    candidate = exists().where(
-        TaskCandidate.task_id == HumanTask.id,
-        or_(and_(TaskCandidate.kind == "user", TaskCandidate.name == bindparam("user")),
-            and_(TaskCandidate.kind == "group",
-                 TaskCandidate.name.in_(bindparam("groups", expanding=True)))))
     stmt = (select(ProcessInstance, *_TASK_COLUMNS, simulated_now_column(),
-                   or_(candidate, _unrestricted()).label("eligible"))
+                   task_access.candidate_clause().label("candidate"))
             .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
             .where(HumanTask.id == bindparam("tid"))
             # The state blob is loaded only when the workflow is not cached.
@@ -113,16 +122,16 @@ def _open_statement(for_update: bool) -> Any:
 
 
 def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Opened:
-    """Lock the task and its instance and read both, the clock and the actor's eligibility
+    """Lock the task and its instance and read both, the clock and the actor's candidacy
     in one statement — the hot path of every inbox action. Task columns, not an ORM
     object: no identity-map or relationship loading on the way."""
     tid = _parse_id(task_id)
     row = uow.session.execute(
         _open_statement(not uow.is_sqlite),
-        {"tid": tid, "user": actor.user, "groups": sorted(actor.groups)}).one_or_none()
+        {"tid": tid, **task_access.candidate_params(actor)}).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
-    instance, simulated_now, eligible = row[0], row[-2], row[-1]
+    instance, simulated_now, candidate = row[0], row[-2], row[-1]
     task = OpenTask(*row[1:-2])
     if task.state == TaskState.COMPLETED:
         raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by "
@@ -132,8 +141,7 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Open
     if instance.status not in ACTIVE_STATUSES:
         raise InvalidState(f"process instance {instance.id} is {instance.status}; its tasks "
                            "cannot be worked on now")
-    return _Opened(task, instance, clock_reading(simulated_now),
-                   bool(eligible) or actor.is_admin)
+    return _Opened(task, instance, clock_reading(simulated_now), bool(candidate), actor)
 
 
 def _log(uow: UnitOfWork, task: OpenTask, type_: EventType, actor: Actor, now: Any,
@@ -150,7 +158,7 @@ def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Human
         return get_task(uow, task.id)
     if task.assignee is not None:
         raise TaskAlreadyClaimed(f"task {task.id} is already claimed by {task.assignee}")
-    if not opened.eligible:
+    if not task_access.may_take(opened.candidate, actor):
         raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
     result = uow.session.execute(
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee.is_(None),
@@ -181,18 +189,16 @@ def unclaim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Hum
 
 def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
                   data: dict[str, Any] | None = None) -> ProcessInstance:
-    """Validate ``data``, complete the task and run the instance until it waits again;
-    returns the instance as it now stands.
+    """Validate ``data``, complete the task, drop every draft of it and run the instance
+    until it waits again; returns the instance as it now stands.
 
-    The completing user must hold the claim, or be a candidate of an unclaimed task (which
-    claims it implicitly). A rejected request changes nothing.
+    The completing user must be able to work on the task (``task_access.may_work``): hold
+    the claim, or be a candidate of an unclaimed task (which claims it implicitly), or be an
+    administrator. A rejected request changes nothing — the drafts included.
     """
     opened = _open_task(uow, task_id, actor)
     task, instance = opened.task, opened.instance
-    if task.assignee is not None and task.assignee != actor.user and not actor.is_admin:
-        raise Forbidden(f"task {task.id} is claimed by {task.assignee}")
-    if task.assignee is None and not opened.eligible:
-        raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
+    opened.require_may_work(f"task {task.id} is claimed by {task.assignee}")
     definition = load_definition(uow, instance.definition_id)
     clean = validate_task_data(data, definition.form(task.element_id),
                                max_bytes=uow.runtime.settings.max_task_data_bytes)
@@ -209,6 +215,7 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
              element_id=task.element_id, data=clean)
     run_human_task(live, spiff_task, clean)
     save(uow, live)
+    uow.session.execute(delete(TaskDraft).where(TaskDraft.task_id == task.id))
     uow.commit()
     return instance
 
@@ -228,28 +235,28 @@ def _delegation_reason(reason: str | None) -> str:
 
 def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_username: str,
                   reason: str | None) -> HumanTask:
-    """转办: hand an open task to a colleague of the same department (内设机构), with a reason.
+    """转办: hand an open task to a colleague, with a reason.
 
     The assignee may delegate, as may a candidate of an unclaimed task (it is handed on
-    without being claimed first) and an administrator. The colleague needs an active account
-    and a department in common with whoever hands the task over (for an administrator: with
-    its assignee, if any). The task becomes the colleague's; ``task_delegated`` records who
-    handed it to whom and why.
+    without being claimed first) and an administrator. The colleague must be an active login
+    the runtime's directory lets whoever hands the task over delegate to
+    (``Directory.may_delegate``; the programme's: a department, 内设机构, in common) — for an
+    administrator, whoever holds the task, if anyone. The task becomes the colleague's;
+    ``task_delegated`` records who handed it to whom and why.
     """
     text = _delegation_reason(reason)
     opened = _open_task(uow, task_id, actor)
     task, now = opened.task, opened.now
-    if task.assignee is not None and task.assignee != actor.user and not actor.is_admin:
-        raise Forbidden(f"task {task.id} is claimed by {task.assignee}; only they can delegate it")
-    if task.assignee is None and not opened.eligible:
-        raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
+    opened.require_may_work(f"task {task.id} is claimed by {task.assignee}; only they can "
+                            "delegate it")
     holder = task.assignee if actor.is_admin else actor.user
     if to_username in (actor.user, task.assignee):
         raise ValidationFailed(f"task {task.id} is already {to_username}'s",
                                {"to": ["the same person"]})
-    if not organisation.is_active_account(uow, to_username):
+    directory = uow.runtime.directory
+    if not directory.is_active(uow, to_username):
         raise ValidationFailed(f"no active account '{to_username}'", {"to": ["unknown"]})
-    if holder is not None and not organisation.share_department(uow, holder, to_username):
+    if holder is not None and not directory.may_delegate(uow, holder, to_username):
         raise Forbidden(f"{to_username} is not in the same department as {holder}")
     uow.session.execute(update(HumanTask).where(HumanTask.id == task.id)
                         .values(assignee=to_username, claimed_at=now)
@@ -260,33 +267,9 @@ def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_us
     return get_task(uow, task.id)
 
 
-#: Scoped leadership groups and the task column their scope is compared with: a unit's
-#: principal and discipline officer oversee the unit, a head and a deputy their department.
-_OVERSIGHT = (("principal:", "unit_code"), ("discipline_commission:", "unit_code"),
-              ("department_head:", "department_code"), ("deputy_in_charge:", "department_code"))
-CITY_OVERSIGHT = "discipline_commission"
-
-
-def may_view(task: HumanTask, actor: Actor) -> bool:
-    """Whether ``actor`` may see ``task``: their own (assigned, completed), their groups'
-    (a candidate, or an unrestricted task), or one in the unit or department their
-    leadership covers; administrators and the city's discipline commission see all."""
-    if actor.is_admin or CITY_OVERSIGHT in actor.groups:
-        return True
-    if actor.user in (task.assignee, task.completed_by):
-        return True
-    if not task.candidates or actor.may_claim(task.candidate_users, task.candidate_groups):
-        return True
-    for prefix, column in _OVERSIGHT:
-        code = getattr(task, column)
-        if code is not None and f"{prefix}{code}" in actor.groups:
-            return True
-    return False
-
-
 def view_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
-    """The task, if ``actor`` may see it (``may_view``); else ``Forbidden``."""
+    """The task, if ``actor`` may see it (``task_access.may_view``); else ``Forbidden``."""
     task = get_task(uow, task_id)
-    if not may_view(task, actor):
+    if not task_access.may_view(task, actor):
         raise Forbidden(f"{actor.user} may not see task {task.id}")
     return task

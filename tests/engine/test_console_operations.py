@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from engine.directory import OpenDirectory
 from engine.errors import Forbidden, InvalidState, ValidationFailed
 from engine.models import AuditEntry, InstanceStatus, InstanceVariable, ProcessInstance, TaskState
+from engine.programme.directory import OrgDirectory
 from engine.programme.services import organisation
 from engine.services import audit, console_list, instance_admin, token_move, version_migration
 from tests.conftest import ADMIN, OUTSIDER
@@ -145,6 +147,7 @@ def test_only_administrators_edit_variables(post: Driver) -> None:
 
 
 def test_reassign_a_task_to_any_active_login(post: Driver) -> None:
+    post.rt.directory = OrgDirectory()  # the logins are the organisation's accounts
     with post.rt.uow() as uow:
         for login in ("czj-0011", "czj-0012"):
             organisation.save_account(uow, login, password_hash="x", roles={"staff"})
@@ -162,6 +165,23 @@ def test_reassign_a_task_to_any_active_login(post: Driver) -> None:
     with post.rt.uow() as uow, pytest.raises(Forbidden):
         instance_admin.reassign_task(uow, task.id, COMMISSION, accounts[0], "出差")
     assert _snapshot(post, iid) == before
+
+
+def test_reassign_asks_the_runtimes_directory_who_may_act(post: Driver) -> None:
+    """Without the programme (``OpenDirectory``) every name is an active login; with its
+    directory, only an account that is not disabled."""
+    assert isinstance(post.rt.directory, OpenDirectory)
+    task = post.task(_start(post), "discovery")
+    with post.rt.uow() as uow:
+        instance_admin.reassign_task(uow, task.id, ADMIN, "anyone", "出差")
+    assert post.get_task(task.id).assignee == "anyone"
+    post.rt.directory = OrgDirectory()
+    with post.rt.uow() as uow:
+        organisation.save_account(uow, "czj-0011", password_hash="x", roles={"staff"},
+                                  active=False)
+    for login in ("anyone-else", "czj-0011"):
+        with post.rt.uow() as uow, pytest.raises(ValidationFailed):
+            instance_admin.reassign_task(uow, task.id, ADMIN, login, "出差")
 
 
 # ------------------------------------------------------------------------- move token

@@ -13,9 +13,11 @@ from sqlalchemy import func, select
 from engine.errors import NotFound, ValidationFailed
 from engine.models import DesignDraft, ProcessDefinition
 from engine.parsing import NS, Source, read_sources
+from engine.programme.composition import programme_runtime
 from engine.runtime import Runtime
 from engine.services import deployment, design
-from engine.services.design_lint import Problem
+from engine.services.design_lint.problem import Problem
+from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
 B = NS["bpmn"]
@@ -178,12 +180,38 @@ def test_a_user_task_naming_its_candidates_needs_no_lane(rt: Runtime) -> None:
     assert _validate(rt, _edit(candidates)) == []
 
 
-def test_a_lane_must_be_a_role(rt: Runtime) -> None:
-    def rename(root: etree._Element) -> None:
-        _one(root, "//bpmn:lane").set("id", "Lane_0abc")
-    problems = _validate(rt, _edit(rename))
+def _rename_lane(root: etree._Element) -> None:
+    _one(root, "//bpmn:lane").set("id", "Lane_0abc")
+
+
+def test_a_lane_must_be_a_role_the_runtime_knows(rt: Runtime) -> None:
+    rt.lane_roles = frozenset({"post_holder", "department_head"})
+    assert _validate(rt, Source("small.bpmn", SMALL.encode())) == []
+    problems = _validate(rt, _edit(_rename_lane))
     assert _rules(problems) == {("lane_role", "Lane_0abc")}
-    assert "post_holder" in problems[0].message
+    assert "department_head, post_holder" in problems[0].message
+    assert problems[0].params["roles"] == "department_head, post_holder"
+
+
+def test_without_known_lane_roles_any_lane_goes(rt: Runtime) -> None:
+    """The runtime on its own (``lane_roles`` None: the default resolver takes the lane id
+    as the candidate group) accepts any lane id."""
+    assert rt.lane_roles is None
+    assert _validate(rt, _edit(_rename_lane)) == []
+
+
+def test_the_programmes_lanes_are_its_roles(settings: Settings) -> None:
+    """Every model in bpmn/ uses lanes the programme's resolver knows; another lane id is
+    refused."""
+    rt = programme_runtime(settings)
+    try:
+        assert _validate(rt, *read_sources([BPMN_DIR])) == []
+        problems = _validate(rt, _edit(_rename_lane))
+    finally:
+        rt.close()
+    assert _rules(problems) == {("lane_role", "Lane_0abc")}
+    assert {"post_holder", "department_head", "discipline_commission"} <= set(
+        problems[0].params["roles"].split(", "))
 
 
 @pytest.mark.parametrize(("text", "says"), [

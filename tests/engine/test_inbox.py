@@ -1,5 +1,6 @@
 """The inbox services (engine/services/inbox.py) and delegation / visibility
-(engine/services/tasks.py) on the organisation of tests/inbox_org.py."""
+(engine/services/tasks.py, the rules of engine/services/task_access.py) on the organisation
+of tests/inbox_org.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.actors import Actor
 from engine.errors import Forbidden, TaskAlreadyCompleted, ValidationFailed
@@ -17,10 +18,11 @@ from engine.execution.mirror import org_codes
 from engine.models import HumanTask
 from engine.passwords import hash_password
 from engine.programme.services import organisation
-from engine.services import inbox, tasks
+from engine.services import inbox, task_access, tasks
 from engine.services.inbox import count_tasks
 from engine.services.tasks import TaskFilter
 from engine.settings import Settings
+from engine.task_columns import CodeColumns
 from tests.inbox_org import PASSWORD, T0, Org, org_runtime
 
 HOLDER_POST = "CZJ-BGS-02"
@@ -76,6 +78,45 @@ def test_inbox_rows_have_names_and_cards(org: Org) -> None:
     assert inbox.due_card("open", row.due_at, row.due_at + timedelta(seconds=1)) == (
         "red_card")
     assert inbox.due_card("completed", row.due_at, row.due_at + timedelta(days=1)) is None
+
+
+def test_without_the_programme_rows_show_codes_and_searches_skip_post_names(
+        org: Org) -> None:
+    """The runtime's default task columns (``CodeColumns``) know no organisation: rows keep
+    their codes, names and level are empty, a search matches the task's name and post code
+    only."""
+    task_id = org.open_task(org.start(HOLDER_POST)).id
+    org.rt.task_columns = CodeColumns()
+    with org.rt.uow(write=False) as uow:
+        [row] = inbox.inbox_page(uow, actor(org, "admin"), TaskFilter("all")).rows
+    assert (row.id, row.unit_code, row.department_code, row.post_code) == (
+        task_id, "CZJ", "CZJ-BGS", HOLDER_POST)
+    assert (row.unit_name, row.department_name, row.post_name, row.post_level) == (
+        None, None, None, None)
+    for text, found in (("文秘", 0), ("bgs-02", 1), ("查找", 1)):
+        assert len(page(org, "admin", view="all", search=text)) == found, text
+
+
+def test_a_page_costs_the_same_statements_whatever_its_size(org: Org) -> None:
+    """Names are looked up for the page at once, never row by row."""
+    def statements(**flt: Any) -> int:
+        seen: list[str] = []
+        def count(*args: Any) -> None:
+            seen.append(args[2])
+        event.listen(org.rt.db, "before_cursor_execute", count)
+        try:
+            with org.rt.uow(write=False) as uow:
+                inbox.inbox_page(uow, actor(org, "admin"), TaskFilter("all", **flt))
+        finally:
+            event.remove(org.rt.db, "before_cursor_execute", count)
+        return len(seen)
+    org.start(HOLDER_POST)
+    one = statements()
+    for post in ("CZJ-BGS-01", "CZJ-BGS-03", "CZJ-YSK-01", "FGW-BGS-02"):
+        org.start(post)
+    assert len(page(org, "admin", view="all")) == 5
+    assert statements() == one
+    assert statements(search="文秘") == one
 
 
 def test_counts_stop_at_the_cap(org: Org) -> None:
@@ -193,6 +234,6 @@ def test_who_may_view_a_task(org: Org) -> None:
     # unrestricted tasks and the assignee
     with org.rt.uow(write=False) as uow:
         row = uow.session.scalars(select(HumanTask).where(HumanTask.id == task)).one()
-        assert tasks.may_view(row, Actor("czj-0012", frozenset())) is False
+        assert task_access.may_view(row, Actor("czj-0012", frozenset())) is False
         row.assignee = "czj-0012"
-        assert tasks.may_view(row, Actor("czj-0012", frozenset())) is True
+        assert task_access.may_view(row, Actor("czj-0012", frozenset())) is True

@@ -8,6 +8,11 @@ import uuid
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from engine.models import TaskDraft
+from engine.programme.services import organisation
+from engine.services import drafts as drafts_service
 
 from .conftest import AuthActions, Org
 
@@ -162,6 +167,27 @@ def test_invalid_completion_data_names_the_field(client: FlaskClient, auth: Auth
                            content_type="application/json")
     assert response.status_code == 400 and response.get_json()["code"] == "bad_request"
     assert org.task(task).state == "open"
+
+
+def test_completing_through_the_api_drops_the_tasks_drafts(
+        client: FlaskClient, auth: AuthActions, org: Org, task: uuid.UUID) -> None:
+    """The API completes a task as the task page does (``tasks.complete_task``): every
+    draft of the task goes with the completion — none while a completion is refused."""
+    def drafts() -> list[tuple[str, dict[str, object]]]:
+        with org.rt.uow(write=False) as uow:
+            return sorted((d.username, d.data) for d in uow.session.scalars(
+                select(TaskDraft).where(TaskDraft.task_id == task)))
+    with org.rt.uow() as uow:
+        for username in (HOLDER, "admin"):
+            drafts_service.save_draft(uow, task, organisation.actor_for(uow, username),
+                                      {"found": "2"})
+    kept = [("admin", {"found": "2"}), (HOLDER, {"found": "2"})]
+    auth.login(HOLDER)
+    response = client.post(f"/api/v1/tasks/{task}/complete", json={"data": {"1st": "x"}})
+    assert response.status_code == 422 and drafts() == kept
+    response = client.post(f"/api/v1/tasks/{task}/complete", json={"data": {"found": 2}})
+    assert response.status_code == 200, response.get_json()
+    assert org.task(task).state == "completed" and drafts() == []
 
 
 def test_delegate_to_a_colleague(client: FlaskClient, auth: AuthActions, org: Org,

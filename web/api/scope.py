@@ -21,7 +21,7 @@ from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.models import EventType, ProcessInstance
 from engine.programme.models import Post
-from engine.services import instances, tasks
+from engine.services import instances, task_access, tasks
 
 from .base import oversees_all
 
@@ -73,4 +73,5 @@ def may_see_instance(uow: UnitOfWork, who: Actor, instance: ProcessInstance) -> 
     if any(event.actor == who.user for event in events):
         return True
     task_ids = {e.task_id for e in events if e.type == EventType.TASK_CREATED and e.task_id}
-    return any(tasks.may_view(tasks.get_task(uow, task_id), who) for task_id in task_ids)
+    return any(task_access.may_view(tasks.get_task(uow, task_id), who)
+               for task_id in task_ids)

@@ -1,7 +1,8 @@
 """Tasks: the inbox views as lists (with the inbox's filters), one task, and claim /
 unclaim / complete / delegate. A person sees their own tasks, their groups' tasks and
 those of the units and departments they lead (``tasks.view_task``); every action is
-refused (403) on a task the caller may not see, before anything else is said about it."""
+refused (403) on a task the caller may not see, before anything else is said about it.
+Completing is ``tasks.complete_task``, as on the task page: the task's drafts go with it."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ import marshmallow as ma
 from flask import current_app
 
 from engine.services import inbox, tasks
-from engine.services.tasks import TaskFilter
 
 from ..runtime import runtime
 from .base import Blueprint, PageArgs, actor, offset, page_of, page_schema
@@ -25,7 +25,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks",
 
 
 class TaskArgs(PageArgs):
-    view = ma.fields.String(load_default="mine", validate=ma.validate.OneOf(tasks.VIEWS),
+    view = ma.fields.String(load_default="mine", validate=ma.validate.OneOf(inbox.VIEWS),
                             metadata={"description": "mine: assigned to me; claimable: my "
                                       "groups', unclaimed; open: both; done: completed by "
                                       "me; all: every task (administrators)"})
@@ -107,10 +107,11 @@ TaskPage = page_schema(TaskRowSchema, "TaskPage")
 def list_tasks(args: dict[str, Any]) -> Any:
     """An inbox view, filtered, searched, sorted and paged like the inbox pages"""
     near = timedelta(days=float(current_app.config["IRPM_NEAR_DUE_DAYS"]))
-    flt = TaskFilter(view=args["view"], process_id=args.get("process"),
-                     unit_code=args.get("unit"), due=args.get("due"), search=args.get("q"),
-                     sort=args.get("sort"), descending=args["dir"] == "desc",
-                     limit=args["page_size"], offset=offset(args), near_due=near)
+    flt = inbox.TaskFilter(view=args["view"], process_id=args.get("process"),
+                           unit_code=args.get("unit"), due=args.get("due"),
+                           search=args.get("q"), sort=args.get("sort"),
+                           descending=args["dir"] == "desc", limit=args["page_size"],
+                           offset=offset(args), near_due=near)
     with runtime().uow(write=False) as uow:
         page = inbox.inbox_page(uow, actor(), flt)
     return page_of(page.rows, page.total, args, capped=page.capped)

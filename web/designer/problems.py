@@ -11,7 +11,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from engine.services.design_lint import Problem
+from engine.services.design_lint.problem import Problem
 
 TEXTS: dict[str, Any] = {
     "xml_extension": _l("Only .bpmn and .dmn files can be deployed."),

@@ -29,7 +29,7 @@ from werkzeug.datastructures import FileStorage
 from engine.errors import IrpmError, NotFound, ValidationFailed
 from engine.parsing import MAX_SOURCE_BYTES, Source
 from engine.services import design
-from engine.services.design_lint import Problem
+from engine.services.design_lint.problem import Problem
 
 from ..errors import describe, status_of
 from ..runtime import runtime

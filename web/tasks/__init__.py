@@ -3,7 +3,7 @@ element declares and validated by the engine on submit, with drafts, evidence fi
 discovery forms, and the context beside it — the post and its register, the instance's
 history, the process diagram with the current step highlighted.
 
-Only someone who may see the task (``services.view_task``) gets the page or anything under
+Only someone who may see the task (``tasks.view_task``) gets the page or anything under
 it; anyone else gets 403, whatever the URL they typed.
 
 Evidence files are kept in ``IRPM_EVIDENCE_DIR`` (named by sha256; not served as static

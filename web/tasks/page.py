@@ -14,7 +14,16 @@ from engine.db import UnitOfWork
 from engine.errors import NotFound
 from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
 from engine.programme.services import register_pages
-from engine.services import clock, drafts, evidence, inbox, instances, task_forms, tasks
+from engine.services import (
+    clock,
+    drafts,
+    evidence,
+    inbox,
+    instances,
+    task_access,
+    task_forms,
+    tasks,
+)
 
 from . import schema_form
 
@@ -91,7 +100,7 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
     instance = instances.get_instance(uow, task.instance_id)
     form = task_forms.task_form(uow, task)
     events = instances.instance_events(uow, task.instance_id)
-    can_work = drafts.may_work_on(task, actor)
+    can_work = task_access.may_work_on(task, actor)
     enabled = _evidence_enabled(form)
     submitted = next((e.data for e in reversed(events)
                       if e.type == "task_completed" and e.task_id == task.id), None)

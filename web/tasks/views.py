@@ -2,7 +2,8 @@
 saves a draft, submits, attaches a file, or adds / removes a row of a repeatable group
 (without JavaScript; with it the rows change in the browser); the diagram as JSON; evidence
 downloads. Only someone who may see the task (``tasks.view_task``) gets any of it; only
-someone who may work on it (``drafts.may_work_on``) may change anything.
+someone who may work on it (``task_access.may_work_on``) may change anything. Submitting is
+``tasks.complete_task``, as in the API and the CLI: it drops the task's drafts too.
 """
 
 from __future__ import annotations
@@ -144,7 +145,7 @@ def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
     data = form_values.to_data(p.fields, raw)
     try:
         with runtime().uow() as uow:
-            drafts.submit_task(uow, p.task.id, g.actor, data)
+            tasks.complete_task(uow, p.task.id, g.actor, data)
     except ValidationFailed as exc:
         with runtime().uow(write=False) as uow:  # with any file just attached
             p = _load(uow, p.task.id)
