@@ -260,6 +260,9 @@ def test_a_decision_table_whose_cases_fail_is_not_deployed(designer: FlaskClient
         problem["detail"]
     assert "expected post_level=2, got post_level=1 (rule rule_8)" in problem["detail"]
     assert "post_case_public_service" in problem["message"]  # shown in the editor's list
+    # one problem per failing case, worded in the user's language
+    assert (problem["rule"], problem["code"]) == ("decision_case", "decision_case_failed")
+    assert "测试用例 post_case_public_service 未通过" in problem["message"]
     uploaded = _upload(designer, (STRICTER_DMN.encode(), "post_grading.dmn"))
     assert uploaded.status_code == 400
     assert "post_case_public_service" in uploaded.get_data(as_text=True)

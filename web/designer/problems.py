@@ -59,6 +59,10 @@ TEXTS: dict[str, Any] = {
                            "one, or fix the id."),
     "called_process_unnamed": _l("Call activity '%(task)s' does not name the process it calls "
                                  "(calledElement)."),
+    "decision_case_failed": _l("Decision table '%(decision_name)s' (%(decision)s): test case "
+                               "%(case)s fails — %(reason)s. Fix the rules or the case."),
+    "decision_case_invalid": _l("Decision table '%(decision_name)s' (%(decision)s): test case "
+                                "%(case)s is not valid — %(reason)s."),
     "called_process_unknown": _l("Call activity '%(task)s' refers to process '%(ref)s', which "
                                  "is neither deployed nor in this upload: upload its file with "
                                  "this one, or fix the id."),

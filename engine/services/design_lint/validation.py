@@ -98,8 +98,10 @@ def validate_sources(uow: UnitOfWork, sources: Sequence[Source]) -> tuple[list[P
     try:
         parse_sources(full)
     except DeploymentError as exc:
+        if exc.problems:  # several faults of one kind (a decision table's failing cases)
+            problems.extend(Problem(**found) for found in exc.problems)
         # Lint explains better what the parser trips over at the same element.
-        if not any(p.element and p.element == exc.element for p in problems):
+        elif not any(p.element and p.element == exc.element for p in problems):
             problems.append(Problem("parser", _plain(exc), exc.filename or "",
                                     exc.element, exc.line, "parser",
                                     {"detail": _plain(exc)}))
