@@ -64,7 +64,7 @@ class DemoLogin:
     """A documented demo login (README, "演示城市 · Demo city")."""
 
     username: str
-    role: str  #: a role, or the group that makes it (``discipline_commission:CZJ``)
+    role: str  #: a role, or the group that makes it (``discipline_officer:CZJ``)
     unit: str  #: unit code, or "" for city-level accounts
     official_code: str | None = None
     name: str = ""
@@ -247,9 +247,9 @@ def _logins(city: City) -> list[DemoLogin]:
             official(Role.DEPUTY_IN_CHARGE.value, office["deputy_in_charge_code"]),
             official(Role.DEPARTMENT_HEAD.value, office["head_code"]),
             official(Role.STAFF.value, staff),
-            # The unit's discipline officer: the commission's role scoped to the unit only
-            # (the plain role is the city commission's, which sees every unit).
-            official(f"{Role.DISCIPLINE_COMMISSION.value}:{SHOWCASE_UNIT}",
+            # The unit's discipline officer, scoped to the unit (the plain role
+            # ``discipline_commission`` is the city commission's, which sees every unit).
+            official(f"discipline_officer:{SHOWCASE_UNIT}",
                      unit["discipline_officer_code"])]
 
 

@@ -39,7 +39,7 @@ def _official_groups(uow: UnitOfWork, prefix: str, codes: set[str]) -> Iterator[
         column = Department.head_id if prefix == "department_head" \
             else Department.deputy_in_charge_id
         rows = s.execute(select(Department.code, column).where(Department.code.in_(codes)))
-    elif prefix in ("principal", "discipline_commission"):
+    elif prefix in ("principal", "discipline_officer"):
         column = Unit.principal_id if prefix == "principal" else Unit.discipline_officer_id
         rows = s.execute(select(Unit.code, column).where(Unit.code.in_(codes)))
     elif prefix == "unit":
@@ -57,7 +57,7 @@ _POSITION_ROLES = {"principal": Unit.principal_id, "department_head": Department
 def members(uow: UnitOfWork, groups: Iterable[str]) -> dict[str, set[str]]:
     """The active logins in each group, as ``organisation.groups_of`` defines the groups: the
     officials holding the positions of a scoped group (``post:…``, ``dept:…``,
-    ``department_head:…``, ``principal:…``, ``discipline_commission:…``, ``unit:…``); for an
+    ``department_head:…``, ``principal:…``, ``discipline_officer:…``, ``unit:…``); for an
     unscoped role, the accounts holding it as a stored role (and, for the leadership roles,
     through their positions). ``staff`` — everyone — is not expanded."""
     wanted = set(groups)

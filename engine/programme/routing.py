@@ -28,7 +28,7 @@ SCOPES = {
     "department_head": ("department_head", "department_code"),
     "deputy_in_charge": ("deputy_in_charge", "department_code"),
     "principal": ("principal", "unit_code"),
-    "discipline_officer": ("discipline_commission", "unit_code"),
+    "discipline_officer": ("discipline_officer", "unit_code"),
 }
 #: Lanes whose role comes from task data (the responsibility decision's outputs).
 ROLE_LANES = {"responsible_leader": "responsible_role", "direct_manager": "direct_manager_role"}

@@ -126,7 +126,7 @@ def require_workable(task: HumanTask, actor: Actor, refusal: str) -> HumanTask:
 
 #: Scoped leadership groups and the task column their scope is compared with: a unit's
 #: principal and discipline officer oversee the unit, a head and a deputy their department.
-_OVERSIGHT = (("principal:", "unit_code"), ("discipline_commission:", "unit_code"),
+_OVERSIGHT = (("principal:", "unit_code"), ("discipline_officer:", "unit_code"),
               ("department_head:", "department_code"), ("deputy_in_charge:", "department_code"))
 CITY_OVERSIGHT = "discipline_commission"
 

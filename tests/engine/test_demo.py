@@ -273,7 +273,7 @@ def test_documented_logins_authenticate_and_carry_their_roles(
         assert {"principal", "principal:CZJ", "staff", "unit:CZJ"} <= principal
         assert "department_head:CZJ-BGS" in organisation.groups_of(uow, "czj-0009")
         assert "deputy_in_charge:CZJ-BGS" in organisation.groups_of(uow, "czj-0002")
-        assert "discipline_commission:CZJ" in organisation.groups_of(uow, "czj-0004")
+        assert "discipline_officer:CZJ" in organisation.groups_of(uow, "czj-0004")
         staff = organisation.groups_of(uow, "czj-0011")
         assert "dept:CZJ-BGS" in staff and "department_head" not in staff
         # the chain of responsibility the README describes

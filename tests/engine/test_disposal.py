@@ -42,7 +42,7 @@ HOLDER = Actor("wangxiaoming", frozenset({"staff", "post:czj-ysk-sh", "dept:czj-
 HEAD = Actor("zhouqiang", frozenset({"department_head", "department_head:czj-ysk"}))
 DEPUTY = Actor("wumin", frozenset({"deputy_in_charge", "deputy_in_charge:czj-ysk"}))
 PRINCIPAL = Actor("sunli", frozenset({"principal", "principal:czj"}))
-OFFICER = Actor("liufang", frozenset({"staff", "discipline_commission:czj"}))
+OFFICER = Actor("liufang", frozenset({"staff", "discipline_officer:czj"}))
 COMMISSION = Actor("jiwei", frozenset({"discipline_commission"}))
 #: Leaders of another department and another unit: never candidates here.
 OTHER_HEAD = Actor("liming", frozenset({"department_head", "department_head:fgw-tzc"}))
@@ -55,7 +55,7 @@ ROUTES: dict[str, tuple[str, Actor, timedelta]] = {
     "verification": ("department_head:czj-ysk", HEAD, timedelta(days=5)),
     "admonishment": ("deputy_in_charge:czj-ysk", DEPUTY, timedelta(days=7)),
     "recorrection": ("post:czj-ysk-sh", HOLDER, timedelta(days=15)),
-    "reverification": ("discipline_commission:czj", OFFICER, timedelta(days=5)),
+    "reverification": ("discipline_officer:czj", OFFICER, timedelta(days=5)),
     "accountability": ("principal:czj", PRINCIPAL, timedelta(days=15)),
 }
 #: The overdue escalation of each step: one leader up (岗位人员 → 内设机构领导 → 分管领导 →

@@ -452,7 +452,7 @@ def test_groups_follow_roles_and_positions(people: Runtime) -> None:
             "deputy_in_charge:fgw-tzc", "post:fgw-fzr", "dept:fgw-ld"}
         # A unit's discipline officer is scoped to the unit, not the city's commission.
         assert organisation.groups_of(uow, "liufang") == {
-            "staff", "unit:fgw", "discipline_commission:fgw"}
+            "staff", "unit:fgw", "discipline_officer:fgw"}
         assert organisation.groups_of(uow, "yangyang") == {
             "staff", "unit:fgw", "post:fgw-tzc-sp", "dept:fgw-tzc"}
         assert organisation.groups_of(uow, "admin") == {"admin"}

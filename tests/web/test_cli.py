@@ -26,7 +26,7 @@ POST_DATA = post_data("fgw-tzc-tj")
 HOLDER = ("--user", "chenjing", "--group", "post:fgw-tzc-tj")
 PEER = ("--user", "zhaolei", "--group", "dept:fgw-tzc")
 HEAD = ("--user", "liming", "--group", "department_head:fgw-tzc")
-OFFICER = ("--user", "liufang", "--group", "discipline_commission:fgw")
+OFFICER = ("--user", "liufang", "--group", "discipline_officer:fgw")
 RISKS = {"risks": [{"category": "duty", "description": "统计数据报送缺少复核",
                     "likelihood": "low", "harm": "minor"}]}
 NONE_FOUND = {"risks": []}

@@ -28,7 +28,7 @@ from .base import oversees_all
 #: How a person stands to a post: the group that says so, and the task data code it scopes.
 _AROUND_POST = (("post", "holder"), ("department_head", "department_head"),
                 ("deputy_in_charge", "deputy_in_charge"), ("principal", "principal"),
-                ("discipline_commission", "discipline_officer"))
+                ("discipline_officer", "discipline_officer"))
 #: How each relation finds risks (自己找 / 领导点 / 组织评).
 FOUND_BY = {"holder": "self_identified", "department_head": "leader_pointed",
             "deputy_in_charge": "leader_pointed", "principal": "leader_pointed",
@@ -37,7 +37,7 @@ FOUND_BY = {"holder": "self_identified", "department_head": "leader_pointed",
 
 def covers_unit(who: Actor, unit_code: str) -> bool:
     return oversees_all(who) or any(f"{prefix}:{unit_code}" in who.groups
-                                    for prefix in ("unit", "principal", "discipline_commission"))
+                                    for prefix in ("unit", "principal", "discipline_officer"))
 
 
 def relation_to_post(who: Actor, post: Post) -> str | None:
@@ -46,7 +46,7 @@ def relation_to_post(who: Actor, post: Post) -> str | None:
     department = post.department
     codes = {"post": post.code, "department_head": department.code,
              "deputy_in_charge": department.code, "principal": department.unit.code,
-             "discipline_commission": department.unit.code}
+             "discipline_officer": department.unit.code}
     for group, relation in _AROUND_POST:
         if f"{group}:{codes[group]}" in who.groups:
             return relation

@@ -24,7 +24,7 @@ from ..labels import EVENTS, TABLES
 bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates")
 
 #: The unscoped group of the city's discipline commission (a unit's discipline officer is
-#: ``discipline_commission:<unit>`` and does not see the whole city).
+#: ``discipline_officer:<unit>`` and does not see the whole city).
 COMMISSION = "discipline_commission"
 VIEWERS = ("admin", COMMISSION)
 

@@ -19,7 +19,7 @@ from engine.programme.services.dashboard_register import RegisterCache
 from .. import nav
 
 #: Who may see the dashboard: administrators and the city's discipline commission (the
-#: unscoped role — a unit's own discipline officer holds ``discipline_commission:<unit>``).
+#: unscoped role — a unit's own discipline officer holds ``discipline_officer:<unit>``).
 ROLES = ("admin", "discipline_commission")
 CACHE = "irpm_dashboard_register"
 

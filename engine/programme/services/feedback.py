@@ -59,7 +59,7 @@ PUBLIC = Actor("public")
 #: The city's discipline commission (纪委): sees all feedback, and gets a unit's when the
 #: unit has no discipline officer.
 CITY_COMMISSION = "discipline_commission"
-OFFICER = "discipline_commission:"
+OFFICER = "discipline_officer:"
 
 
 def hash_address(address: str | None, secret: str | bytes) -> str | None:

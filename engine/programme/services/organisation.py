@@ -20,8 +20,9 @@ the account's roles                  as stored (``staff``, ``designer``, ``admin
 ``deputy_in_charge:<dept>``
 ``department_head``,                 the department's head (内设机构领导), also ``dept:<dept>``
 ``department_head:<dept>``
-``discipline_commission``,           the unit's discipline officer (纪检监察)
-``discipline_commission:<unit>``
+``discipline_officer:<unit>``        the unit's discipline officer (纪检监察; the city's
+                                     commission, 市纪委, is the stored role
+                                     ``discipline_commission``)
 ==================================== =====================================================
 
 Leadership roles follow from positions, so appointing a new head in an import is enough to
@@ -158,7 +159,7 @@ def _position_groups(uow: UnitOfWork, official: Official) -> set[str]:
         if unit.discipline_officer_id == official.id:
             # Scoped only: a unit's discipline officer is not the city's commission, whose
             # plain role sees every unit.
-            groups.add(f"discipline_commission:{unit.code}")
+            groups.add(f"discipline_officer:{unit.code}")
     for dept in s.scalars(select(Department).where(or_(
             Department.head_id == official.id, Department.deputy_in_charge_id == official.id))):
         if dept.head_id == official.id:
