@@ -9,7 +9,7 @@ module                      what it holds
 ``models``                  organisation, risk register, milestones, public feedback
 ``services``                the programme's services (one module per aggregate)
 ``routing``                 lanes → the people of the instance's unit (the candidate resolver)
-``grading``                 the level rules (post rule, risk level, responsibility)
+``grading``                 the level rules, asked of the deployed decision tables
 ``operators``               ``org.*`` / ``register.*`` service-task operators
 ``milestone_operators``     ``milestones.*`` service-task operators
 ``coverage``                what each milestone requires of a unit

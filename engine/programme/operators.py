@@ -18,9 +18,11 @@ operator                    what it does
                             post code): "覆盖每项权力、每个岗位、每个人"
 ``org.unit_departments``    a unit's departments (内设机构)
 ``register.record_risks``   a discovery form's risks at one tier, ``found_by`` the method
-                            (自己找、群众提、互相查、领导点、组织评) → risk point ids
+                            (自己找、群众提、互相查、领导点、组织评) → risk point ids (each
+                            graded by the version's risk_grading.dmn)
 ``register.grade_post``     确定风险等级: the post's level, the highest of its post rule
-                            and its risk points, and the roles answering for it
+                            and its risk points, and the roles answering for it — by
+                            the decision tables deployed with the instance's version
 ``register.override_level`` 严格审核把关: the reviewer's level, with a written reason
 ``register.publish_post``   公示 of the post's level
 ``register.archive``        建立信息档案 once publicity is over
