@@ -196,7 +196,8 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
         raise DesignRejected(problems)
     uow.session.execute(delete(DesignDraft).where(
         DesignDraft.filename.in_([s.filename for s in sources])))
-    return deploy(uow, with_named_tables(uow, full), deployed_by=deployed_by)
+    uploaded = {s.filename for s in sources}
+    return deploy(uow, with_named_tables(uow, full, uploaded), deployed_by=deployed_by)
 
 
 # ----------------------------------------------------------------------------- drafts

@@ -138,32 +138,39 @@ def _users(including: set[int], definitions: dict[int, _Version], latest: dict[s
     return tuple(users)
 
 
-def with_named_tables(uow: UnitOfWork, sources: list[Source]) -> list[Source]:
-    """``sources`` and the deployed tables their processes name but they lack.
+def with_named_tables(uow: UnitOfWork, sources: list[Source],
+                      uploaded: set[str]) -> list[Source]:
+    """The files to deploy: ``sources`` (an upload completed by
+    ``design_lint.complete_sources``) with every table not uploaded taken as it runs now.
 
-    ``design_lint.complete_sources`` adds the deployed tables of business-rule tasks; a
-    service task names the tables its operator evaluates the same way
-    (``spiffworkflow:calledDecisionId``), and without them a process redeployed from the
-    designer (say unit_cycle, which calls post_cycle) would get a version without its tables.
-    The latest deployed table of each id is added, as for a business-rule task.
+    Two things ``complete_sources`` does not do yet: a service task names the tables its
+    operator evaluates like a business-rule task does (``spiffworkflow:calledDecisionId``),
+    and without them a process redeployed from the designer (say unit_cycle, which calls
+    post_cycle) would get a version without its tables; and it picks a deployed table by when
+    its content was first stored, so after a table was deployed back to an earlier content the
+    newer, no longer running one would come back. Here every table that was not uploaded is the
+    latest deployed table of its decision id — the one that runs and the designer shows.
     """
-    have: set[str] = set()
+    tables = latest_tables(uow)
     named: set[str] = set()
+    kept: list[Source] = []
+    names: set[str] = set()
     for source in sources:
-        root = parse_xml(source)
-        if source.kind == "dmn":
-            have |= decision_ids(source)
-        else:
-            named |= {(node.text or "").strip()
-                      for node in root.iterfind(".//spiffworkflow:calledDecisionId", NS)}
-    missing = sorted(named - have - {""})
-    if not missing:
-        return sources
-    tables, names = latest_tables(uow), {s.filename for s in sources}
-    added = list(sources)
-    for decision_id in missing:
+        if source.kind != "dmn":
+            named |= {(node.text or "").strip() for node in
+                      parse_xml(source).iterfind(".//spiffworkflow:calledDecisionId", NS)}
+            kept.append(source)
+            continue
+        ids = decision_ids(source)
+        named |= ids
+        running = {tables[i] for i in ids if i in tables}
+        if source.filename in uploaded or not running or source.content_hash in running:
+            kept.append(source)
+            names.add(source.filename)
+    have = {i for s in kept if s.kind == "dmn" for i in decision_ids(s)}
+    for decision_id in sorted(named - have - {""}):
         row = uow.session.get(SourceFile, tables[decision_id]) if decision_id in tables else None
         if row is not None and row.filename not in names:
-            added.append(Source(row.filename, row.content.encode("utf-8")))
+            kept.append(Source(row.filename, row.content.encode("utf-8")))
             names.add(row.filename)
-    return added
+    return kept

@@ -4,6 +4,8 @@ the processes a change to it affects, with their latest versions and running ins
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from engine.parsing import Source
 from engine.services import decisions, deployment, design
 from tests.conftest import BPMN_DIR
@@ -132,3 +134,24 @@ def test_a_process_deployed_alone_keeps_the_tables_its_service_tasks_name(
         row = deployment.find_definition(uow, "unit_cycle")
         assert {s.filename for s in row.sources} >= {"risk_grading.dmn", "responsibility.dmn"}
         assert "risk_grading" in decisions.version_tables(uow, row.id)
+
+
+def test_a_process_deployed_alone_takes_the_tables_that_run(driver: Driver) -> None:
+    """After a table was deployed back to its earlier content, deploying a process alone
+    takes that content — the one that runs — not the later one stored since."""
+    driver.deploy_bpmn_dir()
+    grading = (BPMN_DIR / "post_grading.dmn").read_text(encoding="utf-8")
+    stricter = grading.replace('<outputEntry id="rule_8_out">\n          <text>2</text>',
+                               '<outputEntry id="rule_8_out">\n          <text>1</text>')
+    assert stricter != grading
+    driver.advance(timedelta(days=1))  # stored a day after the first content
+    assert deploy_tables(driver, ("post_grading.dmn", stricter))["post_cycle"] == 2
+    driver.advance(timedelta(days=1))
+    assert deploy_tables(driver, ("post_grading.dmn", grading))["post_cycle"] == 3
+    unit = (BPMN_DIR / "unit_cycle.bpmn").read_text(encoding="utf-8")
+    renamed = unit.replace('name="查找单位层面风险"', 'name="查找单位层面廉政风险"', 1)
+    assert deploy_tables(driver, ("unit_cycle.bpmn", renamed)) == {"unit_cycle": 4}
+    with driver.rt.uow(write=False) as uow:
+        row = deployment.find_definition(uow, "unit_cycle")
+        [table] = [s for s in row.sources if s.filename == "post_grading.dmn"]
+        assert table.content == grading
