@@ -4,9 +4,10 @@ Import the module, not its names through this package (``from engine.services im
 then ``tasks.complete_task(uow, …)``): a name says where it lives. The integrity programme's
 services are in ``engine.programme.services``.
 
-Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``deployment``,
-``design``, ``design_lint``, ``diagrams``, ``drafts``, ``evidence``, ``heatmap``, ``inbox``,
-``instance_admin``, ``instance_page``, ``instances``, ``mail_outbox``, ``messages``,
-``notifications``, ``rate_limits``, ``saved_filters``, ``task_forms``, ``tasks``, ``timers``,
-``token_move``, ``variable_index``, ``version_migration``.
+Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``decisions``,
+``deployment``, ``design``, ``design_lint``, ``design_tables``, ``diagrams``, ``drafts``,
+``evidence``, ``heatmap``, ``inbox``, ``instance_admin``, ``instance_page``, ``instances``,
+``mail_outbox``, ``messages``, ``notifications``, ``rate_limits``, ``saved_filters``,
+``task_forms``, ``tasks``, ``timers``, ``token_move``, ``variable_index``,
+``version_migration``.
 """

@@ -7,7 +7,9 @@ runs is the one in the most recently deployed version that includes a file of th
 the same "latest" ``engine.services.decisions`` evaluates — not the first-stored copy of
 some content. Deploying a changed table makes a new version of every process whose latest
 version includes it; instances already running keep the version, and the table, they
-started with. ``users`` lists those processes with their running instances.
+started with. ``users`` lists those processes with their running instances. A deployment
+from the designer takes every table it does not upload as it runs now
+(``with_named_tables``).
 """
 
 from __future__ import annotations
