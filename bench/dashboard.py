@@ -54,7 +54,7 @@ NOW = datetime(2011, 3, 1, 9, 0, tzinfo=CHINA).astimezone(UTC)
 PASSWORD = "bench-dashboard-1"
 DEPARTMENTS = 10
 CATEGORIES = ("duty", "process", "institutional", "external")
-#: (likelihood, harm, level) — engine.programme.grading.risk_level's table.
+#: (likelihood, harm, level) — as bpmn/risk_grading.dmn grades them.
 RISKS = (("high", "minor", 1), ("fairly_high", "minor", 2), ("low", "minor", 3),
          ("low", "disciplinary", 2))
 BATCH = 10_000

@@ -45,7 +45,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 # Run as ``python bench/engine.py``, this file's directory comes first on sys.path and the
 # file itself would shadow the ``engine`` package: put the project root there instead.
@@ -63,6 +63,7 @@ from sqlalchemy import and_, bindparam, func, select, text
 from engine.actors import Actor
 from engine.clock import FrozenClock, bind_clock, install_spiff_clock
 from engine.db import make_engine
+from engine.decisions import Decision, parse_decisions, run
 from engine.execution.stepping import TIMER_TOLERANCE
 from engine.execution.workflow import waiting_timers
 from engine.migrate import upgrade
@@ -78,7 +79,6 @@ from engine.models import (
 from engine.operators import OperatorCall, bind_operators
 from engine.parsing import read_sources
 from engine.programme.composition import programme_runtime
-from engine.programme.grading import post_rule_level, responsibility
 from engine.programme.models import (
     POST_ATTRIBUTES,
     ControlMeasure,
@@ -182,12 +182,19 @@ class _Stubs:
         self.next_id += n
         return list(range(self.next_id - n + 1, self.next_id + 1))
 
-    @staticmethod
-    def levels(call: OperatorCall) -> dict[str, Any]:
-        level = post_rule_level({k: call.data[k] for k in POST_ATTRIBUTES})
-        responsible, manager = responsibility(level)
-        return {"post_level": level, "rule_level": level, "risk_level": 3,
-                "responsible_role": responsible, "direct_manager_role": manager}
+    #: bpmn/'s decision tables, parsed once (``engine.decisions``: what the operators run).
+    TABLES: ClassVar[dict[str, Decision]] = {
+        decision_id: decision for source in read_sources([BPMN_DIR]) if source.kind == "dmn"
+        for decision_id, decision in parse_decisions(source).items()}
+    SCRIPTS = create_script_engine()
+
+    @classmethod
+    def levels(cls, call: OperatorCall) -> dict[str, Any]:
+        rule = run(cls.TABLES["post_grading"], {k: call.data[k] for k in POST_ATTRIBUTES},
+                   cls.SCRIPTS)
+        level = rule["post_level"]
+        roles = run(cls.TABLES["responsibility"], {"level": level}, cls.SCRIPTS)
+        return {"post_level": level, "rule_level": level, "risk_level": 3, **roles}
 
     def table(self) -> dict[str, Any]:
         return {

@@ -18,6 +18,7 @@ from .assignment import CandidateResolver, default_resolver
 from .cache import SpecCache, WorkflowCache
 from .clock import install_spiff_clock
 from .db import UnitOfWork, make_engine, session_factory
+from .decisions import DecisionCache
 from .directory import Directory, OpenDirectory
 from .operators import Operator
 from .scripting import create_script_engine
@@ -53,6 +54,9 @@ class Runtime:
         self.specs = SpecCache()
         self.workflows = WorkflowCache(self.settings.workflow_cache_size)
         self.script_engine = create_script_engine(script_globals)
+        #: Parsed decision tables by content hash, and the tables of each process version
+        #: (``engine.services.decisions``: a table evaluated outside a business-rule task).
+        self.decisions = DecisionCache()
         self.resolver = resolver
         #: Who people are: logins, their groups, group members (``engine.directory``).
         self.directory: Directory = directory or OpenDirectory()

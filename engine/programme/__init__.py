@@ -13,7 +13,7 @@ module                      what it holds
 ``membership``              who is in a group (the directory's ``members``)
 ``notification_wording``    how its notifications read in e-mail (post, feedback, milestones)
 ``task_columns``            unit, department and post names in task lists, post-name search
-``grading``                 the level rules (post rule, risk level, responsibility)
+``grading``                 the level rules, asked of the deployed decision tables
 ``operators``               ``org.*`` / ``register.*`` service-task operators
 ``milestone_operators``     ``milestones.*`` service-task operators
 ``coverage``                what each milestone requires of a unit

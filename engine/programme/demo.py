@@ -25,6 +25,7 @@ from ..services import clock
 from ..services.deployment import latest_definition
 from ..services.instances import start_instance
 from .demo_city import DEFAULT_SEED, City, DemoAccount, DemoLogin, generate_city
+from .grading import post_rule_level
 from .models import Account
 from .services.org_import import ImportReport, import_organisation
 from .services.organisation import save_account
@@ -48,8 +49,8 @@ class DemoSummary:
     posts: int
     officials: int
     accounts: int
-    #: Posts per level by the post rule alone (``engine.programme.grading.post_rule_level``; risk
-    #: points may raise a post's level later).
+    #: Posts per level by the post rule alone (the latest deployed post_grading.dmn, through
+    #: ``engine.programme.grading.post_rule_level``; risk points may raise a level later).
     levels: dict[int, int]
     #: The organisation import's report: created / updated / unchanged rows.
     organisation: dict[str, int]
@@ -113,7 +114,8 @@ def _load(uow: UnitOfWork, seed: int, password: str, start_campaign: bool,
     return DemoSummary(
         seed=seed, units=len(city.units), departments=len(city.departments),
         posts=len(city.posts), officials=len(city.officials), accounts=len(city.accounts),
-        levels=city.levels(), organisation=report.counts(), logins=logins, clock=at,
+        levels=city.levels(lambda attributes: post_rule_level(uow, attributes)),
+        organisation=report.counts(), logins=logins, clock=at,
         campaign_instance_id=instance_id, notes=tuple(notes), demo_logins=tuple(city.logins))
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,8 +38,7 @@ from .demo_catalogue import (
     DepartmentKind,
     UnitKind,
 )
-from .grading import post_rule_level
-from .models import Role
+from .models import POST_ATTRIBUTES, Role
 from .orgfile import Tables, read_csv, write_csv
 
 DEFAULT_SEED = 2011
@@ -95,8 +94,14 @@ class City:
         """The city read back from its CSV files, as an uploaded organisation file is read."""
         return read_csv(self.csv_files())
 
-    def levels(self) -> dict[int, int]:
-        counts = Counter(post_rule_level(p) for p in self.posts)
+    def levels(self, level_of: Callable[[Mapping[str, bool]], int]) -> dict[int, int]:
+        """Posts per level by ``level_of`` (the post rule: ``engine.programme.grading``'s
+        ``post_rule_level`` with a unit of work), asked once per distinct combination of the
+        eight attributes — a city has hundreds of posts but few combinations."""
+        combos = Counter(tuple(p[name] for name in POST_ATTRIBUTES) for p in self.posts)
+        counts: Counter[int] = Counter()
+        for combo, posts in combos.items():
+            counts[level_of(dict(zip(POST_ATTRIBUTES, combo, strict=True)))] += posts
         return {level: counts.get(level, 0) for level in (1, 2, 3)}
 
 

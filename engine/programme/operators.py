@@ -18,9 +18,11 @@ operator                    what it does
                             post code): "覆盖每项权力、每个岗位、每个人"
 ``org.unit_departments``    a unit's departments (内设机构)
 ``register.record_risks``   a discovery form's risks at one tier, ``found_by`` the method
-                            (自己找、群众提、互相查、领导点、组织评) → risk point ids
+                            (自己找、群众提、互相查、领导点、组织评) → risk point ids (each
+                            graded by the version's risk_grading.dmn)
 ``register.grade_post``     确定风险等级: the post's level, the highest of its post rule
-                            and its risk points, and the roles answering for it
+                            and its risk points, and the roles answering for it — by
+                            the decision tables deployed with the instance's version
 ``register.override_level`` 严格审核把关: the reviewer's level, with a written reason
 ``register.publish_post``   公示 of the post's level
 ``register.archive``        建立信息档案 once publicity is over
@@ -38,6 +40,7 @@ from typing import Any
 
 from ..actors import SYSTEM, Actor
 from ..errors import ValidationFailed
+from ..models import ProcessInstance
 from ..operators import OperatorCall
 from .models import PostGrading
 from .services import organisation, register_cycle, register_grading, register_risk_points
@@ -91,6 +94,17 @@ def _actor(call: OperatorCall) -> Actor:
     return Actor(call.actor or SYSTEM)
 
 
+def _version(call: OperatorCall) -> int:
+    """The process version the instance runs (its ``definition_id``): the register grades by
+    the decision tables deployed with it, so an instance keeps its version's rules while
+    instances started after a redeploy follow the new tables. The instance row is already in
+    the session (the engine locked it for this step), so this costs no query."""
+    instance = call.uow.session.get(ProcessInstance, call.instance_id)
+    if instance is None:
+        raise _fail(call, "instance", f"names no process instance ({call.instance_id})")
+    return instance.definition_id
+
+
 # --------------------------------------------------------------------------- org.*
 
 
@@ -126,7 +140,8 @@ def record_risks(call: OperatorCall) -> list[int]:
             raise _fail(call, "risks", f"item {index} must be an object")
         points.append({"found_by": found_by, **risk})
     rows = register_risk_points.record_risk_points(call.uow, {tier: code}, year, points,
-                                                   _actor(call), source_instance=call.instance_id)
+                                                   _actor(call), source_instance=call.instance_id,
+                                                   definition_id=_version(call))
     return [row.id for row in rows]
 
 
@@ -140,14 +155,15 @@ def grade_post(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year`` → ``{post_level, rule_level, risk_level, responsible_role,
     direct_manager_role}``; ``post_level`` is the level in force (a reviewer's, if set)."""
     grading = register_grading.grade(call.uow, _text(call, "post_code"), _int(call, "year"),
-                             _actor(call))
+                                     _actor(call), definition_id=_version(call))
     return _levels(grading)
 
 
 def override_level(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year``, ``level``, ``reason`` (logged with every change)."""
-    grading = register_grading.change_level(call.uow, _text(call, "post_code"), _int(call, "year"),
-                                    _int(call, "level"), _text(call, "reason"), _actor(call))
+    grading = register_grading.change_level(
+        call.uow, _text(call, "post_code"), _int(call, "year"), _int(call, "level"),
+        _text(call, "reason"), _actor(call), definition_id=_version(call))
     return _levels(grading)
 
 

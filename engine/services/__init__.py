@@ -4,11 +4,12 @@ Import the module, not its names through this package (``from engine.services im
 then ``tasks.complete_task(uow, …)``): a name says where it lives. The integrity programme's
 services are in ``engine.programme.services``.
 
-Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``deployment``,
-``design``, ``design_lint`` (a package: ``validation`` and the rules it runs), ``diagrams``,
-``drafts``, ``due_cards``, ``evidence``, ``heatmap``, ``inbox``, ``instance_admin``,
-``instance_page``, ``instances``, ``mail_outbox``, ``messages``, ``notification_mail``,
-``notifications``, ``rate_limits``, ``saved_filters``, ``task_access`` (who may take, work on
-and see a task), ``task_forms``,
-``tasks``, ``timers``, ``token_move``, ``variable_index``, ``version_migration``.
+Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``decisions``
+(a deployed decision table evaluated outside a process), ``deployment``, ``design``,
+``design_lint`` (a package: ``validation`` and the rules it runs), ``design_tables``,
+``diagrams``, ``drafts``, ``due_cards``, ``evidence``, ``heatmap``, ``inbox``,
+``instance_admin``, ``instance_page``, ``instances``, ``mail_outbox``, ``messages``,
+``notification_mail``, ``notifications``, ``rate_limits``, ``saved_filters``, ``task_access``
+(who may take, work on and see a task), ``task_forms``, ``tasks``, ``timers``, ``token_move``,
+``variable_index``, ``version_migration``.
 """

@@ -24,11 +24,18 @@ from . import clock
 from .deployment import DeployedProcess, deploy, find_definition
 from .design_lint import validation
 from .design_lint.problem import Problem
+from .design_tables import (
+    DecisionFile,
+    TableUser,
+    decision_files,
+    latest_source,
+    with_named_tables,
+)
 
 __all__ = [
-    "DesignFile", "DesignRejected", "Overview", "ProcessVersions", "VersionRow",
-    "deploy_design", "design_file", "discard_draft", "get_draft", "overview",
-    "save_drafts", "validate_design",
+    "DecisionFile", "DesignFile", "DesignRejected", "Overview", "ProcessVersions",
+    "TableUser", "VersionRow", "decision_file", "deploy_design", "design_file",
+    "discard_draft", "get_draft", "overview", "save_drafts", "validate_design",
 ]
 
 
@@ -65,15 +72,6 @@ class ProcessVersions:
 
 
 @dataclass(frozen=True)
-class DecisionFile:
-    filename: str
-    decisions: list[str]
-    #: None: not deployed (no process uses it), only in the models directory.
-    deployed_at: datetime | None
-    draft: DesignDraft | None
-
-
-@dataclass(frozen=True)
 class Overview:
     processes: list[ProcessVersions]
     decision_files: list[DecisionFile]
@@ -90,17 +88,11 @@ def _own_file(row: ProcessDefinition) -> SourceFile | None:
     return None
 
 
-def _decision_ids(source: Source) -> list[str]:
-    root = parse_xml(source)
-    return [d.get("id", "") for d in root if isinstance(d.tag, str)
-            and d.tag.endswith("}decision")]
-
-
 def overview(uow: UnitOfWork, models_dir: Path | None = None) -> Overview:
     """Each process with its versions (newest first: who deployed each, when, how many
-    instances were started on it and how many still run), the decision tables (deployed,
-    or only in ``models_dir`` — the engine's grading reads some from there), and the
-    drafts."""
+    instances were started on it and how many still run), the decision tables (deployed —
+    the version that runs and the processes using it — or only in ``models_dir``, which the
+    engine evaluates until a process using them is deployed), and the drafts."""
     counts = (select(ProcessInstance.definition_id,
                      func.count().label("n"),
                      func.sum(case((ProcessInstance.status.in_(ACTIVE_STATUSES), 1),
@@ -122,22 +114,16 @@ def overview(uow: UnitOfWork, models_dir: Path | None = None) -> Overview:
             entry.draft = drafts.pop(own.filename, None) if own else None
         entry.versions.append(VersionRow(row.id, row.version, row.name, row.deployed_at,
                                          row.deployed_by, int(total), int(running)))
-    decision_files: dict[str, DecisionFile] = {}
-    for source in uow.session.scalars(select(SourceFile).where(SourceFile.kind == "dmn")
-                                      .order_by(SourceFile.created_at.desc())):
-        if source.filename in decision_files:
-            continue
-        decision_files[source.filename] = DecisionFile(
-            source.filename, _decision_ids(Source(source.filename, source.content.encode())),
-            source.created_at, drafts.pop(source.filename, None))
-    for path in sorted(models_dir.glob("*.dmn")) if models_dir else []:
-        if path.name not in decision_files:
-            decision_files[path.name] = DecisionFile(
-                path.name, _decision_ids(Source(path.name, path.read_bytes())), None,
-                drafts.pop(path.name, None))
-    return Overview(list(processes.values()),
-                    sorted(decision_files.values(), key=lambda f: f.filename),
+    tables = decision_files(uow, drafts, models_dir)
+    return Overview(list(processes.values()), tables,
                     sorted(drafts.values(), key=lambda d: d.filename))
+
+
+def decision_file(uow: UnitOfWork, filename: str,
+                  models_dir: Path | None = None) -> DecisionFile | None:
+    """One decision table as ``overview`` lists it (the processes a change affects)."""
+    return next((f for f in decision_files(uow, {}, models_dir) if f.filename == filename),
+                None)
 
 
 @dataclass(frozen=True)
@@ -172,8 +158,7 @@ def design_file(uow: UnitOfWork, *, process_id: str | None = None,
             raise NotFound(f"no BPMN file defines process '{process_id}' v{row.version}")
         return DesignFile(own.filename, own.kind, own.content, f"v{row.version}",
                           row.deployed_by, row.deployed_at)
-    latest = uow.session.scalar(select(SourceFile).where(SourceFile.filename == filename)
-                                .order_by(SourceFile.created_at.desc()).limit(1))
+    latest = latest_source(uow, filename) if filename else None
     if latest is None:
         path = models_dir / filename if models_dir and filename else None
         if (path is not None and path.name == filename and path.suffix in (".bpmn", ".dmn")
@@ -212,7 +197,8 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
         raise DesignRejected(problems)
     uow.session.execute(delete(DesignDraft).where(
         DesignDraft.filename.in_([s.filename for s in sources])))
-    return deploy(uow, full, deployed_by=deployed_by)
+    uploaded = {s.filename for s in sources}
+    return deploy(uow, with_named_tables(uow, full, uploaded), deployed_by=deployed_by)
 
 
 # ----------------------------------------------------------------------------- drafts

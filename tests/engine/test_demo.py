@@ -13,6 +13,8 @@ import re
 import shutil
 import time
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,7 +33,6 @@ from engine.programme.demo import (
 )
 from engine.programme.demo_catalogue import UNITS
 from engine.programme.demo_city import DEFAULT_SEED, City, generate_city
-from engine.programme.grading import post_rule_level
 from engine.programme.models import POST_ATTRIBUTES, Account, Department, Official, Post, Unit
 from engine.programme.orgfile import read_xlsx
 from engine.programme.services import org_import, organisation
@@ -42,6 +43,18 @@ from tests.conftest import PG_URL, deploy_text
 from web.cli import main
 
 from .test_rules import decide
+
+
+@cache
+def _rule_level(combination: tuple[bool, ...]) -> int:
+    attributes = dict(zip(POST_ATTRIBUTES, combination, strict=True))
+    level: int = decide("post_grading", attributes)["post_level"]
+    return level
+
+
+def post_rule_level(attributes: Mapping[str, Any]) -> int:
+    """bpmn/post_grading.dmn's answer, run by a business-rule task (tests/engine/test_rules)."""
+    return _rule_level(tuple(attributes[a] for a in POST_ATTRIBUTES))
 
 UNIT_NAMES = {
     "FGW": "发展和改革委员会", "CZJ": "财政局", "RSJ": "人力资源和社会保障局",
@@ -192,22 +205,16 @@ def test_every_unit_has_its_leaders(city: City) -> None:
 
 
 def test_post_levels_follow_the_post_rule_and_all_three_occur(city: City) -> None:
-    """The demo's posts graded by bpmn/post_grading.dmn itself: every distinct combination of
-    attributes agrees with ``engine.programme.grading.post_rule_level`` (what the summary counts),
-    and
-    every unit has posts at levels 1, 2 and 3 (一级: 正职、审批执法、人财物采购基建、经济民生;
+    """The demo's posts graded by bpmn/post_grading.dmn itself: every unit has posts at levels
+    1, 2 and 3 (一级: 正职、审批执法、人财物采购基建、经济民生;
     二级: 一般经济管理、社会事务管理、公共服务; 其余三级)."""
-    combos = {tuple(p[a] for a in POST_ATTRIBUTES) for p in city.posts}
-    for combo in combos:
-        attributes = dict(zip(POST_ATTRIBUTES, combo, strict=True))
-        assert decide("post_grading", attributes)["post_level"] == post_rule_level(attributes)
     dept_unit = {d["code"]: d["unit_code"] for d in city.departments}
     per_unit: dict[str, Counter[int]] = defaultdict(Counter)
     for post in city.posts:
         per_unit[dept_unit[post["department_code"]]][post_rule_level(post)] += 1
     for unit, levels in per_unit.items():
         assert set(levels) == {1, 2, 3}, (unit, levels)
-    total = city.levels()
+    total = city.levels(post_rule_level)
     assert sum(total.values()) == SIZES["posts"]
     assert all(total[level] >= SIZES["posts"] // 10 for level in (1, 2, 3)), total
     by_name = {p["name"]: post_rule_level(p) for p in city.posts}
@@ -232,7 +239,7 @@ def test_load_writes_the_city_and_sets_the_clock(loaded: Loaded,
     assert summary.organisation == {"created": 12 + 72 + 576 + 576, "updated": 0,
                                     "unchanged": 0}
     assert summary.logins == {"created": ACCOUNTS, "updated": 0, "unchanged": 0}
-    assert summary.levels == city.levels() and sum(summary.levels.values()) == 576
+    assert summary.levels == city.levels(post_rule_level) and sum(summary.levels.values()) == 576
     assert summary.clock == DEMO_START and summary.changed
     assert summary.campaign_instance_id is None and summary.notes == ()
     with rt.uow(write=False) as uow:

@@ -56,7 +56,10 @@ def test_deploying_bpmn_dir_creates_version_1(driver: Driver) -> None:
         row = deployment.find_definition(uow, "post_cycle")
         assert row.id == result.definition_id
         assert row.deployed_by == "tests"
-        assert sorted(s.filename for s in row.sources) == ["post_cycle.bpmn", "post_grading.dmn"]
+        # Every table the process names (calledDecisionId): the business-rule task's, and
+        # those the register's service tasks evaluate (engine.services.decisions).
+        assert sorted(s.filename for s in row.sources) == [
+            "post_cycle.bpmn", "post_grading.dmn", "responsibility.dmn", "risk_grading.dmn"]
         assert {s.kind for s in row.sources} == {"bpmn", "dmn"}
         # The catalog is what task rows are built from: lanes and forms are in it.
         assert row.catalog["self_identified"]["lane"] == "post_holder"
@@ -330,10 +333,11 @@ def test_stored_sources_are_the_deployed_bytes(driver: Driver) -> None:
                 for s in uow.session.get(ProcessDefinition, v1.definition_id).sources}
         stored = {row.filename: row.content for row in uow.session.scalars(select(SourceFile))}
     on_disk = {s.filename: s.text for s in read_sources([BPMN_DIR])}
-    assert set(used) == {"post_cycle.bpmn", "post_grading.dmn"}
+    assert set(used) == {"post_cycle.bpmn", "post_grading.dmn", "responsibility.dmn",
+                         "risk_grading.dmn"}
     assert used == {name: on_disk[name] for name in used}
     assert all(stored[name] == on_disk[name] for name in stored)
     with driver.rt.db.connect() as conn:
         links = conn.execute(text("SELECT count(*) FROM definition_source WHERE "
                                   f"definition_id = {v1.definition_id}")).scalar()
-    assert links == 2
+    assert links == 4

@@ -1,4 +1,4 @@
-"""The risk register (信息档案): grading rules, a post's level, the reviewer's change of a level,
+"""The risk register (信息档案): a post's level, the reviewer's change of a level,
 history, bad input, publication and the publicity page.
 
 The organisation (imported from CSV like tests/engine/test_organisation.py): 发展和改革委员会
@@ -9,7 +9,6 @@ level 1), 项目审批岗 (行政审批权, level 1), 统计岗 (公共服务, l
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, date, timedelta
 from functools import cache
 from textwrap import dedent
@@ -22,7 +21,6 @@ from sqlalchemy.exc import DBAPIError
 from engine.actors import Actor
 from engine.errors import NotFound, ValidationFailed
 from engine.passwords import hash_password
-from engine.programme.grading import HARMS, LIKELIHOODS, post_rule_level, responsibility, risk_level
 from engine.programme.models import ControlMeasure, PostGrading, RegisterChange, RiskPoint
 from engine.programme.services import (
     org_import,
@@ -36,8 +34,7 @@ from engine.runtime import Runtime
 from engine.services import clock, instances
 from tests.conftest import deploy_text
 
-from .conftest import ATTRIBUTES, T0, post_attributes
-from .test_rules import decide
+from .conftest import T0
 
 ORG_CSV = {
     "units.csv": """\
@@ -146,70 +143,6 @@ def refused(rt: Runtime, service: Any, *args: Any) -> ValidationFailed:
 def changes(rt: Runtime, post: str) -> list[tuple[str, str, str | None, str | None, str]]:
     return [(c.entity, c.field, c.old_value, c.new_value, c.changed_by)
             for c in read(rt, register_pages.post_history, post)]
-
-
-# ------------------------------------------------------------------- the rules (mirrors)
-
-L1_RISK = "一级廉政风险是发生几率高的风险,或者……如有可能触犯国家法律,构成犯罪的风险等"
-L2_RISK = "二级廉政风险是发生几率较高的风险,或者……受到纪律处分的风险等"
-L3_RISK = "三级廉政风险是发生几率较小的风险,或者……不良社会影响或一定经济损失的风险"
-
-
-@pytest.mark.parametrize(("likelihood", "harm", "expected"), [
-    pytest.param("high", "crime", 1, id=f"{L1_RISK}: high+crime"),
-    pytest.param("high", "disciplinary", 1, id=f"{L1_RISK}: high"),
-    pytest.param("high", "minor", 1, id=f"{L1_RISK}: high, minor harm"),
-    pytest.param("fairly_high", "crime", 1, id=f"{L1_RISK}: crime"),
-    pytest.param("low", "crime", 1, id=f"{L1_RISK}: crime, low likelihood"),
-    pytest.param("fairly_high", "disciplinary", 2, id=f"{L2_RISK}: fairly_high+disciplinary"),
-    pytest.param("fairly_high", "minor", 2, id=f"{L2_RISK}: fairly_high"),
-    pytest.param("low", "disciplinary", 2, id=f"{L2_RISK}: disciplinary"),
-    pytest.param("low", "minor", 3, id=f"{L3_RISK}: low+minor"),
-])
-def test_risk_level_on_all_nine_combinations_agrees_with_the_table(
-        likelihood: str, harm: str, expected: int) -> None:
-    assert risk_level(likelihood, harm) == expected
-    assert decide("risk_grading", {"likelihood": likelihood, "harm": harm})["risk_level"] \
-        == expected
-
-
-@pytest.mark.parametrize(("attributes", "expected"), [
-    pytest.param({"principal_post"}, 1, id="单位领导班子正职岗位 → 一级"),
-    pytest.param({"enforcement_power", "public_service"}, 1, id="执法权 + 公共服务 → 一级"),
-    pytest.param({"key_resources"}, 1, id="人事、财务、物资、采购、基建等管理 → 一级"),
-    pytest.param({"livelihood"}, 1, id="与经济发展和人民群众生产生活密切相关 → 一级"),
-    pytest.param({"social_affairs"}, 2, id="社会事务管理 → 二级"),
-    pytest.param({"general_economic", "public_service"}, 2, id="一般经济管理 + 公共服务 → 二级"),
-    pytest.param(set(), 3, id="不属于一级、二级岗位 → 三级"),
-])
-def test_post_rule_level(attributes: set[str], expected: int) -> None:
-    assert post_rule_level(post_attributes(**dict.fromkeys(attributes, True))) == expected
-
-
-def test_the_python_rules_mirror_the_tables_on_every_input() -> None:
-    """All 256 attribute combinations and all 9 risk combinations, through the DMN files the
-    processes use: editing a table without this module fails here."""
-    for values in itertools.product((False, True), repeat=len(ATTRIBUTES)):
-        attributes = dict(zip(ATTRIBUTES, values, strict=True))
-        assert post_rule_level(attributes) == decide("post_grading", attributes)["post_level"]
-    for likelihood, harm in itertools.product(LIKELIHOODS, HARMS):
-        data = {"likelihood": likelihood, "harm": harm}
-        assert risk_level(likelihood, harm) == decide("risk_grading", data)["risk_level"]
-    for level in (1, 2, 3):
-        data = decide("responsibility", {"level": level})
-        assert responsibility(level) == (data["responsible_role"], data["direct_manager_role"])
-
-
-@pytest.mark.parametrize("call_rule", [
-    lambda: risk_level("medium", "crime"), lambda: risk_level("high", "catastrophic"),
-    lambda: post_rule_level(post_attributes() | {"livelihood": None}),
-    lambda: post_rule_level({"principal_post": True}), lambda: responsibility(4),
-    lambda: responsibility(True),
-], ids=["unknown likelihood", "unknown harm", "attribute None", "attributes missing",
-        "level 4", "level True"])
-def test_unknown_rule_inputs_raise_where_the_table_would_write_nothing(call_rule: Any) -> None:
-    with pytest.raises(ValueError):
-        call_rule()
 
 
 # ------------------------------------------------------------------------------ grading

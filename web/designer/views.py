@@ -113,10 +113,11 @@ def edit_dmn(filename: str) -> Any:
     with runtime().uow(write=False) as uow:
         opened = design.design_file(uow, filename=filename, draft=draft,
                                     models_dir=_models_dir())
-    if opened.kind != "dmn":
-        raise NotFound(f"'{filename}' is not a decision table")
+        if opened.kind != "dmn":
+            raise NotFound(f"'{filename}' is not a decision table")
+        table = design.decision_file(uow, filename)
     args: dict[str, Any] = {"draft": 1} if draft else {}
-    return render_template("designer/dmn.html", opened=opened, source_url=url_for(
+    return render_template("designer/dmn.html", opened=opened, table=table, source_url=url_for(
         "designer.api_file", file=filename, **args))
 
 

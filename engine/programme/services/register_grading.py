@@ -1,7 +1,9 @@
 """Post gradings in the risk register: a post's level for a year, the reviewer's change of it,
 and its publication (公示).
 
-The grading follows the source's rules (``engine.programme.grading``, mirroring bpmn/*.dmn):
+The grading follows the source's rules, which are the deployed decision tables
+(``engine.programme.grading`` evaluates bpmn/post_grading.dmn, risk_grading.dmn and
+responsibility.dmn as deployed — with the instance's process version when a process grades):
 "根据岗位风险发生的几率大小、可能造成的危害程度,将岗位廉政风险等级划分为三级" — a post's level is
 the most severe of its post rule level and its risk points of that year. A reviewer may change
 it only with a written reason ("严格审核把关,确定岗位廉政风险等级"), and the roles answering for the
@@ -43,25 +45,29 @@ def find_grading(uow: UnitOfWork, post: Post, year: int) -> PostGrading | None:
         PostGrading.post_id == post.id, PostGrading.year == year).with_for_update())
 
 
-def _set_roles(grading: PostGrading, log: History) -> bool:
-    responsible, manager = responsibility(grading.effective_level)
+def _set_roles(uow: UnitOfWork, grading: PostGrading, log: History,
+               definition_id: int | None) -> bool:
+    responsible, manager = responsibility(uow, grading.effective_level,
+                                          definition_id=definition_id)
     changed = log.set(GRADING, grading, "responsible_role", responsible)
     return log.set(GRADING, grading, "direct_manager_role", manager) or changed
 
 
 def _grade(uow: UnitOfWork, post: Post, year: int, log: History,
-           grading: PostGrading | None) -> PostGrading:
+           grading: PostGrading | None, definition_id: int | None) -> PostGrading:
     """Store the rule's answer: the most severe (lowest) of the post's rule level and its
-    risk points' levels that year."""
+    risk points' levels that year; the tables are those of process version
+    ``definition_id`` (None: the latest deployed)."""
     uow.session.flush()  # the session does not autoflush: count pending risk points too
-    rule = post_rule_level(post)
+    rule = post_rule_level(uow, post, definition_id=definition_id)
     risk = uow.session.scalar(select(func.min(RiskPoint.level)).where(
         RiskPoint.post_id == post.id, RiskPoint.year == year))
     level = rule if risk is None else min(rule, risk)
     if grading is None:
         grading = PostGrading(post=post, year=year, rule_level=rule, risk_level=risk,
                               level=level, graded_at=log.at, graded_by=log.who)
-        grading.responsible_role, grading.direct_manager_role = responsibility(level)
+        grading.responsible_role, grading.direct_manager_role = responsibility(
+            uow, level, definition_id=definition_id)
         uow.session.add(grading)
         uow.session.flush()
         log.created(GRADING, grading.id, _grading_fields(grading))
@@ -69,18 +75,19 @@ def _grade(uow: UnitOfWork, post: Post, year: int, log: History,
     changed = [log.set(GRADING, grading, "rule_level", rule),
                log.set(GRADING, grading, "risk_level", risk),
                log.set(GRADING, grading, "level", level),
-               _set_roles(grading, log)]
+               _set_roles(uow, grading, log, definition_id)]
     if any(changed):
         grading.graded_at, grading.graded_by = log.at, log.who
     return grading
 
 
-def regrade_if_graded(uow: UnitOfWork, post: Post, year: int, log: History) -> None:
+def regrade_if_graded(uow: UnitOfWork, post: Post, year: int, log: History, *,
+                      definition_id: int | None = None) -> None:
     """After a change to the post's risk points: re-grade it if it was graded that year, so
     the stored level never lags its risk points (an ungraded post waits for its grading)."""
     grading = find_grading(uow, post, year)
     if grading is not None:
-        _grade(uow, post, year, log, grading)
+        _grade(uow, post, year, log, grading, definition_id)
 
 
 def grade_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
@@ -91,8 +98,10 @@ def grade_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> Post
     return grading
 
 
-def grade(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
-    """``grade_post`` in the caller's transaction (no commit)."""
+def grade(uow: UnitOfWork, post_code: str, year: int, actor: Actor, *,
+          definition_id: int | None = None) -> PostGrading:
+    """``grade_post`` in the caller's transaction (no commit), by the tables of process
+    version ``definition_id`` (a service task passes its instance's; None: the latest)."""
     data = load_input(PostYear, {"post": post_code, "year": year}, "grading")
     post = by_code(uow, Post, "post", data["post"])
     # Locks in one order everywhere — risk points (by id), then the grading — so concurrent
@@ -102,7 +111,8 @@ def grade(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGradi
         .order_by(RiskPoint.id).with_for_update()))
     log = history(uow, actor)
     try:
-        grading = _grade(uow, post, data["year"], log, find_grading(uow, post, data["year"]))
+        grading = _grade(uow, post, data["year"], log, find_grading(uow, post, data["year"]),
+                         definition_id)
     except IntegrityError as exc:  # another grading of the same post and year won the race
         raise Conflict(f"post {post.code} was graded for {year} meanwhile; "
                        "grade it again") from exc
@@ -122,8 +132,9 @@ def override_level(uow: UnitOfWork, post_code: str, year: int, level: int, reaso
 
 
 def change_level(uow: UnitOfWork, post_code: str, year: int, level: int, reason: str,
-                 actor: Actor) -> PostGrading:
-    """``override_level`` in the caller's transaction (no commit)."""
+                 actor: Actor, *, definition_id: int | None = None) -> PostGrading:
+    """``override_level`` in the caller's transaction (no commit); the roles follow the
+    responsibility table of process version ``definition_id`` (None: the latest)."""
     data = load_input(OverrideLevel, {"post": post_code, "year": year, "level": level,
                                       "reason": reason}, "level change")
     post = by_code(uow, Post, "post", data["post"])
@@ -134,7 +145,7 @@ def change_level(uow: UnitOfWork, post_code: str, year: int, level: int, reason:
     log.set(GRADING, grading, "override_level", data["level"])
     log.set(GRADING, grading, "override_reason", data["reason"])
     log.set(GRADING, grading, "overridden_by", actor.user)
-    _set_roles(grading, log)
+    _set_roles(uow, grading, log, definition_id)
     return grading
 
 

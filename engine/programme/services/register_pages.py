@@ -36,7 +36,8 @@ class PostRegister:
 
     post: Post
     attributes: dict[str, bool]
-    #: By the post's attributes as they are now (a grading keeps the level it computed).
+    #: By the post's attributes as they are now, by the latest deployed post_grading.dmn (a
+    #: grading keeps the level it computed).
     rule_level: int
     year: int | None
     grading: PostGrading | None
@@ -63,9 +64,9 @@ def post_register(uow: UnitOfWork, post_code: str, year: int | None = None) -> P
         select(RiskPoint).where(RiskPoint.post_id == post.id, RiskPoint.year == year)
         .options(selectinload(RiskPoint.measures).selectinload(ControlMeasure.owner))
         .order_by(RiskPoint.level, RiskPoint.id)))
-    return PostRegister(post=post, attributes=post.attributes(), rule_level=post_rule_level(post),
-                        year=year, grading=grading, risk_points=points,
-                        leaders=leaders_for(uow, post.code))
+    return PostRegister(post=post, attributes=post.attributes(),
+                        rule_level=post_rule_level(uow, post), year=year, grading=grading,
+                        risk_points=points, leaders=leaders_for(uow, post.code))
 
 
 def post_history(uow: UnitOfWork, post_code: str) -> list[RegisterChange]:

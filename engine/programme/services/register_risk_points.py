@@ -1,7 +1,8 @@
 """Risk points (廉政风险点) in the risk register: recording those found at a unit, department
 or post, and changing them.
 
-A risk point's level follows its likelihood and harm (``engine.programme.grading.risk_level``).
+A risk point's level follows its likelihood and harm by the deployed risk_grading.dmn
+(``engine.programme.grading.risk_level``; a service task's points by its instance's version).
 A change to a post's risk points re-grades a post that already has a grading that year
 (``register_grading.regrade_if_graded``), so the stored level never lags its risk points.
 Validation, lookups and the change history are ``register_writes``'.
@@ -46,9 +47,11 @@ def add_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: int,
 
 def record_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: int,
                        points: Sequence[Mapping[str, Any]], actor: Actor,
-                       source_instance: int | None = None) -> list[RiskPoint]:
+                       source_instance: int | None = None, *,
+                       definition_id: int | None = None) -> list[RiskPoint]:
     """``add_risk_points`` in the caller's transaction (no commit): for service-task
-    operators, which write in the engine's transaction."""
+    operators, which write in the engine's transaction and pass their instance's process
+    version as ``definition_id`` (its tables grade; None: the latest deployed)."""
     data = load_input(AddRiskPoints, {**tier, "year": year, "points": list(points),
                                       "source_instance": source_instance}, "risk points")
     field = next(t for t in TIERS if data.get(t))
@@ -65,7 +68,8 @@ def record_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: in
         raise ValidationFailed(message, {"source_instance": [message]})
     log = history(uow, actor)
     rows = [RiskPoint(**{field: owner}, year=data["year"], **point,
-                      level=risk_level(point["likelihood"], point["harm"]),
+                      level=risk_level(uow, point["likelihood"], point["harm"],
+                                       definition_id=definition_id),
                       status=RiskStatus.IDENTIFIED.value, created_at=log.at,
                       created_by=actor.user, source_instance_id=instance_id)
             for point in data["points"]]
@@ -74,7 +78,7 @@ def record_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: in
     for row in rows:
         log.created(RISK_POINT, row.id, _risk_point_fields(row))
     if isinstance(owner, Post):
-        regrade_if_graded(uow, owner, data["year"], log)
+        regrade_if_graded(uow, owner, data["year"], log, definition_id=definition_id)
     return rows
 
 
@@ -89,7 +93,7 @@ def update_risk_point(uow: UnitOfWork, risk_point_id: int, changes: Mapping[str,
     for field in ("category", "description", "found_by", "likelihood", "harm", "status"):
         if field in data:
             log.set(RISK_POINT, point, field, data[field])
-    if log.set(RISK_POINT, point, "level", risk_level(point.likelihood, point.harm)) \
+    if log.set(RISK_POINT, point, "level", risk_level(uow, point.likelihood, point.harm)) \
             and point.post is not None:
         regrade_if_graded(uow, point.post, point.year, log)
     uow.commit()
