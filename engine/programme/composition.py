@@ -10,8 +10,9 @@ the runtime's extension points:
   lane names it knows (what the designer's lint accepts);
 * the directory — ``directory.OrgDirectory``: logins, their groups, group members and
   whom a task may be delegated to, from the organisation;
-* the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``) and
-  ``milestone_operators.OPERATORS`` (``milestones.*``), each run in a savepoint;
+* the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``),
+  ``milestone_operators.OPERATORS`` (``milestones.*``) and ``disposal_operators.OPERATORS``
+  (``disposal.start``, the disposal's ``register.*``), each run in a savepoint;
 * the event listeners — notifications of new and delegated tasks
   (``engine.services.notifications``).
 """
@@ -26,7 +27,7 @@ from ..operators import Operator, OperatorCall
 from ..runtime import Runtime
 from ..services import notifications
 from ..settings import Settings
-from . import milestone_operators
+from . import disposal_operators, milestone_operators
 from .directory import OrgDirectory
 from .operators import OPERATORS
 from .routing import CITY_ROLES, ROLE_LANES, SCOPES, org_resolver
@@ -45,7 +46,8 @@ def install(rt: Runtime) -> Runtime:
     rt.resolver = org_resolver
     rt.directory = OrgDirectory()
     rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
-    for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
+    for name, operator in {**OPERATORS, **milestone_operators.OPERATORS,
+                           **disposal_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     notifications.install(rt)
     return rt
