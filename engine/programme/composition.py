@@ -13,8 +13,9 @@ the runtime's extension points:
   organisation;
 * the task columns — ``task_columns.OrgTaskColumns``: the unit, department and post names
   (and the post's level) task lists show, and post names a task search matches;
-* the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``) and
-  ``milestone_operators.OPERATORS`` (``milestones.*``), each run in a savepoint;
+* the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``),
+  ``milestone_operators.OPERATORS`` (``milestones.*``) and ``disposal_operators.OPERATORS``
+  (``disposal.start``, the disposal's ``register.*``), each run in a savepoint;
 * the event listeners — notifications of new and delegated tasks
   (``engine.services.notifications``) — and how notifications read in e-mail
   (``notification_wording``, through ``notification_mail.set_wording``).
@@ -30,7 +31,7 @@ from ..operators import Operator, OperatorCall
 from ..runtime import Runtime
 from ..services import notification_mail, notifications
 from ..settings import Settings
-from . import milestone_operators, notification_wording
+from . import disposal_operators, milestone_operators, notification_wording
 from .directory import OrgDirectory
 from .operators import OPERATORS
 from .routing import CITY_ROLES, ROLE_LANES, SCOPES, org_resolver
@@ -52,7 +53,8 @@ def install(rt: Runtime) -> Runtime:
     rt.directory = OrgDirectory()
     rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
     rt.task_columns = OrgTaskColumns()
-    for name, operator in {**OPERATORS, **milestone_operators.OPERATORS}.items():
+    for name, operator in {**OPERATORS, **milestone_operators.OPERATORS,
+                           **disposal_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     notifications.install(rt)
     notification_mail.set_wording(rt, notification_wording.WORDING)

@@ -6,6 +6,12 @@ assessment with one shortfall…); a risk's description starts with the post's o
 so what each one found stays traceable. The city's discipline commission answers the
 campaign's milestone checkpoints from the milestone's report: met if no unit is late.
 
+财政局 (CZJ, the demo city's showcase unit) finds a problem at the monitoring (中期监控) of
+each department's second post, which goes through 后期处置: the responsible leader talks to
+the holder (谈话提醒), the holder corrects it, the discipline officer finds it corrected and
+the case is closed — so the rehearsal runs the disposal too (``DISPOSAL_FORMS``; an overdue
+step's 督办 is answered as well).
+
 Kept apart from the rehearsal's driver (``engine.programme.rehearsal``) because this is the
 part that follows the forms in bpmn/: a new or changed form is an edit here.
 """
@@ -20,6 +26,18 @@ from sqlalchemy import select
 from ..db import UnitOfWork
 from ..errors import InvalidState
 from .models import MilestoneReport
+
+#: The posts whose monitoring finds a problem: 财政局's second post of each department.
+FINDS_PROBLEMS = ("CZJ-", "-02")
+SUPERVISION = {"supervision": "请于三日内办结"}
+
+
+def _monitoring(code: str) -> dict[str, Any]:
+    prefix, suffix = FINDS_PROBLEMS
+    if code.startswith(prefix) and code.endswith(suffix):
+        return {"monitoring_report": "发现办件超时未说明理由", "monitoring_problems_found": True,
+                "monitoring_problems": f"{code}:办件超时未说明理由"}
+    return {"monitoring_report": "全年未发现苗头性、倾向性问题"}
 
 
 def _risk(code: str, text: str, category: str = "duty") -> dict[str, str]:
@@ -44,7 +62,7 @@ FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
                                             "due_in_days": 30}]},
     "integrity_talk": lambda _c: {"talk_summary": "严守纪律,规范用权"},
     "self_check": lambda _c: {"self_check_report": "按季自查,未发现问题"},
-    "monitoring": lambda _c: {"monitoring_report": "全年未发现苗头性、倾向性问题"},
+    "monitoring": _monitoring,
     "assessment": lambda _c: {"score_information_monitoring": 85, "score_self_check": 90,
                               "score_superior_inspection": 80, "score_social_evaluation": 75,
                               "shortfalls": ["自查记录不够详细"]},
@@ -60,6 +78,23 @@ FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
     "unit_correction [child]": lambda _c: {"correction": "补齐会议记录"},
     "city_summary": lambda _c: {"city_summary": "全市廉政风险防范管理工作基本完成"},
 }
+#: 后期处置 (bpmn/disposal.bpmn): corrected at the first verification.
+DISPOSAL_FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "reminder": lambda _c: {"kind": "talk", "notes": "谈话提醒:指出办件超时问题,限期纠正"},
+    "correction": lambda _c: {"actions": "建立办件时限台账,逐件说明超时理由"},
+    "verification": lambda _c: {"corrected": True, "public_still_complaining": False,
+                                "findings": "已整改到位"},
+    "admonishment": lambda _c: {"notes": "诫勉谈话", "requirements": "十五日内整改到位"},
+    "recorrection": lambda _c: {"actions": "调整岗位分工,公开办理时限"},
+    "reverification": lambda _c: {"corrected": True, "public_still_complaining": False,
+                                  "findings": "已整改到位"},
+    "accountability": lambda _c: {"referred_to": "discipline_commission",
+                                  "details": "整改不力,按照相关规定予以追究"},
+    **{f"escalate_{step}": lambda _c: SUPERVISION for step in (
+        "reminder", "correction", "verification", "admonishment", "recorrection",
+        "reverification")},
+}
+FORMS.update(DISPOSAL_FORMS)
 
 
 def answer(uow: UnitOfWork, element: str, code: str, campaign_id: int) -> dict[str, Any]:

@@ -30,8 +30,11 @@ SCOPES = {
     "principal": ("principal", "unit_code"),
     "discipline_officer": ("discipline_officer", "unit_code"),
 }
-#: Lanes whose role comes from task data (the responsibility decision's outputs).
-ROLE_LANES = {"responsible_leader": "responsible_role", "direct_manager": "direct_manager_role"}
+#: Lanes whose role comes from task data: the responsibility decision's outputs, and the
+#: leader one up from the responsible one (``supervising_role``: 内设机构领导 → 分管领导 →
+#: 单位主要领导 → 纪委), whom 后期处置 escalates an overdue step of the responsible leader to.
+ROLE_LANES = {"responsible_leader": "responsible_role", "direct_manager": "direct_manager_role",
+              "supervising_leader": "supervising_role"}
 #: City-level roles: unscoped groups.
 CITY_ROLES = frozenset({"discipline_commission", "admin", "designer"})
 

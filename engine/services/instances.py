@@ -43,18 +43,30 @@ def start_instance(uow: UnitOfWork, process_id: str, business_key: str | None = 
                    data: dict[str, Any] | None = None, *, version: int | None = None,
                    actor: Actor | None = None) -> ProcessInstance:
     """Start the latest (or the named) version and run it until it waits."""
+    instance = begin_instance(uow, process_id, business_key, data, version=version,
+                              actor=actor)
+    uow.commit()
+    return instance
+
+
+def begin_instance(uow: UnitOfWork, process_id: str, business_key: str | None = None,
+                   data: dict[str, Any] | None = None, *, version: int | None = None,
+                   actor: Actor | None = None, now: datetime | None = None) -> ProcessInstance:
+    """``start_instance`` in the caller's transaction (no commit): for a service-task
+    operator that starts another process as an instance of its own — not a child, nothing
+    waits for it — in the same commit as its step. ``now``: the caller's step time (default:
+    the clock)."""
     rt = uow.runtime
     clean = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
     if business_key is not None and not (0 < len(business_key) <= 255):
         raise ValidationFailed("a business key has 1 to 255 characters",
                                {"business_key": ["length"]})
-    definition_id, now = _definition_and_clock(uow, process_id, version)
+    definition_id, clock_now = _definition_and_clock(uow, process_id, version)
     definition = load_definition(uow, definition_id)
-    live = new_instance(uow, definition, now, clean, business_key=business_key,
+    live = new_instance(uow, definition, now or clock_now, clean, business_key=business_key,
                         started_by=actor.user if actor else None)
     run_engine(live)
     save(uow, live)
-    uow.commit()
     return live.instance
 
 

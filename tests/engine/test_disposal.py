@@ -4,8 +4,13 @@ Source: 对有明显风险表现的个人及时进行提醒和纠错……对群
 防范措施的,采取谈话提醒、诫勉纠错等措施……对整改不力,群众仍有反映的,按照相关规定予以追究。
 
 Lanes resolve through ``engine.programme.routing.org_resolver`` into scoped groups built from the
-instance's ``post_code`` / ``department_code`` / ``unit_code``; the actors below hold exactly
-those groups, so a task completed by the wrong leader is refused.
+instance's ``post_code`` / ``department_code`` / ``unit_code`` and, for the leaders, the post's
+level in the register: 预算审核岗 (czj-ysk-sh) manages resources, so it is level 1 by rule — the
+principal answers for it (提醒, 诫勉), the deputy in charge manages it directly (督办 of the
+holder's correction), the unit's discipline officer verifies, the city's commission pursues
+accountability, and the principal's overdue steps go up to the commission. The actors below
+hold exactly those groups, so a task completed by the wrong leader is refused. (Other levels
+and the four ways a disposal starts: ``test_disposal_sources.py``.)
 """
 
 from __future__ import annotations
@@ -21,13 +26,13 @@ from engine.actors import Actor
 from engine.errors import Forbidden
 from engine.models import InstanceStatus, TaskState
 from engine.parsing import NS, read_sources
-from engine.programme.routing import org_resolver
-from engine.runtime import Runtime
+from engine.programme.composition import programme_runtime
 from engine.services import deployment, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
 from .conftest import T0, Driver
+from .programme_org import City
 from .test_roundtrip import check_roundtrip
 
 DISPOSAL = BPMN_DIR / "disposal.bpmn"
@@ -36,7 +41,7 @@ DAY = timedelta(days=1)
 START = {
     "finding": {"source": "complaint", "description": "群众投诉预算审核窗口办件拖延、要求请托"},
     "post_code": "czj-ysk-sh", "department_code": "czj-ysk", "unit_code": "czj",
-    "official": "王小明",
+    "year": 2011, "official": "王小明",
 }
 HOLDER = Actor("wangxiaoming", frozenset({"staff", "post:czj-ysk-sh", "dept:czj-ysk"}))
 HEAD = Actor("zhouqiang", frozenset({"department_head", "department_head:czj-ysk"}))
@@ -48,26 +53,26 @@ COMMISSION = Actor("jiwei", frozenset({"discipline_commission"}))
 OTHER_HEAD = Actor("liming", frozenset({"department_head", "department_head:fgw-tzc"}))
 OTHER_PRINCIPAL = Actor("wangjianguo", frozenset({"principal", "principal:fgw"}))
 
-#: Who receives each user task: the scoped group, the actor, the dueIn period.
+#: Who receives each user task of the level-1 post: the scoped group, the actor, the dueIn.
 ROUTES: dict[str, tuple[str, Actor, timedelta]] = {
-    "reminder": ("department_head:czj-ysk", HEAD, timedelta(days=5)),
+    "reminder": ("principal:czj", PRINCIPAL, timedelta(days=5)),
     "correction": ("post:czj-ysk-sh", HOLDER, timedelta(days=15)),
-    "verification": ("department_head:czj-ysk", HEAD, timedelta(days=5)),
-    "admonishment": ("deputy_in_charge:czj-ysk", DEPUTY, timedelta(days=7)),
+    "verification": ("discipline_officer:czj", OFFICER, timedelta(days=5)),
+    "admonishment": ("principal:czj", PRINCIPAL, timedelta(days=7)),
     "recorrection": ("post:czj-ysk-sh", HOLDER, timedelta(days=15)),
     "reverification": ("discipline_officer:czj", OFFICER, timedelta(days=5)),
-    "accountability": ("principal:czj", PRINCIPAL, timedelta(days=15)),
+    "accountability": ("discipline_commission", COMMISSION, timedelta(days=15)),
 }
-#: The overdue escalation of each step: one leader up (岗位人员 → 内设机构领导 → 分管领导 →
-#: 单位主要领导; 纪检监察员 → 单位主要领导; 单位主要领导 → 纪委), due in three days.
+#: The overdue escalation of each step, due in three days: the holder's correction to the
+#: direct manager; the responsible leader's steps one leader up (the principal's: 纪委); the
+#: discipline officer's to the principal. The commission's accountability is the top: none.
 ESCALATIONS: dict[str, tuple[str, Actor]] = {
-    "reminder": ("deputy_in_charge:czj-ysk", DEPUTY),
-    "correction": ("department_head:czj-ysk", HEAD),
-    "verification": ("deputy_in_charge:czj-ysk", DEPUTY),
-    "admonishment": ("principal:czj", PRINCIPAL),
-    "recorrection": ("department_head:czj-ysk", HEAD),
+    "reminder": ("discipline_commission", COMMISSION),
+    "correction": ("deputy_in_charge:czj-ysk", DEPUTY),
+    "verification": ("principal:czj", PRINCIPAL),
+    "admonishment": ("discipline_commission", COMMISSION),
+    "recorrection": ("deputy_in_charge:czj-ysk", DEPUTY),
     "reverification": ("principal:czj", PRINCIPAL),
-    "accountability": ("discipline_commission", COMMISSION),
 }
 ESCALATION_DUE = timedelta(days=3)
 
@@ -79,31 +84,20 @@ FORMS: dict[str, dict[str, Any]] = {
     "accountability": {"referred_to": "discipline_commission",
                        "details": "诫勉后仍未整改,群众再次投诉,移送纪委处理"},
 }
-NOT_CORRECTED = {"corrected": False, "findings": "群众仍有反映"}
-CORRECTED = {"corrected": True, "findings": "已整改到位"}
+NOT_CORRECTED = {"corrected": False, "public_still_complaining": False, "findings": "仍在拖延"}
+CORRECTED = {"corrected": True, "public_still_complaining": False, "findings": "已整改到位"}
 SUPERVISION = {"supervision": "请于三日内办结"}
-
-
-def _runtime(settings: Settings) -> Runtime:
-    """The programme's runtime when engine.programme exists, else the engine's with the org
-    resolver (what programme_runtime builds)."""
-    try:
-        from engine.programme.composition import programme_runtime
-    except ModuleNotFoundError as exc:
-        if exc.name != "engine.programme":
-            raise
-        return Runtime(settings, resolver=org_resolver)
-    runtime: Runtime = programme_runtime(settings)
-    return runtime
 
 
 @pytest.fixture
 def dp(settings: Settings) -> Iterator[Driver]:
-    """A driver whose runtime routes lanes through the organisation, with disposal deployed
-    and the simulated clock at T0."""
-    rt = _runtime(settings)
-    drv = Driver(rt)
+    """The programme's runtime (lanes through the organisation, the register operators) with
+    the small city of ``programme_org`` imported, disposal deployed and the simulated clock
+    at T0."""
+    rt = programme_runtime(settings)
+    drv = City(rt)
     drv.set_clock(T0)
+    drv.import_org()
     with rt.uow() as uow:
         [deployed] = deployment.deploy(uow, read_sources([DISPOSAL]), deployed_by="tests")
     assert (deployed.process_id, deployed.created) == ("disposal", True)
@@ -124,7 +118,7 @@ def _step(dp: Driver, iid: int, element: str, data: dict[str, Any]) -> datetime:
     assert task.candidate_groups == [group]
     assert task.candidate_users == []
     assert task.due_at == task.created_at + due_in
-    for outsider in (OTHER_HEAD, OTHER_PRINCIPAL):
+    for outsider in (OTHER_HEAD, OTHER_PRINCIPAL, HEAD):
         with pytest.raises(Forbidden, match="not a candidate"):
             dp.complete(task.id, outsider, data)
     assert dp.get_task(task.id).state == TaskState.OPEN
@@ -146,9 +140,9 @@ def test_not_corrected_twice_goes_to_accountability(dp: Driver) -> None:
     with the scoped group of the instance's post, department and unit, due dueIn after it was
     created on the simulated clock."""
     iid = dp.start("disposal", START, business_key="complaint-2011-001")
-    assert _open(dp, iid) == {"reminder": ("department_head:czj-ysk",)}
+    assert _open(dp, iid) == {"reminder": ("principal:czj",)}
     with dp.rt.uow(write=False) as uow:
-        inbox, _total = tasks.list_tasks(uow, HEAD, tasks.TaskFilter(view="claimable"))
+        inbox, _total = tasks.list_tasks(uow, PRINCIPAL, tasks.TaskFilter(view="claimable"))
         assert [t.element_id for t in inbox] == ["reminder"]
         assert tasks.list_tasks(uow, OTHER_HEAD,
                                    tasks.TaskFilter(view="claimable"))[0] == []
@@ -179,7 +173,7 @@ def test_not_corrected_twice_goes_to_accountability(dp: Driver) -> None:
 
 
 def test_corrected_at_the_first_verification_closes_the_case(dp: Driver) -> None:
-    iid = dp.start("disposal", {**START, "finding": {"source": "financial_audit",
+    iid = dp.start("disposal", {**START, "finding": {"source": "monitoring",
                                                       "description": "差旅费报销不合规"}})
     for element, data in [("reminder", {"kind": "reminder", "notes": "提醒按规定报销"}),
                           ("correction", FORMS["correction"]), ("verification", CORRECTED)]:
@@ -193,8 +187,8 @@ def test_corrected_at_the_first_verification_closes_the_case(dp: Driver) -> None
 
 
 def test_corrected_after_admonishment_closes_the_case(dp: Driver) -> None:
-    iid = dp.start("disposal", {**START, "finding": {"source": "enforcement_inspection",
-                                                      "description": "执法检查发现处罚裁量偏宽"}})
+    iid = dp.start("disposal", {**START, "finding": {"source": "self_check",
+                                                      "description": "自查发现审核时限未公开"}})
     for element, data in [("reminder", FORMS["reminder"]), ("correction", FORMS["correction"]),
                           ("verification", NOT_CORRECTED),
                           ("admonishment", FORMS["admonishment"]),
@@ -208,7 +202,7 @@ def test_corrected_after_admonishment_closes_the_case(dp: Driver) -> None:
 # -------------------------------------------------------------------- due dates, escalation
 
 
-def test_overdue_correction_escalates_to_the_department_head(dp: Driver) -> None:
+def test_overdue_correction_escalates_to_the_direct_manager(dp: Driver) -> None:
     iid = dp.start("disposal", START)
     dp.advance(DAY)
     _step(dp, iid, "reminder", FORMS["reminder"])
@@ -222,7 +216,7 @@ def test_overdue_correction_escalates_to_the_department_head(dp: Driver) -> None
     assert dp.advance_to(due + timedelta(hours=2)) == 1
     assert _fired(dp, iid) == ["correction_overdue"]
     assert _open(dp, iid) == {"correction": ("post:czj-ysk-sh",),
-                              "escalate_correction": ("department_head:czj-ysk",)}
+                              "escalate_correction": ("deputy_in_charge:czj-ysk",)}
     escalation = dp.task(iid, "escalate_correction")
     assert escalation.name == "逾期督办:纠错整改"
     assert (escalation.created_at, escalation.due_at) == (due, due + ESCALATION_DUE)
@@ -232,7 +226,7 @@ def test_overdue_correction_escalates_to_the_department_head(dp: Driver) -> None
     with pytest.raises(Forbidden):
         dp.complete(escalation.id, HOLDER, SUPERVISION)
 
-    dp.complete(escalation.id, HEAD, SUPERVISION)
+    dp.complete(escalation.id, DEPUTY, SUPERVISION)
     dp.complete(correction.id, HOLDER, FORMS["correction"])
     assert list(_open(dp, iid)) == ["verification"]
     _step(dp, iid, "verification", CORRECTED)
@@ -265,12 +259,12 @@ def test_correction_deadline_comes_from_the_data(dp: Driver) -> None:
 
 def test_every_overdue_step_escalates_one_leader_up(dp: Driver) -> None:
     """Let every step of the long path run past its due date: each raises its 逾期督办 task
-    for the next leader up exactly at the due date, and the step itself stays open."""
+    for the next leader up exactly at the due date, and the step itself stays open; the
+    commission's accountability, the top of the ladder, has no timer."""
     iid = dp.start("disposal", START)
     path = [("reminder", FORMS["reminder"]), ("correction", FORMS["correction"]),
             ("verification", NOT_CORRECTED), ("admonishment", FORMS["admonishment"]),
-            ("recorrection", FORMS["recorrection"]), ("reverification", NOT_CORRECTED),
-            ("accountability", FORMS["accountability"])]
+            ("recorrection", FORMS["recorrection"]), ("reverification", NOT_CORRECTED)]
     for element, data in path:
         task = dp.task(iid, element)
         due = task.due_at
@@ -287,6 +281,8 @@ def test_every_overdue_step_escalates_one_leader_up(dp: Driver) -> None:
         dp.complete(escalation.id, leader, SUPERVISION)
         _step(dp, iid, element, data)
     assert _fired(dp, iid) == [f"{element}_overdue" for element, _ in path]
+    assert dp.timers(iid) == []
+    _step(dp, iid, "accountability", FORMS["accountability"])
     assert dp.instance(iid).status == InstanceStatus.COMPLETED
 
 
@@ -300,7 +296,7 @@ def test_a_start_without_a_known_finding_stops_the_instance(dp: Driver, data: di
     iid = dp.start("disposal", data)
     instance = dp.instance(iid)
     assert instance.status == InstanceStatus.ERROR
-    assert instance.error_element == "register_finding"
+    assert instance.error_element == "check_finding"
     assert message in (instance.error_message or "")
     assert dp.tasks(iid) == []
 
@@ -325,7 +321,7 @@ def test_disposal_state_round_trips_at_every_wait(dp: Driver) -> None:
             [(element, task)] = tasks.items()
             dp.complete(task.id, ROUTES[element][1], answers[element])
     assert dp.instance(iid).status == InstanceStatus.COMPLETED
-    assert len(_fired(dp, iid)) == len(ROUTES)
+    assert len(_fired(dp, iid)) == len(ESCALATIONS)
 
 
 # ---------------------------------------------------------------------------- the model
@@ -346,7 +342,7 @@ def test_model_every_user_task_has_form_due_date_escalation_and_di() -> None:
     for node in tasks.values():
         assert set(props(node)) == {"dueIn", "formSchema"}
     boundaries = {b.get("attachedToRef"): b for b in process.iterfind("bpmn:boundaryEvent", NS)}
-    assert set(boundaries) == set(ROUTES)
+    assert set(boundaries) == set(ESCALATIONS)
     for element, boundary in boundaries.items():
         assert boundary.get("cancelActivity") == "false"
         duration = boundary.find(".//bpmn:timeDuration", NS)
@@ -365,5 +361,5 @@ def test_model_every_user_task_has_form_due_date_escalation_and_di() -> None:
     flows = {f.get("id") for f in process.iterfind("bpmn:sequenceFlow", NS)}
     assert nodes | lanes <= shapes
     assert flows == edges
-    assert lanes == {"post_holder", "department_head", "deputy_in_charge", "discipline_officer",
-                     "principal", "discipline_commission"}
+    assert lanes == {"post_holder", "responsible_leader", "direct_manager", "supervising_leader",
+                     "discipline_officer", "principal", "discipline_commission"}

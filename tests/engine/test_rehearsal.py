@@ -115,6 +115,17 @@ def test_the_rehearsal_reaches_the_four_reports_with_the_expected_coverage(
     # Reviews by each post's direct manager: the deputy in charge of a level-1 post, the
     # head of a level-3 one — two people per unit.
     assert by_whom["review"] == 6
+    # 财政局's monitoring of its level-3 post found a problem: a disposal of its own, closed
+    # after the head's talk, the holder's correction and the officer's verification.
+    with town.uow(write=False) as uow:
+        [disposal] = uow.session.scalars(select(ProcessInstance).where(
+            ProcessInstance.process_id == "disposal"))
+        done = {t.element_id: t.completed_by for t in uow.session.scalars(select(HumanTask).where(
+            HumanTask.instance_id == disposal.id, HumanTask.state == TaskState.COMPLETED))}
+    assert (disposal.business_key, disposal.status) == ("disposal:CZJ-BGS-02:monitoring:1",
+                                                        InstanceStatus.COMPLETED)
+    assert {e: done[e] for e in ("reminder", "correction", "verification")} == {
+        "reminder": "czj-03", "correction": "czj-05", "verification": "czj-02"}
 
 
 def test_default_lags_need_three_units() -> None:

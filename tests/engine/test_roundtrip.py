@@ -46,8 +46,8 @@ def processes_in(filename: str) -> list[str]:
 #: Start data per process where the post attributes alone would not do.
 START_DATA: dict[str, dict[str, Any]] = {
     "disposal": {"finding": {"source": "complaint", "description": "群众投诉办件拖延"},
-                 "post_code": "p1", "department_code": "d1", "unit_code": "u1",
-                 "official": "张三"},
+                 "post_code": "czj-ysk-sh", "department_code": "czj-ysk", "unit_code": "czj",
+                 "year": 2011, "official": "王小明"},
     "post_cycle": post_data("fgw-tzc-tj"),
     "unit_cycle": {"unit_code": "fgw", "year": 2011},
     "campaign": {"year": 2011, "units": ["czj"]},

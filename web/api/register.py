@@ -1,7 +1,8 @@
-"""The risk register (信息档案) of a post: its page for a year, its history, and adding risk
-points. Who may: the post's holder, its department head and deputy in charge, the unit's
-principal and discipline officer — and, to read, the city's discipline commission; to
-write, administrators (``scope``)."""
+"""The risk register (信息档案) of a post: its page for a year, its history, adding risk
+points, and its disposals (后期处置). Who may: the post's holder, its department head and
+deputy in charge, the unit's principal and discipline officer — and, to read, the city's
+discipline commission; to write, administrators (``scope``). A disposal is started by hand
+only by the unit's discipline officer or the city's discipline commission, with a reason."""
 
 from __future__ import annotations
 
@@ -10,7 +11,12 @@ from typing import Any
 import marshmallow as ma
 
 from engine.programme.models import FoundBy, Harm, Likelihood, RiskCategory
-from engine.programme.services import organisation, register_pages, register_risk_points
+from engine.programme.services import (
+    disposals,
+    organisation,
+    register_pages,
+    register_risk_points,
+)
 
 from ..runtime import runtime
 from .base import Blueprint, NamedSchema, actor, named, require
@@ -112,6 +118,30 @@ class AddRiskPointsSchema(ma.Schema):
                             validate=ma.validate.Length(min=1, max=200))
 
 
+class StartDisposalSchema(ma.Schema):
+    description = ma.fields.String(required=True, validate=ma.validate.Length(max=2000),
+                                   metadata={"description": "the finding (问题线索)"})
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(max=2000), metadata={
+        "description": "why it is started by hand (启动理由); required, not blank"})
+    year = ma.fields.Integer(validate=YEARS, metadata={
+        "description": "default: the post's latest graded year"})
+    found_by = ma.fields.String(validate=_one_of(FoundBy), metadata={
+        "description": "the channel it came through (default complaint, 举报投诉)"})
+    category = ma.fields.String(validate=_one_of(RiskCategory))
+    likelihood = ma.fields.String(validate=_one_of(Likelihood))
+    harm = ma.fields.String(validate=_one_of(Harm), metadata={
+        "description": "without likelihood and harm the finding is kept at level 3"})
+
+
+class DisposalSchema(ma.Schema):
+    instance_id = ma.fields.Integer(required=True)
+    business_key = ma.fields.String(allow_none=True)
+    status = ma.fields.String(required=True)
+    started_at = ma.fields.DateTime(required=True)
+    started_by = ma.fields.String(allow_none=True)
+    completed_at = ma.fields.DateTime(allow_none=True)
+
+
 def _post(uow: Any, code: str, may: Any) -> Any:
     post = organisation.get_post(uow, code)
     require(may(actor(), post), "You may not see or change this post's register.")
@@ -167,3 +197,31 @@ def _point_columns(row: Any) -> dict[str, Any]:
     return {name: getattr(row, name) for name in (
         "id", "year", "category", "description", "found_by", "likelihood", "harm", "level",
         "status", "created_at", "created_by")}
+
+
+@bp.route("/<code>/disposals")
+@bp.response(200, DisposalSchema(many=True))
+@bp.refuses(401, 403, 404)
+def get_disposals(code: str) -> Any:
+    """The post's disposals (后期处置), newest first"""
+    with runtime().uow(write=False) as uow:
+        _post(uow, code, may_read_register)
+        return [vars(row) for row in disposals.post_disposals(uow, code)]
+
+
+@bp.route("/<code>/disposals", methods=["POST"])
+@bp.arguments(StartDisposalSchema)
+@bp.response(201, DisposalSchema)
+@bp.refuses(401, 403, 404, 422)
+def start_disposal(body: dict[str, Any], code: str) -> Any:
+    """Start a disposal (后期处置) of the post by hand, with a reason: the unit's discipline
+    officer or the city's discipline commission only"""
+    with runtime().uow() as uow:
+        instance = disposals.start_by_hand(uow, actor(), code, body["description"],
+                                           body["reason"], **{
+                                               k: body[k] for k in ("year", "found_by",
+                                                                    "category", "likelihood",
+                                                                    "harm") if k in body})
+        return {"instance_id": instance.id, "business_key": instance.business_key,
+                "status": instance.status, "started_at": instance.started_at,
+                "started_by": instance.started_by, "completed_at": instance.completed_at}

@@ -15,7 +15,7 @@ from werkzeug.exceptions import NotFound as HttpNotFound
 from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from engine.errors import Conflict, NotFound, ValidationFailed
+from engine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from engine.programme.services import feedback as feedback_service
 from engine.programme.services import organisation, register_pages
 from engine.programme.services.feedback import MAX_CONTACT, MAX_NOTE, MAX_TEXT
@@ -172,7 +172,7 @@ def _officer_action(act: Any, done: str) -> Any:
         try:
             with runtime().uow() as uow:
                 act(uow, form.note.data)
-        except (Conflict, ValidationFailed) as exc:
+        except (Conflict, Forbidden, ValidationFailed) as exc:
             flash(describe(exc), "danger")
         else:
             flash(done, "success")
@@ -194,3 +194,11 @@ def feedback_reopen(feedback_id: int) -> Any:
     return _officer_action(
         lambda uow, note: feedback_service.reopen_review(uow, feedback_id, g.actor, note),
         _("The post's grading is back in review; it will be published again."))
+
+
+@bp.post("/feedback/<int:feedback_id>/complaint")
+def feedback_complaint(feedback_id: int) -> Any:
+    """Uphold the feedback as a complaint about the post holder: a disposal (后期处置) starts."""
+    return _officer_action(
+        lambda uow, note: feedback_service.uphold_complaint(uow, feedback_id, g.actor, note),
+        _("A disposal of the post was started; the feedback is handled."))

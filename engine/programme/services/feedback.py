@@ -13,9 +13,12 @@ public page and the REST API alike:
    which may record a risk point and re-grade the post;
 4. if no cycle waits for it (publicity is over, or the cycle is elsewhere), it is still kept —
    *pending* — and the unit's discipline officer is notified and finds it in the feedback
-   list (``list_feedback``) to deal with by hand (``mark_feedback_handled``). Nothing a
-   citizen sends is lost (unless the caller asks for a refusal instead:
-   ``keep_undelivered=False``, which the API uses to answer 409).
+   list (``list_feedback``) to deal with by hand: mark it handled
+   (``mark_feedback_handled``), take it as an objection to the level (``reopen_review``), or
+   uphold it as a complaint about the post holder (``uphold_complaint``: "对群众有投诉……的,
+   采取谈话提醒、诫勉纠错等措施" — a 后期处置 starts). Nothing a citizen sends is lost (unless
+   the caller asks for a refusal instead: ``keep_undelivered=False``, which the API uses to
+   answer 409).
 
 A unit is *in publicity* while a post cycle of one of its posts waits on its publicity timer
 (the boundary timer ``publicity_expired`` of the receive task 公示期间接受监督): that is what
@@ -43,6 +46,7 @@ from ...services import clock, notifications
 from ...services.messages import find_instance, send_message
 from .. import membership
 from ..models import Department, Feedback, Post, PostGrading, Unit
+from . import disposals
 from .organisation import get_post, get_unit
 
 MESSAGE = "public_suggestion"
@@ -292,6 +296,34 @@ def reopen_review(uow: UnitOfWork, feedback_id: int, actor: Actor, note: str | N
         raise Conflict(f"post {code} is not in publicity now; its grading can be re-opened "
                        "only during the publicity period (公示期)") from None
     return instance_id
+
+
+def uphold_complaint(uow: UnitOfWork, feedback_id: int, actor: Actor,
+                     note: str | None = None) -> ProcessInstance:
+    """Uphold pending feedback as a complaint about the post holder's conduct — not an
+    objection to the level (``reopen_review``): "对群众有投诉、社会有反映……的,采取谈话提醒、
+    诫勉纠错等措施". A disposal of the post starts (source ``complaint``, the feedback's text
+    as the finding, ``note`` as why) and the feedback becomes handled, in one commit. Only
+    the unit's discipline officer or the city's commission (``Forbidden`` otherwise, another
+    unit's feedback is ``NotFound``); feedback a cycle took is upheld in its review task
+    (``Conflict``). Returns the disposal's instance."""
+    row = _officers_feedback(uow, feedback_id, actor)
+    if not disposals.may_start_by_hand(actor, row.unit_code):
+        raise Forbidden(f"{actor.user} may not start a disposal: only the unit's discipline "
+                        "officer (纪检监察员) or the city's discipline commission (市纪委) may")
+    if row.instance_id is not None:
+        raise Conflict(f"feedback {feedback_id} was delivered to process instance "
+                       f"{row.instance_id}; uphold it in its review task (审核群众意见)")
+    if row.handled_at is not None:
+        raise Conflict(f"feedback {feedback_id} was handled by {row.handled_by}")
+    text = _clean_note(note)
+    post = get_post(uow, row.post_code)
+    year = row.year if row.year is not None else disposals.default_year(uow, post)
+    instance = disposals.begin(uow, post.code, year, {
+        "source": "complaint", "description": row.text, "reason": text}, actor)
+    _handle(uow, row, actor, text or f"投诉属实,已启动后期处置 {instance.business_key}")
+    uow.commit()
+    return instance
 
 
 # ------------------------------------------------------------------------ in publicity
