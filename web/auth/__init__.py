@@ -104,19 +104,25 @@ def _refuse() -> Any:
 
 
 def gate() -> Any:
-    """Before every request: end an idle session, set ``g.actor``, refuse anonymous access
-    to anything not public."""
+    """Before every request: end an idle or too old session, forget one that has ended
+    elsewhere (sign-out, password change, disabled account), set ``g.actor``, refuse
+    anonymous access to anything not public."""
     g.actor = None
     if current_user.is_authenticated:
         ended = _expired()
-        if ended is not None:
-            logout_user()
-            session.clear()
-            flash(ended, "warning")
-        else:
+        if ended is None:
             session[SEEN] = int(wall_time())
             g.actor = current_user.actor
             return None
+        logout_user()
+        session.clear()
+        flash(ended, "warning")
+    elif session.get("_user_id") is not None:  # the loader refused it: drop the dead cookie
+        lang = session.get("lang")
+        logout_user()
+        session.clear()
+        if lang:
+            session["lang"] = lang
     if is_public(current_app, request.endpoint, request.blueprint):
         return None
     return _refuse()

@@ -53,9 +53,9 @@ from ...passwords import hash_password, verify_password
 from ...services import audit, rate_limits
 from ..models import Account
 
-__all__ = ["Attempt", "Outcome", "Refusal", "Throttle", "account_state", "check_attempt",
-           "end_sessions", "password_matches", "record_failure", "record_success",
-           "unlock_account"]
+__all__ = ["SCOPE_ACCOUNT", "SCOPE_ADDRESS", "SCOPE_LOCK", "AccountState", "Attempt",
+           "Outcome", "Refusal", "Throttle", "account_state", "check_attempt", "end_sessions",
+           "password_matches", "record_failure", "record_success", "unlock_account"]
 
 log = logging.getLogger("irpm.signin")
 
