@@ -22,8 +22,10 @@ from . import (
     i18n,
     inbox,
     labels,
+    limits,
     nav,
     notifications,
+    proxies,
     publicity,
     security,
     tasks,
@@ -42,6 +44,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     The engine ``Runtime`` (database pool, spec and workflow caches) lives as long as the app,
     on ``app.extensions["irpm"]``; it is disposed when the app is discarded or the process
     exits, never per request.
+
+    Requests from a trusted reverse proxy carry the client's address (``web.proxies``,
+    ``IRPM_FORWARDED_ALLOW_IPS``); every request's body is size-limited (``web.limits``).
     """
     app = Flask(__name__, instance_path=str(web_config.INSTANCE_PATH))
     app.config.from_mapping(IRPM_SETTINGS=None, **web_config.defaults())
@@ -55,7 +60,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     runtime = programme_runtime(settings)
     app.extensions["irpm"] = runtime
     weakref.finalize(app, runtime.close)
-    for module in (security, i18n, labels, errors, nav, auth, health, inbox, tasks, api,
-                   notifications, publicity, dashboard, console, designer):
+    # web.limits first: its hook sets the request's size limit before any other (the CSRF
+    # check among them) reads the body.
+    for module in (limits, security, i18n, labels, errors, nav, auth, health, inbox, tasks,
+                   api, notifications, publicity, dashboard, console, designer):
         module.init_app(app)
+    proxies.install(app, app.config["IRPM_FORWARDED_ALLOW_IPS"])
     return app

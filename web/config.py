@@ -46,6 +46,28 @@ def defaults() -> dict[str, Any]:
         "SESSION_COOKIE_SECURE": False,
         # IRPM_SESSION_HOURS: a session ends after this long without a request.
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=8),
+        # IRPM_SESSION_MAX_HOURS: ...and this long after the sign-in, however busy (web.auth).
+        "IRPM_SESSION_MAX_AGE": timedelta(hours=12),
+        # Request bodies (web.limits): at most this many bytes from a signed-in user (an
+        # evidence upload's page allows its own: IRPM_MAX_EVIDENCE_BYTES and room for the
+        # form), at most IRPM_MAX_ANONYMOUS_BYTES from anyone else; larger is a 413, refused
+        # before anything is read.
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "IRPM_MAX_ANONYMOUS_BYTES": 64 * 1024,
+        # Werkzeug's form parser: at most this much per field held in memory (files are
+        # spooled to disk), at most this many fields and files per request.
+        "MAX_FORM_MEMORY_SIZE": 500_000,
+        "MAX_FORM_PARTS": 1000,
+        # Sign-in throttle (engine.programme.services.signin, counted in the database):
+        # this many failures of one account within the window lock it for the lockout;
+        # this many from one address within the window make it wait.
+        "IRPM_SIGNIN_ACCOUNT_LIMIT": 5,
+        "IRPM_SIGNIN_ADDRESS_LIMIT": 50,
+        "IRPM_SIGNIN_WINDOW": 900.0,
+        "IRPM_SIGNIN_LOCKOUT": 900.0,
+        # The proxies whose X-Forwarded-For/-Proto are believed (web.proxies): addresses or
+        # networks, comma-separated; a number of hops; "*"; empty: none.
+        "IRPM_FORWARDED_ALLOW_IPS": "127.0.0.1",
         # A form's CSRF token is valid as long as the session it belongs to.
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": next(iter(LANGUAGES)),
@@ -77,7 +99,16 @@ VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "IRPM_SECRET_KEY": ("SECRET_KEY", str),
     "IRPM_SESSION_HOURS": ("PERMANENT_SESSION_LIFETIME", lambda text: timedelta(
         hours=float(text))),
+    "IRPM_SESSION_MAX_HOURS": ("IRPM_SESSION_MAX_AGE", lambda text: timedelta(
+        hours=float(text))),
     "IRPM_SECURE_COOKIES": ("SESSION_COOKIE_SECURE", _flag),
+    "IRPM_MAX_REQUEST_BYTES": ("MAX_CONTENT_LENGTH", int),
+    "IRPM_MAX_ANONYMOUS_BYTES": ("IRPM_MAX_ANONYMOUS_BYTES", int),
+    "IRPM_SIGNIN_ACCOUNT_LIMIT": ("IRPM_SIGNIN_ACCOUNT_LIMIT", int),
+    "IRPM_SIGNIN_ADDRESS_LIMIT": ("IRPM_SIGNIN_ADDRESS_LIMIT", int),
+    "IRPM_SIGNIN_WINDOW": ("IRPM_SIGNIN_WINDOW", float),
+    "IRPM_SIGNIN_LOCKOUT": ("IRPM_SIGNIN_LOCKOUT", float),
+    "IRPM_FORWARDED_ALLOW_IPS": ("IRPM_FORWARDED_ALLOW_IPS", str),
     "IRPM_NEAR_DUE_DAYS": ("IRPM_NEAR_DUE_DAYS", float),
     "IRPM_PAGE_SIZE": ("IRPM_PAGE_SIZE", int),
     "IRPM_EVIDENCE_DIR": ("IRPM_EVIDENCE_DIR", str),

@@ -10,6 +10,10 @@ PostgreSQL, SQLite's write lock — so concurrent hits queue and exactly ``limit
 through. Each hit also prunes rows whose every hit has left the window (a batch, skipping
 rows another transaction holds).
 
+``rate_limit_hits`` and ``rate_limit_wait`` only read (the sign-in throttle asks before the
+slow password check whether an attempt may be made at all, and counts only failures);
+``clear_rate_limit`` forgets a key (a successful sign-in, an administrator's unlock).
+
 Time is the real time (default: the system clock), not the project's simulated clock: a
 limit is about requests arriving now, whatever day the programme is rehearsing.
 """
@@ -53,6 +57,47 @@ def hit_rate_limit(uow: UnitOfWork, scope: str, key: str, *, limit: int,
     prune_rate_limits(uow, now)
     uow.commit()
     return None
+
+
+def _span(window: float | timedelta) -> float:
+    span = window.total_seconds() if isinstance(window, timedelta) else float(window)
+    if span <= 0:
+        raise ValidationFailed("a rate limit needs a positive window",
+                               {"window": ["must be positive"]})
+    return span
+
+
+def rate_limit_hits(uow: UnitOfWork, scope: str, key: str, *, window: float | timedelta,
+                    now: datetime | None = None) -> list[float]:
+    """The times (UNIX seconds, oldest first) of ``key``'s hits still inside ``window`` —
+    at most the limit's number of them, as ``hit_rate_limit`` keeps no more. Reads only."""
+    span = _span(window)
+    stamp = (now or datetime.now(UTC)).timestamp()
+    stored = uow.session.scalar(select(RateLimit.hits).where(RateLimit.scope == scope,
+                                                             RateLimit.key == key))
+    return [t for t in _times(stored or "[]") if t > stamp - span]
+
+
+def rate_limit_wait(uow: UnitOfWork, scope: str, key: str, *, limit: int,
+                    window: float | timedelta, now: datetime | None = None) -> float | None:
+    """What ``hit_rate_limit`` would answer for one more hit, without counting it: None if
+    it would be allowed, else the seconds to wait. Reads only."""
+    span = _span(window)
+    if limit < 1:
+        return span
+    now = now or datetime.now(UTC)
+    hits = rate_limit_hits(uow, scope, key, window=span, now=now)
+    if len(hits) < limit:
+        return None
+    return max(hits[-limit] + span - now.timestamp(), 0.0)
+
+
+def clear_rate_limit(uow: UnitOfWork, scope: str, key: str) -> bool:
+    """Forget every hit of ``key`` in ``scope``; True if there were any. Does not commit."""
+    result = uow.session.execute(delete(RateLimit).where(RateLimit.scope == scope,
+                                                         RateLimit.key == key)
+                                 .execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0))
 
 
 def _locked_row(uow: UnitOfWork, scope: str, key: str, now: datetime) -> tuple[int, str]:

@@ -23,6 +23,8 @@ class User:
     #: A digest of the stored password hash (which has a fresh salt after every change): a
     #: session that began before a password change no longer matches.
     password_stamp: str
+    #: ``Account.session_version``: a session signed in under another version has ended.
+    session_version: int = 0
 
     # Flask-Login's protocol.
     is_authenticated = True
@@ -50,4 +52,4 @@ def load_user(uow: UnitOfWork, username: str) -> User | None:
         return None
     name = account.official.name if account.official is not None else account.username
     stamp = hashlib.sha256(account.password_hash.encode()).hexdigest()[:32]
-    return User(account.username, name, actor, stamp)
+    return User(account.username, name, actor, stamp, account.session_version)

@@ -11,6 +11,9 @@ Batches run in steps driven by requests: the batch page posts ``/console/batches
 while it is open (each step handles up to 25 instances or one second of work) and shows
 the progress; closing the page pauses the batch, opening it again resumes it from the first
 pending instance (see ``engine.services.batches``).
+
+The account page unlocks an account locked after failed sign-ins and signs an account out
+everywhere (``account_views``).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ AUDIT_ACTIONS = {
     "batch_resume": _l("Batch: resume"), "batch_terminate": _l("Batch: terminate"),
     "batch_retry": _l("Batch: retry"), "batch_migrate": _l("Batch: migrate"),
     "clock_set": _l("Set the simulated clock"), "clock_advance": _l("Advance the simulated clock"),
+    "account_lock": _l("Account locked (failed sign-ins)"),
+    "account_unlock": _l("Unlock account"), "account_sign_out": _l("Sign out everywhere"),
 }
 CONSOLE_EVENTS = {"variables_changed": _l("Variables changed"),
                   "token_moved": _l("Token moved"), "migrated": _l("Migrated")}
@@ -58,7 +63,14 @@ def _viewers_only() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import audit_views, batch_views, heatmap_views, instance_views, list_views  # noqa: F401
+    from . import (  # noqa: F401
+        account_views,
+        audit_views,
+        batch_views,
+        heatmap_views,
+        instance_views,
+        list_views,
+    )
 
     for code, label in CONSOLE_EVENTS.items():
         EVENTS.setdefault(code, label)

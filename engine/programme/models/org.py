@@ -162,6 +162,10 @@ class Account(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Written into every session cookie at sign-in and compared on every request: signing
+    #: out, a password change and an administrator's "sign out everywhere" add one, so every
+    #: cookie issued before — saved, copied or stolen — stops working at once.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     official: Mapped[Official | None] = relationship(back_populates="account")
     role_rows: Mapped[list[AccountRole]] = relationship(
@@ -180,6 +184,11 @@ class Account(Base):
     def set_password(self, password: str, at: datetime) -> None:
         self.password_hash = hash_password(password)
         self.password_changed_at = at
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """End every session of the account (see ``session_version``)."""
+        self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:
         return verify_password(self.password_hash, password)

@@ -302,6 +302,7 @@ def save_account(uow: UnitOfWork, username: str, *, password: str | None = None,
                  roles: set[str] | frozenset[str] | None = None,
                  active: bool | None = None) -> Account:
     """Create an account (a password is then required) or update the given fields of one.
+    A new password ends the account's sessions (``Account.session_version``).
 
     ``password_hash`` lets a bulk loader hash one shared demo password once: scrypt is slow
     on purpose, and hundreds of hashes would make loading the demo city crawl.
@@ -317,8 +318,9 @@ def save_account(uow: UnitOfWork, username: str, *, password: str | None = None,
         uow.session.add(account)
     if password is not None:
         account.set_password(password, now)
-    elif password_hash is not None:
+    elif password_hash is not None and password_hash != account.password_hash:
         account.password_hash, account.password_changed_at = password_hash, now
+        account.end_sessions()
     if not isinstance(official_code, _Keep):
         _link_official(uow, account, official_code)
     if roles is not None:
