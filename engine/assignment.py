@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
 from .errors import DeploymentError
+
+if TYPE_CHECKING:
+    from .db import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,21 @@ class TaskContext:
 
 class CandidateResolver(Protocol):
     def __call__(self, ctx: TaskContext, evaluate: Any) -> Candidates: ...
+
+
+class Escalation(Protocol):
+    """Where a task goes when separation of duties (回避, ``engine.separation``) has taken
+    every one of its candidates out: given the task and the candidates it emptied, the
+    candidates one level up, or None when there is nobody above (the task then goes to the
+    administrators). Called again with what it returned while that is empty too."""
+
+    def __call__(self, uow: UnitOfWork, ctx: TaskContext,
+                 emptied: Candidates) -> Candidates | None: ...
+
+
+def no_escalation(uow: UnitOfWork, ctx: TaskContext, emptied: Candidates) -> None:
+    """The runtime on its own knows no hierarchy: an emptied task goes to administrators."""
+    return None
 
 
 def _codes(value: Any) -> tuple[str, ...]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from .assignment import CandidateResolver, default_resolver
+from .assignment import CandidateResolver, Escalation, default_resolver, no_escalation
 from .cache import SpecCache, WorkflowCache
 from .clock import install_spiff_clock
 from .db import UnitOfWork, make_engine, session_factory
@@ -58,6 +58,10 @@ class Runtime:
         #: (``engine.services.decisions``: a table evaluated outside a business-rule task).
         self.decisions = DecisionCache()
         self.resolver = resolver
+        #: Where a task goes when its ``excludes`` (回避, ``engine.separation``) leave none of
+        #: its candidates: one level up (``assignment.Escalation``); by default nowhere —
+        #: the administrators get it.
+        self.escalation: Escalation = no_escalation
         #: Who people are: logins, their groups, group members (``engine.directory``).
         self.directory: Directory = directory or OpenDirectory()
         #: The lane names the resolver understands — what the designer's lint accepts as a

@@ -17,11 +17,14 @@ module         what it holds
                the instance's status
 ``mirror``     writing the instance (``write_instance``) and its events; syncing the
                ``task`` / ``task_candidate`` and ``timer`` mirror tables; organisation codes
+``escalation`` who gets a new task once its exclusions (回避, ``engine.separation``) are
+               applied: ``assign``, up the runtime's ``escalation`` hook when they leave
+               nobody
 ``saving``     ``save``, and call activities as child instances (``start_calls``,
                ``notify_parent``, ``collect_finished_children``), which save in turn
 ``workflow``   reading a workflow: ``ready_human_tasks``, ``waiting_timers``, ``all_tasks``
 ============== ==============================================================================
 
-The imports point one way: ``workflow`` ← ``checkout`` ← ``stepping``, ``mirror`` ←
-``saving``.
+The imports point one way: ``workflow`` ← ``checkout`` ← ``stepping``, ``escalation`` ←
+``mirror`` ← ``saving``.
 """

@@ -19,12 +19,23 @@ from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..assignment import TaskContext, due_date
+from .. import separation
+from ..assignment import Candidates, TaskContext, due_date
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate
-from ..models import Base, EventType, HumanTask, PendingTimer, ProcessInstance, TaskState
+from ..models import (
+    Base,
+    CandidateKind,
+    EventType,
+    HumanTask,
+    PendingTimer,
+    ProcessInstance,
+    TaskState,
+)
+from ..separation import Excluded
 from .checkout import Live
+from .escalation import assign
 
 _TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["task_candidate"]
 _TIMER, _EVENT = Base.metadata.tables["timer"], Base.metadata.tables["instance_event"]
@@ -103,8 +114,12 @@ def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> 
 
 
 def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
+    """Rows for new READY tasks: the resolver's candidates less the task's exclusions (回避,
+    ``engine.separation``), escalated when those leave nobody (``escalation.assign``)."""
     rt = uow.runtime
-    task_rows, candidate_rows = [], []
+    performers = _Performers(uow, live.instance.id)
+    pending: list[tuple[TaskContext, Candidates, Excluded | None]] = []
+    made: list[tuple[Task, dict[str, Any], datetime | None]] = []
     for task in tasks:
         element_id = task.task_spec.name
         element = live.definition.element(element_id)
@@ -117,28 +132,56 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
             with bind_clock(FrozenClock(live.now)):
                 candidates = rt.resolver(ctx, evaluate)
                 due = due_date(element, live.now, evaluate)
+                excluded = separation.resolve(ctx, evaluate, rt.resolver, performers)
         except Exception as exc:  # a bad assignment rule is the diagram's error
             live.error = (f"cannot assign task '{element.get('name')}': {exc}", element_id)
             continue
+        pending.append((ctx, candidates, excluded))
+        made.append((task, element, due))
+    task_rows, candidate_rows = [], []
+    for (task, element, due), found in zip(made, assign(uow, pending), strict=True):
+        element_id, candidates = task.task_spec.name, found.candidates
         task_rows.append({
             "id": task.id, "instance_id": live.instance.id, "definition_id": live.definition.id,
             "element_id": element_id, "name": element.get("name") or element_id,
             "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
             "due_at": due, "assignee": None, **org_codes(task.data),
-            "open_to_all": not (candidates.users or candidates.groups),
+            "open_to_all": not (candidates.users or candidates.groups
+                                or found.administrators),
         })
-        candidate_rows += [{"task_id": task.id, "kind": "user", "name": u}
-                           for u in candidates.users]
-        candidate_rows += [{"task_id": task.id, "kind": "group", "name": g}
-                           for g in candidates.groups]
+        for kind, names in ((CandidateKind.USER, candidates.users),
+                            (CandidateKind.GROUP, candidates.groups),
+                            (CandidateKind.EXCLUDED_USER,
+                             found.excluded.users if found.excluded else ()),
+                            (CandidateKind.EXCLUDED_GROUP,
+                             found.excluded.groups if found.excluded else ())):
+            candidate_rows += [{"task_id": task.id, "kind": kind, "name": n} for n in names]
         live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
                  data={"users": list(candidates.users), "groups": list(candidates.groups),
-                       "due_at": due.isoformat() if due else None})
+                       "due_at": due.isoformat() if due else None, **found.event_data()})
     connection = uow.session.connection()
     if task_rows:
         connection.execute(_INSERT_TASK, task_rows)
     if candidate_rows:
         connection.execute(_INSERT_CANDIDATE, candidate_rows)
+
+
+class _Performers:
+    """``performer:<element>``: who completed that element in the instance, read once per
+    element and step (the rows of this transaction's completions included)."""
+
+    def __init__(self, uow: UnitOfWork, instance_id: int) -> None:
+        self.uow, self.instance_id = uow, instance_id
+        self.known: dict[str, set[str]] = {}
+
+    def __call__(self, element_id: str) -> set[str]:
+        if element_id not in self.known:
+            self.known[element_id] = {who for who in self.uow.session.scalars(
+                select(HumanTask.completed_by).where(
+                    HumanTask.instance_id == self.instance_id,
+                    HumanTask.element_id == element_id,
+                    HumanTask.state == TaskState.COMPLETED)) if who}
+        return self.known[element_id]
 
 
 #: Task-data keys copied onto the task row (see ``HumanTask.unit_code``).

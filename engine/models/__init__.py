@@ -28,7 +28,7 @@ from .notification import Notification, NotificationAddress, NotificationKind
 from .rate_limit import RateLimit
 from .saved_filter import SavedFilter
 from .scheduler_job import SCHEDULER_JOBS_TABLE, scheduler_jobs
-from .task import HumanTask, TaskCandidate, TaskState
+from .task import CandidateKind, HumanTask, TaskCandidate, TaskState
 from .timer import PendingTimer
 from .variable import InstanceVariable
 
@@ -43,6 +43,7 @@ __all__ = [
     "Batch",
     "BatchItem",
     "BatchStatus",
+    "CandidateKind",
     "ClockState",
     "DesignDraft",
     "EventType",

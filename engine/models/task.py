@@ -18,6 +18,16 @@ class TaskState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class CandidateKind(StrEnum):
+    """What a ``task_candidate`` row names: a candidate user or group, or one the task
+    excludes (回避, ``engine.separation``) — out of the candidates whatever else names them."""
+
+    USER = "user"
+    GROUP = "group"
+    EXCLUDED_USER = "ex_user"
+    EXCLUDED_GROUP = "ex_group"
+
+
 class HumanTask(Base):
     """A ready user or manual task; ``id`` is SpiffWorkflow's task id."""
 
@@ -65,17 +75,31 @@ class HumanTask(Base):
     candidates: Mapped[list[TaskCandidate]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)
 
+    def _named(self, kind: CandidateKind) -> list[str]:
+        return sorted(c.name for c in self.candidates if c.kind == kind)
+
     @property
     def candidate_users(self) -> list[str]:
-        return sorted(c.name for c in self.candidates if c.kind == "user")
+        return self._named(CandidateKind.USER)
 
     @property
     def candidate_groups(self) -> list[str]:
-        return sorted(c.name for c in self.candidates if c.kind == "group")
+        return self._named(CandidateKind.GROUP)
+
+    @property
+    def excluded_users(self) -> list[str]:
+        """Logins that may not take the task (回避), whatever names them."""
+        return self._named(CandidateKind.EXCLUDED_USER)
+
+    @property
+    def excluded_groups(self) -> list[str]:
+        """Groups whose members may not take the task (回避)."""
+        return self._named(CandidateKind.EXCLUDED_GROUP)
 
 
 class TaskCandidate(Base):
-    """Who may claim a task: one row per candidate user or group, indexed for inbox queries."""
+    """Who may claim a task: one row per candidate user or group, indexed for inbox queries;
+    and who may not (``CandidateKind``: the excluded users and groups)."""
 
     __tablename__ = "task_candidate"
     __table_args__ = (Index("ix_task_candidate_lookup", "kind", "name", "task_id"),
@@ -83,5 +107,5 @@ class TaskCandidate(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     task_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("task.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(8))  # user | group
+    kind: Mapped[str] = mapped_column(String(8))  # CandidateKind
     name: Mapped[str] = mapped_column(String(255))

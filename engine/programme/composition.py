@@ -8,6 +8,9 @@ the runtime's extension points:
 * the candidate resolver — ``routing.org_resolver`` turns a lane (岗位人员, 内设机构领导,
   负责领导 …) into the scoped group of the instance's post, department or unit — and the
   lane names it knows (what the designer's lint accepts);
+* the escalation — ``escalation.org_escalation``: where a task goes when separation of
+  duties (回避, a task's ``excludes``) takes out everyone its lane names — one level up the
+  responsibility chain, head → deputy in charge → principal → the city's commission;
 * the directory — ``directory.OrgDirectory``: logins, their groups, group members
   (``membership``; whom notifications go to) and whom a task may be delegated to, from the
   organisation;
@@ -33,6 +36,7 @@ from ..services import notification_mail, notifications
 from ..settings import Settings
 from . import disposal_operators, milestone_operators, notification_wording
 from .directory import OrgDirectory
+from .escalation import org_escalation
 from .operators import OPERATORS
 from .routing import CITY_ROLES, ROLE_LANES, SCOPES, org_resolver
 from .task_columns import OrgTaskColumns
@@ -45,11 +49,13 @@ def programme_runtime(settings: Settings | None = None, *, db_engine: Engine | N
 
 
 def install(rt: Runtime) -> Runtime:
-    """Plug the programme into ``rt``: lanes resolve through the organisation, the directory
-    is the organisation, task lists name its units, departments and posts, the operators are
-    registered (each in a savepoint), and people are notified of their new and delegated
-    tasks, in the programme's words."""
+    """Plug the programme into ``rt``: lanes resolve through the organisation (and go up its
+    responsibility chain when 回避 empties them), the directory is the organisation, task
+    lists name its units, departments and posts, the operators are registered (each in a
+    savepoint), and people are notified of their new and delegated tasks, in the
+    programme's words."""
     rt.resolver = org_resolver
+    rt.escalation = org_escalation
     rt.directory = OrgDirectory()
     rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
     rt.task_columns = OrgTaskColumns()

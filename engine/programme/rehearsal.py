@@ -5,10 +5,11 @@ plays the people: every week of simulated time it moves the clock — through ``
 so publicity periods, quarterly self-checks and the milestones' warnings and deadlines fire
 as the scheduler would fire them — and then completes the tasks that are waiting, each as a
 person it was routed to (the post holder, a colleague, the department head, the responsible
-leader, the unit's discipline officer, the principal, the city's discipline commission),
-through ``services.complete_task``, like the web app would, with the answers of
-``engine.programme.rehearsal_answers``. Nothing is bypassed: what the rehearsal shows is what
-the programme does.
+leader, the unit's discipline officer, the principal, the city's discipline commission) and
+does not exclude (回避: nobody checks their own post; a task that went up the responsibility
+chain is answered by whom it went to), through ``services.complete_task``, like the web app
+would, with the answers of ``engine.programme.rehearsal_answers``. Nothing is bypassed: what
+the rehearsal shows is what the programme does.
 
 People answer a task at the first weekly round at least ``RESPONSE`` after it appeared. A
 post's monitoring (中期监控) is written once its four quarterly self-checks are in. Two units
@@ -219,7 +220,7 @@ class _People:
         self.actors: dict[str, Actor] = {}
         self.groups: dict[str, list[str]] = {}
 
-    def for_task(self, uow: UnitOfWork, users: list[str], groups: list[str]) -> Actor | None:
+    def _people(self, uow: UnitOfWork, users: list[str], groups: list[str]) -> list[str]:
         logins = sorted(users)
         missing = [g for g in groups if g not in self.groups]
         if missing:
@@ -227,6 +228,15 @@ class _People:
                 self.groups[group] = sorted(people)
         for group in sorted(groups):
             logins += self.groups.get(group, [])
+        return logins
+
+    def for_task(self, uow: UnitOfWork, task: HumanTask) -> Actor | None:
+        """The first of the task's candidates it does not exclude (回避: the post holder
+        does not check their own post; an escalated task goes to whom it went up to)."""
+        excluded = set(self._people(uow, task.excluded_users, task.excluded_groups))
+        logins = [login for login in self._people(uow, task.candidate_users,
+                                                   task.candidate_groups)
+                  if login not in excluded]
         if not logins:
             return None
         login = logins[0]
@@ -271,7 +281,7 @@ def _work(rt: Runtime, people: _People, lags: Mapping[str, Lag], at: datetime,
                         checks.get(task.instance_id, 0) < SELF_CHECKS:
                     skipped.add(task.id)
                     continue
-                actor = people.for_task(uow, task.candidate_users, task.candidate_groups)
+                actor = people.for_task(uow, task)
                 if actor is None:
                     skipped.add(task.id)
                     continue

@@ -3,7 +3,8 @@
 ``scan_due_cards(uow, now)`` is what a scheduler (or ``irpm notifications scan``) calls. It
 is idempotent — a task gets one yellow and one red card, however often it runs: a card's
 row carries a ``dedupe_key`` that the insert skips when it exists. A card goes to the
-task's assignee, else to its candidates (its users and the members of its groups); it is
+task's assignee, else to its candidates (its users and the members of its groups, less whom
+it excludes: 回避); it is
 a notification like any other (``engine.services.notifications``), e-mailed when SMTP is
 configured.
 """
@@ -20,6 +21,7 @@ from sqlalchemy import and_, or_, select
 
 from ..db import UnitOfWork
 from ..models import (
+    CandidateKind,
     HumanTask,
     Notification,
     NotificationKind,
@@ -86,21 +88,25 @@ def _card_rows(uow: UnitOfWork, batch: list[notifications.TaskFacts],
         if (task.id, kind) not in carded:
             due.append((task, kind))
     unassigned = [t.id for t, _k in due if t.assignee is None]
-    candidates: dict[uuid.UUID, tuple[list[str], list[str]]] = defaultdict(lambda: ([], []))
+    # Per task: candidate users, groups, and the users and groups it excludes (回避).
+    slot = {CandidateKind.USER: 0, CandidateKind.GROUP: 1, CandidateKind.EXCLUDED_USER: 2,
+            CandidateKind.EXCLUDED_GROUP: 3}
+    candidates: dict[uuid.UUID, tuple[list[str], ...]] = defaultdict(lambda: ([], [], [], []))
     if unassigned:
         for task_id, kind, name in uow.session.execute(
                 select(TaskCandidate.task_id, TaskCandidate.kind, TaskCandidate.name)
                 .where(TaskCandidate.task_id.in_(unassigned))):
-            candidates[task_id][0 if kind == "user" else 1].append(name)
+            candidates[task_id][slot[CandidateKind(kind)]].append(name)
     expanded = uow.runtime.directory.members(
-        uow, {g for _u, gs in candidates.values() for g in gs})
+        uow, {g for named in candidates.values() for g in (*named[1], *named[3])})
     rows = []
     for task, kind in due:
         if task.assignee is not None:
             people = {task.assignee}
         else:
-            users, groups = candidates[task.id]
-            people = notifications.recipients(uow, users, groups, expanded)
+            users, groups, ex_users, ex_groups = candidates[task.id]
+            people = (notifications.recipients(uow, users, groups, expanded)
+                      - notifications.recipients(uow, ex_users, ex_groups, expanded))
         rows += [notifications.task_row(task, kind, person, now, dedupe=True)
                  for person in sorted(people)]
     return rows

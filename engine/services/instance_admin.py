@@ -32,6 +32,7 @@ from ..models import FINAL_STATUSES, EventType, HumanTask, ProcessInstance, Task
 from ..variables import current_data
 from .audit import record_admin_action
 from .instances import resume_instance, retry_instance, suspend_instance, terminate_instance
+from .tasks import refuse_excluded
 
 __all__ = ["MAX_REASON", "admin_lifecycle", "reassign_task", "require_admin",
            "require_reason", "set_variables"]
@@ -86,7 +87,9 @@ def reassign_task(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, to_username
                   reason: str | None) -> HumanTask:
     """Make ``to_username`` (an active login of the runtime's directory) the assignee of an
     open task, whoever held it — unlike 转办 (``delegate_task``), not limited to whom the
-    directory lets the holder delegate to: the administrator's call."""
+    directory lets the holder delegate to: the administrator's call. But not to someone the
+    task excludes (回避, ``engine.separation``): no administrator can make a post holder
+    check their own post."""
     require_admin(actor, "reassign tasks")
     text = require_reason(reason)
     task = uow.session.get(HumanTask, task_id)
@@ -102,9 +105,12 @@ def reassign_task(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, to_username
     if to_username == task.assignee:
         raise ValidationFailed(f"task {task.id} is already {to_username}'s",
                                {"to": ["the same person"]})
-    if not uow.runtime.directory.is_active(uow, to_username):
+    directory = uow.runtime.directory
+    if not directory.is_active(uow, to_username):
         raise ValidationFailed(f"no active account '{to_username}'; give a login name",
                                {"to": ["unknown"]})
+    refuse_excluded(uow, task.id, task.definition_id, task.element_id, task.name,
+                    directory.actor_for(uow, to_username))
     record_admin_action(uow, actor, "reassign", f"task:{task.id}", text,
                         {"from": task.assignee, "to": to_username, "task": task.name},
                         instance_id=instance.id)

@@ -2,7 +2,8 @@
 
 Who is told what:
 
-- ``task`` — a task was created: its candidate users and the members of its groups;
+- ``task`` — a task was created: its candidate users and the members of its groups, but
+  not whom it excludes (回避);
 - ``delegated`` — a task was handed to someone (转办): that person;
 - ``yellow_card`` / ``red_card`` — an open task falls due within ``near_due`` (黄牌; default
   3 days) / is overdue (红牌): its assignee, else its candidates
@@ -227,6 +228,8 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
         if event["type"] == EventType.TASK_CREATED.value:
             people = recipients(uow, data.get("users") or (), data.get("groups") or (),
                                 expanded)
+            # 回避: whom the task excludes is not told of it (engine.separation).
+            people -= set((data.get("excluded") or {}).get("logins") or ())
             rows += [task_row(task, NotificationKind.TASK.value, person, now)
                      for person in sorted(people)]
         elif event["type"] == EventType.TASK_DELEGATED.value and data.get("to"):

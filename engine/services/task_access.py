@@ -6,13 +6,20 @@ without loading any (the inbox's lists, the inbox actions' one-statement read of
 The SQL of a rule sits next to its predicate and says which one it mirrors: change them
 together.
 
+* **excluded** (回避, ``engine.separation``) — the task's ``excludes`` name the actor's
+  login or one of their groups: the holder of the post it checks, who did an earlier step.
+  It outweighs every rule below. Python: ``is_excluded``; SQL: ``excluded_clause``, and
+  inside the candidate SQL; the refusal: ``exclusion_refusal``.
 * **candidate** — a candidate user, someone in a candidate group, or anyone when the task
-  has no candidates (``open_to_all``). Python: ``is_candidate``; SQL: ``candidate_task_ids``
-  (lists) and ``candidate_clause`` (one task row).
+  is open to all (``open_to_all``: it has no candidates — not one whose candidates 回避
+  took out, which only administrators may take) — and not excluded. Python:
+  ``is_candidate``; SQL: ``candidate_task_ids`` (lists) and ``candidate_clause`` (one task
+  row).
 * **may take** (claim; complete or delegate while unclaimed) — a candidate or an
-  administrator: ``may_take``, over a candidacy found either way.
+  administrator, not excluded: ``may_take``, over a candidacy found either way.
 * **may work on** (fill in, keep a draft, attach files, complete, delegate) — the open
-  task is theirs, or unclaimed and they may take it; always an administrator:
+  task is theirs, or unclaimed and they may take it; always an administrator; never someone
+  excluded:
   ``may_work_on`` (a loaded task), ``may_work`` (a row read with ``candidate_clause``),
   ``require_workable`` (the refusals).
 * **may view** — what they are a candidate for, their own (assigned, completed), what
@@ -25,32 +32,57 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, CompoundSelect, and_, bindparam, exists, or_, select, true
+from sqlalchemy.orm import aliased
 
 from ..actors import Actor
 from ..errors import Conflict, Forbidden, TaskAlreadyCompleted
-from ..models import HumanTask, TaskCandidate, TaskState
+from ..models import CandidateKind, HumanTask, TaskCandidate, TaskState
 
 __all__ = ["CITY_OVERSIGHT", "candidate_clause", "candidate_params", "candidate_task_ids",
-           "is_candidate", "may_take", "may_view", "may_work", "may_work_on",
-           "require_workable"]
+           "excluded_clause", "exclusion_refusal", "is_candidate", "is_excluded", "may_take",
+           "may_view", "may_work", "may_work_on", "require_workable"]
 
 # ------------------------------------------------------------------------------ candidate
 
 
-def is_candidate(task: HumanTask, actor: Actor) -> bool:
-    """The actor is named by the task's candidates — their login, or one of their groups —
-    or the task has none (anyone may take it). Administrators are not candidates as such
-    (``may_take`` adds them)."""
-    users, groups = task.candidate_users, task.candidate_groups
-    if not users and not groups:
-        return True
+def is_excluded(task: HumanTask, actor: Actor) -> bool:
+    """回避: the task excludes the actor — their login, or one of their groups (the holder
+    of the post it checks, who did an earlier step…; ``engine.separation``). It outweighs
+    every other rule, an administrator's included."""
+    users, groups = task.excluded_users, task.excluded_groups
     return actor.user in users or not actor.groups.isdisjoint(groups)
 
 
-def _names_actor(user: Any, groups: Any) -> ColumnElement[bool]:
-    """Candidate rows naming ``user`` or one of ``groups`` (values or bound parameters)."""
-    return or_(and_(TaskCandidate.kind == "user", TaskCandidate.name == user),
-               and_(TaskCandidate.kind == "group", TaskCandidate.name.in_(groups)))
+def is_candidate(task: HumanTask, actor: Actor) -> bool:
+    """The actor is named by the task's candidates — their login, or one of their groups —
+    or the task is open to all (it has no candidates; not one whose candidates 回避 took out:
+    that one is the administrators'); and the task does not exclude them (``is_excluded``).
+    Administrators are not candidates as such (``may_take`` adds them)."""
+    if is_excluded(task, actor):
+        return False
+    if task.open_to_all:
+        return True
+    return actor.user in task.candidate_users or not actor.groups.isdisjoint(
+        task.candidate_groups)
+
+
+def _names_actor(user: Any, groups: Any, *, excluded: bool = False,
+                 rows: Any = TaskCandidate) -> ColumnElement[bool]:
+    """Candidate rows (``excluded``: exclusion rows) naming ``user`` or one of ``groups``
+    (values or bound parameters)."""
+    user_kind, group_kind = ((CandidateKind.EXCLUDED_USER, CandidateKind.EXCLUDED_GROUP)
+                             if excluded else (CandidateKind.USER, CandidateKind.GROUP))
+    by_user = and_(rows.kind == user_kind.value, rows.name == user)
+    if isinstance(groups, list) and not groups:
+        return by_user
+    return or_(by_user, and_(rows.kind == group_kind.value, rows.name.in_(groups)))
+
+
+def _not_excluded(task_id: Any, user: Any, groups: Any) -> ColumnElement[bool]:
+    """No exclusion row of the task ``task_id`` names the actor (``is_excluded``, negated)."""
+    rows = aliased(TaskCandidate, name="excluding")
+    return ~exists().where(rows.task_id == task_id,
+                           _names_actor(user, groups, excluded=True, rows=rows))
 
 
 def _open_to_all() -> ColumnElement[bool]:
@@ -61,42 +93,72 @@ def _open_to_all() -> ColumnElement[bool]:
 def candidate_task_ids(actor: Actor) -> CompoundSelect[Any]:
     """``is_candidate`` as SQL, for lists: the ids of the open tasks the actor is a candidate
     for, from the candidate index (their login and groups) and the open-to-all index — the
-    few tasks of the actor's groups, found without looking at every open task. Candidate
-    rows outlive their tasks: callers still check the state."""
-    by_name = (_names_actor(actor.user, sorted(actor.groups)) if actor.groups else
-               and_(TaskCandidate.kind == "user", TaskCandidate.name == actor.user))
-    return select(TaskCandidate.task_id.label("task_id")).where(by_name).union(
-        select(HumanTask.id.label("task_id")).where(_open_to_all(),
-                                                    HumanTask.state == TaskState.OPEN))
+    few tasks of the actor's groups, found without looking at every open task — less those
+    that exclude the actor. Candidate rows outlive their tasks: callers still check the
+    state."""
+    groups = sorted(actor.groups)
+    return select(TaskCandidate.task_id.label("task_id")).where(
+        _names_actor(actor.user, groups),
+        _not_excluded(TaskCandidate.task_id, actor.user, groups)).union(
+        select(HumanTask.id.label("task_id")).where(
+            _open_to_all(), HumanTask.state == TaskState.OPEN,
+            _not_excluded(HumanTask.id, actor.user, groups)))
 
 
 def candidate_clause() -> ColumnElement[bool]:
     """``is_candidate`` as SQL, for one task row: a condition on ``HumanTask`` with the
     bound parameters ``user`` and ``groups`` (``candidate_params``), so a statement can be
     built once and read a task and the actor's candidacy together."""
-    return or_(exists().where(TaskCandidate.task_id == HumanTask.id,
-                              _names_actor(bindparam("user"),
-                                           bindparam("groups", expanding=True))),
-               _open_to_all())
+    user: Any = bindparam("user")
+    groups: Any = bindparam("groups", expanding=True)
+    return and_(or_(exists().where(TaskCandidate.task_id == HumanTask.id,
+                                   _names_actor(user, groups)),
+                    _open_to_all()),
+                _not_excluded(HumanTask.id, user, groups))
+
+
+def excluded_clause() -> ColumnElement[bool]:
+    """``is_excluded`` as SQL, for one task row, bound like ``candidate_clause``."""
+    return ~_not_excluded(HumanTask.id, bindparam("user"),
+                          bindparam("groups", expanding=True))
 
 
 def candidate_params(actor: Actor) -> dict[str, Any]:
-    """The values ``candidate_clause`` is bound with."""
+    """The values ``candidate_clause`` and ``excluded_clause`` are bound with."""
     return {"user": actor.user, "groups": sorted(actor.groups)}
 
 
-def may_take(candidate: bool, actor: Actor) -> bool:
+def exclusion_refusal(actor: Actor, task_id: Any, task_name: str,
+                      excluded_users: Any, excluded_groups: Any,
+                      rule: str | None = None) -> str:
+    """Why a task that excludes ``actor`` refuses them (``Forbidden``'s message): which of
+    its exclusions names them, and the rule that made it (its ``excludes`` property)."""
+    named = sorted(set(excluded_groups) & actor.groups)
+    why = (f"{actor.user} is excluded by name" if actor.user in excluded_users
+           else f"{actor.user} is in {', '.join(named)}, which it excludes")
+    written = f" (excludes=\"{rule}\")" if rule else ""
+    return (f"回避 (separation of duties): task {task_id} ({task_name}) may not be done by "
+            f"{actor.user}: {why}{written} — nobody checks, reviews or supervises their own "
+            "post")
+
+
+def may_take(candidate: bool, actor: Actor, excluded: bool = False) -> bool:
     """Claim a task, or complete or delegate it while unclaimed: a candidate (``candidate``:
-    ``is_candidate``, or ``candidate_clause`` read with the task) or an administrator."""
-    return candidate or actor.is_admin
+    ``is_candidate``, or ``candidate_clause`` read with the task) or an administrator — not
+    someone the task excludes (``excluded``: ``is_excluded`` / ``excluded_clause``)."""
+    return not excluded and (candidate or actor.is_admin)
 
 
 # ---------------------------------------------------------------------------- work on it
 
 
-def may_work(assignee: str | None, candidate: bool, actor: Actor) -> bool:
-    """``may_work_on`` for an open task known by its assignee and whether the actor is a
-    candidate (``is_candidate``, or ``candidate_clause`` read with the task)."""
+def may_work(assignee: str | None, candidate: bool, actor: Actor,
+             excluded: bool = False) -> bool:
+    """``may_work_on`` for an open task known by its assignee, whether the actor is a
+    candidate (``is_candidate``, or ``candidate_clause`` read with the task) and whether the
+    task excludes them (``is_excluded``, ``excluded_clause``: never, whoever holds it)."""
+    if excluded:
+        return False
     if assignee is None:
         return may_take(candidate, actor)
     return assignee == actor.user or actor.is_admin
@@ -106,8 +168,8 @@ def may_work_on(task: HumanTask, actor: Actor) -> bool:
     """Whether ``actor`` may fill in (save a draft, attach files) and complete ``task``: it
     is open, and theirs, or unclaimed and they are a candidate (completing claims it), or
     they are an administrator."""
-    return task.state == TaskState.OPEN and may_work(task.assignee,
-                                                     is_candidate(task, actor), actor)
+    return task.state == TaskState.OPEN and may_work(
+        task.assignee, is_candidate(task, actor), actor, is_excluded(task, actor))
 
 
 def require_workable(task: HumanTask, actor: Actor, refusal: str) -> HumanTask:
@@ -117,6 +179,9 @@ def require_workable(task: HumanTask, actor: Actor, refusal: str) -> HumanTask:
         raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed")
     if task.state != TaskState.OPEN:
         raise Conflict(f"task {task.id} ({task.name}) is {task.state}")
+    if is_excluded(task, actor):
+        raise Forbidden(exclusion_refusal(actor, task.id, task.name, task.excluded_users,
+                                          task.excluded_groups))
     if not may_work_on(task, actor):
         raise Forbidden(refusal)
     return task

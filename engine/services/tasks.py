@@ -37,18 +37,21 @@ from ..execution.stepping import run_human_task
 from ..forms import validate_task_data
 from ..models import (
     ACTIVE_STATUSES,
+    CandidateKind,
     EventType,
     HumanTask,
     ProcessInstance,
+    TaskCandidate,
     TaskDraft,
     TaskState,
     simulated_now_column,
 )
+from ..separation import EXCLUDES
 from . import task_access
 from .inbox import VIEWS, TaskFilter, list_tasks, task_query
 
 __all__ = ["VIEWS", "TaskFilter", "claim_task", "complete_task", "delegate_task", "get_task",
-           "list_tasks", "task_query", "unclaim_task", "view_task"]
+           "list_tasks", "refuse_excluded", "task_query", "unclaim_task", "view_task"]
 
 
 def _parse_id(task_id: uuid.UUID | str) -> uuid.UUID:
@@ -88,14 +91,20 @@ class _Opened:
     now: datetime
     #: The actor is a candidate for the task (``task_access.candidate_clause``).
     candidate: bool
+    #: The task excludes the actor (回避, ``task_access.excluded_clause``).
+    excluded: bool
     actor: Actor
 
-    def require_may_work(self, claimed_refusal: str) -> None:
-        """``task_access.may_work``, or ``Forbidden``: ``claimed_refusal`` when someone
-        else holds the task, else that the actor is not a candidate."""
+    def require_may_work(self, uow: UnitOfWork, claimed_refusal: str) -> None:
+        """``task_access.may_work``, or ``Forbidden``: 回避 when the task excludes the
+        actor, ``claimed_refusal`` when someone else holds it, else that the actor is not a
+        candidate."""
         task = self.task
-        if task_access.may_work(task.assignee, self.candidate, self.actor):
+        if task_access.may_work(task.assignee, self.candidate, self.actor, self.excluded):
             return
+        if self.excluded:
+            refuse_excluded(uow, task.id, self.instance.definition_id, task.element_id,
+                            task.name, self.actor)
         if task.assignee is not None:
             raise Forbidden(claimed_refusal)
         raise Forbidden(f"{self.actor.user} is not a candidate for task {task.id} "
@@ -110,7 +119,8 @@ _TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.element_id, Huma
 def _open_statement(for_update: bool) -> Any:
     """Built once per dialect kind: the inbox actions' statement, bound per call."""
     stmt = (select(ProcessInstance, *_TASK_COLUMNS, simulated_now_column(),
-                   task_access.candidate_clause().label("candidate"))
+                   task_access.candidate_clause().label("candidate"),
+                   task_access.excluded_clause().label("excluded"))
             .join(HumanTask, HumanTask.instance_id == ProcessInstance.id)
             .where(HumanTask.id == bindparam("tid"))
             # The state blob is loaded only when the workflow is not cached.
@@ -131,8 +141,8 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Open
         {"tid": tid, **task_access.candidate_params(actor)}).one_or_none()
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
-    instance, simulated_now, candidate = row[0], row[-2], row[-1]
-    task = OpenTask(*row[1:-2])
+    instance, simulated_now, candidate, excluded = row[0], row[-3], row[-2], row[-1]
+    task = OpenTask(*row[1:-3])
     if task.state == TaskState.COMPLETED:
         raise TaskAlreadyCompleted(f"task {task.id} ({task.name}) was already completed by "
                                    f"{task.completed_by}")
@@ -141,7 +151,28 @@ def _open_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> _Open
     if instance.status not in ACTIVE_STATUSES:
         raise InvalidState(f"process instance {instance.id} is {instance.status}; its tasks "
                            "cannot be worked on now")
-    return _Opened(task, instance, clock_reading(simulated_now), bool(candidate), actor)
+    return _Opened(task, instance, clock_reading(simulated_now), bool(candidate),
+                   bool(excluded), actor)
+
+
+def refuse_excluded(uow: UnitOfWork, task_id: uuid.UUID, definition_id: int, element_id: str,
+                    name: str, actor: Actor) -> None:
+    """回避: ``Forbidden`` naming the rule if the task excludes ``actor`` — who would take,
+    complete, be delegated or reassigned the task; else nothing. Reads the task's exclusion
+    rows (none for most tasks) and, to quote it, its ``excludes`` property."""
+    users: list[str] = []
+    groups: list[str] = []
+    for kind, named in uow.session.execute(
+            select(TaskCandidate.kind, TaskCandidate.name).where(
+                TaskCandidate.task_id == task_id,
+                TaskCandidate.kind.in_([CandidateKind.EXCLUDED_USER.value,
+                                        CandidateKind.EXCLUDED_GROUP.value]))):
+        (users if kind == CandidateKind.EXCLUDED_USER else groups).append(named)
+    if actor.user not in users and actor.groups.isdisjoint(groups):
+        return
+    element = load_definition(uow, definition_id).element(element_id)
+    rule = element.get("properties", {}).get(EXCLUDES)
+    raise Forbidden(task_access.exclusion_refusal(actor, task_id, name, users, groups, rule))
 
 
 def _log(uow: UnitOfWork, task: OpenTask, type_: EventType, actor: Actor, now: Any,
@@ -158,6 +189,9 @@ def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Human
         return get_task(uow, task.id)
     if task.assignee is not None:
         raise TaskAlreadyClaimed(f"task {task.id} is already claimed by {task.assignee}")
+    if opened.excluded:
+        refuse_excluded(uow, task.id, opened.instance.definition_id, task.element_id,
+                        task.name, actor)
     if not task_access.may_take(opened.candidate, actor):
         raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
     result = uow.session.execute(
@@ -198,7 +232,7 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     """
     opened = _open_task(uow, task_id, actor)
     task, instance = opened.task, opened.instance
-    opened.require_may_work(f"task {task.id} is claimed by {task.assignee}")
+    opened.require_may_work(uow, f"task {task.id} is claimed by {task.assignee}")
     definition = load_definition(uow, instance.definition_id)
     clean = validate_task_data(data, definition.form(task.element_id),
                                max_bytes=uow.runtime.settings.max_task_data_bytes)
@@ -247,8 +281,8 @@ def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_us
     text = _delegation_reason(reason)
     opened = _open_task(uow, task_id, actor)
     task, now = opened.task, opened.now
-    opened.require_may_work(f"task {task.id} is claimed by {task.assignee}; only they can "
-                            "delegate it")
+    opened.require_may_work(uow, f"task {task.id} is claimed by {task.assignee}; only they "
+                                 "can delegate it")
     holder = task.assignee if actor.is_admin else actor.user
     if to_username in (actor.user, task.assignee):
         raise ValidationFailed(f"task {task.id} is already {to_username}'s",
@@ -258,6 +292,8 @@ def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_us
         raise ValidationFailed(f"no active account '{to_username}'", {"to": ["unknown"]})
     if holder is not None and not directory.may_delegate(uow, holder, to_username):
         raise Forbidden(f"{to_username} is not in the same department as {holder}")
+    refuse_excluded(uow, task.id, opened.instance.definition_id, task.element_id, task.name,
+                    directory.actor_for(uow, to_username))
     uow.session.execute(update(HumanTask).where(HumanTask.id == task.id)
                         .values(assignee=to_username, claimed_at=now)
                         .execution_options(synchronize_session=False))
@@ -268,8 +304,13 @@ def delegate_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, to_us
 
 
 def view_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> HumanTask:
-    """The task, if ``actor`` may see it (``task_access.may_view``); else ``Forbidden``."""
+    """The task, if ``actor`` may see it (``task_access.may_view``); else ``Forbidden`` —
+    saying 回避 when it is a task that excludes them (the holder asking for the 互相查 of
+    their own post learns why, not just that they may not see it)."""
     task = get_task(uow, task_id)
     if not task_access.may_view(task, actor):
+        if task_access.is_excluded(task, actor):
+            refuse_excluded(uow, task.id, task.definition_id, task.element_id, task.name,
+                            actor)
         raise Forbidden(f"{actor.user} may not see task {task.id}")
     return task

@@ -191,7 +191,8 @@ def make_city(settings: Settings, at: datetime) -> tuple[Runtime, City]:
     return rt, city
 
 
-#: The department 投资处's staff and head: a peer check (互相查) goes to all of them.
+#: The department 投资处's staff and head: a peer check (互相查) goes to all of them but the
+#: post's holder (回避: colleagues check a post, not its holder).
 FGW_TZC = ("liming", "chenjing", "yangyang", "zhaolei")
 #: The element id of a multi-instance user task's instances (SpiffWorkflow names them so).
 CORRECTION = "correct_shortfall [child]"
@@ -202,7 +203,8 @@ ASSESSMENT = {"score_information_monitoring": 85, "score_self_check": 90,
 def expected_routes(post: str) -> dict[str, tuple[str, ...]]:
     """Who must receive each user task of the post's cycle, by the post's level."""
     level, holder, _peer, responsible, manager = CHAINS[post]
-    routes = {"self_identified": (holder,), "peer_checked": FGW_TZC,
+    peers = tuple(p for p in FGW_TZC if p != holder)
+    routes = {"self_identified": (holder,), "peer_checked": peers,
               "leader_pointed": (FGW_HEAD,), "organization_reviewed": (FGW_OFFICER,),
               "review": (manager,), "prevention": (responsible,), "monitoring": (manager,),
               "self_check": (holder,), "assessment": (FGW_OFFICER,), CORRECTION: (holder,)}

@@ -52,6 +52,15 @@ TEXTS: dict[str, Any] = {
                              "object: {\"type\": \"object\", \"properties\": {…}}."),
     "due_in": _l("dueIn '%(value)s' of '%(owner)s' is not an ISO 8601 duration (%(reason)s); "
                  "e.g. P10D."),
+    "excludes_empty": _l("excludes of '%(owner)s' is empty: name who may not do the task (e.g. "
+                         "lane:post_holder), or remove the property."),
+    "excludes_invalid": _l("excludes '%(value)s' of '%(owner)s' is not valid: %(reason)s"),
+    "excludes_expression": _l("The expression of excludes of '%(owner)s' is not valid: "
+                              "%(reason)s"),
+    "excludes_lane": _l("excludes of '%(owner)s' names the lane '%(lane)s', which is not a role; "
+                        "use one of these: %(roles)s."),
+    "excludes_performer": _l("excludes of '%(owner)s' names the performer of '%(element)s', "
+                             "which is not a user task of this process."),
     "decision_unnamed": _l("Business rule task '%(task)s' does not name the decision it calls "
                            "(calledDecisionId)."),
     "decision_unknown": _l("Business rule task '%(task)s' refers to decision '%(ref)s', which "

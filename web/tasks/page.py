@@ -60,6 +60,22 @@ class TaskPage:
         return self.task.element_id if self.task.element_id in DISCOVERY_METHODS else None
 
     @property
+    def escalation(self) -> dict[str, Any] | None:
+        """Why the task went up (回避, ``engine.separation``): its ``task_created`` event's
+        ``escalated`` steps — ``excluded`` (who may not do it), ``from`` the candidates it
+        emptied, ``to`` whom it went (``administrators``: nobody was left) — or None."""
+        data = next((e.data for e in self.events
+                     if e.type == "task_created" and e.task_id == self.task.id), None)
+        steps = data.get("escalated") if isinstance(data, dict) else None
+        if not steps or not isinstance(data, dict):
+            return None
+        excluded = data.get("excluded") or {}
+        return {"excluded": ", ".join(excluded.get("logins") or excluded.get("groups") or []),
+                "rules": ", ".join(excluded.get("rules") or []),
+                "from": _names(steps[0]["from"]), "to": _names(steps[-1]["to"]),
+                "administrators": bool(data.get("administrators"))}
+
+    @property
     def is_open(self) -> bool:
         return self.task.state == "open"
 
@@ -68,6 +84,13 @@ class TaskPage:
         return self.task.assignee is not None and self.task.assignee == self.actor_user
 
     actor_user: str = ""
+
+
+def _names(candidates: Any) -> str:
+    """An escalation step's candidates as text (``administrators`` as it is)."""
+    if isinstance(candidates, str):
+        return candidates
+    return ", ".join([*candidates.get("users", []), *candidates.get("groups", [])])
 
 
 def _evidence_enabled(form: task_forms.TaskForm) -> bool:

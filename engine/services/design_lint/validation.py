@@ -4,7 +4,8 @@ Three layers, each catching what the next cannot explain well: XML well-formedne
 safe parser of ``engine.parsing``), lint rules that name the element at fault in words a
 designer understands (``structure``: a user task without a lane would otherwise only fail
 when an instance reaches it, and a lane must be one the runtime's resolver knows,
-``Runtime.lane_roles``; ``expressions``: timers, scripts, forms), and the engine's own
+``Runtime.lane_roles``; ``expressions``: timers, scripts, forms; ``exclusions``: who may
+not do a task, 回避), and the engine's own
 parser, exactly as ``deploy`` runs it. Every problem carries the element id, so the editor
 can mark it on the diagram.
 
@@ -22,7 +23,7 @@ from lxml import etree
 from ...db import UnitOfWork
 from ...errors import DeploymentError
 from ...parsing import NS, Source, parse_sources, parse_xml
-from . import expressions, references, structure
+from . import exclusions, expressions, references, structure
 from .problem import Findings, Problem
 
 __all__ = ["lint", "validate_sources"]
@@ -42,6 +43,7 @@ def lint(source: Source, root: etree._Element,
     findings = Findings(source.filename)
     structure.check(findings, root, lane_roles)
     expressions.check(findings, root)
+    exclusions.check(findings, root, lane_roles)
     return findings.problems
 
 

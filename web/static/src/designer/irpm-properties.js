@@ -2,7 +2,8 @@
 // bpmn-js-properties-panel's own (name, documentation, timers): sequence-flow conditions,
 // scripts, pre-/post-scripts, the decision a business rule task calls, the process a call
 // activity calls, the lane (role) of a task, and spiffworkflow:properties — the task form
-// (formSchema, JSON, checked as typed), dueIn and candidate users/groups.
+// (formSchema, JSON, checked as typed), dueIn, candidate users/groups and who may not do
+// the task (excludes: separation of duties, 回避 — engine/separation.py).
 import { jsx } from "@bpmn-io/properties-panel/preact/jsx-runtime";
 import {
   Group, SelectEntry, TextAreaEntry, TextFieldEntry,
@@ -267,6 +268,8 @@ function groupsFor(element) {
       { description: t("candidateHelp") }));
     entries.push(propertyEntry("irpm-candidate-groups", "candidateGroups",
       t("candidateGroups"), { description: t("candidateHelp") }));
+    entries.push(propertyEntry("irpm-excludes", "excludes", t("excludes"),
+      { description: t("excludesHelp") }));
   }
   if (!entries.length) {
     return [];
