@@ -21,7 +21,7 @@ from engine.settings import Settings
 from tests.conftest import BPMN_DIR, FIXTURES
 
 if TYPE_CHECKING:
-    from .programme_org import City
+    from .programme.programme_org import City
 
 CST = timezone(timedelta(hours=8))
 #: The programme's first working day, 09:00 Beijing time.
@@ -208,7 +208,7 @@ def city(settings: Settings) -> Iterator[City]:
     """The programme's runtime (lanes through the organisation, the register operators) on a
     fresh database: the small city of ``programme_org`` imported, bpmn/ deployed, the
     simulated clock at ``T0``."""
-    from .programme_org import make_city  # it builds on Driver, defined here
+    from .programme.programme_org import make_city  # it builds on Driver, defined here
 
     rt, town = make_city(settings, T0)
     yield town

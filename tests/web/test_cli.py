@@ -17,7 +17,7 @@ from flask import Flask
 from engine.runtime import Runtime
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
-from tests.engine.programme_org import City, post_data
+from tests.engine.programme.programme_org import City, post_data
 from web.cli import main
 
 #: The post cycle of 统计岗 (fgw-tzc-tj, level 2) in the small city of programme_org, whose

@@ -10,7 +10,7 @@ import pytest
 
 from engine.programme.composition import programme_runtime
 from engine.settings import Settings
-from tests.engine.rehearsal_town import load_town
+from tests.engine.programme.rehearsal_town import load_town
 
 from .test_cli import Irpm
 

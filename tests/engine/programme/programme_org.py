@@ -38,7 +38,7 @@ from engine.services import tasks as tasks_service
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
-from .conftest import Driver
+from ..conftest import Driver
 
 ORG_CSV = {
     "units.csv": """\
