@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from engine.programme.routing import org_resolver
 from engine.runtime import Runtime
 from engine.settings import Settings
-from tests.databases import Template
+from tests.databases import Template, TestDatabases, world
 from tests.inbox_org import PASSWORD, T0, Org, open_org, shared_password_hash
 from web import create_app
 
@@ -92,3 +92,11 @@ def org(settings: Settings, inbox_org_world: Template) -> Iterator[Org]:
     yield org
     org.rt.close()
 
+
+@world
+def post_cycle_world(test_databases: TestDatabases, inbox_org_world: Template) -> Template:
+    """The organisation with bpmn/ deployed and a post cycle started for the task page tests'
+    holder (tests/web/test_task_page.py); ``seeded`` is the instance's id."""
+    from .test_task_page import seed_post_cycle
+
+    return test_databases.build("post_cycle", seed_post_cycle, inbox_org_world)

@@ -28,7 +28,9 @@ from engine.programme.services import org_import, organisation, register_pages
 from engine.programme.services import register as register_service
 from engine.runtime import Runtime
 from engine.services import clock, instances
+from engine.settings import Settings
 from tests.conftest import deploy_text
+from tests.databases import Template, TestDatabases, world
 
 from .conftest import ATTRIBUTES, T0, post_attributes
 from .test_rules import decide
@@ -88,8 +90,8 @@ def shared_hash() -> str:
     return hash_password("demo-password-2011")
 
 
-@pytest.fixture
-def org(rt: Runtime) -> Runtime:
+def seed_org(settings: Settings) -> None:
+    rt = Runtime(settings)
     with rt.uow() as uow:
         org_import.import_csv(uow, {name: dedent(body).encode() for name, body in ORG_CSV.items()})
     with rt.uow() as uow:
@@ -98,6 +100,17 @@ def org(rt: Runtime) -> Runtime:
         with rt.uow() as uow:
             organisation.save_account(uow, username, password_hash=shared_hash(),
                                   official_code=official)
+    rt.close()
+
+
+@world
+def register_org_world(test_databases: TestDatabases, migrated_template: Template) -> Template:
+    """This module's organisation and logins, imported once for its tests."""
+    return test_databases.build("register_org", seed_org, migrated_template)
+
+
+@pytest.fixture
+def org(rt: Runtime, register_org_world: Template) -> Runtime:
     return rt
 
 
