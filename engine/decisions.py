@@ -11,7 +11,8 @@ business-rule tasks use. So every cell evaluates as at run time and the hit poli
 SpiffWorkflow's: UNIQUE answers with the first matching rule, COLLECT with lists.
 
 One difference on purpose: when no rule matches, SpiffWorkflow's business-rule task writes
-nothing and carries on (tests/engine/test_rules.py shows it); ``run`` raises ``NoRuleMatched``
+nothing and carries on (tests/engine/programme/test_rules.py shows it); ``run`` raises
+``NoRuleMatched``
 naming the decision and the inputs instead, because a caller asking for a level must not get
 ``None``.
 

@@ -1,25 +1,28 @@
-"""Shared fixtures: a migrated database per test, on SQLite or on the PostgreSQL server that
-``make test`` starts (IRPM_TEST_DATABASE_URL)."""
+"""Shared fixtures: a database per test, on SQLite or on the PostgreSQL server that ``make
+test`` starts (IRPM_TEST_DATABASE_URL), copied from a template built once per session
+(tests/databases.py): the migrated empty database, or a seeded world."""
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 
 import engine.programme.models  # noqa: F401  (the whole schema: the programme's tables too)
 from engine.actors import Actor
-from engine.db import make_engine
-from engine.migrate import upgrade
-from engine.models import Base
 from engine.parsing import Source, read_sources
 from engine.runtime import Runtime
 from engine.services import deployment
 from engine.settings import PROJECT_ROOT, Settings
+from tests.databases import Template, TestDatabases, migrate, world_of
+from tests.worlds import (  # noqa: F401  (fixtures)
+    demo_city_world,
+    inbox_org_world,
+    programme_town_world,
+    rehearsal_town_world,
+)
 
 PG_URL = os.environ.get("IRPM_TEST_DATABASE_URL", "")
 BPMN_DIR = PROJECT_ROOT / "bpmn"
@@ -29,7 +32,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def pytest_report_header() -> str:
     if PG_URL:
         return f"database: PostgreSQL ({PG_URL.rsplit('@', 1)[-1]})"
-    return "database: SQLite (a migrated file per test)"
+    return "database: SQLite (a file per test, copied from its template)"
 
 
 @pytest.fixture(autouse=True)
@@ -40,38 +43,41 @@ def _no_embedded_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def _template(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """Migrate once per session: a template SQLite file, or the PostgreSQL test database."""
-    if PG_URL:
-        engine = make_engine(PG_URL)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        upgrade(engine)
-        engine.dispose()
-        return PG_URL
-    path = tmp_path_factory.mktemp("template") / "irpm.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    with engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
-    return str(path)
+def test_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabases]:
+    """Where this session's templates live: files under a session directory (SQLite), or
+    schemas of the PostgreSQL test database (dropped at the end)."""
+    databases = TestDatabases.for_url(PG_URL, tmp_path_factory.mktemp("templates"))
+    yield databases
+    databases.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(test_databases: TestDatabases) -> Template:
+    """Alembic's upgrade to head, run for real once per session: every test's database
+    starts from it (``irpm db upgrade`` itself is tested in tests/web/test_cli.py)."""
+    return test_databases.build("migrated", migrate)
 
 
 @pytest.fixture
-def database_url(_template: str, tmp_path: Path) -> Iterator[str]:
-    if PG_URL:
-        engine = make_engine(PG_URL)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
-        yield PG_URL
-        return
-    target = tmp_path / "irpm.db"
-    shutil.copyfile(_template, target)
-    yield f"sqlite:///{target}"
+def database_url(request: pytest.FixtureRequest, test_databases: TestDatabases,
+                 migrated_template: Template, tmp_path: Path) -> Iterator[str]:
+    """This test's own database: a copy of the seeded world its fixtures ask for (a
+    ``@world`` fixture among them, e.g. ``inbox_org_world``), else of the migrated empty
+    database: a file in tmp_path (SQLite), or the test database restored (PostgreSQL)."""
+    url = test_databases.copy(world_of(request) or migrated_template, tmp_path)
+    yield url
+    test_databases.drop(url)
+
+
+@pytest.fixture
+def second_database_url(test_databases: TestDatabases, migrated_template: Template,
+                        tmp_path: Path) -> Iterator[str]:
+    """Another migrated empty database for the same test (e.g. to load something twice)."""
+    where = tmp_path / "second"
+    where.mkdir()
+    url = test_databases.separate(migrated_template, where)
+    yield url
+    test_databases.drop(url)
 
 
 @pytest.fixture

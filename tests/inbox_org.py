@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
+from engine.passwords import hash_password
 from engine.programme.directory import OrgDirectory
 from engine.programme.orgfile import read_csv, write_csv
 from engine.programme.routing import org_resolver
@@ -128,6 +130,10 @@ class Org:
             return instances.instance_events(uow, instance_id)
 
 
+@cache
+def shared_password_hash() -> str:
+    """``PASSWORD``'s hash, computed once per process: scrypt is slow on purpose."""
+    return hash_password(PASSWORD)
 
 
 def org_runtime(settings: Settings, password_hash: str) -> Org:
@@ -135,9 +141,26 @@ def org_runtime(settings: Settings, password_hash: str) -> Org:
     and naming its units and posts in task lists — the programme's runtime without its
     operators and notifications — with the organisation loaded and the inbox cycle
     deployed; the caller closes ``org.rt``."""
-    rt = Runtime(settings, resolver=org_resolver, directory=OrgDirectory(),
-                 task_columns=OrgTaskColumns())
+    rt = _runtime(settings)
     load_org(rt, password_hash)
     with rt.uow() as uow:
         deployment.deploy(uow, read_sources([INBOX_CYCLE]), deployed_by="tests")
     return Org(rt)
+
+
+def seed_org(settings: Settings) -> None:
+    """What ``org_runtime`` writes, for a template (``inbox_org_world``)."""
+    org_runtime(settings, shared_password_hash()).rt.close()
+
+
+def open_org(settings: Settings) -> Org:
+    """The organisation on a database that holds it already (a copy of ``inbox_org_world``),
+    with a runtime of its own routing lanes through it; the caller closes ``org.rt``."""
+    return Org(_runtime(settings))
+
+
+def _runtime(settings: Settings) -> Runtime:
+    """Lanes routed through the organisation, its people as the directory, its names in
+    task lists: the programme's runtime without its operators and notifications."""
+    return Runtime(settings, resolver=org_resolver, directory=OrgDirectory(),
+                   task_columns=OrgTaskColumns())

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.models import ProcessInstance
-from engine.programme.demo import load_demo_city
 from engine.runtime import Runtime
 from engine.services import instance_admin, instances
 from engine.settings import Settings
 from tests.console_versions import SOURCE, deploy_version, with_added_step
+from tests.databases import Template
 
 from .conftest import Screens
 from .test_inbox_browser import sign_in
@@ -46,11 +46,10 @@ class City:
 
 
 @pytest.fixture
-def city(settings: Settings) -> Iterator[City]:
+def city(settings: Settings, demo_city_world: Template) -> Iterator[City]:
     """The demo city, the engine tests' cycle deployed (version 1), three instances in 财政局
     (one suspended) and two in 发展和改革委员会."""
     rt = Runtime(settings)
-    load_demo_city(rt, say=None)
     deploy_version(rt, SOURCE)
     ids: dict[str, list[int]] = {"CZJ": [], "FGW": []}
     for n, unit in enumerate(["CZJ", "CZJ", "CZJ", "FGW", "FGW"]):

@@ -15,11 +15,12 @@ from playwright.sync_api import ConsoleMessage, Page, expect
 
 from engine.actors import Actor
 from engine.parsing import read_sources
-from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD
 from engine.programme.services import organisation, register_grading, register_risk_points
 from engine.services import deployment, instances
 from engine.settings import Settings
 from tests.conftest import FIXTURES
+from tests.databases import Template
 from tests.inbox_org import INBOX_CYCLE
 from tests.web.conftest import programme_runtime
 
@@ -34,11 +35,10 @@ POSTS = ("CZJ-BGS-01", "CZJ-BGS-02", "CZJ-BGS-03", "FGW-BGS-01", "FGW-BGS-02")
 
 
 @pytest.fixture
-def city(settings: Settings) -> Iterator[None]:
+def city(settings: Settings, demo_city_world: Template) -> Iterator[None]:
     """The demo city (clock 2011-01-04 09:00, simulated) with risks found and posts graded,
     three inbox tasks due in 10 days, and one instance waiting on a two-day timer."""
     rt = programme_runtime(settings)
-    load_demo_city(rt, say=None)
     with rt.uow() as uow:
         deployment.deploy(uow, read_sources([INBOX_CYCLE, FIXTURES / "timer_duration.bpmn"]),
                         deployed_by="tests")

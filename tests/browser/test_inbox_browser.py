@@ -15,13 +15,14 @@ from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
 from engine.parsing import read_sources
-from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD
 from engine.programme.models import Official, Post
 from engine.programme.services import organisation
 from engine.runtime import Runtime
 from engine.services import deployment, inbox, instances
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
+from tests.databases import Template
 from tests.web.conftest import programme_runtime
 
 from .conftest import Screens
@@ -52,11 +53,10 @@ def _post_of(rt: Runtime, official_code: str) -> Post:
 
 
 @pytest.fixture
-def cycle(settings: Settings) -> Iterator[Cycle]:
+def cycle(settings: Settings, demo_city_world: Template) -> Iterator[Cycle]:
     """The demo city, bpmn/ deployed, and a post cycle started for the holder's post, so its
     task for that post waits for them to claim it."""
     rt = programme_runtime(settings)
-    load_demo_city(rt, say=None)
     with rt.uow() as uow:
         deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     post = _post_of(rt, HOLDER.upper())

@@ -21,12 +21,13 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from engine.models import HumanTask, TaskState
-from engine.programme.demo import DEMO_START, load_demo_city
+from engine.programme.demo import DEMO_START
 from engine.programme.models import Official, Post
 from engine.programme.services import organisation, register_pages
 from engine.runtime import Runtime
 from engine.services import timers
 from engine.settings import Settings
+from tests.databases import Template
 from tests.web.conftest import programme_runtime
 from tests.web.publicity_cycle import deploy_programme, to_publicity
 
@@ -61,11 +62,10 @@ class LevelOne:
 
 
 @pytest.fixture
-def level_one(settings: Settings) -> Iterator[LevelOne]:
+def level_one(settings: Settings, demo_city_world: Template) -> Iterator[LevelOne]:
     """The demo city, bpmn/ deployed; the holder's post graded 一级 and published; the
     publicity period over, so the post's control steps are open."""
     rt = programme_runtime(settings)
-    load_demo_city(rt, say=None)
     deploy_programme(rt)
     with rt.uow(write=False) as uow:
         post = uow.session.scalars(select(Post).join(Official, Post.holder_id == Official.id)

@@ -15,10 +15,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from engine.programme.demo import DEFAULT_PASSWORD, load_demo_city
+from engine.programme.demo import DEFAULT_PASSWORD
 from engine.programme.models import Official, Post
 from engine.programme.services import register_pages
 from engine.settings import Settings
+from tests.databases import Template
 from tests.web.conftest import programme_runtime
 from tests.web.publicity_cycle import YEAR, deploy_programme, to_publicity
 
@@ -41,10 +42,9 @@ class Published:
 
 
 @pytest.fixture
-def published(settings: Settings) -> Iterator[Published]:
+def published(settings: Settings, demo_city_world: Template) -> Iterator[Published]:
     """The demo city with bpmn/ deployed and the holder's post in publicity."""
     rt = programme_runtime(settings)
-    load_demo_city(rt, say=None)
     deploy_programme(rt)
     with rt.uow(write=False) as uow:
         post = uow.session.scalars(select(Post).join(Official, Post.holder_id == Official.id)

@@ -21,13 +21,13 @@ from sqlalchemy import select
 
 from engine.models import Evidence, HumanTask, TaskDraft, TaskState
 from engine.parsing import read_sources
-from engine.programme.demo import load_demo_city
 from engine.programme.models import Official, Post, RiskPoint
 from engine.programme.services import organisation
 from engine.runtime import Runtime
 from engine.services import deployment, instances, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
+from tests.databases import Template
 from tests.web.conftest import programme_runtime
 from web import create_app
 
@@ -73,10 +73,9 @@ def live_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def cycle(settings: Settings) -> Iterator[Cycle]:
+def cycle(settings: Settings, demo_city_world: Template) -> Iterator[Cycle]:
     """The demo city, bpmn/ deployed and the holder's post cycle started."""
     rt = programme_runtime(settings)
-    load_demo_city(rt, say=None)
     with rt.uow() as uow:
         deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
     with rt.uow(write=False) as uow:

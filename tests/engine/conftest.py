@@ -4,7 +4,7 @@ work (exactly as web/ and the CLI do), plus the post cycle's data and clock."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +19,10 @@ from engine.services import clock, deployment, instances, tasks, timers
 from engine.services.tasks import TaskFilter
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR, FIXTURES
+from tests.databases import Template, TestDatabases, world
 
 if TYPE_CHECKING:
-    from .programme_org import City
+    from .programme.programme_org import City
 
 CST = timezone(timedelta(hours=8))
 #: The programme's first working day, 09:00 Beijing time.
@@ -185,31 +186,57 @@ class Driver:
             return uow.session.scalar(select(func.count()).select_from(model)) or 0
 
 
-@pytest.fixture
-def driver(rt: Runtime) -> Driver:
-    """A driver on a fresh database whose simulated clock reads ``T0``."""
-    drv = Driver(rt)
-    drv.set_clock(T0)
-    return drv
+def _on_runtime(settings: Settings, seed: Callable[[Driver], object]) -> None:
+    rt = Runtime(settings)
+    try:
+        seed(Driver(rt))
+    finally:
+        rt.close()
 
 
-@pytest.fixture
-def post(driver: Driver) -> Driver:
-    """The driver with the engine tests' cycle (``SIMPLE_CYCLE``) and bpmn/'s grading table
-    deployed."""
+def _deploy_simple_cycle(driver: Driver) -> None:
     with driver.rt.uow() as uow:
         deployment.deploy(uow, read_sources([FIXTURES / "simple_cycle.bpmn",
                                            BPMN_DIR / "post_grading.dmn"]), deployed_by="tests")
+
+
+@world
+def clock_at_t0_world(test_databases: TestDatabases, migrated_template: Template) -> Template:
+    """A migrated database whose simulated clock reads ``T0``."""
+    return test_databases.build(
+        "clock_at_t0", lambda settings: _on_runtime(settings, lambda d: d.set_clock(T0)),
+        migrated_template)
+
+
+@world
+def simple_cycle_world(test_databases: TestDatabases, clock_at_t0_world: Template) -> Template:
+    """``clock_at_t0_world`` with the engine tests' cycle and bpmn/'s grading table
+    deployed."""
+    return test_databases.build(
+        "simple_cycle", lambda settings: _on_runtime(settings, _deploy_simple_cycle),
+        clock_at_t0_world)
+
+
+@pytest.fixture
+def driver(rt: Runtime, clock_at_t0_world: Template) -> Driver:
+    """A driver on a fresh database whose simulated clock reads ``T0``."""
+    return Driver(rt)
+
+
+@pytest.fixture
+def post(driver: Driver, simple_cycle_world: Template) -> Driver:
+    """The driver with the engine tests' cycle (``SIMPLE_CYCLE``) and bpmn/'s grading table
+    deployed."""
     return driver
 
 
 @pytest.fixture
-def city(settings: Settings) -> Iterator[City]:
-    """The programme's runtime (lanes through the organisation, the register operators) on a
-    fresh database: the small city of ``programme_org`` imported, bpmn/ deployed, the
-    simulated clock at ``T0``."""
-    from .programme_org import make_city  # it builds on Driver, defined here
+def city(settings: Settings, programme_town_world: Template) -> Iterator[City]:
+    """The programme's runtime (lanes through the organisation, the register operators) on
+    a copy of ``programme_town_world``: the small city of ``programme_org`` imported, bpmn/
+    deployed, the simulated clock at ``T0``."""
+    from .programme.programme_org import open_city  # it builds on Driver, defined here
 
-    rt, town = make_city(settings, T0)
+    rt, town = open_city(settings)
     yield town
     rt.close()

@@ -3,7 +3,7 @@ engine.services.decisions, and the programme's rules in engine.programme.grading
 
 The deployed table is the rule: ``evaluate`` runs it with SpiffWorkflow's DMN engine and the
 runtime's sandboxed script engine, so it answers as a business-rule task does on every valid
-input (checked against the independent oracle of tests/engine/test_rules.py and against a
+input (checked against the independent oracle of tests/engine/programme/test_rules.py and against a
 business-rule task itself); a process version keeps the table it was deployed with; the
 latest deployed table answers when no version is given; no rule matched is an error naming
 the decision and the inputs; a table is parsed once per version of its file.
@@ -35,7 +35,7 @@ from tests.conftest import BPMN_DIR, FIXTURES
 from tests.dmn_edits import retested, without_cases
 
 from .conftest import ATTRIBUTES, post_attributes
-from .test_rules import ALL_CASES, DECISIONS, decide
+from .programme.test_rules import ALL_CASES, DECISIONS, decide
 
 SIMPLE = (FIXTURES / "simple_cycle.bpmn").read_text(encoding="utf-8")
 

@@ -13,7 +13,7 @@ from engine.parsing import NS, Source, read_sources
 from engine.runtime import Runtime
 from tests.conftest import BPMN_DIR
 
-from .self_supervision import SUPERVISORY
+from .programme.self_supervision import SUPERVISORY
 from .test_design import SMALL, _edit, _one, _rules, _validate
 
 
@@ -60,7 +60,7 @@ def test_the_small_process_without_exclusions_still_passes(rt: Runtime) -> None:
 
 
 def test_the_shipped_models_exclude_the_holder_from_judging_the_post() -> None:
-    """Every user task that judges a post (tests/engine/self_supervision.py) excludes its
+    """Every user task that judges a post (tests/engine/programme/self_supervision.py) excludes its
     holder; the holder's own steps (自己找, 定期自查, 纠正问题, 纠错整改) exclude nobody."""
     found: dict[str, str | None] = {}
     for source in read_sources([BPMN_DIR]):

@@ -16,26 +16,21 @@ from engine.actors import Actor
 from engine.errors import Forbidden, TaskAlreadyCompleted, ValidationFailed
 from engine.execution.mirror import org_codes
 from engine.models import HumanTask
-from engine.passwords import hash_password
 from engine.programme.services import organisation
 from engine.services import inbox, task_access, tasks
 from engine.services.inbox import count_tasks
 from engine.services.tasks import TaskFilter
 from engine.settings import Settings
 from engine.task_columns import CodeColumns
-from tests.inbox_org import PASSWORD, T0, Org, org_runtime
+from tests.databases import Template
+from tests.inbox_org import T0, Org, open_org
 
 HOLDER_POST = "CZJ-BGS-02"
 
 
-@pytest.fixture(scope="module")
-def password_hash() -> str:
-    return hash_password(PASSWORD)
-
-
 @pytest.fixture
-def org(settings: Settings, password_hash: str) -> Iterator[Org]:
-    org = org_runtime(settings, password_hash)
+def org(settings: Settings, inbox_org_world: Template) -> Iterator[Org]:
+    org = open_org(settings)
     yield org
     org.rt.close()
 

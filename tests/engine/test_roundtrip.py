@@ -29,7 +29,7 @@ from engine.services import messages
 from tests.conftest import ADMIN, BPMN_DIR
 
 from .conftest import Driver, post_attributes
-from .programme_org import City, post_data
+from .programme.programme_org import City, post_data
 
 MAX_STATE_BYTES = 8 * 1024
 MAX_STEPS = 400

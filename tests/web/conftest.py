@@ -13,14 +13,14 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from engine.mail import SmtpSettings
-from engine.passwords import hash_password
 from engine.programme.directory import OrgDirectory
 from engine.programme.notification_wording import WORDING
 from engine.programme.routing import org_resolver
 from engine.runtime import Runtime
 from engine.services import notification_mail, notifications
 from engine.settings import Settings
-from tests.inbox_org import PASSWORD, T0, Org, org_runtime
+from tests.databases import Template, TestDatabases, world
+from tests.inbox_org import PASSWORD, T0, Org, open_org, shared_password_hash
 from web import create_app
 
 __all__ = ["PASSWORD", "T0", "AuthActions", "Org", "csrf_token", "make_app", "notifying",
@@ -95,11 +95,22 @@ def csrf_token(html: str) -> str:
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return hash_password(PASSWORD)  # scrypt once for every account of every test
+    """``PASSWORD``'s hash, the one every account of the organisation has: scrypt once."""
+    return shared_password_hash()
 
 
 @pytest.fixture
-def org(settings: Settings, password_hash: str) -> Iterator[Org]:
-    org = org_runtime(settings, password_hash)
+def org(settings: Settings, inbox_org_world: Template) -> Iterator[Org]:
+    """The organisation of tests/inbox_org.py, on a copy of ``inbox_org_world``."""
+    org = open_org(settings)
     yield org
     org.rt.close()
+
+
+@world
+def post_cycle_world(test_databases: TestDatabases, inbox_org_world: Template) -> Template:
+    """The organisation with bpmn/ deployed and a post cycle started for the task page tests'
+    holder (tests/web/test_task_page.py); ``seeded`` is the instance's id."""
+    from .test_task_page import seed_post_cycle
+
+    return test_databases.build("post_cycle", seed_post_cycle, inbox_org_world)

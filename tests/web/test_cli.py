@@ -17,7 +17,8 @@ from flask import Flask
 from engine.runtime import Runtime
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
-from tests.engine.programme_org import City, post_data
+from tests.databases import Template, TestDatabases, world
+from tests.engine.programme.programme_org import City, post_data
 from web.cli import main
 
 #: The post cycle of 统计岗 (fgw-tzc-tj, level 2) in the small city of programme_org, whose
@@ -96,16 +97,26 @@ def irpm(database_url: str) -> Irpm:
     return Irpm(database_url)
 
 
-@pytest.fixture
-def deployed_cli(irpm: Irpm, database_url: str) -> Irpm:
-    """bpmn/ deployed, and the small city's organisation and logins imported (the post cycle
-    writes the register and routes its tasks through them)."""
-    rt = Runtime(Settings(database_url=database_url))
+def seed_deployed_cli(settings: Settings) -> None:
+    rt = Runtime(settings)
     try:
         City(rt).import_org()
     finally:
         rt.close()
-    irpm("deploy", BPMN_DIR, "--by", "tests")
+    Irpm(settings.database_url)("deploy", BPMN_DIR, "--by", "tests")
+
+
+@world
+def deployed_cli_world(test_databases: TestDatabases, migrated_template: Template) -> Template:
+    """The small city's organisation and logins imported, then bpmn/ deployed by ``irpm
+    deploy``: built once for this module's tests."""
+    return test_databases.build("deployed_cli", seed_deployed_cli, migrated_template)
+
+
+@pytest.fixture
+def deployed_cli(irpm: Irpm, deployed_cli_world: Template) -> Irpm:
+    """bpmn/ deployed, and the small city's organisation and logins imported (the post cycle
+    writes the register and routes its tasks through them)."""
     return irpm
 
 

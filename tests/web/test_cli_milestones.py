@@ -8,20 +8,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.programme.composition import programme_runtime
-from engine.settings import Settings
-from tests.engine.rehearsal_town import load_town
+from tests.databases import Template
 
 from .test_cli import Irpm
 
 
 @pytest.fixture
-def town_cli(database_url: str) -> Iterator[Irpm]:
-    rt = programme_runtime(Settings(database_url=database_url))
-    try:
-        load_town(rt)
-    finally:
-        rt.close()
+def town_cli(database_url: str, rehearsal_town_world: Template) -> Iterator[Irpm]:
     yield Irpm(database_url)
 
 

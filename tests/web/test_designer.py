@@ -20,6 +20,8 @@ from engine.programme.services import organisation
 from engine.services import deployment
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
+from tests.databases import Template, TestDatabases, world
+from tests.inbox_org import open_org, shared_password_hash
 
 from .conftest import AuthActions, Org, csrf_token, make_app
 
@@ -30,13 +32,24 @@ NO_LANE = UNIT_BPMN.replace("<bpmn:flowNodeRef>unit_discovery</bpmn:flowNodeRef>
 RENAMED = UNIT_BPMN.replace('name="查找单位层面风险"', 'name="查找单位层面廉政风险"', 1)
 
 
-@pytest.fixture
-def designed(org: Org, password_hash: str) -> Org:
-    """The test organisation, a designer account and bpmn/ deployed."""
+def seed_designed(settings: Settings) -> None:
+    org = open_org(settings)
     with org.rt.uow() as uow:
-        organisation.save_account(uow, "designer", password_hash=password_hash,
+        organisation.save_account(uow, "designer", password_hash=shared_password_hash(),
                               roles={"designer"})
         deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="setup")
+    org.rt.close()
+
+
+@world
+def designed_world(test_databases: TestDatabases, inbox_org_world: Template) -> Template:
+    """The organisation with a designer account and bpmn/ deployed, once for this module."""
+    return test_databases.build("designed", seed_designed, inbox_org_world)
+
+
+@pytest.fixture
+def designed(org: Org, designed_world: Template) -> Org:
+    """The test organisation, a designer account and bpmn/ deployed."""
     return org
 
 

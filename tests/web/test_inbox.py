@@ -12,6 +12,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from engine.settings import Settings
+from tests.databases import Template, TestDatabases, world
+from tests.inbox_org import open_org
 
 from .conftest import T0, AuthActions, Org, make_app
 
@@ -31,10 +33,25 @@ def as_user(auth: AuthActions, username: str) -> None:
     assert auth.login(username).status_code == 302
 
 
+def seed_task(settings: Settings) -> uuid.UUID:
+    org = open_org(settings)
+    try:
+        return org.open_task(org.start(HOLDER_POST)).id
+    finally:
+        org.rt.close()
+
+
+@world
+def holder_task_world(test_databases: TestDatabases, inbox_org_world: Template) -> Template:
+    """The organisation with the holder's inbox cycle started, once for this module;
+    ``seeded`` is its open task's id."""
+    return test_databases.build("holder_task", seed_task, inbox_org_world)
+
+
 @pytest.fixture
-def task(org: Org) -> uuid.UUID:
+def task(org: Org, holder_task_world: Template) -> uuid.UUID:
     """The holder's open task (查找廉政风险, due in 10 days), unclaimed."""
-    return org.open_task(org.start(HOLDER_POST)).id
+    return holder_task_world.seeded
 
 
 def test_the_holder_sees_their_post_task_to_claim_and_nobody_else_does(

@@ -20,6 +20,7 @@ from engine.programme.models import Feedback
 from engine.programme.services import feedback
 from engine.services import timers
 from engine.settings import Settings
+from tests.databases import Template, TestDatabases, world
 
 from .conftest import T0, AuthActions, Org, csrf_token, make_app
 from .publicity_cycle import YEAR, deploy_programme, to_publicity
@@ -52,13 +53,29 @@ def clock(app: Flask) -> Clock:
     return clock
 
 
+def seed_published(settings: Settings) -> dict[str, int]:
+    app = make_app(settings, IRPM_FEEDBACK_LIMIT=3, IRPM_FEEDBACK_WINDOW=600)
+    rt = app.extensions["irpm"]
+    try:
+        deploy_programme(rt)
+        return {LEVEL3: to_publicity(rt, LEVEL3),
+                LEVEL1: to_publicity(rt, LEVEL1, high_risk=True)}
+    finally:
+        rt.close()
+
+
+@world
+def published_world(test_databases: TestDatabases, inbox_org_world: Template) -> Template:
+    """The organisation with bpmn/ deployed and two of CZJ's posts taken to publicity by
+    this module's app, built once for its tests; ``seeded``: post → instance id."""
+    return test_databases.build("published", seed_published, inbox_org_world)
+
+
 @pytest.fixture
-def published(app: Flask, org: Org) -> dict[str, int]:
+def published(app: Flask, org: Org, published_world: Template) -> dict[str, int]:
     """CZJ's 办公室: 科员（文秘） at level 3 and 科员（档案管理） at level 1 (a high risk), both
     in publicity; 办公室主任 not yet published."""
-    rt = app.extensions["irpm"]
-    deploy_programme(rt)
-    return {LEVEL3: to_publicity(rt, LEVEL3), LEVEL1: to_publicity(rt, LEVEL1, high_risk=True)}
+    return dict(published_world.seeded)
 
 
 def page(client: FlaskClient, url: str) -> str:

@@ -26,6 +26,7 @@ from engine.runtime import Runtime
 from engine.services import deployment, instances, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
+from tests.databases import Template
 
 from .conftest import AuthActions, Org, csrf_token, make_app, programme_runtime
 
@@ -75,13 +76,23 @@ def start_post_cycle(rt: Runtime, post_code: str = HOLDER_POST) -> int:
                                        actor=organisation.actor_for(uow, "admin")).id
 
 
-def running_post_cycle(settings: Settings) -> Iterator[PostCycle]:
+def seed_post_cycle(settings: Settings) -> int:
     """bpmn/ deployed (in the organisation ``org`` loaded) and a post cycle started for the
-    holder's post: 自己找 waits for them to claim it."""
+    holder's post, for a template (``post_cycle_world``): the instance's id."""
     rt = programme_runtime(settings)
-    with rt.uow() as uow:
-        deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
-    yield PostCycle(rt, start_post_cycle(rt))
+    try:
+        with rt.uow() as uow:
+            deployment.deploy(uow, read_sources([BPMN_DIR]), deployed_by="tests")
+        return start_post_cycle(rt)
+    finally:
+        rt.close()
+
+
+def running_post_cycle(settings: Settings, post_cycle_world: Template) -> Iterator[PostCycle]:
+    """bpmn/ deployed (in the organisation ``org`` loaded) and a post cycle started for the
+    holder's post: 自己找 waits for them to claim it (a copy of ``post_cycle_world``)."""
+    rt = programme_runtime(settings)
+    yield PostCycle(rt, post_cycle_world.seeded)
     rt.close()
 
 
@@ -93,8 +104,8 @@ def task_page_app(settings: Settings, tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def cycle(org: Org, settings: Settings) -> Iterator[PostCycle]:
-    yield from running_post_cycle(settings)
+def cycle(org: Org, settings: Settings, post_cycle_world: Template) -> Iterator[PostCycle]:
+    yield from running_post_cycle(settings, post_cycle_world)
 
 
 @pytest.fixture

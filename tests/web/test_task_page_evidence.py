@@ -23,6 +23,7 @@ from werkzeug.test import encode_multipart
 
 from engine.models import Evidence, TaskState
 from engine.settings import Settings
+from tests.databases import Template
 
 from .conftest import AuthActions, Org
 from .test_task_page import (
@@ -64,8 +65,8 @@ XLSX = _xlsx()
 
 
 @pytest.fixture
-def cycle(org: Org, settings: Settings) -> Iterator[PostCycle]:
-    yield from running_post_cycle(settings)
+def cycle(org: Org, settings: Settings, post_cycle_world: Template) -> Iterator[PostCycle]:
+    yield from running_post_cycle(settings, post_cycle_world)
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from engine.programme.services import milestones
 from engine.services import clock, notification_mail, notifications, tasks, timers
 from scheduler import SchedulerService, SchedulerSettings
 
-from ..web.mailserver import Mailbox, SmtpServer, free_port
+from ...web.mailserver import Mailbox, SmtpServer, free_port
 from .programme_org import CITY_COMMISSION, FGW_HEAD, FGW_PRINCIPAL, YEAR, City, risk
 
 CST = timezone(timedelta(hours=8))

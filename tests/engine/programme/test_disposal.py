@@ -31,9 +31,9 @@ from engine.services import deployment, tasks
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
+from ..test_roundtrip import check_roundtrip
 from .conftest import T0, Driver
 from .programme_org import City
-from .test_roundtrip import check_roundtrip
 
 DISPOSAL = BPMN_DIR / "disposal.bpmn"
 DAY = timedelta(days=1)

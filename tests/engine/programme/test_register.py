@@ -1,7 +1,8 @@
 """The risk register (信息档案): a post's level, the reviewer's change of a level,
 history, bad input, publication and the publicity page.
 
-The organisation (imported from CSV like tests/engine/test_organisation.py): 发展和改革委员会
+The organisation (imported from CSV like tests/engine/programme/test_organisation.py):
+发展和改革委员会
 with a leadership department and 投资处, one post per level by rule — 主任 (单位领导班子正职岗位,
 level 1), 项目审批岗 (行政审批权, level 1), 统计岗 (公共服务, level 2), 档案岗 (level 3) — and
 财政局, whose official may not own a measure of 发改委's risks.
@@ -32,7 +33,9 @@ from engine.programme.services import (
 )
 from engine.runtime import Runtime
 from engine.services import clock, instances
+from engine.settings import Settings
 from tests.conftest import deploy_text
+from tests.databases import Template, TestDatabases, world
 
 from .conftest import T0
 
@@ -91,8 +94,8 @@ def shared_hash() -> str:
     return hash_password("demo-password-2011")
 
 
-@pytest.fixture
-def org(rt: Runtime) -> Runtime:
+def seed_org(settings: Settings) -> None:
+    rt = Runtime(settings)
     with rt.uow() as uow:
         org_import.import_csv(uow, {name: dedent(body).encode() for name, body in ORG_CSV.items()})
     with rt.uow() as uow:
@@ -101,6 +104,17 @@ def org(rt: Runtime) -> Runtime:
         with rt.uow() as uow:
             organisation.save_account(uow, username, password_hash=shared_hash(),
                                   official_code=official)
+    rt.close()
+
+
+@world
+def register_org_world(test_databases: TestDatabases, migrated_template: Template) -> Template:
+    """This module's organisation and logins, imported once for its tests."""
+    return test_databases.build("register_org", seed_org, migrated_template)
+
+
+@pytest.fixture
+def org(rt: Runtime, register_org_world: Template) -> Runtime:
     return rt
 
 

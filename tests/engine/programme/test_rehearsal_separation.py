@@ -1,5 +1,5 @@
 """Separation of duties (回避) in the rehearsal: two years of the programme on a town whose
-leaders hold posts (tests/engine/leaders_town.py), every task completed by a person it was
+leaders hold posts (tests/engine/programme/leaders_town.py), every task completed by a person it was
 routed to — and not one supervisory step done by the holder of the post it is about.
 
 Issue 11: "nobody may check, review or supervise their own post — this is an integrity

@@ -5,7 +5,7 @@ the post the step is about — what separation of duties (回避) must keep at z
 11): a 互相查 by the post holder, a 领导点 by the head on the head's own post, a review,
 monitoring or 廉政谈话 of one's own post. The task row names the post (``post_code``); the
 organisation names its holder. Run as a script on a rehearsed database to print the count:
-``python -m tests.engine.self_supervision sqlite:///instance/irpm.db``.
+``python -m tests.engine.programme.self_supervision sqlite:///instance/irpm.db``.
 """
 
 from __future__ import annotations

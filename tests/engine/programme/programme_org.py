@@ -38,7 +38,7 @@ from engine.services import tasks as tasks_service
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR
 
-from .conftest import Driver
+from ..conftest import Driver
 
 ORG_CSV = {
     "units.csv": """\
@@ -183,12 +183,26 @@ class City(Driver):
 
 
 def make_city(settings: Settings, at: datetime) -> tuple[Runtime, City]:
+    """The programme's runtime on a migrated database, the clock at ``at``, the city
+    imported and bpmn/ deployed; the caller closes the runtime."""
     rt = programme_runtime(settings)
     city = City(rt)
     city.set_clock(at)
     city.import_org()
     city.deploy_models()
     return rt, city
+
+
+def seed_city(settings: Settings, at: datetime) -> None:
+    """What ``make_city`` writes, for a template (``programme_town_world``)."""
+    make_city(settings, at)[0].close()
+
+
+def open_city(settings: Settings) -> tuple[Runtime, City]:
+    """The programme's runtime on a database that holds the city already (a copy of
+    ``programme_town_world``); the caller closes the runtime."""
+    rt = programme_runtime(settings)
+    return rt, City(rt)
 
 
 #: The department 投资处's staff and head: a peer check (互相查) goes to all of them but the

@@ -23,16 +23,16 @@ from engine.programme.services import milestones, organisation
 from engine.runtime import Runtime
 from engine.services import clock, instances, tasks
 from engine.settings import Settings
+from tests.databases import Template
 
-from .rehearsal_town import UNITS, load_town
+from .rehearsal_town import UNITS
 
 CST = timezone(timedelta(hours=8))
 
 
 @pytest.fixture
-def town(settings: Settings) -> Iterator[Runtime]:
+def town(settings: Settings, rehearsal_town_world: Template) -> Iterator[Runtime]:
     rt = programme_runtime(settings)
-    load_town(rt)
     yield rt
     rt.close()
 

@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from collections import Counter, defaultdict
 from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from engine.db import make_engine
-from engine.models import Base, ProcessInstance
+from engine.models import ProcessInstance
 from engine.programme.demo import (
     CAMPAIGN_KEY,
     DEFAULT_PASSWORD,
@@ -39,7 +36,8 @@ from engine.programme.services import org_import, organisation
 from engine.runtime import Runtime
 from engine.services import clock, instances
 from engine.settings import PROJECT_ROOT, Settings
-from tests.conftest import PG_URL, deploy_text
+from tests.conftest import deploy_text
+from tests.databases import Template
 from web.cli import main
 
 from .test_rules import decide
@@ -126,9 +124,11 @@ class Loaded(NamedTuple):
 
 
 @pytest.fixture
-def loaded(rt: Runtime) -> Loaded:
-    """The demo city loaded into this test's fresh migrated database."""
-    return Loaded(rt, *timed_load(rt))
+def loaded(rt: Runtime, demo_city_world: Template) -> Loaded:
+    """The demo city in this test's database, a copy of ``demo_city_world``: the session's
+    real, timed load into a fresh migrated database, whose summary and time it carries."""
+    summary, seconds = demo_city_world.seeded
+    return Loaded(rt, summary, seconds)
 
 
 # ------------------------------------------------------------------------- the city itself
@@ -331,27 +331,17 @@ def test_load_repairs_a_changed_demo_account(loaded: Loaded) -> None:
         assert organisation.get_account(uow, "czj-0011").roles == {"staff"}
 
 
-def _fresh_runtime(template: str, tmp_path: Path) -> Runtime:
-    """Another freshly migrated database: a copy of the template file, or the PostgreSQL
-    test database emptied (as the ``database_url`` fixture does)."""
-    if PG_URL:
-        engine = make_engine(PG_URL)
-        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
-        with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
-        return Runtime(Settings(database_url=PG_URL))
-    target = tmp_path / "second.db"
-    shutil.copyfile(template, target)
-    return Runtime(Settings(database_url=f"sqlite:///{target}"))
+def _fresh_runtime(database_url: str) -> Runtime:
+    """A runtime on another freshly migrated database (``second_database_url``)."""
+    return Runtime(Settings(database_url=database_url))
 
 
 def test_same_seed_exports_identically_from_two_fresh_databases(
-        loaded: Loaded, _template: str, tmp_path: Path,
+        loaded: Loaded, second_database_url: str,
         capsys: pytest.CaptureFixture[str]) -> None:
     rt = loaded.rt
     first = export(rt)
-    second_rt = _fresh_runtime(_template, tmp_path)
+    second_rt = _fresh_runtime(second_database_url)
     try:
         assert counts(second_rt)["units"] == 0
         summary, seconds = timed_load(second_rt)

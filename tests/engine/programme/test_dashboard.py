@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.models import EventType, InstanceEvent, ProcessDefinition, ProcessInstance
-from engine.passwords import hash_password
 from engine.programme.models import MilestoneReport
 from engine.programme.services import dashboard as figures
 from engine.programme.services import organisation, register_grading, register_risk_points
@@ -21,7 +20,8 @@ from engine.programme.services.dashboard_milestones import CHINA
 from engine.programme.services.dashboard_register import RegisterCache
 from engine.programme.services.milestones import create_plan
 from engine.settings import Settings
-from tests.inbox_org import PASSWORD, T0, Org, org_runtime
+from tests.databases import Template, TestDatabases, world
+from tests.inbox_org import T0, Org, open_org
 
 ADMIN = Actor("admin", frozenset(), is_admin=True)
 YEAR = 2011
@@ -51,9 +51,8 @@ def fabricated_instance(org: Org, process_id: str, key: str,
         return instance.id
 
 
-@pytest.fixture
-def city(settings: Settings) -> Iterator[Org]:
-    org = org_runtime(settings, hash_password(PASSWORD))
+def seed_dashboard_city(settings: Settings) -> None:
+    org = open_org(settings)
     rt = org.rt
     with rt.uow() as uow:
         # CZJ: a level-1 and a level-3 risk on a post, one at the unit itself.
@@ -79,8 +78,21 @@ def city(settings: Settings) -> Iterator[Org]:
     org.set_clock(T0 + timedelta(days=8))
     org.start("FGW-BGS-02")  # due T0+18d
     org.set_clock(T0 + timedelta(days=12))  # 2 overdue (CZJ), 1 due within 3 days (FGW)
-    yield org
     rt.close()
+
+
+@world
+def dashboard_city_world(test_databases: TestDatabases, inbox_org_world: Template) -> Template:
+    """The inbox organisation with this module's risks, grades, publication and tasks,
+    built once for the module's tests."""
+    return test_databases.build("dashboard_city", seed_dashboard_city, inbox_org_world)
+
+
+@pytest.fixture
+def city(settings: Settings, dashboard_city_world: Template) -> Iterator[Org]:
+    org = open_org(settings)
+    yield org
+    org.rt.close()
 
 
 def read(org: Org, year: int | None = YEAR) -> figures.Dashboard:
