@@ -418,8 +418,8 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
     first_id = last_id = 0
     starter = Actor("bench")
     gc.collect()
-    clock = time.perf_counter
-    began = clock()
+    timer = time.perf_counter
+    began = timer()
     for k in range(n):
         i = offset + k
         with rt.uow() as uow:
@@ -431,18 +431,18 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
         actions += 1
         transactions += 1
         while True:
-            t = clock()
+            t = timer()
             status, due, tasks = _next_step(irpm, instance_id)
-            lookup += clock() - t
+            lookup += timer() - t
             index = pick([row[1] for row in tasks], due is not None)
             if index is not None:
                 task_id, element, group = tasks[index]
                 data = form_data(element, i)
-                t = clock()
+                t = timer()
                 with rt.uow() as uow:
                     tasks_service.complete_task(uow, task_id, Actor(f"bench-{element}",
                                                                frozenset({group})), data)
-                latencies.append(clock() - t)
+                latencies.append(timer() - t)
             elif status == InstanceStatus.COMPLETED:
                 break
             elif status == InstanceStatus.WAITING and due is not None:
@@ -458,7 +458,7 @@ def run_irpm(irpm: Irpm, n: int, offset: int = 0, label: str = "irpm") -> RunRes
                 raise RuntimeError(f"instance {instance_id} is {status}")
             actions += 1
             transactions += 1
-    return RunResult(label, n, clock() - began, actions, transactions, lookup, latencies,
+    return RunResult(label, n, timer() - began, actions, transactions, lookup, latencies,
                      first_id, last_id)
 
 
