@@ -17,13 +17,11 @@ post            holder name         level what 回避 changes
 
 from __future__ import annotations
 
-from textwrap import dedent
-
-from engine.passwords import hash_password
-from engine.programme.services import org_import, organisation
 from engine.runtime import Runtime
 
-UNITS = ("FGW", "CZJ", "RSJ")
+from . import rehearsal_town
+
+UNITS = rehearsal_town.UNITS
 TOWN = {
     "units.csv": "code,name,principal_code,discipline_officer_code\n" + "".join(
         f"{u},{name},{u}-01,{u}-03\n" for u, name in zip(
@@ -46,13 +44,4 @@ TOWN = {
 
 def load_town(rt: Runtime) -> None:
     """Import the town and make its logins (``fgw-01`` … ``rsj-05``, ``jiwei``)."""
-    password = hash_password("test-password-2011")
-    with rt.uow() as uow:
-        org_import.import_csv(uow, {n: dedent(b).encode() for n, b in TOWN.items()})
-    with rt.uow() as uow:
-        for unit in UNITS:
-            for i in range(1, 6):
-                organisation.save_account(uow, f"{unit.lower()}-0{i}", password_hash=password,
-                                          official_code=f"{unit}-0{i}")
-        organisation.save_account(uow, "jiwei", password_hash=password,
-                                  roles=frozenset({"discipline_commission"}))
+    rehearsal_town.load_town(rt, TOWN)

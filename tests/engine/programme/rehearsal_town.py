@@ -31,11 +31,12 @@ TOWN = {
 }
 
 
-def load_town(rt: Runtime) -> None:
-    """Import the town and make its logins (``fgw-01`` … ``rsj-05``, ``jiwei``)."""
+def load_town(rt: Runtime, town: dict[str, str] | None = None) -> None:
+    """Import the town (``TOWN``, or another with the same units and five officials each)
+    and make its logins (``fgw-01`` … ``rsj-05``, ``jiwei``)."""
     password = hash_password("test-password-2011")
     with rt.uow() as uow:
-        org_import.import_csv(uow, {n: dedent(b).encode() for n, b in TOWN.items()})
+        org_import.import_csv(uow, {n: dedent(b).encode() for n, b in (town or TOWN).items()})
     with rt.uow() as uow:
         for unit in UNITS:
             for i in range(1, 6):
