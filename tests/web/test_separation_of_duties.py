@@ -24,7 +24,7 @@ from engine.services import instances, timers
 from .conftest import T0, AuthActions, Org
 from .publicity_cycle import complete, deploy_programme, open_task, risk, start_post_cycle
 from .test_cli import HOLDER as CLI_HOLDER
-from .test_cli import RISKS, Irpm, deployed_cli, irpm  # noqa: F401  (fixtures)
+from .test_cli import RISKS, Irpm, deployed_cli, deployed_cli_world, irpm  # noqa: F401  (fixtures)
 
 CLERK, COLLEAGUE, HEAD, DEPUTY = "czj-0011", "czj-0012", "czj-0009", "czj-0002"
 PRINCIPAL, OFFICER = "czj-0001", "czj-0004"
