@@ -33,9 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..actors import SYSTEM, Actor
-from ..errors import ValidationFailed
 from ..operators import OperatorCall
+from . import operator_params as params
 from .services import disposals, register_disposal
 
 #: The sources a post's cycle starts a disposal from (by hand: ``disposals.start_by_hand``).
@@ -49,57 +48,39 @@ MEASURES = ("reminder", "talk", "admonishment", "correction", "verification")
 OUTCOMES = ("corrected", "accountability")
 
 
-def _fail(call: OperatorCall, name: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(f"service task '{call.element_id}': parameter '{name}' {problem}",
-                            {name: [problem]})
 
 
-def _text(call: OperatorCall, name: str, default: str | None = None) -> str:
-    value = call.params.get(name, default)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(call, name, f"must be non-empty text, not {value!r}")
-    return value.strip()
 
 
-def _int(call: OperatorCall, name: str) -> int:
-    value = call.params.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(call, name, f"must be a whole number, not {value!r}")
-    return value
 
 
-def _choice(call: OperatorCall, name: str, choices: tuple[str, ...]) -> str:
-    value = _text(call, name)
-    if value not in choices:
-        raise _fail(call, name, f"must be one of {', '.join(choices)}, not {value!r}")
-    return value
 
 
-def _actor(call: OperatorCall) -> Actor:
-    return Actor(call.actor or SYSTEM)
 
 
 def start(call: OperatorCall) -> dict[str, Any]:
     """Start a disposal of the post with the finding as its start data (see the table)."""
-    finding = {"source": _choice(call, "source", CYCLE_SOURCES),
-               "description": _text(call, "description")}
+    finding = {"source": params.choice(call, "source", CYCLE_SOURCES),
+               "description": params.text(call, "description")}
     for name in ("category", "likelihood", "harm"):
         if call.params.get(name):
             finding[name] = call.params[name]
-    instance = disposals.begin(call.uow, _text(call, "post_code"), _int(call, "year"),
-                               finding, _actor(call) if call.actor else None, now=call.now)
+    instance = disposals.begin(call.uow, params.text(call, "post_code"),
+                               params.whole_number(call, "year"), finding,
+                               params.acting(call) if call.actor else None, now=call.now)
     return {"disposal_instance": instance.id, "disposal_key": instance.business_key}
 
 
 def record_disposal(call: OperatorCall) -> dict[str, Any]:
     """One step of a disposal in the register (see the table)."""
-    step = _choice(call, "step", ("finding", *MEASURES, *OUTCOMES))
-    actor = _actor(call)
+    step = params.choice(call, "step", ("finding", *MEASURES, *OUTCOMES))
+    actor = params.acting(call)
     if step == "finding":
         finding = call.params.get("finding")
         if not isinstance(finding, dict):
-            raise _fail(call, "finding", "must be the disposal's finding {source, description}")
-        post_code, year = _text(call, "post_code"), _int(call, "year")
+            raise params.fail(call, "finding",
+                              "must be the disposal's finding {source, description}")
+        post_code, year = params.text(call, "post_code"), params.whole_number(call, "year")
         source = str(finding.get("source"))
         finding = {**finding, "found_by": finding.get("found_by")
                    or disposals.FOUND_BY.get(source)}
@@ -109,13 +90,13 @@ def record_disposal(call: OperatorCall) -> dict[str, Any]:
         assert point.post is not None
         standing = register_disposal.post_standing(call.uow, point.post, year)
         return {"risk_point": point.id, **standing.as_data()}
-    risk_point = _int(call, "risk_point")
+    risk_point = params.whole_number(call, "risk_point")
     if step in OUTCOMES:
         row = register_disposal.record_outcome(call.uow, risk_point, step,
-                                               _text(call, "text", step), actor)
+                                               params.text(call, "text", step), actor)
         return {"risk_point": row.id, "outcome": step}
     owner = call.params.get("owner_role")
-    measure = register_disposal.record_step(call.uow, risk_point, step, _text(call, "text"),
+    measure = register_disposal.record_step(call.uow, risk_point, step, params.text(call, "text"),
                                             actor, owner_role=owner or None)
     return {"measure": measure.id}
 
@@ -128,8 +109,8 @@ def _why(finding: dict[str, Any]) -> str:
 
 def disposal_outcomes(call: OperatorCall) -> dict[str, int]:
     """The post's disposals of the year by outcome (see the table)."""
-    return register_disposal.disposal_outcomes(call.uow, _text(call, "post_code"),
-                                               _int(call, "year"))
+    return register_disposal.disposal_outcomes(call.uow, params.text(call, "post_code"),
+                                               params.whole_number(call, "year"))
 
 
 OPERATORS: dict[str, Callable[[OperatorCall], Any]] = {

@@ -22,30 +22,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ValidationFailed
 from ..operators import OperatorCall
+from . import operator_params as params
 from .milestoneschema import NAMES
 from .services import milestones
-
-
-def _fail(call: OperatorCall, name: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(f"service task '{call.element_id}': parameter '{name}' {problem}",
-                            {name: [problem]})
 
 
 def _name(call: OperatorCall) -> str:
     value = call.params.get("milestone")
     if value not in NAMES:
-        raise _fail(call, "milestone", f"must be one of {', '.join(NAMES)}, not {value!r}")
+        raise params.fail(call, "milestone", f"must be one of {', '.join(NAMES)}, not {value!r}")
     return str(value)
 
 
 def plan(call: OperatorCall) -> dict[str, dict[str, str]]:
     year, units = call.params.get("year"), call.params.get("units")
     if isinstance(year, bool) or not isinstance(year, int):
-        raise _fail(call, "year", f"must be a whole number, not {year!r}")
+        raise params.fail(call, "year", f"must be a whole number, not {year!r}")
     if not isinstance(units, list) or not all(isinstance(u, str) and u for u in units):
-        raise _fail(call, "units", "must be a list of unit codes")
+        raise params.fail(call, "units", "must be a list of unit codes")
     created = milestones.create_plan(call.uow, call.instance_id, call.business_key, year,
                                      units, call.params.get("milestones"), call.now)
     return milestones.timer_dates(created)

@@ -38,10 +38,9 @@ from collections.abc import Callable
 from datetime import timedelta, timezone
 from typing import Any
 
-from ..actors import SYSTEM, Actor
-from ..errors import ValidationFailed
 from ..models import ProcessInstance
 from ..operators import OperatorCall
+from . import operator_params as params
 from .models import PostGrading
 from .services import organisation, register_cycle, register_grading, register_risk_points
 
@@ -56,42 +55,16 @@ OWNER_ROLES = ("post_holder", "department_head", "deputy_in_charge", "principal"
 # ------------------------------------------------------------------------------ params
 
 
-def _fail(call: OperatorCall, name: str, problem: str) -> ValidationFailed:
-    return ValidationFailed(f"service task '{call.element_id}': parameter '{name}' {problem}",
-                            {name: [problem]})
 
 
-def _text(call: OperatorCall, name: str, default: str | None = None) -> str:
-    value = call.params.get(name, default)
-    if not isinstance(value, str) or not value.strip():
-        raise _fail(call, name, f"must be non-empty text, not {value!r}")
-    return value.strip()
 
 
-def _int(call: OperatorCall, name: str, default: int | None = None) -> int:
-    value = call.params.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(call, name, f"must be a whole number, not {value!r}")
-    return value
 
 
-def _list(call: OperatorCall, name: str) -> list[Any]:
-    value = call.params.get(name)
-    if not isinstance(value, list):
-        raise _fail(call, name, f"must be a list, not {type(value).__name__}")
-    return value
 
 
-def _choice(call: OperatorCall, name: str, choices: tuple[str, ...], default: str) -> str:
-    value = _text(call, name, default)
-    if value not in choices:
-        raise _fail(call, name, f"must be one of {', '.join(choices)}, not {value!r}")
-    return value
 
 
-def _actor(call: OperatorCall) -> Actor:
-    """The register's history names who made the process take the step."""
-    return Actor(call.actor or SYSTEM)
 
 
 def _version(call: OperatorCall) -> int:
@@ -101,7 +74,7 @@ def _version(call: OperatorCall) -> int:
     the session (the engine locked it for this step), so this costs no query."""
     instance = call.uow.session.get(ProcessInstance, call.instance_id)
     if instance is None:
-        raise _fail(call, "instance", f"names no process instance ({call.instance_id})")
+        raise params.fail(call, "instance", f"names no process instance ({call.instance_id})")
     return instance.definition_id
 
 
@@ -110,7 +83,7 @@ def _version(call: OperatorCall) -> int:
 
 def unit_posts(call: OperatorCall) -> list[dict[str, Any]]:
     """``unit_code`` → every post of the unit as post-cycle start data."""
-    unit = _text(call, "unit_code")
+    unit = params.text(call, "unit_code")
     return [{"post_code": p.code, "post_name": p.name, "department_code": p.department.code,
              "unit_code": unit, **p.attributes(), "business_key": p.code}
             for p in organisation.posts_of(call.uow, unit)]
@@ -118,7 +91,7 @@ def unit_posts(call: OperatorCall) -> list[dict[str, Any]]:
 
 def unit_departments(call: OperatorCall) -> list[dict[str, Any]]:
     """``unit_code`` → the unit's departments."""
-    unit = _text(call, "unit_code")
+    unit = params.text(call, "unit_code")
     return [{"department_code": d.code, "department_name": d.name, "unit_code": unit}
             for d in organisation.departments_of(call.uow, unit)]
 
@@ -129,19 +102,20 @@ def unit_departments(call: OperatorCall) -> list[dict[str, Any]]:
 def record_risks(call: OperatorCall) -> list[int]:
     """``tier`` (unit, department, post; default post), ``code``, ``year``, ``risks`` (a
     discovery form's list) and ``found_by`` (the method, unless a risk names its own)."""
-    tier = _choice(call, "tier", TIERS, "post")
-    code, year, risks = _text(call, "code"), _int(call, "year"), _list(call, "risks")
-    found_by = _text(call, "found_by")
+    tier = params.choice(call, "tier", TIERS, "post")
+    code, year = params.text(call, "code"), params.whole_number(call, "year")
+    risks = params.items(call, "risks")
+    found_by = params.text(call, "found_by")
     if not risks:
         return []
     points = []
     for index, risk in enumerate(risks):
         if not isinstance(risk, dict):
-            raise _fail(call, "risks", f"item {index} must be an object")
+            raise params.fail(call, "risks", f"item {index} must be an object")
         points.append({"found_by": found_by, **risk})
-    rows = register_risk_points.record_risk_points(call.uow, {tier: code}, year, points,
-                                                   _actor(call), source_instance=call.instance_id,
-                                                   definition_id=_version(call))
+    rows = register_risk_points.record_risk_points(
+        call.uow, {tier: code}, year, points, params.acting(call),
+        source_instance=call.instance_id, definition_id=_version(call))
     return [row.id for row in rows]
 
 
@@ -154,31 +128,34 @@ def _levels(grading: PostGrading) -> dict[str, Any]:
 def grade_post(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year`` → ``{post_level, rule_level, risk_level, responsible_role,
     direct_manager_role}``; ``post_level`` is the level in force (a reviewer's, if set)."""
-    grading = register_grading.grade(call.uow, _text(call, "post_code"), _int(call, "year"),
-                                     _actor(call), definition_id=_version(call))
+    grading = register_grading.grade(
+        call.uow, params.text(call, "post_code"), params.whole_number(call, "year"),
+        params.acting(call), definition_id=_version(call))
     return _levels(grading)
 
 
 def override_level(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year``, ``level``, ``reason`` (logged with every change)."""
     grading = register_grading.change_level(
-        call.uow, _text(call, "post_code"), _int(call, "year"), _int(call, "level"),
-        _text(call, "reason"), _actor(call), definition_id=_version(call))
+        call.uow, params.text(call, "post_code"), params.whole_number(call, "year"),
+        params.whole_number(call, "level"), params.text(call, "reason"), params.acting(call),
+        definition_id=_version(call))
     return _levels(grading)
 
 
 def publish_post(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year`` → the published levels and when."""
-    grading = register_cycle.publish_post(call.uow, _text(call, "post_code"),
-                                          _int(call, "year"), _actor(call))
+    grading = register_cycle.publish_post(call.uow, params.text(call, "post_code"),
+                                          params.whole_number(call, "year"), params.acting(call))
     assert grading.published_at is not None
     return {**_levels(grading), "published_at": grading.published_at.isoformat()}
 
 
 def archive(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year`` → the level and the ids of the year's risk points on file."""
-    grading, points = register_cycle.archive_post(call.uow, _text(call, "post_code"),
-                                                  _int(call, "year"), _actor(call))
+    grading, points = register_cycle.archive_post(
+        call.uow, params.text(call, "post_code"), params.whole_number(call, "year"),
+        params.acting(call))
     return {**_levels(grading), "risk_points": [p.id for p in points]}
 
 
@@ -187,24 +164,24 @@ def add_measures(call: OperatorCall) -> list[int]:
     risk_points?}``), ``kind`` (default prevention), ``owner_role`` (the leader of the post
     who carries them out, default post_holder; a vacant post falls back to the department
     head), ``status`` (default planned) → the measure ids."""
-    post_code, year = _text(call, "post_code"), _int(call, "year")
-    kind = _choice(call, "kind", ("prevention", "monitoring", "disposal"), "prevention")
-    status = _choice(call, "status", ("planned", "in_progress", "done"), "planned")
-    owner = _owner_code(call, post_code, _choice(call, "owner_role", OWNER_ROLES,
+    post_code, year = params.text(call, "post_code"), params.whole_number(call, "year")
+    kind = params.choice(call, "kind", ("prevention", "monitoring", "disposal"), "prevention")
+    status = params.choice(call, "status", ("planned", "in_progress", "done"), "planned")
+    owner = _owner_code(call, post_code, params.choice(call, "owner_role", OWNER_ROLES,
                                                  "post_holder"))
     today = call.now.astimezone(CHINA).date()
     measures = []
-    for index, item in enumerate(_list(call, "measures")):
+    for index, item in enumerate(params.items(call, "measures")):
         days = item.get("due_in_days", 30) if isinstance(item, dict) else None
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise _fail(call, "measures", f"item {index} needs a description and a whole "
+            raise params.fail(call, "measures", f"item {index} needs a description and a whole "
                                           "number of days 'due_in_days' (0 or more)")
         measure = {"kind": kind, "description": item.get("description"), "owner": owner,
                    "due_date": (today + timedelta(days=days)).isoformat(), "status": status}
         if "risk_points" in item:
             measure["risk_points"] = item["risk_points"]
         measures.append(measure)
-    rows = register_cycle.record_measures(call.uow, post_code, year, measures, _actor(call))
+    rows = register_cycle.record_measures(call.uow, post_code, year, measures, params.acting(call))
     return [row.id for row in rows]
 
 
@@ -217,7 +194,7 @@ def _owner_code(call: OperatorCall, post_code: str, role: str) -> str:
                 "principal": unit.principal,
                 "discipline_officer": unit.discipline_officer}[role]
     if official is None:
-        raise _fail(call, "owner_role", f"names a vacant position ({role}) of post "
+        raise params.fail(call, "owner_role", f"names a vacant position ({role}) of post "
                                         f"{post_code}")
     return official.code
 
