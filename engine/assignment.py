@@ -55,15 +55,20 @@ def no_escalation(uow: UnitOfWork, ctx: TaskContext, emptied: Candidates) -> Non
     return None
 
 
+def split_items(value: Any, what: str) -> list[Any]:
+    """A comma-separated text or a list of items (what task properties and expressions give)
+    as a list; ``ValueError`` names ``what`` when it is neither."""
+    if isinstance(value, str):
+        return value.split(",")
+    if isinstance(value, list | tuple | set | frozenset):
+        return list(value)
+    raise ValueError(f"{what} must be text or a list, not {type(value).__name__}")
+
+
 def _codes(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
-    if isinstance(value, str):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-    else:
-        raise ValueError(f"candidates must be text or a list, not {type(value).__name__}")
+    items = split_items(value, "candidates")
     return tuple(sorted({str(item).strip() for item in items if str(item).strip()}))
 
 

@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .assignment import CandidateResolver, Candidates, TaskContext
+from .assignment import CandidateResolver, Candidates, TaskContext, split_items
 
 __all__ = ["EXCLUDES", "KINDS", "Excluded", "Rule", "parse_entries", "parse_property",
            "resolve"]
@@ -76,12 +76,7 @@ def parse_entries(value: Any, *, bare_is_user: bool = False) -> tuple[Rule, ...]
     expression may give)."""
     if value is None:
         return ()
-    if isinstance(value, str):
-        items: list[Any] = value.split(",")
-    elif isinstance(value, list | tuple | set | frozenset):
-        items = list(value)
-    else:
-        raise ValueError(f"exclusions must be text or a list, not {type(value).__name__}")
+    items = split_items(value, "exclusions")
     rules: dict[Rule, None] = {}
     for item in items:
         if not isinstance(item, str):
