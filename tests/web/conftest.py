@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
+from jinja2.bccache import Bucket
 from werkzeug.test import TestResponse
 
 from engine.mail import SmtpSettings
@@ -53,10 +55,34 @@ def notifying(org: Org, smtp: SmtpSettings) -> Org:
 # ----------------------------------------------------------------------------- the app
 
 
+class SharedBytecode(BytecodeCache):
+    """Compiled templates kept for the whole session. Each test makes its own app, and each
+    app its own Jinja environment, which would parse and compile every template it renders
+    again; with this cache a template is compiled once per session (again if its source
+    changes: the cache checks the source's checksum). The key is the template's name and
+    file, so it serves apps with one Jinja set-up — every ``make_app`` app has create_app's."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+TEMPLATES = SharedBytecode()
+
+
 def make_app(settings: Settings, **config: Any) -> Flask:
-    return create_app({"TESTING": True, "IRPM_SETTINGS": settings,
-                       "SECRET_KEY": "test-secret-key-not-for-production",
-                       "WTF_CSRF_ENABLED": False, **config})
+    app = create_app({"TESTING": True, "IRPM_SETTINGS": settings,
+                      "SECRET_KEY": "test-secret-key-not-for-production",
+                      "WTF_CSRF_ENABLED": False, **config})
+    app.jinja_env.bytecode_cache = TEMPLATES
+    return app
 
 
 @pytest.fixture
