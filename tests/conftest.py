@@ -31,7 +31,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def pytest_report_header() -> str:
     if PG_URL:
-        return f"database: PostgreSQL ({PG_URL.rsplit('@', 1)[-1]})"
+        return (f"database: PostgreSQL ({PG_URL.rsplit('@', 1)[-1]}, restored from its "
+                "template for each test)")
     return "database: SQLite (a file per test, copied from its template)"
 
 

@@ -64,9 +64,9 @@ WORLDS: set[str] = set()
 
 def world(build: Callable[..., Template]) -> Any:
     """Declare a seeded world: a session-scoped fixture that builds its ``Template`` once.
-    A test that depends on it, directly or through other fixtures, gets a copy of it as its
-    database (``database_url``); the fixtures that hand the world to the test then only open
-    a runtime on that copy."""
+    A test that depends on it, directly or through other fixtures (as parameters: the test's
+    fixture closure is what ``database_url`` looks at), gets a copy of it as its database;
+    the fixtures that hand the world to the test then only open a runtime on that copy."""
     WORLDS.add(build.__name__)
     return pytest.fixture(scope="session")(build)
 
