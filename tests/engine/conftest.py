@@ -219,14 +219,15 @@ def simple_cycle_world(test_databases: TestDatabases, clock_at_t0_world: Templat
 
 @pytest.fixture
 def driver(rt: Runtime, clock_at_t0_world: Template) -> Driver:
-    """A driver on a fresh database whose simulated clock reads ``T0``."""
+    """A driver on a fresh database whose simulated clock reads ``T0`` (a copy of
+    ``clock_at_t0_world``)."""
     return Driver(rt)
 
 
 @pytest.fixture
 def post(driver: Driver, simple_cycle_world: Template) -> Driver:
     """The driver with the engine tests' cycle (``SIMPLE_CYCLE``) and bpmn/'s grading table
-    deployed."""
+    deployed (a copy of ``simple_cycle_world``)."""
     return driver
 
 
