@@ -46,6 +46,10 @@ class Settings:
     #: IRPM_SMTP_* and IRPM_BASE_URL — e-mail of notifications; off unless a host and a sender
     #: are set (``engine.mail.SmtpSettings`` parses them).
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    #: IRPM_PG_BIN_DIR — where ``irpm backup`` / ``irpm restore`` find ``pg_dump``,
+    #: ``pg_restore`` and ``psql`` for PostgreSQL (unset: the PATH, then the newest
+    #: ``/usr/lib/postgresql/*/bin``); they must be at least the server's version.
+    pg_bin_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,4 +68,5 @@ class Settings:
             smtp=SmtpSettings.from_mapping({
                 key: value for key, value in env.items()
                 if key.startswith("IRPM_SMTP_") or key == "IRPM_BASE_URL"}),
+            pg_bin_dir=Path(env["IRPM_PG_BIN_DIR"]) if env.get("IRPM_PG_BIN_DIR") else None,
         )
