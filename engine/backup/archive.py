@@ -197,6 +197,9 @@ def _unpack(tar: tarfile.TarFile, into: Path) -> Manifest:
         expected = manifest.files.get(member.name)
         if expected is None or not member.isfile() or member.name in seen:
             raise ArchiveRefused(f"it holds '{member.name}', which its manifest does not list")
+        if member.size != expected.size:  # before a byte is unpacked
+            raise ArchiveRefused(f"'{member.name}' has {member.size} bytes where its manifest "
+                                 f"says {expected.size}")
         found = _extract(tar, member, into / member.name)
         if found != expected:
             raise ArchiveRefused(f"'{member.name}' does not match its checksum in the "

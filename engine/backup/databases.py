@@ -190,9 +190,14 @@ def objects_in(engine: Engine) -> list[str]:
         path = _sqlite_file(engine.url)
         if not path.exists():
             return []
-        with closing(sqlite3.connect(path, timeout=_TIMEOUT)) as conn:
-            return [name for name, in conn.execute(
-                "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name")]
+        try:
+            with closing(sqlite3.connect(path, timeout=_TIMEOUT)) as conn:
+                return [name for name, in conn.execute(
+                    "SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+                    "ORDER BY name")]
+        except sqlite3.DatabaseError as exc:
+            raise BackupRefused(f"the target {path} is not an SQLite database ({exc}): "
+                                "restore into a new file") from None
     with engine.connect() as conn:
         return [str(name) for name, in conn.exec_driver_sql(
             "SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace "

@@ -10,8 +10,9 @@ so every file the dump refers to is there. Files the database refers to but the 
 A restore checks everything before it changes anything: the archive whole (every checksum),
 the kind of database, the schema revision (not newer than this code's), and that the target
 is empty — unless ``force``, which replaces whatever the target holds. Then the evidence
-files, then the database in one step, the row counts compared with the manifest, the
-migrations up to head when the backup is older. Each backup and restore is written to the
+files (content-addressed: if the load then fails, they are unreferenced copies, harmless),
+then the database in one step, the row counts compared with the manifest, the migrations up
+to head when the backup is older. Each backup and restore is written to the
 audit log (``backup`` / ``restore``) and logged (``irpm.backup``).
 
 The runtime must be fresh (the CLI's): a restore replaces the database under it, so caches
@@ -144,8 +145,14 @@ def restore_backup(rt: Runtime, source: Path, *, evidence_store: Path, actor: st
                                 f"{exc.message}") from None
         archive = digest_of(source)
         written = _restore_evidence(Path(work), manifest, evidence_store)
-        load_database(rt.db, Path(work) / manifest.database_member, tools,
-                      replace=bool(present))
+        try:
+            load_database(rt.db, Path(work) / manifest.database_member, tools,
+                          replace=bool(present))
+        except BackupFailed as exc:
+            log.error("restore of %s by %s failed while loading: %s", source, actor,
+                      exc.message)
+            raise BackupFailed(f"the backup {source} could not be loaded; the database is as "
+                               f"it was (the load is one transaction): {exc.message}") from None
     _check_rows(rt, manifest)
     if current_revision(rt.db) != _head(rt):
         upgrade(rt.db)

@@ -403,3 +403,16 @@ def test_backup_refuses_to_overwrite_a_file(database_url: str, tmp_path: Path) -
     error = Shell(database_url, tmp_path / "evidence").fails("backup", archive)
 
     assert "exists already" in error and archive.read_bytes() == b"yesterday's backup"
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="an SQLite target file")
+def test_a_target_file_that_is_no_database_is_refused_and_kept(small_backup: Path,
+                                                              tmp_path: Path) -> None:
+    target = tmp_path / "notes.db"
+    target.write_bytes(b"not a database, but someone's file" * 200)
+
+    error = Shell(f"sqlite:///{target}", tmp_path / "store").fails("restore", small_backup,
+                                                                   "--force")
+
+    assert "is not an SQLite database" in error
+    assert target.read_bytes() == b"not a database, but someone's file" * 200
