@@ -68,7 +68,7 @@ def advance_clock(uow: UnitOfWork, delta: timedelta) -> datetime:
         raise ValidationFailed("the clock only moves forward", {"delta": ["negative"]})
     if not is_simulated(uow):
         raise ValidationFailed("the system clock cannot be advanced; set a simulated time first "
-                               "(irpm clock set 2011-01-04T09:00:00+08:00)")
+                               "(irpm clock set 2011-01-04T09:00:00+08:00 --reason …)")
     return set_clock(uow, now(uow) + delta)
 
 
@@ -171,7 +171,7 @@ def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
     if (by is not None or rehearsal) and not simulated:
         raise ClockNotSimulated(
             "the system clock cannot be advanced; set a simulated time first "
-            "(irpm clock set 2011-01-04T09:00)" if by is not None else
+            "(irpm clock set 2011-01-04T09:00 --reason …)" if by is not None else
             "the clock is not simulated: it moves only in rehearsal mode (a simulated time "
             "set with 'irpm clock set')")
     if to is not None:

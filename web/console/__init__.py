@@ -42,6 +42,7 @@ AUDIT_ACTIONS = {
     "batch_resume": _l("Batch: resume"), "batch_terminate": _l("Batch: terminate"),
     "batch_retry": _l("Batch: retry"), "batch_migrate": _l("Batch: migrate"),
     "clock_set": _l("Set the simulated clock"), "clock_advance": _l("Advance the simulated clock"),
+    "clock_system": _l("Return to the system clock"),
     "account_lock": _l("Account locked (failed sign-ins)"),
     "account_unlock": _l("Unlock account"), "account_sign_out": _l("Sign out everywhere"),
 }
