@@ -245,8 +245,10 @@ def test_the_api_documents_the_reason_and_the_refusals(client: FlaskClient) -> N
 @dataclass(frozen=True)
 class CliCase:
     name: str
-    action: str
-    #: The command's arguments (without who and why) and the audit entry's target.
+    #: The act's name in the audit log (a batch: the batch's, then each instance's).
+    actions: tuple[str, ...]
+    #: The command's arguments (without who and why) and the first audit entry's target
+    #: (a regular expression).
     prepare: Callable[[Org], tuple[list[str], str]]
 
 
@@ -258,19 +260,40 @@ def _lifecycle(action: str, prepare: Callable[[Org], int],
     return arguments
 
 
+def _on_task(command: str, *extra: str) -> Callable[[Org], tuple[list[str], str]]:
+    def arguments(org: Org) -> tuple[list[str], str]:
+        iid = started(org)
+        task = str(_task(org, iid).id)
+        if command == "reassign":
+            return [command, task, *extra], f"task:{task}"
+        return [command, str(iid), "--from-task", task, *extra], f"instance:{iid}"
+    return arguments
+
+
+def _batch(org: Org) -> tuple[list[str], str]:
+    started(org)
+    return ["batch", "suspend", "--key", f"2011-{POST}"], r"batch:\d+"
+
+
 CLI_CASES = [
-    CliCase("suspend", "suspend", _lifecycle("suspend", started)),
-    CliCase("resume", "resume", _lifecycle("resume", suspended)),
-    CliCase("terminate", "terminate", _lifecycle("terminate", started)),
-    CliCase("retry", "retry", _lifecycle("retry", failed, "--data", json.dumps({"x": 1}))),
-    CliCase("clock set", "clock_set",
+    CliCase("suspend", ("suspend",), _lifecycle("suspend", started)),
+    CliCase("resume", ("resume",), _lifecycle("resume", suspended)),
+    CliCase("terminate", ("terminate",), _lifecycle("terminate", started)),
+    CliCase("retry", ("retry",), _lifecycle("retry", failed, "--data", json.dumps({"x": 1}))),
+    CliCase("set-variables", ("set_variables",),
+            _lifecycle("set-variables", started, "--data", json.dumps({"unit_code": "FGW"}))),
+    CliCase("move-token", ("move_token",), _on_task("move-token", "--to", "review")),
+    CliCase("migrate", ("migrate",), _lifecycle("migrate", second_version, "--version", "2")),
+    CliCase("reassign", ("reassign",), _on_task("reassign", "--to", COLLEAGUE)),
+    CliCase("batch", ("batch_suspend", "suspend"), _batch),
+    CliCase("clock set", ("clock_set",),
             lambda org: (["clock", "set", "2011-01-05T09:00"], "clock")),
-    CliCase("clock advance", "clock_advance",
+    CliCase("clock advance", ("clock_advance",),
             lambda org: (["clock", "advance", "P1D"], "clock")),
-    CliCase("clock system", "clock_system", lambda org: (["clock", "system"], "clock")),
-    CliCase("accounts unlock", "account_unlock",
+    CliCase("clock system", ("clock_system",), lambda org: (["clock", "system"], "clock")),
+    CliCase("accounts unlock", ("account_unlock",),
             lambda org: (["accounts", "unlock", STAFF], f"account:{STAFF}")),
-    CliCase("accounts sign-out", "account_sign_out",
+    CliCase("accounts sign-out", ("account_sign_out",),
             lambda org: (["accounts", "sign-out", STAFF], f"account:{STAFF}")),
 ]
 
@@ -306,9 +329,10 @@ def test_cli_administrative_command(case: CliCase, org: Org, database_url: str) 
     result = irpm(database_url, *args, "--reason", WHY, user=ADMIN)  # IRPM_USER names them
 
     assert result.exit_code == 0, result.output
-    [entry] = new_entries(org, before)
-    assert (entry.actor, entry.action, entry.target, entry.reason) == (
-        ADMIN, case.action, target, WHY)
+    entries = new_entries(org, before)
+    assert [e.action for e in entries] == list(case.actions)
+    assert {e.actor for e in entries} == {ADMIN}
+    assert re.fullmatch(target, entries[0].target) and entries[0].reason == WHY
 
 
 def test_the_shell_operator_acts_when_no_account_is_named(org: Org, database_url: str) -> None:
