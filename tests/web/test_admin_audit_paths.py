@@ -381,3 +381,37 @@ def test_the_rule_has_one_answer(app: Flask, org: Org) -> None:
         with app.test_request_context():
             g.actor = actor
             assert may_act() is answers[who], who
+
+
+# ----------------------------------------------------------------------------- the console
+
+
+def test_the_console_refuses_the_commission_and_staff_every_act(
+        org: Org, signed_in: Callable[[str], FlaskClient]) -> None:
+    """The third door, for completeness: each of the console's administrative forms, sent
+    whole, answers 403 to the commission (it sees the pages) and to staff (they do not), and
+    nothing changes. Its administrators' successes are tests/web/test_console.py's."""
+    iid = started(org)
+    task = _task(org, iid).id
+    forms = {
+        **{f"/console/instances/{iid}/{act}": {"reason": "看看"}
+           for act in ("suspend", "resume", "terminate", "retry")},
+        f"/console/instances/{iid}/variables": {"name": "unit_code", "value": "FGW",
+                                                "reason": "看看"},
+        f"/console/instances/{iid}/move": {"from_task": str(task), "to": "review",
+                                           "reason": "看看"},
+        f"/console/instances/{iid}/migrate": {"version": "1", "reason": "看看"},
+        f"/console/instances/{iid}/tasks/{task}/reassign": {"to": COLLEAGUE, "reason": "看看"},
+        "/console/batches": {"operation": "suspend", "unit": "CZJ", "reason": "看看"},
+        "/console/clock/set": {"at": "2011-01-05T09:00", "reason": "看看"},
+        "/console/clock/advance": {"days": "1", "hours": "0", "reason": "看看"},
+        f"/console/accounts/{STAFF}/unlock": {"reason": "看看"},
+        f"/console/accounts/{STAFF}/sign-out": {"reason": "看看"},
+    }
+    for who in (COMMISSION, STAFF):
+        signed_in(who)
+    before = snapshot(org)
+    for who in (COMMISSION, STAFF):
+        for url, form in forms.items():
+            assert signed_in(who).post(url, data=form).status_code == 403, (who, url)
+    assert snapshot(org) == before
