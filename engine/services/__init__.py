@@ -4,7 +4,8 @@ Import the module, not its names through this package (``from engine.services im
 then ``tasks.complete_task(uow, …)``): a name says where it lives. The integrity programme's
 services are in ``engine.programme.services``.
 
-Modules: ``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``decisions``
+Modules: ``admin_rule`` (who may perform administrative acts, and their reason),
+``api_tokens``, ``audit``, ``batches``, ``clock``, ``console_list``, ``decisions``
 (a deployed decision table evaluated outside a process), ``deployment``, ``design``,
 ``design_lint`` (a package: ``validation`` and the rules it runs), ``design_tables``,
 ``diagrams``, ``drafts``, ``due_cards``, ``evidence``, ``heatmap``, ``inbox``,

@@ -25,9 +25,10 @@ from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import IrpmError, NotFound, ValidationFailed
 from ..models import Base, Batch, BatchItem, BatchStatus, ItemOutcome, ProcessDefinition
+from .admin_rule import require_administrator, require_reason
 from .audit import record_admin_action
 from .console_list import InstanceQuery, matching_instance_ids, validate
-from .instance_admin import admin_lifecycle, require_admin, require_reason
+from .instance_admin import admin_lifecycle
 from .version_migration import migrate_instance
 
 __all__ = [
@@ -65,7 +66,7 @@ class BatchProgress:
 
 def create_batch(uow: UnitOfWork, actor: Actor, operation: str, query: InstanceQuery,
                  reason: str | None, *, version: int | None = None) -> Batch:
-    require_admin(actor, "run batch operations")
+    require_administrator(actor, "run batch operations")
     text = require_reason(reason)
     if operation not in BATCH_OPERATIONS:
         raise ValidationFailed(f"unknown batch operation '{operation}'; use one of "
@@ -119,7 +120,7 @@ def get_batch(uow: UnitOfWork, batch_id: int) -> Batch:
 def run_batch_step(uow: UnitOfWork, batch_id: int, actor: Actor, *, max_items: int = 25,
                    max_seconds: float = 1.0) -> BatchProgress:
     """Process up to ``max_items`` pending items (stopping after ``max_seconds``)."""
-    require_admin(actor, "run batch operations")
+    require_administrator(actor, "run batch operations")
     batch = get_batch(uow, batch_id)
     operation, reason = batch.operation, f"batch {batch.id}: {batch.reason}"
     version = int((batch.params or {}).get("version") or 0)

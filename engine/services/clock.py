@@ -18,6 +18,7 @@ from ..clock import Clock, FrozenClock, SystemClock
 from ..db import UnitOfWork
 from ..errors import Conflict, ValidationFailed
 from ..models import CLOCK_ROW, ClockState
+from . import admin_rule
 
 
 def _row(uow: UnitOfWork) -> ClockState | None:
@@ -67,7 +68,7 @@ def advance_clock(uow: UnitOfWork, delta: timedelta) -> datetime:
         raise ValidationFailed("the clock only moves forward", {"delta": ["negative"]})
     if not is_simulated(uow):
         raise ValidationFailed("the system clock cannot be advanced; set a simulated time first "
-                               "(irpm clock set 2011-01-04T09:00:00+08:00)")
+                               "(irpm clock set 2011-01-04T09:00:00+08:00 --reason …)")
     return set_clock(uow, now(uow) + delta)
 
 
@@ -145,11 +146,17 @@ def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
 
     ``rehearsal`` (the console) moves only a simulated clock (``ClockNotSimulated``) and only
     past its reading (``ClockNotAhead``), checked before anything is written. ``audited_by``
-    writes the move to the audit log (``clock_set``, ``clock_advance``: from, to, timers fired)
-    with ``reason``, committed after the move.
+    — how every person's move comes (the console, ``irpm clock``) — must be an administrator
+    (``admin_rule``) and give a ``reason``, both checked before anything moves, and the move
+    goes to the audit log (``clock_set``, ``clock_advance``, ``clock_system``: from, to,
+    timers fired) with the reason, committed after the move. Without it (fixtures, the
+    rehearsal driving its own clock) nothing is recorded.
     """
     if (to is not None) + (by is not None) + system != 1:
         raise ValueError("move the clock to a time, by a step, or back to the system clock")
+    if audited_by is not None:  # a person's move: the one rule, and a reason, first
+        admin_rule.require_administrator(audited_by, "move the clock")
+        reason = admin_rule.require_reason(reason)
     if system:
         before = now(uow)
         use_system_clock(uow)
@@ -164,7 +171,7 @@ def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
     if (by is not None or rehearsal) and not simulated:
         raise ClockNotSimulated(
             "the system clock cannot be advanced; set a simulated time first "
-            "(irpm clock set 2011-01-04T09:00)" if by is not None else
+            "(irpm clock set 2011-01-04T09:00 --reason …)" if by is not None else
             "the clock is not simulated: it moves only in rehearsal mode (a simulated time "
             "set with 'irpm clock set')")
     if to is not None:

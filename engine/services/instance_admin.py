@@ -1,10 +1,12 @@
 """Administrative operations on one instance: lifecycle (suspend, resume, terminate, retry),
 reassigning a task, editing variables — each in one transaction with its audit entry.
 
-Every operation here needs an administrator (``Actor.is_admin``) and a reason: it overrides
-what the process or the organisation decided, so the audit must say who did it and why. The
-audit entry is written before the change and in the same transaction: a refused or failed
-operation leaves neither the change nor a record of it.
+Every operation here is an administrative act: it asks the one rule (``admin_rule``: only
+administrators act) and needs a reason — it overrides what the process or the organisation
+decided, so the audit must say who did it and why. The console, the REST API and the
+``irpm`` commands all come through here. The audit entry is written before the change and in
+the same transaction: a refused or failed operation leaves neither the change nor a record
+of it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from sqlalchemy import update
 
 from ..actors import Actor
 from ..db import UnitOfWork
-from ..errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
+from ..errors import Conflict, InvalidState, NotFound, ValidationFailed
 from ..execution.checkout import check_out, lock_instance
 from ..execution.mirror import org_codes, write_events
 from ..execution.saving import save
@@ -30,54 +32,44 @@ from ..execution.workflow import all_tasks
 from ..forms import RESERVED_KEYS
 from ..models import FINAL_STATUSES, EventType, HumanTask, ProcessInstance, TaskState
 from ..variables import current_data
+from .admin_rule import require_administrator, require_reason
 from .audit import record_admin_action
 from .instances import resume_instance, retry_instance, suspend_instance, terminate_instance
 from .tasks import refuse_excluded
 
-__all__ = ["MAX_REASON", "admin_lifecycle", "reassign_task", "require_admin",
-           "require_reason", "set_variables"]
+__all__ = ["LIFECYCLE", "admin_lifecycle", "reassign_task", "set_variables"]
 
-MAX_REASON = 500
 #: What a variable may be called: what a task form's field may be called.
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 _Steer = Callable[[UnitOfWork, int, Actor, str | None], ProcessInstance]
 LIFECYCLE: dict[str, _Steer | None] = {
     "suspend": suspend_instance, "resume": resume_instance, "terminate": terminate_instance,
-    "retry": None}  # retry takes corrections, not a reason
-
-
-def require_admin(actor: Actor, action: str) -> None:
-    if not actor.is_admin:
-        raise Forbidden(f"only administrators may {action}; {actor.user} is not one")
-
-
-def require_reason(reason: str | None) -> str:
-    """The reason, stripped; refused if empty or longer than ``MAX_REASON``."""
-    text = (reason or "").strip()
-    if not text:
-        raise ValidationFailed("give a reason: it is kept in the audit log",
-                               {"reason": ["required"]})
-    if len(text) > MAX_REASON:
-        raise ValidationFailed(f"the reason has {len(text)} characters; at most {MAX_REASON}",
-                               {"reason": ["too long"]})
-    return text
+    "retry": None}  # retry takes corrections (``data``) besides the reason
 
 
 def admin_lifecycle(uow: UnitOfWork, operation: str, instance_id: int, actor: Actor,
-                    reason: str | None) -> ProcessInstance:
-    """Suspend, resume, terminate or retry (``operation``) with a reason, audited."""
+                    reason: str | None, data: dict[str, Any] | None = None
+                    ) -> ProcessInstance:
+    """Suspend, resume, terminate or retry (``operation``) with a reason, audited; ``data``
+    (retry only) is merged into the failed step before it runs again, and its names are
+    kept in the audit entry."""
     if operation not in LIFECYCLE:
         raise ValidationFailed(f"unknown operation '{operation}'; use one of "
                                f"{', '.join(LIFECYCLE)}", {"operation": ["unknown"]})
-    require_admin(actor, f"{operation} instances")
+    require_administrator(actor, f"{operation} instances")
     text = require_reason(reason)
+    if data and operation != "retry":
+        raise ValidationFailed(f"only retry takes corrected data, not {operation}",
+                               {"data": ["not allowed"]})
     before = uow.session.get(ProcessInstance, instance_id)
     if before is None:
         raise NotFound(f"process instance {instance_id} does not exist")
-    record_admin_action(uow, actor, operation, f"instance:{instance_id}", text,
-                        {"status_before": before.status})
+    details: dict[str, Any] = {"status_before": before.status}
+    if data:
+        details["corrected"] = sorted(map(str, data))
+    record_admin_action(uow, actor, operation, f"instance:{instance_id}", text, details)
     if operation == "retry":
-        return retry_instance(uow, instance_id, actor)
+        return retry_instance(uow, instance_id, actor, data)
     steer = LIFECYCLE[operation]
     assert steer is not None
     return steer(uow, instance_id, actor, text)
@@ -90,7 +82,7 @@ def reassign_task(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, to_username
     directory lets the holder delegate to: the administrator's call. But not to someone the
     task excludes (回避, ``engine.separation``): no administrator can make a post holder
     check their own post."""
-    require_admin(actor, "reassign tasks")
+    require_administrator(actor, "reassign tasks")
     text = require_reason(reason)
     task = uow.session.get(HumanTask, task_id)
     if task is None:
@@ -170,7 +162,7 @@ def set_variables(uow: UnitOfWork, instance_id: int, actor: Actor, changes: dict
     of every active task (what the following steps inherit) and of the last completed task
     (what the console shows), and the open tasks' unit/department/post codes follow it.
     """
-    require_admin(actor, "change variables")
+    require_administrator(actor, "change variables")
     text = require_reason(reason)
     clean = _clean_changes(changes, uow.runtime.settings.max_task_data_bytes)
     instance, now = lock_instance(uow, instance_id)

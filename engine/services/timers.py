@@ -143,7 +143,7 @@ def advance_to(uow: UnitOfWork, target: datetime) -> int:
     falls due at its own time, so later due dates are counted from when each timer fired."""
     if not clock.is_simulated(uow):
         raise ValidationFailed("the system clock cannot be moved; set a simulated time first "
-                               "(irpm clock set 2011-01-04T09:00:00+08:00)")
+                               "(irpm clock set 2011-01-04T09:00:00+08:00 --reason …)")
     fired = 0
     while True:
         upcoming = next_due(uow)

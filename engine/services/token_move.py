@@ -33,8 +33,8 @@ from ..execution.saving import save
 from ..execution.stepping import run_engine
 from ..execution.workflow import all_tasks
 from ..models import EventType, InstanceStatus, ProcessInstance
+from .admin_rule import require_administrator, require_reason
 from .audit import record_admin_action
-from .instance_admin import require_admin, require_reason
 
 __all__ = ["MOVABLE_TYPES", "Token", "active_tokens", "element_name", "move_targets",
            "move_token", "targets_in"]
@@ -105,7 +105,7 @@ def move_token(uow: UnitOfWork, instance_id: int, actor: Actor, from_task: uuid.
                to_element: str, reason: str | None) -> ProcessInstance:
     """Cancel the active task ``from_task`` and start ``to_element`` in its place, then run
     the instance on (the new task opens in the inbox, a script runs at once)."""
-    require_admin(actor, "move tokens")
+    require_administrator(actor, "move tokens")
     text = require_reason(reason)
     instance, now = lock_instance(uow, instance_id)
     if instance.status not in (InstanceStatus.WAITING, InstanceStatus.RUNNING,

@@ -36,8 +36,8 @@ from ..models import (
     TaskState,
 )
 from ..serialization import dump_state, load_state
+from .admin_rule import require_administrator, require_reason
 from .audit import record_admin_action
-from .instance_admin import require_admin, require_reason
 
 __all__ = ["MigrationCheck", "MigrationRefused", "check_migration", "migrate_instance",
            "newer_versions"]
@@ -145,7 +145,7 @@ def migrate_instance(uow: UnitOfWork, instance_id: int, actor: Actor, version: i
                      reason: str | None) -> ProcessInstance:
     """Move the instance to ``version`` if ``check_migration`` finds it safe; else raise
     ``MigrationRefused`` and change nothing."""
-    require_admin(actor, "migrate instances")
+    require_administrator(actor, "migrate instances")
     text = require_reason(reason)
     instance, now = lock_instance(uow, instance_id)
     live = check_out(uow, instance, now)

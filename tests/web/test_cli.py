@@ -20,6 +20,7 @@ from tests.conftest import BPMN_DIR
 from tests.databases import Template, TestDatabases, world
 from tests.engine.programme.programme_org import City, post_data
 from web.cli import main
+from web.cli.state import shell_operator
 
 #: The post cycle of 统计岗 (fgw-tzc-tj, level 2) in the small city of programme_org, whose
 #: organisation is imported into the CLI's database: its lanes route to scoped groups.
@@ -31,6 +32,8 @@ OFFICER = ("--user", "liufang", "--group", "discipline_officer:fgw")
 RISKS = {"risks": [{"category": "duty", "description": "统计数据报送缺少复核",
                     "likelihood": "low", "harm": "minor"}]}
 NONE_FOUND = {"risks": []}
+#: The reason every administrative command needs (moving the clock, steering an instance).
+WHY = ("--reason", "预演")
 
 RETRY_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
@@ -308,18 +311,18 @@ def test_suspend_resume_terminate_and_events(deployed_cli: Irpm) -> None:
     instance_id = deployed_cli.start_post()["instance"]["id"]
     task_id = deployed_cli.open_task(*HOLDER)["id"]
 
-    suspended = deployed_cli.json("suspend", instance_id, "--user", "admin", "--reason", "核查")
+    # No --user: the shell operator acts (tests/web/test_admin_audit_paths.py: named ones).
+    suspended = deployed_cli.json("suspend", instance_id, "--reason", "核查")
     assert suspended["instance"]["status"] == "suspended"
     assert "suspended" in deployed_cli.fails("complete", task_id, *HOLDER, "--data",
                                              json.dumps(RISKS))
-    assert "is waiting" in deployed_cli("resume", instance_id, "--user", "admin").stdout
-    terminated = deployed_cli.json("terminate", instance_id, "--user", "admin",
-                                   "--reason", "岗位撤销")
+    assert "is waiting" in deployed_cli("resume", instance_id, *WHY).stdout
+    terminated = deployed_cli.json("terminate", instance_id, "--reason", "岗位撤销")
     assert terminated["instance"]["status"] == "terminated" and terminated["tasks"] == []
-    assert "cannot resume" in deployed_cli.fails("resume", instance_id, "--user", "admin")
+    assert "cannot resume" in deployed_cli.fails("resume", instance_id, *WHY)
 
     history = deployed_cli.json("events", instance_id)
-    assert [e["type"] for e in history if e["actor"] == "admin"] == [
+    assert [e["type"] for e in history if e["actor"] == shell_operator().user] == [
         "suspended", "resumed", "terminated"]
     assert [e["data"] for e in history if e["type"] in ("suspended", "terminated")] == [
         {"reason": "核查"}, {"reason": "岗位撤销"}]
@@ -336,11 +339,11 @@ def test_retry_runs_the_failed_step_with_corrected_data(irpm: Irpm, tmp_path: Pa
     assert failed["status"] == "error" and failed["error_element"] == "compute"
     assert irpm.json("instances", "--status", "error")[0]["id"] == failed["id"]
 
-    retried = irpm.json("retry", failed["id"], "--user", "admin", "--data", '{"x": 1}')
+    retried = irpm.json("retry", failed["id"], "--data", '{"x": 1}', *WHY)
 
     assert retried["instance"]["status"] == "waiting"
     assert [t["element_id"] for t in retried["tasks"]] == ["check"]
-    assert "cannot retry" in irpm.fails("retry", failed["id"], "--user", "admin")
+    assert "cannot retry" in irpm.fails("retry", failed["id"], *WHY)
 
 
 def test_instances_filters_and_limits(deployed_cli: Irpm) -> None:
@@ -359,7 +362,7 @@ def test_instances_filters_and_limits(deployed_cli: Irpm) -> None:
 
 def test_clock_set_and_advance_fire_the_publicity_timer(deployed_cli: Irpm) -> None:
     assert deployed_cli.json("clock", "show")["simulated"] is False
-    set_to = deployed_cli.json("clock", "set", "2011-01-04T09:00")  # China time
+    set_to = deployed_cli.json("clock", "set", "2011-01-04T09:00", *WHY)  # China time
     assert set_to["simulated"] is True and set_to["now"] == "2011-01-04T09:00:00+08:00"
     instance_id = deployed_cli.through_review()
     timers = deployed_cli.json("timers", "list")
@@ -367,8 +370,8 @@ def test_clock_set_and_advance_fire_the_publicity_timer(deployed_cli: Irpm) -> N
     assert timers["next_due"] == "2011-01-11T09:00:00+08:00"
     assert timers["timers"][0]["element_id"] == "publicity_expired"
 
-    assert deployed_cli.json("clock", "advance", "P6D")["fired"] == 0
-    advanced = deployed_cli.json("clock", "advance", "36h")
+    assert deployed_cli.json("clock", "advance", "P6D", *WHY)["fired"] == 0
+    advanced = deployed_cli.json("clock", "advance", "36h", *WHY)
 
     assert advanced["fired"] == 1 and advanced["now"] == "2011-01-11T21:00:00+08:00"
     [fired] = [e for e in deployed_cli.json("events", instance_id) if e["type"] == "timer_fired"]
@@ -382,10 +385,10 @@ def test_clock_set_and_advance_fire_the_publicity_timer(deployed_cli: Irpm) -> N
 
 
 def test_clock_set_fires_what_fell_due_on_the_way(deployed_cli: Irpm) -> None:
-    set_to = deployed_cli.json("clock", "set", "2011-01-04T09:00+08:00")
+    set_to = deployed_cli.json("clock", "set", "2011-01-04T09:00+08:00", *WHY)
     assert set_to["fired"] == 0
     instance_id = deployed_cli.through_review()
-    assert "1 timer(s) fired" in deployed_cli("clock", "set", "2011-01-12").stdout
+    assert "1 timer(s) fired" in deployed_cli("clock", "set", "2011-01-12", *WHY).stdout
     [fired] = [e for e in deployed_cli.json("events", instance_id) if e["type"] == "timer_fired"]
     assert fired["at"].startswith("2011-01-11T09:00:00")  # at its own due time, not at the 12th
     # Publicity over: the quarterly self-check cycle is the one timer left, not due yet.
@@ -396,13 +399,13 @@ def test_clock_set_fires_what_fell_due_on_the_way(deployed_cli: Irpm) -> None:
 
 
 def test_clock_refuses_bad_times_and_the_system_clock(deployed_cli: Irpm) -> None:
-    assert "set a simulated time first" in deployed_cli.fails("clock", "advance", "7d")
-    assert "not an ISO 8601 date-time" in deployed_cli.fails("clock", "set", "yesterday")
-    deployed_cli("clock", "set", "2011-01-04T01:00:00Z")
-    assert "cannot go back" in deployed_cli.fails("clock", "set", "2011-01-03")
-    assert "not a duration" in deployed_cli.fails("clock", "advance", "7 days")
-    assert deployed_cli.json("clock", "advance", "P1M")["now"] == "2011-02-04T09:00:00+08:00"
-    back = deployed_cli.json("clock", "system")
+    assert "set a simulated time first" in deployed_cli.fails("clock", "advance", "7d", *WHY)
+    assert "not an ISO 8601 date-time" in deployed_cli.fails("clock", "set", "yesterday", *WHY)
+    deployed_cli("clock", "set", "2011-01-04T01:00:00Z", *WHY)
+    assert "cannot go back" in deployed_cli.fails("clock", "set", "2011-01-03", *WHY)
+    assert "not a duration" in deployed_cli.fails("clock", "advance", "7 days", *WHY)
+    assert deployed_cli.json("clock", "advance", "P1M", *WHY)["now"] == "2011-02-04T09:00:00+08:00"
+    back = deployed_cli.json("clock", "system", *WHY)
     assert back["simulated"] is False and not back["now"].startswith("2011")
 
 

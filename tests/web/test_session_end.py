@@ -132,13 +132,13 @@ def test_an_administrator_signs_an_account_out_everywhere(app: Flask, org: Org) 
 
 def test_irpm_accounts_sign_out(app: Flask, org: Org, database_url: str) -> None:
     client = signed_in(app)
-    runner = CliRunner(env={"IRPM_DATABASE_URL": database_url, "IRPM_USER": "ops"})
+    runner = CliRunner(env={"IRPM_DATABASE_URL": database_url, "IRPM_USER": "admin"})
     result = runner.invoke(main, ["accounts", "sign-out", STAFF, "--reason", "离职"],
                            catch_exceptions=False)
     assert result.exit_code == 0 and "every session ended" in result.output
     assert me(client) == 401
     [entry] = audit(org, "account_sign_out")
-    assert (entry.actor, entry.reason) == ("ops", "离职")
+    assert (entry.actor, entry.reason) == ("admin", "离职")
 
 
 def test_a_session_ends_at_its_absolute_lifetime(app: Flask, org: Org, clock: Clock) -> None:

@@ -258,15 +258,15 @@ def test_irpm_accounts_unlock(client: FlaskClient, org: Org, database_url: str) 
     runner = CliRunner(env={"IRPM_DATABASE_URL": database_url, "IRPM_USER": None})
     shown = runner.invoke(main, ["accounts", "show", STAFF], catch_exceptions=False)
     assert shown.exit_code == 0 and "locked for 15 more minute(s)" in shown.output
-    done = runner.invoke(main, ["accounts", "unlock", STAFF, "--by", "ops",
+    done = runner.invoke(main, ["accounts", "unlock", STAFF, "--by", "admin",
                                 "--reason", "工单 42"], catch_exceptions=False)
     assert done.exit_code == 0 and f"{STAFF}: unlocked" in done.output
     [entry] = audit(org, "account_unlock")
-    assert (entry.actor, entry.reason) == ("ops", "工单 42")
+    assert (entry.actor, entry.reason) == ("admin", "工单 42")
     assert sign_in(client).status_code == 302
-    again = runner.invoke(main, ["--json", "accounts", "unlock", STAFF])
+    again = runner.invoke(main, ["--json", "accounts", "unlock", STAFF, "--reason", "再查"])
     assert again.exit_code == 0 and '"unlocked": false' in again.output
-    missing = runner.invoke(main, ["accounts", "unlock", "nobody"])
+    missing = runner.invoke(main, ["accounts", "unlock", "nobody", "--reason", "查"])
     assert missing.exit_code == 1 and "no account 'nobody'" in missing.output
 
 

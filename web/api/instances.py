@@ -1,9 +1,12 @@
-"""Process instances: list, read, history; start and steer (administrators and the city's
-discipline commission only).
+"""Process instances: list, read, history; start (administrators and the city's discipline
+commission); steer (administrators only).
 
 Administrators and the commission list every instance; anyone else lists the instances
 they took part in (started, or completed a task in — 我参与的) and may read any instance
-they started, acted in or may see a task of (``scope.may_see_instance``)."""
+they started, acted in or may see a task of (``scope.may_see_instance``).
+
+Steering an instance (suspend, resume, terminate, retry, move its token, migrate it, change
+its variables, reassign its task) is an administrative act: ``web.api.instance_admin``."""
 
 from __future__ import annotations
 
@@ -19,12 +22,12 @@ from engine.services.instances import InstanceFilter
 from ..runtime import runtime
 from .base import Blueprint, PageArgs, actor, offset, oversees_all, page_of, page_schema, require
 from .errors import fields_under
-from .scope import may_see_instance, may_steer
+from .scope import may_see_instance, may_start
 
 bp = Blueprint("instances", __name__, url_prefix="/instances",
                description="Process instances: list, read, history, start and steer")
 
-STEERING = "Only administrators and the city's discipline commission may do that."
+STARTING = "Only administrators and the city's discipline commission may start instances."
 
 
 class InstanceArgs(PageArgs):
@@ -67,15 +70,6 @@ class StartSchema(ma.Schema):
     business_key = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
     version = ma.fields.Integer(validate=ma.validate.Range(min=1))
     data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict)
-
-
-class ReasonSchema(ma.Schema):
-    reason = ma.fields.String(validate=ma.validate.Length(max=500))
-
-
-class RetrySchema(ma.Schema):
-    data = ma.fields.Dict(keys=ma.fields.String(), load_default=dict,
-                          metadata={"description": "corrections merged into the failed step"})
 
 
 InstancePage = page_schema(InstanceSchema, "InstancePage")
@@ -144,48 +138,7 @@ def instance_events(instance_id: int) -> Any:
 def start_instance(body: dict[str, Any]) -> Any:
     """Start the latest (or the given) version of a process and run it until it waits"""
     who = actor()
-    require(may_steer(who), STEERING)
+    require(may_start(who), STARTING)
     with runtime().uow() as uow, fields_under("data"):
         return instances.start_instance(uow, body["process_id"], body.get("business_key"),
                                        body["data"], version=body.get("version"), actor=who)
-
-
-def _steer(instance_id: int, action: str, body: dict[str, Any]) -> Any:
-    who = actor()
-    require(may_steer(who), STEERING)
-    with runtime().uow() as uow:
-        if action == "retry":
-            with fields_under("data"):
-                return instances.retry_instance(uow, instance_id, who, body["data"])
-        steer = {"suspend": instances.suspend_instance, "resume": instances.resume_instance,
-                 "terminate": instances.terminate_instance}[action]
-        return steer(uow, instance_id, who, body.get("reason"))
-
-
-#: The steering operations, POST /instances/<id>/<action>: the body each takes and the
-#: summary the OpenAPI document shows. They differ in nothing else, so one definition
-#: registers them all (endpoint = the action's name).
-STEERING_ACTIONS: tuple[tuple[str, type[ma.Schema], str], ...] = (
-    ("suspend", ReasonSchema, "Suspend a running, waiting or failed instance"),
-    ("resume", ReasonSchema, "Resume a suspended instance"),
-    ("terminate", ReasonSchema,
-     "Terminate an instance (and every instance it called that still runs)"),
-    ("retry", RetrySchema,
-     "Run a failed instance's failed step again, after merging corrected data"),
-)
-
-
-def _steering_operation(action: str, body: type[ma.Schema], summary: str) -> None:
-    def operation(payload: dict[str, Any], instance_id: int) -> Any:
-        return _steer(instance_id, action, payload)
-
-    operation.__name__ = operation.__qualname__ = action
-    operation.__doc__ = summary
-    documented = bp.refuses(401, 403, 404, 409, 422)(operation)
-    documented = bp.response(200, InstanceDetailSchema)(documented)
-    documented = bp.arguments(body, required=False)(documented)
-    bp.route(f"/<int:instance_id>/{action}", methods=["POST"])(documented)
-
-
-for _action, _body, _summary in STEERING_ACTIONS:
-    _steering_operation(_action, _body, _summary)

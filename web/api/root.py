@@ -9,7 +9,17 @@ import flask
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
-from . import account, auth, definitions, errors, feedback, instances, organisation, register
+from . import (
+    account,
+    auth,
+    definitions,
+    errors,
+    feedback,
+    instance_admin,
+    instances,
+    organisation,
+    register,
+)
 from . import tasks as tasks_area
 from .base import Blueprint
 from .errors import ApiError
@@ -24,6 +34,7 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX,
                description="IRPM REST API: processes, tasks, organisation, risk register")
 for area in AREAS:
     bp.register_blueprint(area)
+assert instance_admin.OPERATIONS  # its operations are routes of instances.bp
 bp.before_request(auth.authenticate)
 errors.register(bp)
 

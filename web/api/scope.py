@@ -11,7 +11,9 @@ a post's register            its holder, its department head and deputy in charg
                              unit's principal and discipline officer
 adding risks to a post       the same people, and administrators
 an instance                  whoever started it, acted in it, or may see one of its tasks
-starting and steering        administrators and the city's discipline commission
+starting an instance         administrators and the city's discipline commission
+administrative acts          administrators only (``engine.services.admin_rule``): the
+(steer, move, migrate, …)    commission reads everything and acts nowhere
 ============================ ==========================================================
 """
 
@@ -61,8 +63,9 @@ def may_add_risks(who: Actor, post: Post) -> bool:
     return who.is_admin or relation_to_post(who, post) is not None
 
 
-def may_steer(who: Actor) -> bool:
-    """Start, suspend, resume, terminate and retry instances."""
+def may_start(who: Actor) -> bool:
+    """Start instances (the programme's work, recorded as the instance's ``started_by``; not
+    an administrative act — those are ``engine.services.admin_rule``'s)."""
     return oversees_all(who)
 
 

@@ -5,7 +5,8 @@ services through units of work, and closes it. Listings print aligned tables, or
 ``irpm --json ...``. Failures print one ``error: ...`` line and exit with status 1.
 
 One module per command group: ``db``, ``deploy`` (deploy, definitions), ``instances``
-(start, instances, suspend, resume, terminate, retry, events), ``tasks`` (tasks, claim,
+(start, instances, suspend, resume, terminate, retry, events), ``administration``
+(set-variables, move-token, migrate, reassign, batch), ``tasks`` (tasks, claim,
 unclaim, complete), ``clock``, ``timers``, ``serve``, ``demo``, ``console``,
 ``notifications``, ``milestones`` (and ``rehearse``), ``scheduler``, ``accounts`` and
 ``backup`` (backup, restore);
@@ -33,6 +34,7 @@ from engine.errors import IrpmError
 from ..health import database_problem
 from . import (
     accounts,
+    administration,
     backup,
     clock,
     console,
@@ -83,6 +85,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
 
 
 for _command in (db.db, deploy.deploy, deploy.definitions, *instances.COMMANDS,
+                 *administration.COMMANDS,
                  *tasks.COMMANDS, clock.clock, timers.timers, serve.serve, demo.demo,
                  console.console, notifications.notifications, milestones.milestones,
                  milestones.rehearse_command, scheduler.scheduler, accounts.accounts,

@@ -3,13 +3,12 @@ lockout after too many failed sign-ins, and ending every session it has (a lost 
 stolen cookie). Registered on ``irpm`` by web/cli/__init__.py.
 
 The services are ``engine.programme.services.signin``'s, the ones the console's account page
-calls; unlocking and signing out are written to the audit log under ``--by`` (default:
-IRPM_USER, else ``shell:<login>``). The throttle's window and lockout for ``show`` are the
-web app's settings (``IRPM_SIGNIN_*``, read by web.config)."""
+calls. Unlocking and signing out are administrative acts: an administrator (``--user`` /
+``--by``, default IRPM_USER; unset: the shell operator ``shell:<login>``) with a
+``--reason``, written to the audit log under that name. The throttle's window and lockout
+for ``show`` are the web app's settings (``IRPM_SIGNIN_*``, read by web.config)."""
 
 from __future__ import annotations
-
-import getpass
 
 import click
 
@@ -17,20 +16,7 @@ from engine.programme.services import signin
 
 from .. import config as web_config
 from ..auth import signin_throttle
-from .state import State
-
-
-def _shell_user() -> str:
-    try:
-        return f"shell:{getpass.getuser()}"
-    except (OSError, KeyError):
-        return "shell"
-
-
-by_option = click.option("--by", envvar="IRPM_USER", default=_shell_user,
-                         help="Who acts, for the audit log (default: IRPM_USER, else "
-                              "shell:<login>).")
-reason_option = click.option("--reason", help="Why, for the audit log.")
+from .state import State, operator, operator_option, reason_option
 
 
 @click.group()
@@ -58,26 +44,27 @@ def show(state: State, username: str) -> None:
 
 @accounts.command("unlock")
 @click.argument("username")
-@by_option
+@operator_option
 @reason_option
 @click.pass_obj
-def unlock(state: State, username: str, by: str, reason: str | None) -> None:
+def unlock(state: State, username: str, operator_name: str | None, reason: str | None) -> None:
     """Lift USERNAME's lockout and forget its failed sign-ins (audited)."""
     with state.rt.uow() as uow:
-        lifted = signin.unlock_account(uow, username, by, reason)
+        lifted = signin.unlock_account(uow, username, operator(uow, operator_name), reason)
     state.say({"username": username, "unlocked": lifted},
               f"{username}: unlocked" if lifted else f"{username} was not locked")
 
 
 @accounts.command("sign-out")
 @click.argument("username")
-@by_option
+@operator_option
 @reason_option
 @click.pass_obj
-def sign_out(state: State, username: str, by: str, reason: str | None) -> None:
+def sign_out(state: State, username: str, operator_name: str | None,
+             reason: str | None) -> None:
     """End every session of USERNAME at once: each browser must sign in again (audited).
     API tokens are not affected: revoke them on the profile page."""
     with state.rt.uow() as uow:
-        version = signin.end_sessions(uow, username, by, reason)
+        version = signin.end_sessions(uow, username, operator(uow, operator_name), reason)
     state.say({"username": username, "session_version": version},
               f"{username}: every session ended")

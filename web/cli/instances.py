@@ -1,20 +1,32 @@
 """``irpm start|instances|suspend|resume|terminate|retry|events`` — process instances: start
-one, list them, change their lifecycle, run a failed step again, read their history."""
+one, list them, change their lifecycle, run a failed step again, read their history.
+
+Suspend, resume, terminate and retry are administrative acts: they go through
+``engine.services.instance_admin.admin_lifecycle`` as the console and the REST API do — an
+administrator (``--user``, or the shell operator ``shell:<login>``) with a ``--reason``, each
+written to the audit log."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import click
 
 from engine.actors import Actor
-from engine.db import UnitOfWork
-from engine.models import InstanceStatus, ProcessInstance
+from engine.models import InstanceStatus
+from engine.services import instance_admin
 from engine.services import instances as instances_service
 
 from .format import INSTANCE_COLUMNS, Column, event_row, instance_row
-from .state import State, data_option, pass_state, show_instance, user_option
+from .state import (
+    State,
+    data_option,
+    operator,
+    operator_option,
+    pass_state,
+    reason_option,
+    show_instance,
+)
 
 
 @click.command()
@@ -49,41 +61,42 @@ def instances(state: State, status: str | None, process_id: str | None, key: str
     state.listing([instance_row(i) for i in rows], INSTANCE_COLUMNS, "no instances", total)
 
 
-LifecycleService = Callable[[UnitOfWork, int, Actor, str | None], ProcessInstance]
-
-
-def _lifecycle(name: str, service: LifecycleService, help_text: str) -> click.Command:
+def _lifecycle(name: str, help_text: str) -> click.Command:
     """One lifecycle command: the three share their arguments and output."""
     @click.command(name, help=help_text)
     @click.argument("instance_id", type=int)
-    @user_option
-    @click.option("--reason", help="Why; kept in the instance's history.")
+    @operator_option
+    @reason_option
     @pass_state
-    def command(state: State, instance_id: int, user: str, reason: str | None) -> None:
+    def command(state: State, instance_id: int, operator_name: str | None,
+                reason: str | None) -> None:
         with state.rt.uow() as uow:
-            instance = service(uow, instance_id, Actor(user), reason)
+            instance = instance_admin.admin_lifecycle(uow, name, instance_id,
+                                                      operator(uow, operator_name), reason)
         show_instance(state, instance)
 
     return command
 
 
-suspend = _lifecycle("suspend", instances_service.suspend_instance,
-                     "Suspend INSTANCE_ID: its tasks and timers wait until it is resumed.")
-resume = _lifecycle("resume", instances_service.resume_instance,
-                    "Resume a suspended INSTANCE_ID.")
-terminate = _lifecycle("terminate", instances_service.terminate_instance,
-                       "Terminate INSTANCE_ID for good, cancelling its open tasks.")
+suspend = _lifecycle("suspend", "Suspend INSTANCE_ID: its tasks and timers wait until it is "
+                                "resumed (audited).")
+resume = _lifecycle("resume", "Resume a suspended INSTANCE_ID (audited).")
+terminate = _lifecycle("terminate", "Terminate INSTANCE_ID for good, cancelling its open tasks "
+                                    "(audited).")
 
 
 @click.command()
 @click.argument("instance_id", type=int)
-@user_option
+@operator_option
+@reason_option
 @data_option
 @pass_state
-def retry(state: State, instance_id: int, user: str, data: dict[str, Any] | None) -> None:
-    """Run the failed step of INSTANCE_ID again, after merging --data into it."""
+def retry(state: State, instance_id: int, operator_name: str | None, reason: str | None,
+          data: dict[str, Any] | None) -> None:
+    """Run the failed step of INSTANCE_ID again, after merging --data into it (audited)."""
     with state.rt.uow() as uow:
-        instance = instances_service.retry_instance(uow, instance_id, Actor(user), data)
+        instance = instance_admin.admin_lifecycle(uow, "retry", instance_id,
+                                                  operator(uow, operator_name), reason, data)
     show_instance(state, instance, "retried")
 
 

@@ -5,12 +5,14 @@ importing each other."""
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import click
 
 from engine.actors import Actor
+from engine.db import UnitOfWork
 from engine.models import ProcessInstance
 from engine.programme.composition import programme_runtime
 from engine.runtime import Runtime
@@ -58,6 +60,34 @@ group_option = click.option("--group", "groups", multiple=True, metavar="G",
                             help="A group of the user; repeat or separate with commas.")
 data_option = click.option("--data", type=JSON_OBJECT, metavar="JSON",
                            help="A JSON object, inline or @file.json.")
+
+
+#: Who performs an administrative act (``engine.services.admin_rule``) from the shell.
+operator_option = click.option(
+    "--user", "--by", "operator_name", envvar="IRPM_USER", metavar="LOGIN",
+    help="Act as this account, which must be an administrator's (default: IRPM_USER; "
+         "unset: the shell operator shell:<your login>, recorded as such).")
+reason_option = click.option("--reason", help="Why (required): kept in the audit log.")
+
+
+def shell_operator() -> Actor:
+    """The documented system actor of the command line: whoever runs ``irpm`` with the
+    database's URL already holds every power over it, so when no account is named they act
+    as an administrator, recorded in the audit log as ``shell:<operating-system login>``."""
+    try:
+        login = getpass.getuser()
+    except (OSError, KeyError):
+        login = "unknown"
+    return Actor(f"shell:{login}", is_admin=True)
+
+
+def operator(uow: UnitOfWork, name: str | None) -> Actor:
+    """The actor of an administrative command: the named account as the organisation knows
+    it (unknown: ``NotFound``; disabled: ``Forbidden``) — the service then asks the one rule
+    whether it may act — or, when none is named, the shell operator."""
+    if not name:
+        return shell_operator()
+    return uow.runtime.directory.actor_for(uow, name)
 
 
 def actor(user: str, groups: Sequence[str] = (), *, admin: bool = False) -> Actor:

@@ -3,9 +3,10 @@ filters, the instance page and its operations, batch operations, the heatmap and
 log.
 
 Who may do what: administrators and the city's discipline commission see everything here;
-only administrators act (every operation is an engine service that checks ``is_admin`` and
-records the audit entry in its own transaction — the views check first only to hide
-buttons and to answer 403 early).
+only administrators act — ``may_act`` is the one rule of ``engine.services.admin_rule``, which
+every operation's engine service asks again before it records the audit entry in its own
+transaction (the views check first only to hide buttons and to answer 403 early). The REST
+API and the ``irpm`` commands call the same services under the same rule.
 
 Batches run in steps driven by requests: the batch page posts ``/console/batches/<id>/step``
 while it is open (each step handles up to 25 instances or one second of work) and shows
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, abort, g
 from flask_babel import lazy_gettext as _l
+
+from engine.services import admin_rule
 
 from .. import nav
 from ..labels import EVENTS, TABLES
@@ -39,6 +42,7 @@ AUDIT_ACTIONS = {
     "batch_resume": _l("Batch: resume"), "batch_terminate": _l("Batch: terminate"),
     "batch_retry": _l("Batch: retry"), "batch_migrate": _l("Batch: migrate"),
     "clock_set": _l("Set the simulated clock"), "clock_advance": _l("Advance the simulated clock"),
+    "clock_system": _l("Return to the system clock"),
     "account_lock": _l("Account locked (failed sign-ins)"),
     "account_unlock": _l("Unlock account"), "account_sign_out": _l("Sign out everywhere"),
 }
@@ -52,8 +56,7 @@ def may_view() -> bool:
 
 
 def may_act() -> bool:
-    actor = g.get("actor")
-    return actor is not None and actor.is_admin
+    return admin_rule.may_administer(g.get("actor"))
 
 
 @bp.before_request

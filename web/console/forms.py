@@ -9,7 +9,7 @@ from typing import Any
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
-from engine.services.instance_admin import MAX_REASON
+from engine.services.admin_rule import MAX_REASON
 
 _REASON = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=MAX_REASON),
                            error_messages={"required": "Give a reason: it is kept in the "

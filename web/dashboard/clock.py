@@ -20,8 +20,8 @@ import marshmallow as ma
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from engine.services import admin_rule, timers
 from engine.services import clock as clock_service
-from engine.services import timers
 
 from ..i18n import when
 from ..runtime import runtime
@@ -30,7 +30,7 @@ from .schemas import AdvanceClockSchema, SetClockSchema, errors_text
 
 
 def _admin_only() -> None:
-    if not g.actor.is_admin:
+    if not admin_rule.may_administer(g.actor):
         abort(403)
 
 

@@ -13,11 +13,11 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from engine.programme.services.dashboard_milestones import CHINA
+from engine.services.admin_rule import MAX_REASON
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 #: The longest single move of the clock: the whole 2010–2012 programme and then some.
 MAX_ADVANCE_DAYS = 1830
-MAX_REASON = 500
 
 
 class LocalDateTime(ma.fields.Field):

@@ -48,9 +48,9 @@ from sqlalchemy import select
 
 from ...actors import Actor
 from ...db import UnitOfWork
-from ...errors import Forbidden, NotFound
+from ...errors import NotFound
 from ...passwords import hash_password, verify_password
-from ...services import audit, rate_limits
+from ...services import admin_rule, audit, rate_limits
 from ..models import Account
 
 __all__ = ["SCOPE_ACCOUNT", "SCOPE_ADDRESS", "SCOPE_LOCK", "AccountState", "Attempt",
@@ -241,13 +241,11 @@ def _account(uow: UnitOfWork, username: str) -> Account:
     return account
 
 
-def _require_admin(actor: Actor | str) -> str:
-    """An ``Actor`` must be an administrator; a plain name is a trusted caller (the shell)."""
-    if isinstance(actor, Actor):
-        if not actor.is_admin:
-            raise Forbidden("only administrators unlock accounts and end their sessions")
-        return actor.user
-    return actor
+def _administrator(actor: Actor, reason: str | None) -> tuple[str, str]:
+    """The acting administrator's name and the reason, by the one rule for administrative
+    acts (``admin_rule``); refused before anything changes."""
+    admin_rule.require_administrator(actor, "unlock accounts and end their sessions")
+    return actor.user, admin_rule.require_reason(reason)
 
 
 def account_state(uow: UnitOfWork, username: str, *, throttle: Throttle,
@@ -264,12 +262,12 @@ def account_state(uow: UnitOfWork, username: str, *, throttle: Throttle,
         None if locked is None else float(round(locked)))
 
 
-def unlock_account(uow: UnitOfWork, username: str, by: Actor | str,
+def unlock_account(uow: UnitOfWork, username: str, by: Actor,
                    reason: str | None = None) -> bool:
     """Lift the account's lockout and forget its failed sign-ins; True if it was locked or
-    had failures. Audited (even when there was nothing to lift: the administrator acted).
-    Commits."""
-    who = _require_admin(by)
+    had failures. An administrative act: an administrator with a reason, audited (even when
+    there was nothing to lift: the administrator acted). Commits."""
+    who, reason = _administrator(by, reason)
     account = _account(uow, username)
     key = f"account:{account.id}"
     was_locked = rate_limits.clear_rate_limit(uow, SCOPE_LOCK, key)
@@ -281,12 +279,14 @@ def unlock_account(uow: UnitOfWork, username: str, by: Actor | str,
     return was_locked or had_failures
 
 
-def end_sessions(uow: UnitOfWork, username: str, by: Actor | str | None = None,
+def end_sessions(uow: UnitOfWork, username: str, by: Actor | None = None,
                  reason: str | None = None) -> int:
     """End every session of the account (its new session version is returned). ``by`` None:
     the account's own sign-out, not audited; else an administrator's "sign out everywhere",
-    audited. Commits."""
-    who = _require_admin(by) if by is not None else None
+    an administrative act (with a reason, audited). Commits."""
+    who = None
+    if by is not None:
+        who, reason = _administrator(by, reason)
     account = _account(uow, username)
     account.end_sessions()
     uow.session.flush()
