@@ -9,6 +9,7 @@ import flask
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
+from .. import edges
 from . import account, auth, definitions, errors, feedback, instances, organisation, register
 from . import tasks as tasks_area
 from .base import Blueprint
@@ -25,6 +26,7 @@ bp = Blueprint("api", __name__, url_prefix=PREFIX,
 for area in AREAS:
     bp.register_blueprint(area)
 bp.before_request(auth.authenticate)
+bp.before_request(edges.check_body)  # the body's text and JSON, once the caller is known
 errors.register(bp)
 
 
