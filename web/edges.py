@@ -5,9 +5,10 @@ error (500) on PostgreSQL and not on SQLite, or an instance put into error by a 
 stored in its data and read back later — so it is refused here, alike on every database,
 with a 400 that names the field:
 
-* **Path integers** (``<int:…>``: ids, years, versions) above the database's ``BIGINT``
-  (2**63 - 1) match no route: 404, as any id that does not exist (SQLite cannot bind a
-  larger one; PostgreSQL calls it out of range).
+* **Path integers** (``<int:…>``: ids) above the database's ``BIGINT`` (2**63 - 1) match
+  no route: 404, as any id that does not exist (SQLite cannot bind a larger one;
+  PostgreSQL calls it out of range). A route whose integer is an ``INTEGER`` column (a
+  year, a version) says so: ``<int(max=2147483647):year>``.
 * **Text** — path values, query parameters, form fields and their names, uploaded files'
   names, JSON keys and strings — holds no control character but tab, line feed and carriage
   return, and no lone UTF-16 surrogate (JSON's ``"\\ud800"``): PostgreSQL cannot store NUL,
