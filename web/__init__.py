@@ -17,6 +17,7 @@ from . import (
     console,
     dashboard,
     designer,
+    edges,
     errors,
     health,
     i18n,
@@ -46,7 +47,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     exits, never per request.
 
     Requests from a trusted reverse proxy carry the client's address (``web.proxies``,
-    ``IRPM_FORWARDED_ALLOW_IPS``); every request's body is size-limited (``web.limits``).
+    ``IRPM_FORWARDED_ALLOW_IPS``); every request's body is size-limited (``web.limits``)
+    and its input bounded (``web.edges``).
     """
     app = Flask(__name__, instance_path=str(web_config.INSTANCE_PATH))
     app.config.from_mapping(IRPM_SETTINGS=None, **web_config.defaults())
@@ -61,9 +63,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["irpm"] = runtime
     weakref.finalize(app, runtime.close)
     # web.limits first: its hook sets the request's size limit before any other (the CSRF
-    # check among them) reads the body.
-    for module in (limits, security, i18n, labels, errors, nav, auth, health, inbox, tasks,
-                   api, notifications, publicity, dashboard, console, designer):
+    # check among them) reads the body; then web.edges refuses what no view may see (and
+    # bounds the <int:…> routes registered after it).
+    for module in (limits, edges, security, i18n, labels, errors, nav, auth, health, inbox,
+                   tasks, api, notifications, publicity, dashboard, console, designer):
         module.init_app(app)
     proxies.install(app, app.config["IRPM_FORWARDED_ALLOW_IPS"])
     return app

@@ -51,18 +51,18 @@ class ApiError(Exception):
         self.errors, self.headers = errors, dict(headers or {})
 
 
-def flatten(messages: Any, prefix: str = "") -> dict[str, list[str]]:
-    """Nested marshmallow/webargs messages as ``{"points.0.category": ["…"]}``."""
+def flatten(messages: Any, prefix: str | None = None) -> dict[str, list[str]]:
+    """Nested marshmallow/webargs messages as ``{"points.0.category": ["…"]}``; messages
+    about the whole document under ``_schema``. A field may be named ``""`` (the JSON
+    ``{"": 1}``): its path is ``""`` at the top, ``data.`` below."""
     if not isinstance(messages, Mapping):
         items = messages if isinstance(messages, list | tuple) else [messages]
-        return {prefix or "_schema": [str(m) for m in items]}
+        return {"_schema" if prefix is None else prefix: [str(m) for m in items]}
     flat: dict[str, list[str]] = {}
     for key, value in messages.items():
-        path = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.update(flatten(value, path))
-        else:
-            flat.setdefault(path, []).extend(flatten(value, path)[path])
+        path = str(key) if prefix is None else f"{prefix}.{key}"
+        for field, texts in flatten(value, path).items():
+            flat.setdefault(field, []).extend(texts)
     return flat
 
 

@@ -4,7 +4,9 @@ CSV export and import (all or nothing, every problem named by sheet, row and col
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import marshmallow as ma
@@ -27,6 +29,7 @@ KINDS = ("units", "officials", "departments", "posts")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
 NOT_COVERED = "Your role does not cover this unit."
 ADMIN_ONLY = "Only administrators may export or import the organisation."
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class UnitSchema(NamedSchema):
@@ -196,7 +199,18 @@ def _read(files: dict[str, FileStorage]) -> dict[str, bytes]:
     return out
 
 
+def _administrators(view: F) -> F:
+    """Refuse anyone but an administrator (403) before the request's fields are validated:
+    what an import would have said of them is for administrators only."""
+    @functools.wraps(view)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        require(actor().is_admin, ADMIN_ONLY)
+        return view(*args, **kwargs)
+    return cast(F, guarded)
+
+
 @bp.route("/organisation/import", methods=["POST"])
+@_administrators
 @bp.arguments(ImportFiles, location="files")
 @bp.arguments(ImportForm, location="form")
 @bp.response(200, ImportReportSchema)
@@ -204,7 +218,6 @@ def _read(files: dict[str, FileStorage]) -> dict[str, bytes]:
 def import_csv(files: dict[str, FileStorage], form: dict[str, Any]) -> Any:
     """Import CSV tables (multipart: units, officials, departments, posts — any of them);
     all or nothing"""
-    require(actor().is_admin, ADMIN_ONLY)
     tables = _read(files)
     with runtime().uow() as uow:
         report = org_import.import_csv(uow, tables, dry_run=form["dry_run"])

@@ -9,6 +9,7 @@ import flask
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
+from .. import edges
 from . import (
     account,
     auth,
@@ -36,6 +37,7 @@ for area in AREAS:
     bp.register_blueprint(area)
 assert instance_admin.OPERATIONS  # its operations are routes of instances.bp
 bp.before_request(auth.authenticate)
+bp.before_request(edges.check_body)  # the body's text and JSON, once the caller is known
 errors.register(bp)
 
 

@@ -145,7 +145,7 @@ def _attachment(opened: design.DesignFile) -> Response:
     return response
 
 
-@bp.get("/download/<process_id>/<int:version>")
+@bp.get("/download/<process_id>/<int(max=2147483647):version>")
 def download_version(process_id: str, version: int) -> Any:
     with runtime().uow(write=False) as uow:
         opened = design.design_file(uow, process_id=process_id, version=version)

@@ -58,7 +58,7 @@ def _entries(unit_code: str, year: int) -> tuple[Any, list[register_pages.Public
     return unit, entries, open_posts
 
 
-@bp.get("/<unit_code>/<int:year>")
+@bp.get("/<unit_code>/<int(max=2147483647):year>")
 @public
 def unit(unit_code: str, year: int) -> Any:
     """公示: a unit's published posts, their levels and the leaders answering for them."""
@@ -93,7 +93,7 @@ def _limited() -> Any:
     return response
 
 
-@bp.route("/<unit_code>/<int:year>/<post_code>", methods=["GET", "POST"])
+@bp.route("/<unit_code>/<int(max=2147483647):year>/<post_code>", methods=["GET", "POST"])
 @public
 def feedback(unit_code: str, year: int, post_code: str) -> Any:
     """群众提: a member of the public comments on one published post."""
