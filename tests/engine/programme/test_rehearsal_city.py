@@ -24,6 +24,7 @@ from engine.models import HumanTask, InstanceEvent, InstanceStatus, ProcessInsta
 from engine.programme.composition import programme_runtime
 from engine.programme.models import Feedback, RiskPoint
 from engine.programme.rehearsal import rehearse
+from engine.programme.rehearsal_proof import Separation, separation
 from engine.runtime import Runtime
 from engine.settings import Settings
 from tests.databases import Template
@@ -119,3 +120,15 @@ def test_a_rehearsed_bureau_supervises_no_own_post_and_disposes_from_every_sourc
         "财政审计移交问题线索", "complaint")
     assert [e for e, _who in steps if not e.startswith("escalate_")] == [
         "reminder", "correction", "verification"]
+
+    # The count can count: a 互相查 of the office director's post recorded as done by the
+    # director himself — what issue 11 found before 回避 — is one, in both counts.
+    with bureau.uow() as uow:
+        check = uow.session.scalars(select(HumanTask).where(
+            HumanTask.element_id == "peer_checked",
+            HumanTask.post_code == "CZJ-BGS-01")).one()
+        check.completed_by = "czj-0009"
+        uow.commit()
+    with bureau.uow(write=False) as uow:
+        assert separation(uow) == Separation(result.supervisory_steps, 1)
+        assert self_supervised(uow) == [("peer_checked", "CZJ-BGS-01", "czj-0009")]
