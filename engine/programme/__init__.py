@@ -25,5 +25,7 @@ module                      what it holds
 ``demo``                    loading the demo city (``irpm demo load``)
 ``rehearsal``               the demo city's 2011–2012 rehearsal (the driver)
 ``rehearsal_answers``       what the rehearsal's people write in each task
+``rehearsal_events``        what else happens: public feedback, a disposal started by hand
+``rehearsal_proof``         what a rehearsal proves: self-supervised steps, disposals by source
 =========================== =================================================================
 """

@@ -8,8 +8,12 @@ person it was routed to (the post holder, a colleague, the department head, the 
 leader, the unit's discipline officer, the principal, the city's discipline commission) and
 does not exclude (回避: nobody checks their own post; a task that went up the responsibility
 chain is answered by whom it went to), through ``services.complete_task``, like the web app
-would, with the answers of ``engine.programme.rehearsal_answers``. Nothing is bypassed: what
-the rehearsal shows is what the programme does.
+would, with the answers of ``engine.programme.rehearsal_answers``; a citizen's feedback during
+publicity and a disposal started by hand from the register happen through their services too
+(``engine.programme.rehearsal_events``). Nothing is bypassed: what the rehearsal shows is what
+the programme does — and it reports what it proves (``engine.programme.rehearsal_proof``):
+how many supervisory steps the holder of the post did (must be 0: 回避) and how many 后期处置
+started from each of the four sources.
 
 People answer a task at the first weekly round at least ``RESPONSE`` after it appeared. A
 post's monitoring (中期监控) is written once its four quarterly self-checks are in. Two units
@@ -51,7 +55,9 @@ from ..services.timers import advance_to
 from . import membership
 from .models import AccountRole, MilestoneReport, Unit
 from .models.org import Account
-from .rehearsal_answers import answer
+from .rehearsal_answers import Asked, answer
+from .rehearsal_events import Events
+from .rehearsal_proof import accountability, disposals_by_source, separation
 from .services.milestones import list_milestone_reports
 from .services.organisation import actor_for
 
@@ -119,11 +125,23 @@ class Rehearsal:
     timers_fired: int = 0
     seconds: float = 0.0
     reports: list[ReportLine] = field(default_factory=list)
+    #: Completed steps judging a post, and those done by the post's holder (回避: 0).
+    supervisory_steps: int = 0
+    self_supervised: int = 0
+    #: 后期处置 started per source (self_check, monitoring, complaint, register).
+    disposals: dict[str, int] = field(default_factory=dict)
+    #: …and how many of them ended in accountability (追究).
+    accountability: int = 0
+    #: What happened besides answering tasks (public feedback, disposals started by hand).
+    events: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"campaign_id": self.campaign_id, "units": self.units, "lags": self.lags,
                 "rounds": self.rounds, "tasks_completed": self.tasks_completed,
                 "timers_fired": self.timers_fired, "seconds": round(self.seconds, 2),
+                "supervisory_steps": self.supervisory_steps,
+                "self_supervised": self.self_supervised, "disposals": self.disposals,
+                "accountability": self.accountability, "events": self.events,
                 "reports": [{"report_id": r.report_id, "milestone": r.milestone,
                              "due_at": r.due_at.isoformat(),
                              "units_on_track": r.units_on_track,
@@ -143,6 +161,7 @@ def rehearse(rt: Runtime, *, units: Sequence[str] | None = None,
         commission = _commission(uow)
         _prepare(rt, uow)
         lag_of = dict(default_lags(chosen) if lags is None else lags)
+        events = Events.of(uow, chosen, YEAR)
         campaign = start_instance(uow, CAMPAIGN, CAMPAIGN_KEY, {
             "year": YEAR, "units": chosen, "milestones": {"launch": LAUNCH_DAY}},
             actor=commission)
@@ -156,6 +175,9 @@ def rehearse(rt: Runtime, *, units: Sequence[str] | None = None,
             result.timers_fired += advance_to(uow, at)
         result.rounds += 1
         result.tasks_completed += _work(rt, people, lag_of, at, result)
+        for line in events.happen(rt, at, people.first_of):
+            result.events.append(f"{at.astimezone(CHINA):%Y-%m-%d}: {line}")
+            note(result.events[-1])
         if at.month != (at - STEP).month:
             note(f"{at.astimezone(CHINA):%Y-%m-%d}: {result.tasks_completed} tasks done, "
                  f"{result.timers_fired} timers fired")
@@ -164,8 +186,17 @@ def rehearse(rt: Runtime, *, units: Sequence[str] | None = None,
         at = min(at + STEP, until)
     with rt.uow(write=False) as uow:
         result.reports = [_line(r) for r in list_milestone_reports(uow, campaign.id)]
+        _prove(uow, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _prove(uow: UnitOfWork, result: Rehearsal) -> None:
+    steps = separation(uow)
+    result.supervisory_steps, result.self_supervised = (steps.supervisory_steps,
+                                                        steps.self_supervised)
+    result.disposals = disposals_by_source(uow)
+    result.accountability = accountability(uow)
 
 
 def _line(report: MilestoneReport) -> ReportLine:
@@ -230,6 +261,16 @@ class _People:
             logins += self.groups.get(group, [])
         return logins
 
+    def _actor(self, uow: UnitOfWork, login: str) -> Actor:
+        if login not in self.actors:
+            self.actors[login] = actor_for(uow, login)
+        return self.actors[login]
+
+    def first_of(self, uow: UnitOfWork, group: str) -> Actor | None:
+        """The first member of ``group`` (e.g. a unit's discipline officer), or None."""
+        logins = self._people(uow, [], [group])
+        return self._actor(uow, logins[0]) if logins else None
+
     def for_task(self, uow: UnitOfWork, task: HumanTask) -> Actor | None:
         """The first of the task's candidates it does not exclude (回避: the post holder
         does not check their own post; an escalated task goes to whom it went up to)."""
@@ -237,12 +278,7 @@ class _People:
         logins = [login for login in self._people(uow, task.candidate_users,
                                                    task.candidate_groups)
                   if login not in excluded]
-        if not logins:
-            return None
-        login = logins[0]
-        if login not in self.actors:
-            self.actors[login] = actor_for(uow, login)
-        return self.actors[login]
+        return self._actor(uow, logins[0]) if logins else None
 
 
 def _open_tasks(uow: UnitOfWork, at: datetime) -> list[HumanTask]:
@@ -285,12 +321,12 @@ def _work(rt: Runtime, people: _People, lags: Mapping[str, Lag], at: datetime,
                 if actor is None:
                     skipped.add(task.id)
                     continue
-                plan.append((task.id, task.element_id, task.post_code or task.unit_code,
-                             actor))
+                plan.append((task.id, Asked(task.element_id,
+                                            task.post_code or task.unit_code or "",
+                                            task.instance_id), actor))
         if not plan:
             return done
-        for task_id, element, code, actor in plan:
+        for task_id, asked, actor in plan:
             with rt.uow() as uow:
-                complete_task(uow, task_id, actor,
-                              answer(uow, element, code or "", result.campaign_id))
+                complete_task(uow, task_id, actor, answer(uow, asked, result.campaign_id))
             done += 1

@@ -6,11 +6,22 @@ assessment with one shortfall…); a risk's description starts with the post's o
 so what each one found stays traceable. The city's discipline commission answers the
 campaign's milestone checkpoints from the milestone's report: met if no unit is late.
 
-财政局 (CZJ, the demo city's showcase unit) finds a problem at the monitoring (中期监控) of
-each department's second post, which goes through 后期处置: the responsible leader talks to
+财政局 (CZJ, the demo city's showcase unit) brings findings to 后期处置 from every source
+("对有明显风险表现的个人及时进行提醒和纠错……对群众有投诉、社会有反映……的,采取谈话提醒、诫勉纠错等
+措施……对整改不力,群众仍有反映的,按照相关规定予以追究"):
+
+- **monitoring** (中期监控) of each department's second post finds a problem (``MONITORING``);
+- **self_check**: the 副局长's first quarterly self-check (定期自查) finds one
+  (``SELF_CHECK_FINDS``) — a leader's own post, so the principal reminds him;
+- **complaint**: a citizen's feedback on the 科员(政务公开)'s post during its publicity
+  (``engine.programme.rehearsal_events``) is upheld by the discipline officer at 审核群众意见
+  (``COMPLAINED_OF``); corrected on paper, the public still complains at both verifications
+  (群众仍有反映), so the case ends in accountability (追究) by the city's commission;
+- **register**: the discipline officer starts one by hand (``rehearsal_events``).
+
+Every other disposal is corrected at the first verification: the responsible leader talks to
 the holder (谈话提醒), the holder corrects it, the discipline officer finds it corrected and
-the case is closed — so the rehearsal runs the disposal too (``DISPOSAL_FORMS``; an overdue
-step's 督办 is answered as well).
+the case is closed (``DISPOSAL_FORMS``; an overdue step's 督办 is answered as well).
 
 Kept apart from the rehearsal's driver (``engine.programme.rehearsal``) because this is the
 part that follows the forms in bpmn/: a new or changed form is an edit here.
@@ -19,21 +30,36 @@ part that follows the forms in bpmn/: a new or changed form is an edit here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..db import UnitOfWork
 from ..errors import InvalidState
+from ..models import HumanTask, TaskState
 from .models import MilestoneReport
 
 #: The posts whose monitoring finds a problem: 财政局's second post of each department.
-FINDS_PROBLEMS = ("CZJ-", "-02")
+MONITORING = ("CZJ-", "-02")
+#: 财政局's 副局长 (level 1): his first quarterly self-check finds a problem.
+SELF_CHECK_FINDS = "CZJ-LDBZ-03"
+#: 财政局's 科员(政务公开) (level 2): the complaint upheld, and the public still complaining.
+COMPLAINED_OF = "CZJ-BGS-07"
 SUPERVISION = {"supervision": "请于三日内办结"}
 
 
+@dataclass(frozen=True)
+class Asked:
+    """A task as the rehearsal answers it."""
+
+    element: str  #: its BPMN element
+    code: str  #: the post (or else the unit) it is about
+    instance_id: int
+
+
 def _monitoring(code: str) -> dict[str, Any]:
-    prefix, suffix = FINDS_PROBLEMS
+    prefix, suffix = MONITORING
     if code.startswith(prefix) and code.endswith(suffix):
         return {"monitoring_report": "发现办件超时未说明理由", "monitoring_problems_found": True,
                 "monitoring_problems": f"{code}:办件超时未说明理由"}
@@ -45,6 +71,25 @@ def _risk(code: str, text: str, category: str = "duty") -> dict[str, str]:
             "harm": "minor"}
 
 
+def _suggestion_review(code: str) -> dict[str, Any]:
+    """Feedback on ``COMPLAINED_OF`` is upheld as a complaint; any other is declined."""
+    if code == COMPLAINED_OF:
+        return {"suggestion_accepted": False, "suggestion_category": "duty",
+                "suggestion_likelihood": "low", "suggestion_harm": "disciplinary",
+                "complaint_upheld": True,
+                "suggestion_remarks": "经核实,反映的办事拖延、索要好处问题属实"}
+    return {"suggestion_accepted": False, "suggestion_category": "external",
+            "suggestion_likelihood": "low", "suggestion_harm": "minor"}
+
+
+def _verification(code: str) -> dict[str, Any]:
+    """Corrected — but on ``COMPLAINED_OF`` the public still complains (群众仍有反映)."""
+    if code == COMPLAINED_OF:
+        return {"corrected": True, "public_still_complaining": True,
+                "findings": "账面已整改,群众仍来信反映办事拖延"}
+    return {"corrected": True, "public_still_complaining": False, "findings": "已整改到位"}
+
+
 #: What each person writes, by the BPMN element of the task.
 FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
     "mobilization": lambda _c: {"mobilization_notice": "召开全市廉政风险防范管理工作动员部署会议",
@@ -54,10 +99,7 @@ FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
     "leader_pointed": lambda c: {"risks": [_risk(c, "台账登记不全", "institutional")]},
     "organization_reviewed": lambda _c: {"risks": []},
     "review": lambda _c: {"approved": True, "review_comment": "同意"},
-    "suggestion_review": lambda _c: {"suggestion_accepted": False,
-                                     "suggestion_category": "external",
-                                     "suggestion_likelihood": "low",
-                                     "suggestion_harm": "minor"},
+    "suggestion_review": _suggestion_review,
     "prevention": lambda _c: {"measures": [{"description": "办事程序和时限对外公开",
                                             "due_in_days": 30}]},
     "integrity_talk": lambda _c: {"talk_summary": "严守纪律,规范用权"},
@@ -78,18 +120,17 @@ FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
     "unit_correction [child]": lambda _c: {"correction": "补齐会议记录"},
     "city_summary": lambda _c: {"city_summary": "全市廉政风险防范管理工作基本完成"},
 }
-#: 后期处置 (bpmn/disposal.bpmn): corrected at the first verification.
+#: 后期处置 (bpmn/disposal.bpmn): corrected at the first verification, but for
+#: ``COMPLAINED_OF`` (admonishment, then accountability).
 DISPOSAL_FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
     "reminder": lambda _c: {"kind": "talk", "notes": "谈话提醒:指出办件超时问题,限期纠正"},
     "correction": lambda _c: {"actions": "建立办件时限台账,逐件说明超时理由"},
-    "verification": lambda _c: {"corrected": True, "public_still_complaining": False,
-                                "findings": "已整改到位"},
+    "verification": _verification,
     "admonishment": lambda _c: {"notes": "诫勉谈话", "requirements": "十五日内整改到位"},
     "recorrection": lambda _c: {"actions": "调整岗位分工,公开办理时限"},
-    "reverification": lambda _c: {"corrected": True, "public_still_complaining": False,
-                                  "findings": "已整改到位"},
+    "reverification": _verification,
     "accountability": lambda _c: {"referred_to": "discipline_commission",
-                                  "details": "整改不力,按照相关规定予以追究"},
+                                  "details": "整改不力,群众仍有反映,按照相关规定予以追究"},
     **{f"escalate_{step}": lambda _c: SUPERVISION for step in (
         "reminder", "correction", "verification", "admonishment", "recorrection",
         "reverification")},
@@ -97,14 +138,25 @@ DISPOSAL_FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
 FORMS.update(DISPOSAL_FORMS)
 
 
-def answer(uow: UnitOfWork, element: str, code: str, campaign_id: int) -> dict[str, Any]:
-    """What the person given task ``element`` of ``code`` (a post or unit) submits."""
+def answer(uow: UnitOfWork, asked: Asked, campaign_id: int) -> dict[str, Any]:
+    """What the person given the task ``asked`` submits."""
+    element, code = asked.element, asked.code
     if element.startswith("checkpoint_"):
         return _checkpoint(uow, campaign_id, element.removeprefix("checkpoint_"))
+    if element == "self_check" and code == SELF_CHECK_FINDS and \
+            _self_checks_done(uow, asked.instance_id) == 0:
+        return {"self_check_report": "按季自查,发现问题", "problems_found": True,
+                "self_check_problems": f"{code}:分管领域重大事项未经集体研究即签批"}
     make = FORMS.get(element)
     if make is None:
         raise InvalidState(f"the rehearsal does not know how to answer task '{element}'")
     return make(code)
+
+
+def _self_checks_done(uow: UnitOfWork, instance_id: int) -> int:
+    return uow.session.scalar(select(func.count()).select_from(HumanTask).where(
+        HumanTask.instance_id == instance_id, HumanTask.element_id == "self_check",
+        HumanTask.state == TaskState.COMPLETED)) or 0
 
 
 def _checkpoint(uow: UnitOfWork, campaign_id: int, name: str) -> dict[str, Any]:

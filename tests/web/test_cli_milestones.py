@@ -24,9 +24,14 @@ def test_rehearse_then_read_the_plan_and_the_reports(town_cli: Irpm) -> None:
     assert "rehearsal of 3 units" in out.stdout
     assert "note: campaign campaign-2011" in out.stderr
     lines = out.stdout.splitlines()
-    assert lines[1].split() == ["REPORT", "MILESTONE", "DUE", "AT", "ON", "TRACK", "COVERAGE",
+    # What it proves so far: nobody on their own post, no disposal yet in half a year.
+    assert lines[1].startswith("回避 (separation of duties): 0 of ")
+    assert lines[1].endswith(" supervisory steps done by the holder of the post they are about")
+    assert lines[2] == ("后期处置 (disposals) started by source: self_check 0, monitoring 0, "
+                        "complaint 0, register 0; 0 ended in accountability (追究)")
+    assert lines[3].split() == ["REPORT", "MILESTONE", "DUE", "AT", "ON", "TRACK", "COVERAGE",
                                 "LATE", "UNITS"]
-    assert "rollout" in lines[3] and "2/3" in lines[3] and "RSJ" in lines[3]
+    assert "rollout" in lines[5] and "2/3" in lines[5] and "RSJ" in lines[5]
 
     plan = town_cli.json("milestones", "plan", "--campaign", "campaign-2011")
     assert (plan["business_key"], plan["year"], plan["units"]) == (

@@ -180,7 +180,9 @@ def rehearse_command(state: State, units: str | None, until: datetime | None) ->
     Starts campaign-2011 over the loaded organisation (irpm demo load) and completes every
     task as the person it went to, week by week; of the units rehearsed, the last starts
     late and the one before it stalls at review, so the four milestone reports show who
-    is late and why. Needs a database where the campaign has not started yet.
+    is late and why. It also reports what it proves: how many supervisory steps the holder
+    of the post did (回避: must be 0) and the disposals (后期处置) started from each source.
+    Needs a database where the campaign has not started yet.
     """
     chosen = [u.strip() for u in (units or "").split(",") if u.strip()] or None
     result = rehearse(state.rt, units=chosen, until=until or END,
@@ -191,9 +193,16 @@ def rehearse_command(state: State, units: str | None, until: datetime | None) ->
              "on_track": f"{r.units_on_track}/{r.units_total}",
              "coverage_text": _percent(r.coverage), "late": ", ".join(r.late_units) or "—"}
             for r in result.reports]
+    sources = ", ".join(f"{source} {n}" for source, n in result.disposals.items())
     text = (f"rehearsal of {len(result.units)} units: {result.rounds} weekly rounds, "
             f"{result.tasks_completed} tasks completed, {result.timers_fired} timers fired "
             f"in {result.seconds:.1f} s\n"
+            f"回避 (separation of duties): {result.self_supervised} of "
+            f"{result.supervisory_steps} supervisory steps done by the holder of the post "
+            "they are about\n"
+            f"后期处置 (disposals) started by source: {sources or 'none'}; "
+            f"{result.accountability} ended in accountability (追究)\n"
+            + "".join(f"  {line}\n" for line in result.events)
             + table(rows, [Column("REPORT", "report_id"), Column("MILESTONE", "milestone"),
                            Column("DUE AT", "due_at"), Column("ON TRACK", "on_track"),
                            Column("COVERAGE", "coverage_text"), Column("LATE UNITS", "late")]))
