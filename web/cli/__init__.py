@@ -7,7 +7,8 @@ services through units of work, and closes it. Listings print aligned tables, or
 One module per command group: ``db``, ``deploy`` (deploy, definitions), ``instances``
 (start, instances, suspend, resume, terminate, retry, events), ``tasks`` (tasks, claim,
 unclaim, complete), ``clock``, ``timers``, ``serve``, ``demo``, ``console``,
-``notifications``, ``milestones`` (and ``rehearse``), ``scheduler`` and ``accounts``;
+``notifications``, ``milestones`` (and ``rehearse``), ``scheduler``, ``accounts`` and
+``audit``;
 ``state`` holds what they share (the runtime, the output mode, common options) and
 ``format`` the text in and out. The commands parse, call services — the one way into the
 engine, each owning its transaction — and print: none commits or runs SQL of its own.
@@ -32,6 +33,7 @@ from engine.errors import IrpmError
 from ..health import database_problem
 from . import (
     accounts,
+    audit,
     clock,
     console,
     db,
@@ -83,5 +85,6 @@ def main(ctx: click.Context, as_json: bool) -> None:
 for _command in (db.db, deploy.deploy, deploy.definitions, *instances.COMMANDS,
                  *tasks.COMMANDS, clock.clock, timers.timers, serve.serve, demo.demo,
                  console.console, notifications.notifications, milestones.milestones,
-                 milestones.rehearse_command, scheduler.scheduler, accounts.accounts):
+                 milestones.rehearse_command, scheduler.scheduler, accounts.accounts,
+                 audit.audit):
     main.add_command(_command)
