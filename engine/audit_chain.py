@@ -4,20 +4,22 @@ found (``engine.services.audit_verify``, ``irpm audit verify``).
 
 Every row of a chained table carries (``models.Chained``) its place in the chain
 ``chain_seq`` (1, 2, …), the previous row's hash ``prev_hash`` (64 zeros before the first)
-and its own ``row_hash``: the SHA-256, in lower-case hex, of this canonical text (format 1)::
+and its own ``row_hash``: the SHA-256, in lower-case hex, of the canonical text (format 1)
+of the document ``{"chain": <table name>, "seq": <chain_seq>, "prev": <prev_hash>, "row":
+{<column>: <value>, …}}``, which is::
 
-    json.dumps({"chain": <table name>, "seq": <chain_seq>, "prev": <prev_hash>,
-                "row": {<column>: <value>, …}},
-               sort_keys=True, separators=(",", ":"), ensure_ascii=True)   # then ASCII bytes
+    orjson.dumps(document, option=orjson.OPT_SORT_KEYS)     # compact, keys sorted, UTF-8
 
+or, for the rare document orjson refuses (an integer beyond 64 bits, a lone surrogate),
+``json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` in ASCII.
 ``row`` holds every column of the table but ``id`` and the three chain columns, leaving out
 those that are NULL (so a nullable column added later does not change old rows' hashes).
 Values: a date-time as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (microseconds, as both databases
-keep them); a UUID as its 36-character text; a JSON column as the JSON value itself (what
-reading it back gives: the row is normalised through ``json`` before it is hashed and
-inserted, so tuples are lists and keys are strings on both sides); text and integers as
-they are. The surrogate ``id`` is not hashed — the chain's order is ``chain_seq`` — so
-SQLite and PostgreSQL hash the same rows alike.
+keep them); a UUID as its 36-character text; a JSON column as the JSON value itself — as
+reading it back gives it: a value orjson refuses (keys that are not text, say) is first
+normalised through ``json``, which is how the database stores it; text and integers as they
+are. The surrogate ``id`` is not hashed — the chain's order is ``chain_seq`` — so SQLite and
+PostgreSQL hash the same rows alike.
 
 Appends are queued on the session (``append``) and written when the transaction commits
 (``seal``, a ``before_commit`` hook of every session the runtime makes): the head of each
@@ -41,7 +43,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Insert, Table, Update, bindparam, event, insert, select, update
+import orjson
+from sqlalchemy import (
+    JSON,
+    Insert,
+    Select,
+    Table,
+    Update,
+    bindparam,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from .errors import IrpmError
@@ -88,6 +102,8 @@ def layout(table: Table) -> Layout:
 
 def canonical_value(value: Any) -> Any:
     """A column's value as the canonical text holds it (see the module's docstring)."""
+    if type(value) in _AS_IS:  # most values: checked first, the walk's hottest line
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: chained rows hold aware UTC times")
@@ -97,13 +113,31 @@ def canonical_value(value: Any) -> Any:
     return value
 
 
+_AS_IS = frozenset({str, int, dict, list})
+
+
 def link(chain: str, seq: int, prev: str, row: Mapping[str, Any],
          columns: Iterable[str]) -> str:
     """The hash of the row at ``seq`` of ``chain``, after the link ``prev``."""
     content = {name: canonical_value(row[name]) for name in columns if row[name] is not None}
-    text = json.dumps({"chain": chain, "seq": seq, "prev": prev, "row": content},
-                      sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    document = {"chain": chain, "seq": seq, "prev": prev, "row": content}
+    try:
+        text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # orjson.JSONEncodeError: beyond what orjson writes
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=True).encode("ascii")
+    return hashlib.sha256(text).hexdigest()
+
+
+def _as_stored(value: Any) -> Any:
+    """A JSON column's value as the database will give it back. What orjson writes reads
+    back the same (tuples are lists either way); anything else goes through ``json`` as the
+    database's driver does (keys that are not text become text)."""
+    try:
+        orjson.dumps(value)
+    except TypeError:
+        return json.loads(json.dumps(value))
+    return value
 
 
 @dataclass
@@ -122,18 +156,23 @@ def _pending(session: Session) -> _Pending:
     return found
 
 
-def append(session: Session, table: Table, rows: Iterable[Mapping[str, Any]]) -> None:
+def append(session: Session, table: Table,
+           rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Queue ``rows`` (column → value; missing columns are NULL) to be appended to
-    ``table``'s chain when the session's transaction commits. JSON values are normalised
-    now, as the database will give them back, so what is hashed is what is read."""
+    ``table``'s chain when the session's transaction commits. JSON values are taken as the
+    database will give them back (``_as_stored``), so what is hashed is what is read; the
+    rows are returned so."""
     shape = layout(table)
     queue = _pending(session).rows
+    queued = []
     for row in rows:
         values = {name: row.get(name) for name in shape.columns}
         for name in shape.json_columns:
             if values[name] is not None:
-                values[name] = json.loads(json.dumps(values[name]))
+                values[name] = _as_stored(values[name])
         queue.append((shape, values))
+        queued.append(values)
+    return queued
 
 
 def seal(session: Session) -> None:
@@ -148,14 +187,12 @@ def seal(session: Session) -> None:
         by_table.setdefault(shape.table.name, []).append((shape, values))
     pending.rows, pending.marks = [], {}
     connection = session.connection()
-    heads = {name: (seq, hash_) for name, seq, hash_ in connection.execute(
-        select(_HEAD.c.name, _HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.name.in_(by_table))
-        .order_by(_HEAD.c.name).with_for_update())}
-    for name in sorted(by_table):
-        if name not in heads:
+    for name in sorted(by_table):  # one order of locks for every writer
+        head = connection.execute(_LOCK_HEAD, {"b_name": name}).one_or_none()
+        if head is None:
             raise ChainError(f"the audit chain '{name}' has no head in audit_chain_head: "
                              "migrate the database (`irpm db upgrade`)")
-        seq, prev = heads[name]
+        seq, prev = int(head[0]), str(head[1])
         rows = []
         for shape, values in by_table[name]:
             seq += 1
@@ -166,6 +203,9 @@ def seal(session: Session) -> None:
         connection.execute(_MOVE_HEAD, {"b_name": name, "b_seq": seq, "b_hash": prev})
 
 
+_LOCK_HEAD: Select[Any] = (
+    select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.name == bindparam("b_name"))
+    .with_for_update())
 _MOVE_HEAD: Update = (update(_HEAD).where(_HEAD.c.name == bindparam("b_name"))
                       .values(seq=bindparam("b_seq"), hash=bindparam("b_hash")))
 

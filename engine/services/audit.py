@@ -52,8 +52,8 @@ def record_admin_action(uow: UnitOfWork, actor: Actor | str, action: str, target
     values = {"at": datetime.now(UTC), "clock_at": clock.now(uow) if simulated else None,
               "actor": user[:255], "action": action[:64], "target": target[:255],
               "instance_id": instance_id, "reason": reason or None, "details": details}
-    audit_chain.append(uow.session, _AUDIT, [values])
-    return AuditEntry(**values)
+    [queued] = audit_chain.append(uow.session, _AUDIT, [values])
+    return AuditEntry(**queued)
 
 
 _AUDIT = AuditEntry.metadata.tables["admin_audit"]

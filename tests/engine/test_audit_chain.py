@@ -6,7 +6,6 @@ past the triggers changed, removed or added."""
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from alembic import command
 from sqlalchemy import Table, create_engine, select, text
@@ -94,8 +94,7 @@ def by_hand(chain: str, row: dict[str, Any]) -> str:
         content[name] = value
     document = {"chain": chain, "seq": row["chain_seq"], "prev": row["prev_hash"],
                 "row": content}
-    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"))
-                          .encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(document, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def test_every_row_is_a_link_hashed_as_documented(logged: Driver) -> None:
@@ -115,6 +114,21 @@ def test_every_row_is_a_link_hashed_as_documented(logged: Driver) -> None:
                                                               rows[-1]["row_hash"])
     details = [r["details"] for r in rows_of(logged.rt, "admin_audit")]
     assert details[0] == {"n": 0, "ids": [1, 2], "中": "文"}
+
+
+def test_json_orjson_refuses_is_hashed_as_it_reads_back(post: Driver) -> None:
+    """Keys that are not text (stored as text) and an integer beyond 64 bits (hashed
+    through the ``json`` fallback) verify as what the database gives back."""
+    details = {1: "a", 10: "b", 2: "c", "big": 2 ** 70, "list": (1.5, None, "中")}
+    with post.rt.uow() as uow:
+        entry = audit.record_admin_action(uow, ADMIN, "set_variables", "instance:1", "odd",
+                                          details)
+        uow.commit()
+    assert entry.details == {"1": "a", "10": "b", "2": "c", "big": 2 ** 70,
+                             "list": [1.5, None, "中"]}
+    [stored] = rows_of(post.rt, "admin_audit")
+    assert stored["details"] == entry.details
+    assert reports(post.rt)["admin_audit"].broken is None
 
 
 @pytest.mark.parametrize("name", TABLES)
