@@ -39,6 +39,7 @@ if str(_ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select
 
+from engine import audit_chain
 from engine.actors import Actor
 from engine.db import make_engine
 from engine.migrate import upgrade
@@ -110,6 +111,18 @@ STATUSES = ["waiting"] * 80 + ["completed"] * 8 + ["suspended"] * 5 + ["error"] 
     ["terminated"] * 3
 
 
+def _insert_rows(uow: Any, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert and empty ``rows``, parents first; events through their hash chain (linked
+    when the unit of work commits)."""
+    tables = Base.metadata.tables
+    for name in ("process_instance", "task", "instance_event", "instance_variable"):
+        if rows[name] and name == "instance_event":
+            audit_chain.append(uow.session, tables[name], rows[name])
+        elif rows[name]:
+            uow.session.connection().execute(insert(tables[name]), rows[name])
+        rows[name] = []
+
+
 def _copies(rt: Runtime, templates: list[dict[str, Any]], first_id: int, count: int,
             units: list[str]) -> None:
     tables = Base.metadata.tables
@@ -119,10 +132,7 @@ def _copies(rt: Runtime, templates: list[dict[str, Any]], first_id: int, count: 
                                              "instance_event": [], "instance_variable": []}
 
     def flush(conn: Any) -> None:
-        for name in ("process_instance", "task", "instance_event", "instance_variable"):
-            if rows[name]:
-                conn.execute(insert(tables[name]), rows[name])
-                rows[name] = []
+        _insert_rows(uow, rows)
 
     with rt.uow() as uow:
         conn = uow.session.connection()
@@ -171,7 +181,7 @@ def _copies(rt: Runtime, templates: list[dict[str, Any]], first_id: int, count: 
                   "action": rng.choice(["suspend", "resume", "set_variables", "migrate"]),
                   "target": f"instance:{first_id + k}", "instance_id": first_id + k,
                   "reason": "bench", "details": None} for k in range(10_000)]
-        conn.execute(insert(tables["admin_audit"]), audit)
+        audit_chain.append(uow.session, tables["admin_audit"], audit)
         uow.commit()
 
 

@@ -36,8 +36,9 @@ if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
 from sqlalchemy import insert
-from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
+from engine import audit_chain
 from engine.db import make_engine
 from engine.migrate import upgrade
 from engine.models import Base
@@ -61,8 +62,8 @@ BATCH = 10_000
 
 
 class Seeder:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
+    def __init__(self, session: Session) -> None:
+        self.session = session
         self.tables = Base.metadata.tables
         self.pending: dict[str, list[dict[str, Any]]] = {}
 
@@ -73,10 +74,15 @@ class Seeder:
             self.flush()
 
     def flush(self) -> None:
-        """Every pending row, parents first (the foreign keys are checked)."""
+        """Every pending row, parents first (the foreign keys are checked); the audit
+        chains' rows through their one way in, linked when the transaction commits."""
         for name in [t.name for t in Base.metadata.sorted_tables]:
             if self.pending.get(name):
-                self.conn.execute(insert(self.tables[name]), self.pending[name])
+                if "row_hash" in self.tables[name].c:
+                    audit_chain.append(self.session, self.tables[name], self.pending[name])
+                else:
+                    self.session.connection().execute(insert(self.tables[name]),
+                                                      self.pending[name])
                 self.pending[name] = []
 
 
@@ -95,8 +101,8 @@ def seed(rt: Runtime, units: int, posts_per_department: int) -> int:
         uow.commit()
         organisation.save_account(uow, "admin", password=PASSWORD, roles={"admin"})
         uow.commit()
-    with rt.db.begin() as conn:
-        s = Seeder(conn)
+    with rt.uow() as uow:
+        s = Seeder(uow.session)
         s.add("process_definition", {
             "id": 1, "process_id": "post_cycle", "version": 1, "name": "岗位廉政风险防控年度循环",
             "content_hash": "bench", "spec": b"", "catalog": {}, "deployed_at": NOW,
@@ -170,6 +176,7 @@ def seed(rt: Runtime, units: int, posts_per_department: int) -> int:
             s.add("instance_event", {"instance_id": instance_id, "at": NOW, "type": kind,
                                      "element_id": element, "data": data})
         s.flush()
+        uow.commit()
     if rt.db.dialect.name == "postgresql":  # identity columns were given explicit values
         with rt.db.begin() as conn:
             for table in ("unit", "department", "post", "process_instance"):

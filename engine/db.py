@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import audit_chain
 from .errors import ConcurrentUpdate
 
 if TYPE_CHECKING:  # the runtime makes units of work; imported for the type only
@@ -138,6 +139,9 @@ def _is_contention(exc: DBAPIError) -> bool:
 
 def session_factory(engine: Engine, *, write: bool) -> sessionmaker[Session]:
     """Sessions whose every transaction is a write transaction (``BEGIN IMMEDIATE`` on
-    SQLite) or a plain read; a unit of work may commit several times."""
+    SQLite) or a plain read; a unit of work may commit several times. Each commit writes
+    the audit chains' queued rows first (``audit_chain.seal``)."""
     bind = engine.execution_options(irpm_write=True) if write else engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    factory = sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    audit_chain.install(factory)
+    return factory

@@ -22,6 +22,7 @@ from tests.worlds import (  # noqa: F401  (fixtures)
     inbox_org_world,
     programme_town_world,
     rehearsal_town_world,
+    rehearsed_town_world,
 )
 
 PG_URL = os.environ.get("IRPM_TEST_DATABASE_URL", "")

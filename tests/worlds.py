@@ -71,3 +71,21 @@ def demo_city_world(test_databases: TestDatabases, migrated_template: Template) 
             rt.close()
 
     return test_databases.build("demo_city", seed, migrated_template)
+
+
+@world
+def rehearsed_town_world(test_databases: TestDatabases,
+                         rehearsal_town_world: Template) -> Template:
+    """The rehearsal town after its whole 2011–2012 rehearsal (``rehearse``): every audit
+    chain long and real — the instance event log, the register's history, the clock's and
+    the commission's audited acts. ``seeded`` is the ``RehearsalResult``."""
+    from engine.programme.rehearsal import rehearse
+
+    def seed(settings: Settings) -> object:
+        rt = programme_runtime(settings)
+        try:
+            return rehearse(rt)
+        finally:
+            rt.close()
+
+    return test_databases.build("rehearsed_town", seed, rehearsal_town_world)

@@ -19,7 +19,7 @@ from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import separation
+from .. import audit_chain, separation
 from ..assignment import Candidates, TaskContext, due_date
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
@@ -41,7 +41,7 @@ _TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["tas
 _TIMER, _EVENT = Base.metadata.tables["timer"], Base.metadata.tables["instance_event"]
 #: The mirror's writes, built once: the hottest statements of every step.
 _INSERT_TASK, _INSERT_CANDIDATE = insert(_TASK), insert(_TASK_CANDIDATE)
-_INSERT_TIMER, _INSERT_EVENT = insert(_TIMER), insert(_EVENT)
+_INSERT_TIMER = insert(_TIMER)
 _DELETE_TIMER = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
                                      _TIMER.c.task_id == bindparam("b_task"))
 
@@ -74,8 +74,10 @@ def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
 
 
 def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
+    """Append the events to the instance event log's hash chain (written, linked, when the
+    transaction commits: ``engine.audit_chain``)."""
     if events:
-        uow.session.connection().execute(_INSERT_EVENT, events)
+        audit_chain.append(uow.session, _EVENT, events)
         uow.runtime.events_written(uow, events)  # for listeners, after the commit
 
 

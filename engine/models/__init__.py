@@ -7,7 +7,7 @@ history) covers both.
 """
 
 from .api_token import ApiToken
-from .audit import AuditEntry
+from .audit import AuditEntry, Chained, ChainHead
 from .base import Base, one_of
 from .batch import Batch, BatchItem, BatchStatus, ItemOutcome
 from .clock import CLOCK_ROW, ClockState, simulated_now_column
@@ -44,6 +44,8 @@ __all__ = [
     "BatchItem",
     "BatchStatus",
     "CandidateKind",
+    "ChainHead",
+    "Chained",
     "ClockState",
     "DesignDraft",
     "EventType",

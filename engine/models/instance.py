@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, LargeBinary, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .audit import Chained
 from .base import Base, BigId, UtcDateTime
 
 
@@ -90,8 +91,11 @@ class EventType(StrEnum):
     MIGRATED = "migrated"
 
 
-class InstanceEvent(Base):
-    """Append-only history: services insert, nothing updates or deletes."""
+class InstanceEvent(Chained, Base):
+    """Append-only history, hash-chained: rows are written only through
+    ``engine.audit_chain.append`` (``execution.mirror.write_events``), and the database
+    refuses UPDATE and DELETE (migration 0016) — so no instance with events can be deleted
+    either."""
 
     __tablename__ = "instance_event"
     #: The heatmap counts timer firings per element of a version (migration 0012).

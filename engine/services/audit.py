@@ -2,7 +2,8 @@
 transaction, so an operation and its record commit (or roll back) together.
 
 ``record_admin_action`` never commits: the service performing the operation calls it
-before its own ``uow.commit()``. Reading (``list_audit``) is keyset-paginated on
+before its own ``uow.commit()``, which appends the entry to the log's hash chain
+(``engine.audit_chain``). Reading (``list_audit``) is keyset-paginated on
 ``(at, id)`` so the page stays fast however long the log grows.
 """
 
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
+from .. import audit_chain
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import ValidationFailed
@@ -30,7 +32,8 @@ MAX_REASON = 2000
 def record_admin_action(uow: UnitOfWork, actor: Actor | str, action: str, target: str,
                         reason: str | None = None, details: dict[str, Any] | None = None,
                         *, instance_id: int | None = None) -> AuditEntry:
-    """Add an audit entry to the caller's transaction (flushed, not committed).
+    """Add an audit entry to the caller's transaction: appended to the audit log's chain
+    when it commits, dropped if it rolls back. The entry returned has no ``id`` and link yet.
 
     ``target`` names the object as ``kind:id`` (``instance:42``); an ``instance:<n>`` target
     also fills ``instance_id`` so the instance page finds its trail. ``details`` must be
@@ -46,12 +49,14 @@ def record_admin_action(uow: UnitOfWork, actor: Actor | str, action: str, target
         tail = target.removeprefix("instance:")
         instance_id = int(tail) if tail.isdigit() else None
     simulated = clock.is_simulated(uow)
-    entry = AuditEntry(at=datetime.now(UTC), clock_at=clock.now(uow) if simulated else None,
-                       actor=user[:255], action=action[:64], target=target[:255],
-                       instance_id=instance_id, reason=reason or None, details=details)
-    uow.session.add(entry)
-    uow.session.flush()
-    return entry
+    values = {"at": datetime.now(UTC), "clock_at": clock.now(uow) if simulated else None,
+              "actor": user[:255], "action": action[:64], "target": target[:255],
+              "instance_id": instance_id, "reason": reason or None, "details": details}
+    [queued] = audit_chain.append(uow.session, _AUDIT, [values])
+    return AuditEntry(**queued)
+
+
+_AUDIT = AuditEntry.metadata.tables["admin_audit"]
 
 
 AUDIT_PAGE = 50

@@ -8,8 +8,8 @@ One module per command group: ``db``, ``deploy`` (deploy, definitions), ``instan
 (start, instances, suspend, resume, terminate, retry, events), ``administration``
 (set-variables, move-token, migrate, reassign, batch), ``tasks`` (tasks, claim,
 unclaim, complete), ``clock``, ``timers``, ``serve``, ``demo``, ``console``,
-``notifications``, ``milestones`` (and ``rehearse``), ``scheduler``, ``accounts`` and
-``backup`` (backup, restore);
+``notifications``, ``milestones`` (and ``rehearse``), ``scheduler``, ``accounts``,
+``backup`` (backup, restore) and ``audit`` (verify);
 ``state`` holds what they share (the runtime, the output mode, common options) and
 ``format`` the text in and out. The commands parse, call services — the one way into the
 engine, each owning its transaction — and print: none commits or runs SQL of its own.
@@ -35,6 +35,7 @@ from ..health import database_problem
 from . import (
     accounts,
     administration,
+    audit,
     backup,
     clock,
     console,
@@ -89,5 +90,5 @@ for _command in (db.db, deploy.deploy, deploy.definitions, *instances.COMMANDS,
                  *tasks.COMMANDS, clock.clock, timers.timers, serve.serve, demo.demo,
                  console.console, notifications.notifications, milestones.milestones,
                  milestones.rehearse_command, scheduler.scheduler, accounts.accounts,
-                 backup.backup, backup.restore):
+                 backup.backup, backup.restore, audit.audit):
     main.add_command(_command)

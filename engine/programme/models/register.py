@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ...models.audit import Chained
 from ...models.base import Base, BigId, UtcDateTime, one_of
 from .org import Department, Official, Post, Unit
 
@@ -228,10 +229,12 @@ class PostGrading(Base):
         return self.level if self.override_level is None else self.override_level
 
 
-class RegisterChange(Base):
+class RegisterChange(Chained, Base):
     """One field of one register row changing: append-only (the migration adds triggers that
-    refuse UPDATE and DELETE). A row's creation is one change per field set, old value NULL.
-    Values are text: codes for references, ISO 8601 for dates and times."""
+    refuse UPDATE and DELETE) and hash-chained (written only through
+    ``engine.audit_chain.append``, by ``register_writes.History``). A row's creation is one
+    change per field set, old value NULL. Values are text: codes for references, ISO 8601
+    for dates and times."""
 
     __tablename__ = "register_change"
     __table_args__ = (

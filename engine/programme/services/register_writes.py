@@ -26,6 +26,7 @@ from marshmallow import Schema, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ... import audit_chain
 from ...actors import Actor
 from ...db import UnitOfWork
 from ...errors import NotFound, ValidationFailed
@@ -79,9 +80,13 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+_CHANGES = RegisterChange.metadata.tables["register_change"]
+
+
 @dataclass
 class History:
-    """Writes one ``RegisterChange`` per field changed by one service call."""
+    """Writes one ``RegisterChange`` per field changed by one service call, appended to the
+    register history's hash chain when the transaction commits (``engine.audit_chain``)."""
 
     session: Session
     who: str
@@ -90,9 +95,10 @@ class History:
 
     def record(self, entity: RegisterEntity, entity_id: int, field: str, old: Any,
                new: Any) -> None:
-        self.session.add(RegisterChange(
-            entity=entity.value, entity_id=entity_id, field=field, old_value=_text(old),
-            new_value=_text(new), changed_by=self.who, changed_at=self.at, reason=self.reason))
+        audit_chain.append(self.session, _CHANGES, [{
+            "entity": entity.value, "entity_id": entity_id, "field": field,
+            "old_value": _text(old), "new_value": _text(new), "changed_by": self.who,
+            "changed_at": self.at, "reason": self.reason}])
 
     def created(self, entity: RegisterEntity, entity_id: int,
                 values: Mapping[str, Any]) -> None:

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from engine.actors import Actor
-from engine.models import EventType, InstanceEvent, ProcessDefinition, ProcessInstance
+from engine.execution.mirror import write_events
+from engine.models import EventType, ProcessDefinition, ProcessInstance
 from engine.programme.models import MilestoneReport
 from engine.programme.services import dashboard as figures
 from engine.programme.services import organisation, register_grading, register_risk_points
@@ -44,9 +45,9 @@ def fabricated_instance(org: Org, process_id: str, key: str,
                                    state=b"", started_at=T0, updated_at=T0)
         uow.session.add(instance)
         uow.session.flush()
-        for kind, element, data in events:
-            uow.session.add(InstanceEvent(instance_id=instance.id, at=T0, type=kind,
-                                          element_id=element, data=data))
+        write_events(uow, [{"instance_id": instance.id, "at": T0, "type": kind,
+                            "element_id": element, "data": data}
+                           for kind, element, data in events])
         uow.commit()
         return instance.id
 
