@@ -66,6 +66,10 @@ class BackupDone:
     manifest: Manifest
     #: The archive's own size and SHA-256 (kept in the audit log).
     archive: FileEntry
+    #: Whether the audit log holds the backup: not for a database whose schema is older than
+    #: the code (backed up before ``irpm db upgrade``), whose log lacks what this code writes
+    #: (the hash chain of migration 0016) — then only the ``irpm.backup`` log has it.
+    audited: bool = True
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,17 @@ def create_backup(rt: Runtime, target: Path, *, evidence_store: Path, actor: str
             revision=dump.revision, tables=dump.tables,
             evidence_missing=sorted(set(dump.evidence) - set(present))),
             {DATABASE_MEMBERS[kind]: dump.path, **evidence_members(evidence_store, present)})
-    done = BackupDone(target, manifest, digest_of(target))
-    with rt.uow() as uow:
-        audit.record_admin_action(uow, actor, "backup", f"backup:{target.name}", reason,
-                                  _details(done.manifest, done.archive))
-        uow.commit()
+    at_head = manifest.revision == _head(rt)
+    done = BackupDone(target, manifest, digest_of(target), audited=at_head)
+    if at_head:
+        with rt.uow() as uow:
+            audit.record_admin_action(uow, actor, "backup", f"backup:{target.name}", reason,
+                                      _details(done.manifest, done.archive))
+            uow.commit()
+    else:
+        log.warning("backup %s of a database at revision %s, older than the code's %s: not "
+                    "written to its audit log (migrate it to have one); logged here only",
+                    target, manifest.revision, _head(rt))
     log.info("backup %s written by %s: %s database at revision %s, %d rows in %d tables, "
              "%d evidence file(s), %d bytes, sha256 %s", target, actor, kind,
              manifest.revision, sum(manifest.tables.values()), len(manifest.tables),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from engine import audit_chain
 from engine.backup.databases import PgTools, dump_database, row_counts
 from engine.models import AuditEntry
 from engine.runtime import Runtime
@@ -24,6 +25,7 @@ def test_a_dump_beside_an_open_write_transaction_holds_only_what_was_committed(
     committed = row_counts(rt.db)["admin_audit"]
     with rt.uow() as writer:
         audit.record_admin_action(writer, "admin", "probe", "probe:uncommitted")
+        audit_chain.seal(writer.session)  # written now (linked), not at the commit
         # The writer holds its lock (SQLite: BEGIN IMMEDIATE) while the dump runs.
         dump = dump_database(rt.db, tmp_path, PgTools(rt.settings.pg_bin_dir))
         assert writer.session.scalar(select(func.count()).select_from(AuditEntry)) == \

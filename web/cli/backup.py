@@ -64,15 +64,18 @@ def backup(state: State, file: Path, by: str, reason: str | None) -> None:
     missing = (f"\nwarning: {len(manifest.evidence_missing)} evidence file(s) the database "
                f"refers to are missing or damaged in the store: "
                f"{', '.join(manifest.evidence_missing)}" if manifest.evidence_missing else "")
+    unaudited = ("" if done.audited else "\nwarning: the database's schema is older than "
+                 "this code, so its audit log does not hold this backup (the log irpm.backup "
+                 "does); `irpm db upgrade` it")
     state.say({"file": str(file), "database": manifest.database,
                "revision": manifest.revision, "tables": manifest.tables,
                "evidence_files": len(manifest.evidence),
                "evidence_missing": manifest.evidence_missing, "bytes": done.archive.size,
-               "sha256": done.archive.sha256},
+               "sha256": done.archive.sha256, "audited": done.audited},
               f"backup written to {file}: {manifest.database} database at revision "
               f"{manifest.revision}, {sum(manifest.tables.values())} rows in "
               f"{len(manifest.tables)} tables, {len(manifest.evidence)} evidence file(s); "
-              f"{done.archive.size} bytes, sha256 {done.archive.sha256}{missing}")
+              f"{done.archive.size} bytes, sha256 {done.archive.sha256}{missing}{unaudited}")
 
 
 @click.command("restore")
