@@ -34,7 +34,7 @@ from engine.models import AuditEntry, Evidence, HumanTask, TaskState
 from engine.programme import membership
 from engine.programme.composition import programme_runtime
 from engine.programme.rehearsal import rehearse
-from engine.programme.rehearsal_answers import answer
+from engine.programme.rehearsal_answers import Asked, answer
 from engine.programme.services.organisation import actor_for
 from engine.runtime import Runtime
 from engine.services import clock, evidence
@@ -225,8 +225,8 @@ def test_restore_drill_every_row_and_file_comes_back_and_the_app_works_on_it(
             row = uow.session.scalars(select(Evidence)).one()
             task = uow.session.get(HumanTask, row.task_id)
             assert task is not None
-            data = answer(uow, task.element_id, task.post_code or task.unit_code or "",
-                          rehearsed_town_world.seeded)
+            data = answer(uow, Asked(task.element_id, task.post_code or task.unit_code or "",
+                                     task.instance_id), rehearsed_town_world.seeded)
             worker = worker_of(uow, task)
         assert worker is not None
         app = make_app(Settings(database_url=target), IRPM_EVIDENCE_DIR=str(restored_store))
