@@ -111,19 +111,26 @@ def bound_operators(live: Live) -> Iterator[None]:
 
 
 def catch_pending(live: Live) -> None:
-    """Catch the messages ``amend`` left for the instance while its engine was running,
-    each one it waits for now, and run it on; one it no longer waits for is dropped, with a
-    ``message_received`` event saying so."""
+    """Catch the messages ``amend`` left for the instance while its engine was running
+    (``catch_message`` each)."""
     while live.pending_messages and live.error is None:
         name, payload = live.pending_messages.pop(0)
-        waiting = {e.name for e in live.workflow.waiting_events()
-                   if e.event_type == "MessageEventDefinition"}
-        live.log(EventType.MESSAGE_RECEIVED, data={"name": name, "payload": payload,
-                                                   **({} if name in waiting
-                                                      else {"not_waiting": True})})
-        if name in waiting:
-            live.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=payload))
-            run_engine(live)
+        catch_message(live, name, payload)
+
+
+def catch_message(live: Live, name: str, payload: dict[str, Any],
+                  actor: str | None = None) -> bool:
+    """Let the workflow catch message ``name`` — a waiting catch event or receive task, or
+    the message start event of an event subprocess (which ``waiting_events`` does not
+    list) — and run it on; False when nothing in it catches the message now. Either way a
+    ``message_received`` event records it (``not_caught`` when nothing did)."""
+    event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+    caught = live.workflow.event_manager.catch(event, internal=False) > 0
+    live.log(EventType.MESSAGE_RECEIVED, actor=actor,
+             data={"name": name, "payload": payload, **({} if caught else {"not_caught": True})})
+    if caught:
+        run_engine(live)
+    return caught
 
 
 def _acting_user(live: Live) -> str | None:

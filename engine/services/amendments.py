@@ -16,14 +16,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState as SpiffState
 
 from ..db import UnitOfWork
 from ..execution.checkout import Live, check_out, lock_instance
 from ..execution.saving import save
-from ..execution.stepping import run_engine, running
+from ..execution.stepping import catch_message, running
 from ..execution.workflow import all_tasks
 from ..models import ACTIVE_STATUSES, EventType
 
@@ -36,9 +34,9 @@ def amend(uow: UnitOfWork, instance_id: int, changes: dict[str, Any], *, reason:
           message: tuple[str, dict[str, Any]] | None = None,
           actor: str | None = None) -> bool:
     """Set ``changes`` in the data of every step still to come of instance ``instance_id``,
-    route its open tasks again by them, and deliver ``message`` (name, payload) if it waits
-    for it; ``reason`` goes with the events. False (nothing done) when the instance is not
-    active."""
+    route its open tasks again by them, and deliver ``message`` (name, payload) if anything
+    in it catches it now (``stepping.catch_message``); ``reason`` goes with the events.
+    False (nothing done) when the instance is not active."""
     live = running(instance_id)
     if live is not None:
         _apply(live, changes, reason, actor)
@@ -51,14 +49,7 @@ def amend(uow: UnitOfWork, instance_id: int, changes: dict[str, Any], *, reason:
     live = check_out(uow, instance, now)
     _apply(live, changes, reason, actor)
     if message is not None:
-        name, payload = message
-        waiting = {e.name for e in live.workflow.waiting_events()
-                   if e.event_type == "MessageEventDefinition"}
-        if name in waiting:
-            live.log(EventType.MESSAGE_RECEIVED, actor=actor,
-                     data={"name": name, "payload": payload})
-            live.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=payload))
-            run_engine(live)
+        catch_message(live, *message, actor=actor)
     save(uow, live)
     return True
 
