@@ -3,7 +3,7 @@
 field ``new_level`` with the sentence of the deployed rule it violates, what was typed kept
 and nothing changed; the floor itself is accepted. The check is the task's
 ``completionCheck`` (``register.level_floor``), run by ``complete_task`` before anything is
-written — the same for the page, the API and the CLI."""
+written — the same for the page, the REST API and the CLI (one ``complete_task``)."""
 
 from __future__ import annotations
 
@@ -63,6 +63,13 @@ def test_a_level_below_the_floor_comes_back_at_the_field(
         grading = register_pages.post_register(uow, POST, 2011).grading
         assert grading is not None
         assert (grading.override_level, grading.effective_level) == (None, 1)
+
+    # The REST API completes through the same check: 422, the error at data.new_level.
+    response = client.post(f"/api/v1/tasks/{task_id}/complete",
+                           json={"data": {"new_level": 2, "level_reason": REASON}})
+    assert response.status_code == 422
+    body = response.get_json()
+    assert SENTENCE in body["errors"]["data.new_level"][0]
 
     response = client.post(f"/tasks/{task_id}", data={
         "action": "submit", "new_level": "1", "level_reason": REASON})
