@@ -108,10 +108,11 @@ def regrade_if_graded(uow: UnitOfWork, post: Post, year: int, log: History, *,
     why = f"{log.reason};{cause}" if log.reason else cause
     lift = History(log.session, log.who, log.at, why)
     _grade(uow, post, year, lift, grading, definition_id)
-    newest = min((p.level for p in points), default=None)
-    if grading.override_level is not None and newest is not None \
-            and newest < grading.override_level:
-        lift.set(GRADING, grading, "override_level", newest)
+    reviewed = grading.override_level
+    target = None if reviewed is None else min(reviewed, grading.rule_level,
+                                               *(p.level for p in points))
+    if reviewed is not None and target is not None and target < reviewed:
+        lift.set(GRADING, grading, "override_level", target)
         lift.set(GRADING, grading, "override_reason", why)
         lift.set(GRADING, grading, "overridden_by", log.who)
         _set_roles(uow, grading, lift, definition_id)
