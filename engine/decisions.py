@@ -40,7 +40,8 @@ from .errors import DeploymentError, IrpmError, NotFound
 from .parsing import Source, parse_xml
 
 __all__ = ["Decision", "DecisionCache", "DecisionFailed", "DecisionNotDeployed",
-           "NoRuleMatched", "decision_ids", "parse_decisions", "run"]
+           "NoRuleMatched", "decision_ids", "parse_decisions", "run",
+           "run_explained"]
 
 
 class DecisionFailed(IrpmError):
@@ -174,6 +175,14 @@ def run(decision: Decision, inputs: Mapping[str, Any], script_engine: Any) -> di
     Raises ``NoRuleMatched`` when no rule matches and ``DecisionFailed`` when a cell fails
     (a missing input, a cell that does not evaluate), both naming the decision and inputs.
     """
+    return run_explained(decision, inputs, script_engine)[0]
+
+
+def run_explained(decision: Decision, inputs: Mapping[str, Any],
+                  script_engine: Any) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``run``'s answer and the ``<description>`` of each rule that gave it, in table
+    order ('' for a rule without one): a table's rules quote the sentence of the source
+    they hold, so a caller refusing something by a rule can name that sentence."""
     evaluation = _Evaluation(decision, dict(inputs), script_engine)
     where = f"decision '{decision.decision_id}' ({decision.filename})"
     try:
@@ -184,7 +193,9 @@ def run(decision: Decision, inputs: Mapping[str, Any], script_engine: Any) -> di
     if not evaluation.matched:
         raise NoRuleMatched(f"no rule of {where} matches the inputs {dict(inputs)!r}",
                             decision=decision.decision_id, inputs=dict(inputs))
-    return dict(result)
+    rules = tuple(str(getattr(rule, "description", "") or "").strip()
+                  for rule in evaluation.matched)
+    return dict(result), rules
 
 
 class DecisionCache:

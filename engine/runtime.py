@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from .assignment import CandidateResolver, Escalation, default_resolver, no_escalation
 from .cache import SpecCache, WorkflowCache
 from .clock import install_spiff_clock
+from .completion_checks import CompletionCheck
 from .db import UnitOfWork, make_engine, session_factory
 from .decisions import DecisionCache
 from .directory import Directory, OpenDirectory
@@ -73,6 +74,9 @@ class Runtime:
         self.task_columns: TaskColumns = task_columns or CodeColumns()
         #: Service-task operators by name (``engine.operators``); domain modules add theirs.
         self.operators: dict[str, Operator] = {}
+        #: Checks a user task's answer must pass before it completes, by the name its
+        #: ``completionCheck`` property gives (``engine.completion_checks``).
+        self.completion_checks: dict[str, CompletionCheck] = {}
         #: Called after each commit that wrote instance events (``add_event_listener``).
         self.event_listeners: list[EventListener] = []
         #: Called after each commit that changed the pending timers (``add_timer_listener``).

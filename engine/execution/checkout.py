@@ -58,6 +58,12 @@ class Live:
     #: Whether the instance's timers counted (running or waiting) when it was checked out:
     #: a change of that is a change for the scheduler (``Runtime.timers_changed``).
     was_active: bool = False
+    #: Messages to catch once the engine run in progress ends (``amend``: a message for an
+    #: instance in the middle of its own step), caught and run on by ``save``.
+    pending_messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: Why the open tasks' candidates must be resolved again from the data at ``save``
+    #: (``amend``: the data lanes resolve from changed), or None.
+    reroute: str | None = None
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:

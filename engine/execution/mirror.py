@@ -35,7 +35,7 @@ from ..models import (
 )
 from ..separation import Excluded
 from .checkout import Live
-from .escalation import assign
+from .escalation import Assigned, assign
 
 _TASK, _TASK_CANDIDATE = Base.metadata.tables["task"], Base.metadata.tables["task_candidate"]
 _TIMER, _EVENT = Base.metadata.tables["timer"], Base.metadata.tables["instance_event"]
@@ -115,9 +115,12 @@ def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> 
         live.log(EventType.TASK_CANCELLED, task_id=task_id, element_id=element_id)
 
 
-def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
-    """Rows for new READY tasks: the resolver's candidates less the task's exclusions (回避,
-    ``engine.separation``), escalated when those leave nobody (``escalation.assign``)."""
+def _assignments(uow: UnitOfWork, live: Live, tasks: list[Task]
+                 ) -> list[tuple[Task, dict[str, Any], datetime | None, Assigned]]:
+    """Each READY task's element, due date and candidates — the resolver's, less the
+    task's exclusions (回避, ``engine.separation``), escalated when those leave nobody
+    (``escalation.assign``) — from the task's own data. A task whose assignment rule fails
+    is left out, the failure kept as the step's error."""
     rt = uow.runtime
     performers = _Performers(uow, live.instance.id)
     pending: list[tuple[TaskContext, Candidates, Excluded | None]] = []
@@ -140,24 +143,38 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
             continue
         pending.append((ctx, candidates, excluded))
         made.append((task, element, due))
+    return [(task, element, due, found) for (task, element, due), found
+            in zip(made, assign(uow, pending), strict=True)]
+
+
+def _candidate_rows(task_id: uuid.UUID, found: Assigned) -> list[dict[str, Any]]:
+    candidates, excluded = found.candidates, found.excluded
+    rows: list[dict[str, Any]] = []
+    for kind, names in ((CandidateKind.USER, candidates.users),
+                        (CandidateKind.GROUP, candidates.groups),
+                        (CandidateKind.EXCLUDED_USER, excluded.users if excluded else ()),
+                        (CandidateKind.EXCLUDED_GROUP, excluded.groups if excluded else ())):
+        rows += [{"task_id": task_id, "kind": kind, "name": n} for n in names]
+    return rows
+
+
+def _open_to_all(found: Assigned) -> bool:
+    return not (found.candidates.users or found.candidates.groups or found.administrators)
+
+
+def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
+    """Rows for new READY tasks, with their candidates (``_assignments``)."""
     task_rows, candidate_rows = [], []
-    for (task, element, due), found in zip(made, assign(uow, pending), strict=True):
+    for task, element, due, found in _assignments(uow, live, tasks):
         element_id, candidates = task.task_spec.name, found.candidates
         task_rows.append({
             "id": task.id, "instance_id": live.instance.id, "definition_id": live.definition.id,
             "element_id": element_id, "name": element.get("name") or element_id,
             "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
             "due_at": due, "assignee": None, **org_codes(task.data),
-            "open_to_all": not (candidates.users or candidates.groups
-                                or found.administrators),
+            "open_to_all": _open_to_all(found),
         })
-        for kind, names in ((CandidateKind.USER, candidates.users),
-                            (CandidateKind.GROUP, candidates.groups),
-                            (CandidateKind.EXCLUDED_USER,
-                             found.excluded.users if found.excluded else ()),
-                            (CandidateKind.EXCLUDED_GROUP,
-                             found.excluded.groups if found.excluded else ())):
-            candidate_rows += [{"task_id": task.id, "kind": kind, "name": n} for n in names]
+        candidate_rows += _candidate_rows(task.id, found)
         live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
                  data={"users": list(candidates.users), "groups": list(candidates.groups),
                        "due_at": due.isoformat() if due else None, **found.event_data()})
@@ -166,6 +183,42 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         connection.execute(_INSERT_TASK, task_rows)
     if candidate_rows:
         connection.execute(_INSERT_CANDIDATE, candidate_rows)
+
+
+def reroute_tasks(uow: UnitOfWork, live: Live, tasks: list[Task], reason: str) -> None:
+    """Resolve the candidates of open tasks again from their data (after the data lanes
+    resolve from changed: a post's level rose, so its responsible leader is another). A task
+    whose candidates change gets the new ones — its claim released, its due date kept — and
+    a ``task_rerouted`` event saying from whom to whom and why; the others are untouched."""
+    if not tasks:
+        return
+    held = {row.id: row for row in uow.session.execute(
+        select(HumanTask.id, HumanTask.assignee).where(
+            HumanTask.id.in_([t.id for t in tasks]), HumanTask.state == TaskState.OPEN))}
+    current: dict[uuid.UUID, set[tuple[str, str]]] = {tid: set() for tid in held}
+    for tid, kind, name in uow.session.execute(
+            select(_TASK_CANDIDATE.c.task_id, _TASK_CANDIDATE.c.kind, _TASK_CANDIDATE.c.name)
+            .where(_TASK_CANDIDATE.c.task_id.in_(list(held)))):
+        current[tid].add((str(kind), name))
+    connection = uow.session.connection()
+    for task, _element, _due, found in _assignments(uow, live, [t for t in tasks
+                                                               if t.id in held]):
+        rows = _candidate_rows(task.id, found)
+        if {(str(r["kind"]), r["name"]) for r in rows} == current[task.id]:
+            continue
+        connection.execute(delete(_TASK_CANDIDATE).where(_TASK_CANDIDATE.c.task_id == task.id))
+        if rows:
+            connection.execute(_INSERT_CANDIDATE, rows)
+        connection.execute(update(_TASK).where(_TASK.c.id == task.id).values(
+            assignee=None, claimed_at=None, open_to_all=_open_to_all(found),
+            **org_codes(task.data)))
+        before = sorted(name for kind, name in current[task.id]
+                        if kind in (CandidateKind.USER, CandidateKind.GROUP))
+        live.log(EventType.TASK_REROUTED, task_id=task.id, element_id=task.task_spec.name,
+                 data={"from": before, "assignee": held[task.id].assignee,
+                       "users": list(found.candidates.users),
+                       "groups": list(found.candidates.groups), "reason": reason,
+                       **found.event_data()})
 
 
 class _Performers:

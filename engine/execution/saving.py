@@ -28,8 +28,8 @@ from ..models import (
 from ..serialization import STATE_FORMAT, dump_state
 from ..variables import mirror_variables
 from .checkout import Live, check_out, load_definition, lock_instance, new_instance
-from .mirror import sync_tasks, sync_timers, write_events, write_instance
-from .stepping import bound_operators, run_engine, set_status
+from .mirror import reroute_tasks, sync_tasks, sync_timers, write_events, write_instance
+from .stepping import bound_operators, catch_pending, run_engine, set_status
 from .workflow import all_tasks, ready_human_tasks, waiting_timers
 
 
@@ -38,9 +38,13 @@ def save(uow: UnitOfWork, live: Live) -> None:
     instance = live.instance
     terminated = instance.status == InstanceStatus.TERMINATED
     if not terminated and live.error is None:
+        catch_pending(live)
         start_calls(uow, live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
     sync_tasks(uow, live, ready)
+    if live.reroute is not None and live.error is None:
+        reroute_tasks(uow, live, list(ready.values()), live.reroute)
+        live.reroute = None
     changed, has_timers = sync_timers(uow, live,
                                       {} if terminated else waiting_timers(live.workflow))
     set_status(live)

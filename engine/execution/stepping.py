@@ -10,12 +10,16 @@ it, acting as the user behind the step. Separate from saving: a step changes onl
 from __future__ import annotations
 
 import uuid
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Any
 
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState as SpiffState
 
@@ -75,15 +79,58 @@ def run_engine(live: Live, *, timers_at: datetime | None = None,
     return _log_fired_timers(live, before, at + TIMER_TOLERANCE)
 
 
-def bound_operators(live: Live) -> AbstractContextManager[None]:
+#: The instances whose engine is running now, innermost last: an operator of one may act
+#: on another (a disposal started in a post cycle's step records a finding that concerns
+#: that post cycle), which must then be changed in place, not checked out a second time.
+_RUNNING: ContextVar[tuple[Live, ...]] = ContextVar("irpm_running", default=())
+
+
+def running(instance_id: int) -> Live | None:
+    """The ``Live`` of ``instance_id`` if its engine is running now, in this context."""
+    return next((live for live in _RUNNING.get() if live.instance.id == instance_id), None)
+
+
+@contextmanager
+def bound_operators(live: Live) -> Iterator[None]:
     """The service-task operators, bound to the step's transaction, instance, clock and
-    acting user (none for a ``Live`` outside a transaction)."""
-    if live.uow is None:
-        return nullcontext()
-    instance = live.instance
-    return bind_operators(live.uow.runtime.operators, live.uow, instance_id=instance.id,
-                          process_id=instance.process_id, business_key=instance.business_key,
-                          now=live.now, actor=_acting_user(live))
+    acting user (none for a ``Live`` outside a transaction); ``live`` is ``running``
+    meanwhile."""
+    token = _RUNNING.set((*_RUNNING.get(), live))
+    try:
+        if live.uow is None:
+            yield
+            return
+        instance = live.instance
+        with bind_operators(live.uow.runtime.operators, live.uow, instance_id=instance.id,
+                            process_id=instance.process_id,
+                            business_key=instance.business_key, now=live.now,
+                            actor=_acting_user(live)):
+            yield
+    finally:
+        _RUNNING.reset(token)
+
+
+def catch_pending(live: Live) -> None:
+    """Catch the messages ``amend`` left for the instance while its engine was running
+    (``catch_message`` each)."""
+    while live.pending_messages and live.error is None:
+        name, payload = live.pending_messages.pop(0)
+        catch_message(live, name, payload)
+
+
+def catch_message(live: Live, name: str, payload: dict[str, Any],
+                  actor: str | None = None) -> bool:
+    """Let the workflow catch message ``name`` — a waiting catch event or receive task, or
+    the message start event of an event subprocess (which ``waiting_events`` does not
+    list) — and run it on; False when nothing in it catches the message now. Either way a
+    ``message_received`` event records it (``not_caught`` when nothing did)."""
+    event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+    caught = live.workflow.event_manager.catch(event, internal=False) > 0
+    live.log(EventType.MESSAGE_RECEIVED, actor=actor,
+             data={"name": name, "payload": payload, **({} if caught else {"not_caught": True})})
+    if caught:
+        run_engine(live)
+    return caught
 
 
 def _acting_user(live: Live) -> str | None:

@@ -75,6 +75,8 @@ class EventType(StrEnum):
     TASK_DELEGATED = "task_delegated"
     TASK_COMPLETED = "task_completed"
     TASK_CANCELLED = "task_cancelled"
+    #: An open task's candidates resolved again after its data changed (``amend``).
+    TASK_REROUTED = "task_rerouted"
     TIMER_FIRED = "timer_fired"
     ERROR = "error"
     RETRIED = "retried"

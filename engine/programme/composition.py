@@ -19,6 +19,8 @@ the runtime's extension points:
 * the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``),
   ``milestone_operators.OPERATORS`` (``milestones.*``) and ``disposal_operators.OPERATORS``
   (``disposal.start``, the disposal's ``register.*``), each run in a savepoint;
+* the completion checks — ``level_floor.check``: a form's change of a post's level stays
+  at or above the post rule's level (the floor);
 * the event listeners — notifications of new and delegated tasks
   (``engine.services.notifications``) — and how notifications read in e-mail
   (``notification_wording``, through ``notification_mail.set_wording``).
@@ -34,7 +36,7 @@ from ..operators import Operator, OperatorCall
 from ..runtime import Runtime
 from ..services import notification_mail, notifications
 from ..settings import Settings
-from . import disposal_operators, milestone_operators, notification_wording
+from . import disposal_operators, level_floor, milestone_operators, notification_wording
 from .directory import OrgDirectory
 from .escalation import org_escalation
 from .operators import OPERATORS
@@ -62,6 +64,7 @@ def install(rt: Runtime) -> Runtime:
     for name, operator in {**OPERATORS, **milestone_operators.OPERATORS,
                            **disposal_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
+    rt.completion_checks[level_floor.NAME] = level_floor.check
     notifications.install(rt)
     notification_mail.set_wording(rt, notification_wording.WORDING)
     return rt

@@ -7,7 +7,9 @@ rule lives in Python. Each function here evaluates one table through
 ==================================== ================================= ======================
 function                             table (decision id)               outputs
 ==================================== ================================= ======================
-``post_rule_level``                  post_grading.dmn (post_grading)   post_level
+``post_rule_level``, ``post_floor``  post_grading.dmn (post_grading)   post_level (and the
+                                                                       matched rule's
+                                                                       sentence)
 ``risk_level``                       risk_grading.dmn (risk_grading)   risk_level
 ``responsibility``                   responsibility.dmn                responsible_role,
                                      (responsibility)                  direct_manager_role
@@ -28,6 +30,7 @@ answering anything else fails with ``DecisionFailed`` instead of storing it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..db import UnitOfWork
@@ -61,6 +64,27 @@ def post_rule_level(uow: UnitOfWork, post: Post | Mapping[str, Any], *,
     answer = decisions.evaluate(uow, POST_GRADING, inputs, definition_id=definition_id)
     level: int = _answer(POST_GRADING, answer, "post_level", LEVELS)
     return level
+
+
+@dataclass(frozen=True)
+class Floor:
+    """A post's floor: the level its rule demands (a review may not go below it) and the
+    sentence of the post_grading rule that demands it (the matched rule's description)."""
+
+    level: int
+    sentence: str
+
+
+def post_floor(uow: UnitOfWork, post: Post | Mapping[str, Any], *,
+               definition_id: int | None = None) -> Floor:
+    """``post_rule_level`` with the sentence of the rule that gave it: "岗位规则的等级是底线" —
+    a reviewer may raise a post's level, never set it below this."""
+    attributes = post.attributes() if isinstance(post, Post) else post
+    inputs = {name: attributes[name] for name in POST_ATTRIBUTES if name in attributes}
+    answer, rules = decisions.evaluate_explained(uow, POST_GRADING, inputs,
+                                                 definition_id=definition_id)
+    level: int = _answer(POST_GRADING, answer, "post_level", LEVELS)
+    return Floor(level, next((r for r in rules if r), f"{POST_GRADING}: post_level {level}"))
 
 
 def risk_level(uow: UnitOfWork, likelihood: str, harm: str, *,

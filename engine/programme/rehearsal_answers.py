@@ -103,6 +103,7 @@ FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
     "prevention": lambda _c: {"measures": [{"description": "办事程序和时限对外公开",
                                             "due_in_days": 30}]},
     "integrity_talk": lambda _c: {"talk_summary": "严守纪律,规范用权"},
+    "lift_talk": lambda _c: {"talk_summary": "等级提升,严守纪律,规范用权"},
     "self_check": lambda _c: {"self_check_report": "按季自查,未发现问题"},
     "monitoring": _monitoring,
     "assessment": lambda _c: {"score_information_monitoring": 85, "score_self_check": 90,

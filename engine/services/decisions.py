@@ -28,12 +28,19 @@ from typing import Any
 from sqlalchemy import select
 
 from ..db import UnitOfWork
-from ..decisions import Decision, DecisionCache, DecisionNotDeployed, decision_ids, run
+from ..decisions import (
+    Decision,
+    DecisionCache,
+    DecisionNotDeployed,
+    decision_ids,
+    run,
+    run_explained,
+)
 from ..models import ProcessDefinition, SourceFile
 from ..models.definition import definition_source
 from ..parsing import Source
 
-__all__ = ["evaluate", "find", "latest_tables", "version_tables"]
+__all__ = ["evaluate", "evaluate_explained", "find", "latest_tables", "version_tables"]
 
 #: ``Session.info`` key of the latest tables read in the current transaction.
 _LATEST = "irpm_latest_decisions"
@@ -48,6 +55,15 @@ def evaluate(uow: UnitOfWork, decision_id: str, inputs: Mapping[str, Any], *,
     and the inputs, and ``DecisionNotDeployed`` when there is no such table anywhere."""
     decision = find(uow, decision_id, definition_id=definition_id)
     return run(decision, inputs, uow.runtime.script_engine)
+
+
+def evaluate_explained(uow: UnitOfWork, decision_id: str, inputs: Mapping[str, Any], *,
+                       definition_id: int | None = None
+                       ) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``evaluate``'s answer and the descriptions of the rules that matched
+    (``engine.decisions.run_explained``), from the same table."""
+    decision = find(uow, decision_id, definition_id=definition_id)
+    return run_explained(decision, inputs, uow.runtime.script_engine)
 
 
 def find(uow: UnitOfWork, decision_id: str, *, definition_id: int | None = None) -> Decision:

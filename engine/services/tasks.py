@@ -18,6 +18,7 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import defer
 
+from .. import completion_checks
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import (
@@ -240,6 +241,16 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     spiff_task = live.workflow.get_task_from_id(task.id)
     if spiff_task is None or spiff_task.state != SpiffState.READY:
         raise ConcurrentUpdate(f"task {task.id} is no longer ready in its workflow")
+    check = definition.element(task.element_id).get("properties", {}).get(
+        completion_checks.PROPERTY)
+    if check:
+        try:
+            completion_checks.run_check(check, completion_checks.CompletionCheckCall(
+                uow, instance.id, instance.process_id, instance.definition_id,
+                task.element_id, {**spiff_task.data, **clean}, clean, actor.user))
+        except Exception:
+            uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
+            raise
     uow.session.execute(
         update(HumanTask).where(HumanTask.id == task.id)
         .values(state=TaskState.COMPLETED, completed_at=live.now, completed_by=actor.user,

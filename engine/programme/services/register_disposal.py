@@ -117,7 +117,7 @@ def record_finding(uow: UnitOfWork, post_code: str, year: int, finding: Mapping[
         "description": row.description, "found_by": row.found_by,
         "likelihood": row.likelihood, "harm": row.harm, "level": row.level,
         "status": row.status, "source_instance": instance_id})
-    regrade_if_graded(uow, post, row.year, log)
+    regrade_if_graded(uow, post, row.year, log, points=[row])
     return row
 
 

@@ -7,13 +7,16 @@ responsibility.dmn as deployed — with the instance's process version when a pr
 "根据岗位风险发生的几率大小、可能造成的危害程度,将岗位廉政风险等级划分为三级" — a post's level is
 the most severe of its post rule level and its risk points of that year. A reviewer may change
 it only with a written reason ("严格审核把关,确定岗位廉政风险等级"), and the roles answering for the
-post follow the level in force ("分级管理、分级负责"). ``regrade_if_graded`` is how a change to
-a post's risk points (``register_risk_points``) keeps its stored level in step.
+post follow the level in force ("分级管理、分级负责"). The post rule's level is a floor no
+review goes below (``check_floor``). ``regrade_if_graded`` is how a change to a post's risk
+points (``register_risk_points``, ``register_disposal``) keeps its stored level in step, and
+lifts it when a later risk point demands more (``register_lifts``).
 Validation, lookups and the change history are ``register_writes``'.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -22,9 +25,11 @@ from sqlalchemy.exc import IntegrityError
 from ...actors import Actor
 from ...db import UnitOfWork
 from ...errors import Conflict, NotFound, ValidationFailed
-from ..grading import post_rule_level, responsibility
+from ..grading import post_floor, post_rule_level, responsibility
 from ..models import Department, Post, PostGrading, RiskPoint, RiskStatus, Unit
 from ..registerschema import OverrideLevel, PostYear, UnitYear
+from . import register_lifts
+from .register_lifts import Standing
 from .register_writes import GRADING, RISK_POINT, History, by_code, history, load_input
 
 #: Risk point statuses that grading and publication move on; later ones are left alone.
@@ -82,12 +87,36 @@ def _grade(uow: UnitOfWork, post: Post, year: int, log: History,
 
 
 def regrade_if_graded(uow: UnitOfWork, post: Post, year: int, log: History, *,
-                      definition_id: int | None = None) -> None:
-    """After a change to the post's risk points: re-grade it if it was graded that year, so
-    the stored level never lags its risk points (an ungraded post waits for its grading)."""
+                      definition_id: int | None = None,
+                      points: Sequence[RiskPoint] = ()) -> None:
+    """After a change to the post's risk points (``points``: those recorded or changed):
+    re-grade it if it was graded that year, so the stored level never lags its risk points
+    (an ungraded post waits for its grading), and lift it if they demand more.
+
+    The level in force after a later risk point is the most severe (lowest number) of the
+    floor (the post rule), the level in force before it (the rule's combined level, or a
+    reviewer's, who weighed the points known then) and the new points' own levels: a later
+    point can raise a level, never lower it below an earlier reviewer's raise or the floor.
+    A rise is written to the grading with the points as its cause — a reviewer's level is
+    replaced by the raised one, ``override_reason`` naming the cause — and followed through
+    (``register_lifts.follow``: the roles, the open tasks, what the new level requires)."""
     grading = find_grading(uow, post, year)
-    if grading is not None:
-        _grade(uow, post, year, log, grading, definition_id)
+    if grading is None:
+        return
+    before = Standing.of(grading)
+    cause = register_lifts.cause(points, before.level)
+    why = f"{log.reason};{cause}" if log.reason else cause
+    lift = History(log.session, log.who, log.at, why)
+    _grade(uow, post, year, lift, grading, definition_id)
+    reviewed = grading.override_level
+    target = None if reviewed is None else min(reviewed, grading.rule_level,
+                                               *(p.level for p in points))
+    if reviewed is not None and target is not None and target < reviewed:
+        lift.set(GRADING, grading, "override_level", target)
+        lift.set(GRADING, grading, "override_reason", why)
+        lift.set(GRADING, grading, "overridden_by", log.who)
+        _set_roles(uow, grading, lift, definition_id)
+    register_lifts.follow(uow, grading, before, why, lift.who)
 
 
 def grade_post(uow: UnitOfWork, post_code: str, year: int, actor: Actor) -> PostGrading:
@@ -133,20 +162,46 @@ def override_level(uow: UnitOfWork, post_code: str, year: int, level: int, reaso
 
 def change_level(uow: UnitOfWork, post_code: str, year: int, level: int, reason: str,
                  actor: Actor, *, definition_id: int | None = None) -> PostGrading:
-    """``override_level`` in the caller's transaction (no commit); the roles follow the
-    responsibility table of process version ``definition_id`` (None: the latest)."""
+    """``override_level`` in the caller's transaction (no commit); the floor and the roles
+    follow the tables of process version ``definition_id`` (None: the latest).
+
+    The post rule's level is a floor: a reviewer may raise the level, or lower it as far as
+    the floor, never below — a level below it is refused (``BelowFloor``) naming the rule's
+    sentence, with nothing changed."""
     data = load_input(OverrideLevel, {"post": post_code, "year": year, "level": level,
                                       "reason": reason}, "level change")
     post = by_code(uow, Post, "post", data["post"])
     grading = find_grading(uow, post, data["year"])
     if grading is None:
         raise NotFound(f"post {post.code} has no grading for {data['year']}: grade it first")
+    check_floor(uow, post, data["level"], definition_id=definition_id)
+    before = Standing.of(grading)
     log = history(uow, actor, data["reason"])
     log.set(GRADING, grading, "override_level", data["level"])
     log.set(GRADING, grading, "override_reason", data["reason"])
     log.set(GRADING, grading, "overridden_by", actor.user)
     _set_roles(uow, grading, log, definition_id)
+    register_lifts.follow(uow, grading, before, data["reason"], actor.user)
     return grading
+
+
+class BelowFloor(ValidationFailed):
+    """A level below the one the post rule demands (the floor)."""
+
+    code = "below_floor"
+
+
+def check_floor(uow: UnitOfWork, post: Post, level: int, *, field: str = "level",
+                definition_id: int | None = None) -> None:
+    """Refuse ``level`` for ``post`` if it is below the post rule's level (a larger number:
+    level 1 is the highest risk), naming the rule's sentence; the error is keyed by
+    ``field`` (a form's own field name)."""
+    floor = post_floor(uow, post, definition_id=definition_id)
+    if level > floor.level:
+        message = (f"level {level} is below the floor of post {post.code}: its post rule "
+                   f"demands level {floor.level} — “{floor.sentence}” (post_grading). A "
+                   f"review may raise the level, or lower it to level {floor.level} at most")
+        raise BelowFloor(message, {field: [message]})
 
 
 def _unit_risk_points(unit: Unit, year: int) -> Any:

@@ -4,7 +4,8 @@ or post, and changing them.
 A risk point's level follows its likelihood and harm by the deployed risk_grading.dmn
 (``engine.programme.grading.risk_level``; a service task's points by its instance's version).
 A change to a post's risk points re-grades a post that already has a grading that year
-(``register_grading.regrade_if_graded``), so the stored level never lags its risk points.
+(``register_grading.regrade_if_graded``), so the stored level never lags its risk points,
+and a point more severe than the level in force lifts it (``register_lifts``).
 Validation, lookups and the change history are ``register_writes``'.
 """
 
@@ -78,7 +79,8 @@ def record_risk_points(uow: UnitOfWork, tier: Mapping[str, str | None], year: in
     for row in rows:
         log.created(RISK_POINT, row.id, _risk_point_fields(row))
     if isinstance(owner, Post):
-        regrade_if_graded(uow, owner, data["year"], log, definition_id=definition_id)
+        regrade_if_graded(uow, owner, data["year"], log, definition_id=definition_id,
+                          points=rows)
     return rows
 
 
@@ -95,6 +97,6 @@ def update_risk_point(uow: UnitOfWork, risk_point_id: int, changes: Mapping[str,
             log.set(RISK_POINT, point, field, data[field])
     if log.set(RISK_POINT, point, "level", risk_level(uow, point.likelihood, point.harm)) \
             and point.post is not None:
-        regrade_if_graded(uow, point.post, point.year, log)
+        regrade_if_graded(uow, point.post, point.year, log, points=[point])
     uow.commit()
     return point

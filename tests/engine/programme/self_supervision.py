@@ -23,7 +23,7 @@ from engine.programme.models import Account, Post
 #: user task of those processes but the post holder's own (自己找, 定期自查, 纠正问题, 纠错整改).
 SUPERVISORY = frozenset({
     "peer_checked", "leader_pointed", "organization_reviewed", "review", "change_level",
-    "suggestion_review", "prevention", "integrity_talk", "monitoring", "assessment",
+    "suggestion_review", "prevention", "integrity_talk", "lift_talk", "monitoring", "assessment",
     "reminder", "escalate_reminder", "verification", "escalate_verification", "admonishment",
     "escalate_admonishment", "escalate_correction", "escalate_recorrection",
     "reverification", "escalate_reverification", "accountability"})

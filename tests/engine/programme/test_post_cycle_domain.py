@@ -173,7 +173,10 @@ def test_public_suggestions_during_publicity_are_reviewed_and_recorded(city: Cit
             uow, "fgw-tzc-tj", YEAR).risk_points}
     assert statuses["public_suggested"] == "published"
     events = [e for e in city.events(iid) if e.type == "message_received"]
-    assert [e.data["name"] for e in events] == ["public_suggestion"] * 2
+    # The rise (2 → 1) reached the cycle as post_level_raised; before the control phase
+    # its event subprocess adds nothing: the talk gateway read the new level (one talk).
+    assert [e.data["name"] for e in events] == ["public_suggestion"] * 2 + ["post_level_raised"]
+    assert events[-1].data["payload"]["talk_outstanding"] is False
 
 
 def test_an_objection_reopens_review_and_a_changed_level_needs_a_reason(city: City) -> None:

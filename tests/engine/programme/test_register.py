@@ -448,7 +448,9 @@ def test_publication_and_the_publicity_page(org: Runtime) -> None:
     assert read(org, register_pages.unit_publicity, "fgw", YEAR) == []
 
     call(org, register_grading.grade_post, "fgw-zr", YEAR, HEAD)
-    call(org, register_grading.override_level, "fgw-tzc-tj", YEAR, 3, REASON, REVIEWER)
+    # 档案岗: level 3 by rule, level 1 by its crime-harm risk point; the reviewer lowers it
+    # to its floor (a level below the rule's is refused: test_level_floors.py)
+    call(org, register_grading.override_level, "fgw-tzc-da", YEAR, 3, REASON, REVIEWER)
     advance(org, 60)
     published = call(org, register_grading.publish, "fgw", YEAR, REVIEWER)
     assert {g.published_at for g in published} == {T0 + timedelta(hours=1)}
@@ -456,11 +458,11 @@ def test_publication_and_the_publicity_page(org: Runtime) -> None:
     assert [(e.post_code, e.level, e.responsible_role, e.responsible, e.responsible_name,
              e.direct_manager, e.direct_manager_name) for e in page] == [
         ("fgw-zr", 1, "principal", "wangjianguo", "王建国", "zhangwei", "张伟"),
-        # 档案岗: level 3 by rule, level 1 by its crime-harm risk point
-        ("fgw-tzc-da", 1, "principal", "wangjianguo", "王建国", "zhangwei", "张伟"),
+        # 档案岗: set to 3, its floor, by the reviewer
+        ("fgw-tzc-da", 3, "department_head", "liming", "李明", "liming", "李明"),
         ("fgw-tzc-sp", 1, "principal", "wangjianguo", "王建国", "zhangwei", "张伟"),
-        # 统计岗: level 2 by rule, set to 3 by the reviewer
-        ("fgw-tzc-tj", 3, "department_head", "liming", "李明", "liming", "李明"),
+        # 统计岗: level 2 by rule
+        ("fgw-tzc-tj", 2, "deputy_in_charge", "zhangwei", "张伟", "liming", "李明"),
     ]
     assert page[0].department_name == "委领导班子" and page[1].post_name == "档案岗"
     points = read(org, register_pages.post_register, "fgw-tzc-da").risk_points
