@@ -24,10 +24,10 @@ from engine.errors import DeploymentError
 from engine.models import InstanceStatus
 from engine.runtime import Runtime
 from engine.settings import Settings
-from tests.conftest import BPMN_DIR, OUTSIDER, deploy_text
+from tests.conftest import BPMN_DIR, OUTSIDER, POST_HOLDER, deploy_text
 from tests.dmn_edits import without_cases
 
-from .conftest import Driver, post_attributes
+from .conftest import DISCOVERY, Driver, post_attributes
 from .test_decisions import SIMPLE, deploy, evaluate
 from .test_sandbox_integration import GATEWAY_PROCESS, SCRIPT_PROCESS
 
@@ -241,3 +241,26 @@ def test_the_budget_is_read_from_the_environment() -> None:
     for bad in ({"IRPM_SCRIPT_TIME_LIMIT": "0"}, {"IRPM_SCRIPT_MEMORY_LIMIT": "-1"}):
         with pytest.raises(ValueError, match=r"IRPM_SCRIPT_TIME_LIMIT .* must be positive"):
             Settings.from_env(bad)
+
+
+def test_an_unstorable_decision_output_errs_at_its_task_naming_the_variable(
+        post: Driver) -> None:
+    """Not a script: a decision table's output cell (checked when the step is saved)."""
+    table = (BPMN_DIR / "post_grading.dmn").read_text(encoding="utf-8")
+    cell = '<outputEntry id="rule_1_out">\n          <text>1</text>'
+    assert cell in table
+    as_set = without_cases(table.replace(cell, cell.replace(">1<", ">{1, 2}<"), 1))
+    deploy(post.rt, ("simple_cycle.bpmn", SIMPLE), ("post_grading.dmn", as_set))
+    iid = post.start_post(principal_post=True)
+    post.complete_element(iid, "discovery", POST_HOLDER, DISCOVERY)
+    instance = post.instance(iid)
+    assert instance.status == InstanceStatus.ERROR
+    assert "variable 'post_level' cannot be stored: a set" in (instance.error_message or "")
+    assert instance.error_element == "grading"
+    post.rt.workflows.clear()
+    assert "post_level" not in post.data(iid)
+    other = post.start_post(approval_power=True)  # another rule: a number, stored as ever
+    post.complete_element(other, "discovery", POST_HOLDER, DISCOVERY)
+    assert post.open_elements(other) == ["review"]
+    assert post.instance(other).status == InstanceStatus.WAITING, \
+        post.instance(other).error_message
