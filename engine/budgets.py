@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +42,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 __all__ = ["LAZY_RANGE_ITEMS", "MAX_INT_BITS", "BudgetExceeded", "ScriptBudget",
-           "budgeted_range", "guarded_lshift", "guarded_mul", "guarded_pow", "run_within"]
+           "budgeted_range", "guarded_format", "guarded_lshift", "guarded_mod", "guarded_mul",
+           "guarded_pow", "run_within", "sized_str_method"]
 
 T = TypeVar("T")
 
@@ -355,3 +357,78 @@ def budgeted_range(*args: Any) -> range | _LongRange:
     except OverflowError:  # more items than a C ssize_t
         long = True
     return _LongRange(inner) if long else inner
+
+
+# ------------------------------------------------ text operations whose size a number sets
+
+#: ``str`` methods whose result length an argument sets (``'a'.ljust(10**10)``): looked up
+#: through ``sized_str_method``, which checks the length first.
+SIZED_STR_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs", "replace",
+                               "join"})
+_NUMBERS = re.compile(r"\d+")
+
+
+def _refuse_text(length: int, text: str) -> None:
+    size = length * (1 if text.isascii() else 4)
+    if size > _budget().memory_bytes:
+        raise memory_exceeded(_budget(), f"a text of {length:,} characters")
+
+
+def _str_result_length(text: str, name: str, args: tuple[Any, ...],
+                       kwargs: dict[str, Any]) -> int:
+    first = args[0] if args else next(iter(kwargs.values()), None)
+    if name in ("ljust", "rjust", "center", "zfill"):
+        return max(len(text), first if isinstance(first, int) else 0)
+    if name == "expandtabs":
+        tab = first if isinstance(first, int) else 8
+        return len(text) * max(tab, 1)
+    old = args[0] if args else kwargs.get("old", "")
+    new = args[1] if len(args) > 1 else kwargs.get("new", "")
+    count = args[2] if len(args) > 2 else kwargs.get("count", -1)
+    if not isinstance(old, str) or not isinstance(new, str) or not isinstance(count, int):
+        return len(text)
+    hits = text.count(old) if old else len(text) + 1
+    if count >= 0:
+        hits = min(hits, count)
+    return len(text) + hits * max(len(new) - len(old), 0)
+
+
+def sized_str_method(text: str, name: str) -> Callable[..., Any]:
+    """``text.<name>`` for the methods of ``SIZED_STR_METHODS``, refusing a result over the
+    memory budget before the C code allocates it."""
+    method = getattr(text, name)
+
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        if name == "join":
+            items = list(args[0]) if args else []
+            _refuse_text(sum(len(i) for i in items if isinstance(i, str))
+                         + len(text) * max(len(items) - 1, 0), text)
+            return method(items)
+        _refuse_text(_str_result_length(text, name, args, kwargs), text)
+        return method(*args, **kwargs)
+
+    return checked
+
+
+def _refuse_numbers(spec: str) -> None:
+    """A width or precision in a format spec is a size: refuse one over the budget."""
+    for digits in _NUMBERS.findall(spec):
+        if len(digits) > 12 or int(digits) > _budget().memory_bytes:
+            raise memory_exceeded(_budget(), f"a formatted field {digits} wide")
+
+
+def guarded_format(value: Any, spec: str) -> str:
+    """An f-string field with a format spec (``f'{x:>{w}}'``), its width checked first."""
+    _refuse_numbers(str(spec))
+    return format(value, spec)
+
+
+def guarded_mod(left: Any, right: Any) -> Any:
+    """``left % right``; for text formatting (``'%*d' % (w, 1)``), widths checked first."""
+    if isinstance(left, str | bytes):
+        _refuse_numbers(left if isinstance(left, str) else left.decode("latin-1"))
+        for value in right if isinstance(right, tuple) else (right,):
+            if isinstance(value, int) and not isinstance(value, bool) \
+                    and value > _budget().memory_bytes and "*" in str(left):
+                raise memory_exceeded(_budget(), f"a formatted field {value} wide")
+    return left % right

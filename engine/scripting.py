@@ -61,12 +61,16 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine.budgets import (
+    SIZED_STR_METHODS,
     ScriptBudget,
     budgeted_range,
+    guarded_format,
     guarded_lshift,
+    guarded_mod,
     guarded_mul,
     guarded_pow,
     run_within,
+    sized_str_method,
 )
 from engine.errors import ScriptRejected
 from engine.operators import dispatch
@@ -123,7 +127,7 @@ _REPORTED_BY_RESTRICTEDPYTHON = frozenset({"eval", "exec", "breakpoint"})
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "+=": operator.iadd, "-=": operator.isub, "*=": guarded_mul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": guarded_pow,
+    "//=": operator.ifloordiv, "%=": guarded_mod, "**=": guarded_pow,
     "<<=": guarded_lshift, ">>=": operator.irshift, "&=": operator.iand,
     "|=": operator.ior, "^=": operator.ixor, "@=": operator.imatmul,
 }
@@ -138,7 +142,7 @@ _DEFAULT_GLOBALS: dict[str, Any] = {"datetime": datetime, "date": date, "timedel
 #: Binary operators whose C implementation can be made huge by a short text: rewritten into
 #: calls of the budget's checks (``_mul_(a, b)`` for ``a * b``) at compile time.
 _GUARDED_OPERATORS: dict[type[ast.operator], str] = {
-    ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_"}
+    ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
 
 #: Modules the standard library imports lazily from code a script calls (``datetime.strptime``
 #: imports ``_strptime``); the sandbox's ``__import__`` hands out these, already imported, and
@@ -157,6 +161,14 @@ def _lazy_import(name: str, globals: Any = None, locals: Any = None,
     if module is None:
         raise ImportError(f"scripts cannot import {name!r}")
     return module
+
+
+def _getattr(obj: Any, name: str, *default: Any) -> Any:
+    """RestrictedPython's ``safer_getattr``, with the text methods whose result size an
+    argument sets (``'a'.ljust(10**10)``) checked against the memory budget."""
+    if isinstance(obj, str) and name in SIZED_STR_METHODS:
+        return sized_str_method(obj, name)
+    return safer_getattr(obj, name, *default)
 
 
 def _inplacevar(op: str, target: Any, value: Any) -> Any:
@@ -189,7 +201,9 @@ def _sandbox_builtins() -> dict[str, Any]:
         _mul_=guarded_mul,
         _pow_=guarded_pow,
         _lshift_=guarded_lshift,
-        _getattr_=safer_getattr,
+        _mod_=guarded_mod,
+        _format_=guarded_format,
+        _getattr_=_getattr,
         _getitem_=_getitem,
         _getiter_=iter,
         _iter_unpack_sequence_=guarded_iter_unpack_sequence,
@@ -229,6 +243,23 @@ class _Policy(RestrictingNodeTransformer):
         func = ast.copy_location(ast.Name(guard, ast.Load()), visited)
         call = ast.Call(func=func, args=[visited.left, visited.right], keywords=[])
         return ast.copy_location(call, visited)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        """``f'{x:>{w}}'`` becomes ``f'{_format_(x, f"">{w}"")}'``: the spec's widths are sizes
+        the budget checks. A conversion (``!r``) is applied first, as Python does."""
+        visited = super().visit_FormattedValue(node)
+        if not isinstance(visited, ast.FormattedValue) or visited.format_spec is None:
+            return visited
+        value = visited.value
+        if visited.conversion != -1:
+            value = ast.copy_location(ast.JoinedStr(values=[ast.copy_location(
+                ast.FormattedValue(value=value, conversion=visited.conversion,
+                                   format_spec=None), visited)]), visited)
+        func = ast.copy_location(ast.Name("_format_", ast.Load()), visited)
+        call = ast.copy_location(
+            ast.Call(func=func, args=[value, visited.format_spec], keywords=[]), visited)
+        return ast.copy_location(
+            ast.FormattedValue(value=call, conversion=-1, format_spec=None), visited)
 
     def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
         """Refuse a bare ``except:``: it would catch the budget's interruption."""

@@ -77,6 +77,11 @@ def _timed_start(d: Driver, pid: str, data: dict[str, object] | None = None
     ("try:\n    while True: pass\nexcept Exception:\n    x = 1", "time budget exceeded"),
     ("try:\n    while True: pass\nfinally:\n    while True: pass", "time budget exceeded"),
     ("def f(n):\n    return f(n + 1)\nx = f(0)", "RecursionError"),
+    ("x = 'a'.ljust(10**10)", "memory budget exceeded"),
+    ("s = 'a' * 10**7\nx = ''.join([s] * 100)", "memory budget exceeded"),
+    ("x = ('a' * 10**4).replace('', 'b' * 10**5)", "memory budget exceeded"),
+    ("x = '%*d' % (10**10, 1)", "memory budget exceeded"),
+    ("w = 10**10\nx = f'{1:>{w}}'", "memory budget exceeded"),
 ])
 def test_a_script_over_its_budget_puts_its_instance_in_error(tight: Driver, script: str,
                                                              reason: str) -> None:

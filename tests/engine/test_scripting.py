@@ -471,3 +471,20 @@ def test_in_place_operators_are_guarded_too() -> None:
         execute("x = [0]\nx *= 10**9", {})
     with pytest.raises(BudgetExceeded, match="memory budget"):
         execute("x = 9\nx **= 9 ** 9", {})
+
+
+@pytest.mark.parametrize(("expression", "expected"), [
+    ("'ab'.ljust(5, '-')", "ab---"), ("'ab'.center(6, '*')", "**ab**"), ("'7'.zfill(3)", "007"),
+    ("'-'.join(['x', 'y'])", "x-y"), ("'-'.join(c for c in 'abc')", "a-b-c"),
+    ("'a-b'.replace('-', '+')", "a+b"), ("'x\\ty'.expandtabs(4)", "x   y"),
+    ("'%05.1f|%s|%d' % (3.14159, 'z', 7)", "003.1|z|7"), ("'%*d' % (4, 7)", "   7"),
+    ("10 % 3", 1), ("f'{3.14159:.2f}|{q!r:>5}|{7:03d}'", "3.14|  'q'|007"),
+    ("f'{q:{w}}|'", "q  |"),
+])
+def test_sized_text_operations_keep_their_meaning(expression: str, expected: Any) -> None:
+    assert evaluate(expression, {"q": "q", "w": 3}) == expected
+
+
+def test_str_format_stays_refused_beside_the_sized_methods() -> None:
+    with pytest.raises(Exception, match="format"):
+        evaluate("'{}'.format(1)")
