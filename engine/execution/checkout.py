@@ -9,6 +9,7 @@ hands out; of them it depends only on ``workflow`` (what a checked-out workflow 
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -125,6 +126,13 @@ def clock_reading(simulated_now: datetime | None) -> datetime:
     return simulated_now if simulated_now is not None else SystemClock().now()
 
 
+#: How a damaged blob fails to load: in zlib, in orjson (a ValueError), or in the converters
+#: meeting a shape they do not expect. (A ``StateFormatError`` is a ValueError too.) Other
+#: exceptions are bugs, not damage, and propagate as they are.
+DAMAGED_BLOB = (zlib.error, ValueError, KeyError, IndexError, TypeError, AttributeError,
+                RecursionError)
+
+
 def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live:
     """The instance's workflow for this transaction. A state (or spec) that cannot be loaded
     raises ``StateUnreadable`` and puts the instance into ``error`` once the transaction is
@@ -137,7 +145,7 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
             workflow = load_state(instance.state, definition.bundle, rt.script_engine)
     except (IrpmError, SQLAlchemyError):  # not the blob's fault
         raise
-    except Exception as exc:  # a damaged blob fails in zlib, orjson or the converters
+    except DAMAGED_BLOB as exc:
         from .unreadable import unreadable  # imports mirror, which imports this module
 
         raise unreadable(uow, instance.id, exc) from exc
