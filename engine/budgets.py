@@ -144,6 +144,9 @@ class _Watchdog:
     """One daemon thread per process, awake only while some script runs."""
 
     def __init__(self) -> None:
+        self._start_afresh()
+
+    def _start_afresh(self) -> None:
         self._lock = threading.Lock()
         self._runs: dict[int, _Run] = {}
         self._wake = threading.Event()
@@ -227,7 +230,15 @@ class _Watchdog:
             _raise_in(run.thread_id, _TimeInterrupt)
 
 
+    def forget_after_fork(self) -> None:
+        """In a forked child (a gunicorn worker of a preloaded app) the watchdog thread is
+        gone and the lock may be held by a thread that no longer exists: start afresh."""
+        self._start_afresh()
+
+
 _WATCHDOG = _Watchdog()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_WATCHDOG.forget_after_fork)
 
 
 def run_within(budget: ScriptBudget, fn: Callable[..., T], *args: Any) -> T:

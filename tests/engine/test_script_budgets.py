@@ -269,3 +269,29 @@ def test_an_unstorable_decision_output_errs_at_its_task_naming_the_variable(
     assert post.open_elements(other) == ["review"]
     assert post.instance(other).status == InstanceStatus.WAITING, \
         post.instance(other).error_message
+
+
+def test_the_budget_holds_in_a_forked_worker() -> None:
+    """A preloaded app forks its workers after scripts may have run (the DMN cases at
+    deploy): the child gets no watchdog thread of its own unless it starts one afresh."""
+    import os
+
+    from engine.scripting import create_script_engine
+
+    environment = create_script_engine(budget=BUDGET).environment
+    environment.execute("x = 1", {})  # the parent's watchdog runs now
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through its exit status
+        import signal
+
+        signal.alarm(int(WITHIN) + 5)  # without a watchdog it would loop forever: end it
+        code = 3
+        try:
+            began = time.monotonic()
+            environment.execute("while True: pass", {})
+        except Exception as exc:
+            code = 0 if "time budget" in str(exc) and time.monotonic() - began < WITHIN else 4
+        finally:
+            os._exit(code)
+    _pid, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
