@@ -20,14 +20,20 @@ and a decision table evaluates dozens of cells per step. Here instead:
   short text are checked *before* they run: ``*`` (``[0] * 10**9``, ``'a' * 10**10``), ``**``
   and ``pow`` (``9 ** 9 ** 9``), ``<<`` on ints, and ``range``: a range of more than
   ``LAZY_RANGE_ITEMS`` items iterates in Python, so ``sorted(range(10**9))`` or
-  ``sum(range(10**12))`` becomes interruptible work that meets the budgets above.
+  ``sum(range(10**12))`` becomes interruptible work that meets the budgets above. Text
+  whose length a number sets is checked too: ``str`` ``ljust``/``rjust``/``center``/
+  ``zfill``/``expandtabs``/``replace``/``join``, ``%`` widths and f-string format specs.
 * Deep recursion meets Python's own recursion limit (``RecursionError``) within
   milliseconds; exceptions the budget raises derive from ``BaseException``, and the sandbox
   refuses bare ``except:`` and offers no ``BaseException``, so a script cannot swallow them.
 
-Known limits, said plainly: the memory check reads the whole process, so another thread's
-growth in the same tick counts against the script; a single C call on objects already near
-the budget (``','.join([s] * 100)`` of a 100 MB ``s``) completes before it is stopped.
+The watchdog starts afresh in a forked child (a gunicorn worker of a preloaded app).
+
+Known limits, said plainly: the memory check reads the whole process every 10 ms, so
+another thread's growth in that time counts against the script, and a fast allocation can
+overshoot by what it allocates in one tick; ``[s] * n`` counts the list's slots, not what
+they refer to, so one C call over it (``str([s] * 100)`` of a 100 MB ``s``) completes
+before it is stopped. Closing those would need the out-of-process worker.
 """
 
 from __future__ import annotations
