@@ -8,6 +8,7 @@ PostgreSQL the services lock the instance row with ``SELECT ... FOR UPDATE`` ins
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # the runtime makes units of work; imported for the type only
     from .runtime import Runtime
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -78,6 +81,7 @@ class UnitOfWork:
         self.runtime = runtime
         self.session: Session
         self._after_commit: list[Callable[[], None]] = []
+        self._after_rollback: list[Callable[[], None]] = []
         #: Instance events written in this transaction, for the runtime's event listeners
         #: (``Runtime.events_written``); handed over once the transaction commits.
         self.outbox: list[dict[str, Any]] = []
@@ -96,6 +100,7 @@ class UnitOfWork:
         self._after_commit.clear()
         self.outbox.clear()
         self.timers_changed = False
+        self._run_after_rollback()
         if isinstance(exc, DBAPIError) and _is_contention(exc):
             raise ConcurrentUpdate("the database refused this change because another request "
                                    "changed the same data at the same time; try again") from exc
@@ -109,8 +114,25 @@ class UnitOfWork:
         """Run ``callback`` only once the transaction is durable (e.g. refill a cache)."""
         self._after_commit.append(callback)
 
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction has ended without committing (rolled back,
+        or left without a commit) — for what must be written even though the transaction
+        that found it failed, such as marking an instance whose state cannot be read
+        (``engine.execution.unreadable``). The callback opens its own unit of work; what it
+        raises is logged, never passed on. A commit drops it."""
+        self._after_rollback.append(callback)
+
+    def _run_after_rollback(self) -> None:
+        callbacks, self._after_rollback = self._after_rollback, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # the failure that brought us here is the one to report
+                log.exception("after-rollback callback %r failed", callback)
+
     def commit(self) -> None:
         self.session.commit()
+        self._after_rollback.clear()
         self.timers_changed = False
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
@@ -123,6 +145,7 @@ class UnitOfWork:
         self._after_commit.clear()
         self.outbox.clear()
         self.timers_changed = False
+        self._run_after_rollback()
 
 
 #: PostgreSQL deadlock_detected / serialization_failure / lock_not_available.

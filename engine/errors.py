@@ -53,6 +53,14 @@ class InvalidState(Conflict):
     code = "invalid_state"
 
 
+class StateUnreadable(Conflict):
+    """An instance's stored state (or its definition's spec) cannot be loaded: the blob is
+    damaged. The instance is put into ``error`` once (``engine.execution.unreadable``); what
+    needs its workflow is refused, while terminate and its pages still work."""
+
+    code = "state_unreadable"
+
+
 class ValidationFailed(IrpmError):
     """Input was rejected before anything changed; ``errors`` maps field paths to messages."""
 

@@ -54,7 +54,8 @@ class Runtime:
         self._readers = session_factory(self.db, write=False)
         self.specs = SpecCache()
         self.workflows = WorkflowCache(self.settings.workflow_cache_size)
-        self.script_engine = create_script_engine(script_globals)
+        self.script_engine = create_script_engine(script_globals,
+                                                  self.settings.script_budget)
         #: Parsed decision tables by content hash, and the tables of each process version
         #: (``engine.services.decisions``: a table evaluated outside a business-rule task).
         self.decisions = DecisionCache()

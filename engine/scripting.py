@@ -16,18 +16,26 @@ the server. This module routes all of it through RestrictedPython instead:
 Compiled code objects are cached by source text, because a DMN decision evaluates many tiny
 expressions and the same texts recur for every instance of a process.
 
-RestrictedPython is not a resource limiter: ``while True: pass`` or ``10 ** 10 ** 9`` still
-burn CPU or memory. Callers that run untrusted diagrams must bound the wall time of a
-worker themselves.
+RestrictedPython is not a resource limiter: every evaluation runs under a ``ScriptBudget``
+(``engine.budgets``: a watchdog for time and memory, and ``*``, ``**``, ``<<``, ``pow`` and
+``range`` checked before C code runs them), and a script's result is checked to be storable
+(``engine.serialization.unstorable``) before it reaches task data, so the step that made an
+unstorable value fails naming the variable instead of every later save.
+
+Lazy imports inside the standard library (``datetime.strptime`` imports ``_strptime`` on
+first use) look ``__import__`` up in the sandbox's builtins: the sandbox offers one that
+hands out only the modules of ``_LAZY_IMPORTS``, already imported here, and nothing else.
 """
 
 from __future__ import annotations
 
+import _strptime  # noqa: F401  (imported now: datetime.strptime imports it lazily)
 import ast
 import builtins
 import json
 import operator
 import re
+import sys
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -52,8 +60,21 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from engine.budgets import (
+    SIZED_STR_METHODS,
+    ScriptBudget,
+    budgeted_range,
+    guarded_format,
+    guarded_lshift,
+    guarded_mod,
+    guarded_mul,
+    guarded_pow,
+    run_within,
+    sized_str_method,
+)
 from engine.errors import ScriptRejected
 from engine.operators import dispatch
+from engine.serialization import unstorable
 
 __all__ = [
     "ALLOWED_EXTRA_BUILTINS",
@@ -105,9 +126,9 @@ FORBIDDEN_CALLS = frozenset({
 _REPORTED_BY_RESTRICTEDPYTHON = frozenset({"eval", "exec", "breakpoint"})
 
 _INPLACE_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
-    "<<=": operator.ilshift, ">>=": operator.irshift, "&=": operator.iand,
+    "+=": operator.iadd, "-=": operator.isub, "*=": guarded_mul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": guarded_mod, "**=": guarded_pow,
+    "<<=": guarded_lshift, ">>=": operator.irshift, "&=": operator.iand,
     "|=": operator.ior, "^=": operator.ixor, "@=": operator.imatmul,
 }
 
@@ -116,6 +137,38 @@ _LINE_PREFIX = re.compile(r"Line (\d+):")
 #: Names the sandbox provides as globals unless task data (which wins, as in SpiffWorkflow's
 #: own environment) shadows them.
 _DEFAULT_GLOBALS: dict[str, Any] = {"datetime": datetime, "date": date, "timedelta": timedelta}
+
+
+#: Binary operators whose C implementation can be made huge by a short text: rewritten into
+#: calls of the budget's checks (``_mul_(a, b)`` for ``a * b``) at compile time.
+_GUARDED_OPERATORS: dict[type[ast.operator], str] = {
+    ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_"}
+
+#: Modules the standard library imports lazily from code a script calls (``datetime.strptime``
+#: imports ``_strptime``); the sandbox's ``__import__`` hands out these, already imported, and
+#: refuses every other name.
+_LAZY_IMPORTS = frozenset({"_strptime"})
+
+
+def _lazy_import(name: str, globals: Any = None, locals: Any = None,
+                 fromlist: Any = (), level: int = 0) -> Any:
+    """The sandbox's ``__import__``: only for the standard library's own lazy imports.
+
+    Scripts cannot call it (``import`` and names starting with ``_`` are refused at compile
+    time); C code such as ``datetime.strptime`` finds it in the builtins of the calling frame.
+    """
+    module = sys.modules.get(name) if level == 0 and name in _LAZY_IMPORTS else None
+    if module is None:
+        raise ImportError(f"scripts cannot import {name!r}")
+    return module
+
+
+def _getattr(obj: Any, name: str, *default: Any) -> Any:
+    """RestrictedPython's ``safer_getattr``, with the text methods whose result size an
+    argument sets (``'a'.ljust(10**10)``) checked against the memory budget."""
+    if isinstance(obj, str) and name in SIZED_STR_METHODS:
+        return sized_str_method(obj, name)
+    return safer_getattr(obj, name, *default)
 
 
 def _inplacevar(op: str, target: Any, value: Any) -> Any:
@@ -142,8 +195,15 @@ def _sandbox_builtins() -> dict[str, Any]:
     """
     allowed = {k: v for k, v in safe_builtins.items() if k not in _REMOVED_SAFE_BUILTINS}
     allowed.update(ALLOWED_EXTRA_BUILTINS)
+    allowed.update(range=budgeted_range, pow=guarded_pow)
     allowed.update(
-        _getattr_=safer_getattr,
+        __import__=_lazy_import,
+        _mul_=guarded_mul,
+        _pow_=guarded_pow,
+        _lshift_=guarded_lshift,
+        _mod_=guarded_mod,
+        _format_=guarded_format,
+        _getattr_=_getattr,
         _getitem_=_getitem,
         _getiter_=iter,
         _iter_unpack_sequence_=guarded_iter_unpack_sequence,
@@ -173,6 +233,40 @@ class _Policy(RestrictingNodeTransformer):
         """Refuse ``from x import y`` for the same reason as ``import x``."""
         self.error(node, "Import statements are not allowed.")
         return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> Any:
+        """``a * b``, ``a ** b``, ``a << b`` become calls of the budget's size checks."""
+        visited = super().visit_BinOp(node)
+        guard = _GUARDED_OPERATORS.get(type(node.op))
+        if guard is None or not isinstance(visited, ast.BinOp):
+            return visited
+        func = ast.copy_location(ast.Name(guard, ast.Load()), visited)
+        call = ast.Call(func=func, args=[visited.left, visited.right], keywords=[])
+        return ast.copy_location(call, visited)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        """``f'{x:>{w}}'`` becomes ``f'{_format_(x, f"">{w}"")}'``: the spec's widths are sizes
+        the budget checks. A conversion (``!r``) is applied first, as Python does."""
+        visited = super().visit_FormattedValue(node)
+        if not isinstance(visited, ast.FormattedValue) or visited.format_spec is None:
+            return visited
+        value = visited.value
+        if visited.conversion != -1:
+            value = ast.copy_location(ast.JoinedStr(values=[ast.copy_location(
+                ast.FormattedValue(value=value, conversion=visited.conversion,
+                                   format_spec=None), visited)]), visited)
+        func = ast.copy_location(ast.Name("_format_", ast.Load()), visited)
+        call = ast.copy_location(
+            ast.Call(func=func, args=[value, visited.format_spec], keywords=[]), visited)
+        return ast.copy_location(
+            ast.FormattedValue(value=call, conversion=-1, format_spec=None), visited)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
+        """Refuse a bare ``except:``: it would catch the budget's interruption."""
+        if node.type is None:
+            self.error(node, "A bare 'except:' is not allowed: name the exceptions "
+                             "(except Exception:).")
+        return super().visit_ExceptHandler(node)
 
     def visit_Call(self, node: ast.Call) -> Any:
         """Name the forbidden builtin instead of leaving a bare NameError for run time."""
@@ -241,7 +335,10 @@ class SandboxedEnvironment(TaskDataEnvironment):
     so the parent's overwrite check and clean-up still see them.
     """
 
-    def __init__(self, environment_globals: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, environment_globals: Mapping[str, Any] | None = None,
+                 budget: ScriptBudget | None = None) -> None:
+        #: What each evaluation may spend (``engine.budgets``).
+        self.budget = budget or ScriptBudget()
         merged = dict(_DEFAULT_GLOBALS)
         merged.update(environment_globals or {})
         super().__init__(merged)
@@ -265,7 +362,7 @@ class SandboxedEnvironment(TaskDataEnvironment):
         self._prepare_context(context)
         namespace = {**external_context, **context} if external_context else dict(context)
         namespace["__builtins__"] = self._builtins
-        return eval(code, namespace)
+        return run_within(self.budget, eval, code, namespace)
 
     def execute(
         self,
@@ -281,9 +378,10 @@ class SandboxedEnvironment(TaskDataEnvironment):
         context.update(external)
         context["__builtins__"] = self._builtins
         try:
-            exec(code, context)
+            run_within(self.budget, exec, code, context)
         finally:
             self._remove_globals_and_functions_from_context(context, external)
+        _refuse_unstorable(context)
         return True
 
     def _remove_globals_and_functions_from_context(
@@ -294,6 +392,24 @@ class SandboxedEnvironment(TaskDataEnvironment):
         """Parent clean-up plus the print collector RestrictedPython binds as ``_print``."""
         super()._remove_globals_and_functions_from_context(context, external_context)
         context.pop("_print", None)
+
+
+class DataNotStorable(Exception):
+    """A script left a value in task data that the state cannot hold (a set, a list that
+    contains itself, ...): refused at that script, naming the variable, instead of failing
+    every later save of the instance."""
+
+
+def _refuse_unstorable(context: dict[str, Any]) -> None:
+    """Take unstorable values out of ``context`` (so the failed task can still be saved) and
+    raise ``DataNotStorable`` naming them."""
+    bad = unstorable(context)
+    if not bad:
+        return
+    for name in bad:
+        context.pop(name, None)
+    raise DataNotStorable("; ".join(f"variable '{name}' cannot be stored: {why}"
+                                    for name, why in bad.items()))
 
 
 def _rejected_line(err: BaseException) -> int | None:
@@ -382,11 +498,13 @@ class SandboxedScriptEngine(PythonScriptEngine):
         )
 
 
-def create_script_engine(extra_globals: Mapping[str, Any] | None = None) -> PythonScriptEngine:
+def create_script_engine(extra_globals: Mapping[str, Any] | None = None,
+                         budget: ScriptBudget | None = None) -> PythonScriptEngine:
     """Return the script engine every workflow of the project must be run with.
 
     ``extra_globals`` are made available to scripts and expressions (helper functions, lookup
     tables); they are trusted project code, so whatever they expose is reachable from
-    diagrams. The engine is not serialized with a workflow: attach it again after loading.
+    diagrams. ``budget`` bounds each evaluation (default: ``ScriptBudget()``, 2 s / 256 MB).
+    The engine is not serialized with a workflow: attach it again after loading.
     """
-    return SandboxedScriptEngine(environment=SandboxedEnvironment(extra_globals))
+    return SandboxedScriptEngine(environment=SandboxedEnvironment(extra_globals, budget))

@@ -113,6 +113,54 @@ def dump_state(workflow: BpmnWorkflow) -> bytes:
     return _pack(dct, codec.encode_default)
 
 
+#: Values task data holds as they are (anything else must be registered with the codec).
+_PLAIN = (str, int, float, bool, type(None), list, tuple, dict)
+
+
+def unstorable(data: dict[str, Any]) -> dict[str, str]:
+    """The variables of ``data`` that a saved state could not hold, each with why.
+
+    One trial encoding of the whole mapping, as ``dump_state`` encodes task data; only when
+    that fails are the variables tried one by one to name them. Called after every script,
+    so the common case is the one encoding.
+    """
+    if _encodes(data):
+        return {}
+    return {str(name): _why(value) for name, value in data.items() if not _encodes(value)}
+
+
+def _encodes(value: Any) -> bool:
+    """Whether ``value`` encodes as ``dump_state`` writes it: orjson, with the registry's
+    conversions (dates, UUIDs, ...) as its fallback for what it does not know. orjson walks
+    plain values in C (a few µs for a task's data) and refuses a value that contains itself."""
+    try:
+        orjson.dumps(value, default=_codec().encode_default, option=_ORJSON_OPTS)
+    except (TypeError, ValueError, RecursionError):  # orjson.JSONEncodeError is a TypeError
+        return False
+    return True
+
+
+def _why(value: Any, seen: frozenset[int] = frozenset()) -> str:
+    """A reason a person can act on: which kind of value, where in it."""
+    if id(value) in seen:
+        return "it contains itself"
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**64:
+        return "the number is too large (more than 64 bits)"
+    inner = seen | {id(value)}
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            if not _encodes(item):
+                return f"item {index}: {_why(item, inner)}"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not _encodes(item):
+                return f"key {key!r}: {_why(item, inner)}"
+    if isinstance(value, _PLAIN):
+        return "it cannot be encoded"
+    return (f"a {type(value).__name__} is not a value task data can hold (text, numbers, "
+            "true/false, lists, mappings, dates)")
+
+
 def _short(uuid_text: str) -> str:
     return base64.urlsafe_b64encode(UUID(uuid_text).bytes).rstrip(b"=").decode()
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from .budgets import ScriptBudget
 from .mail import SmtpSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,10 @@ class Settings:
     workflow_cache_size: int = 2000
     #: IRPM_MAX_TASK_DATA_BYTES — largest JSON a task completion may carry.
     max_task_data_bytes: int = 256 * 1024
+    #: IRPM_SCRIPT_TIME_LIMIT (seconds, default 2) and IRPM_SCRIPT_MEMORY_LIMIT (MB, default
+    #: 256) — what one script, condition or DMN cell may spend (``engine.budgets``); over it,
+    #: the instance goes to ``error`` naming the element and the budget.
+    script_budget: ScriptBudget = field(default_factory=ScriptBudget)
     #: IRPM_SQL_ECHO — log SQL (debugging).
     sql_echo: bool = False
     #: IRPM_NEAR_DUE_DAYS — a task due within this many days gets a yellow card
@@ -56,6 +61,8 @@ class Settings:
         env = os.environ if environ is None else environ
         defaults = cls()
         days = (env.get("IRPM_NEAR_DUE_DAYS") or "").strip()
+        seconds = (env.get("IRPM_SCRIPT_TIME_LIMIT") or "").strip()
+        megabytes = (env.get("IRPM_SCRIPT_MEMORY_LIMIT") or "").strip()
         return cls(
             database_url=env.get("IRPM_DATABASE_URL") or defaults.database_url,
             bpmn_dir=Path(env.get("IRPM_BPMN_DIR") or defaults.bpmn_dir),
@@ -63,6 +70,7 @@ class Settings:
                                     or defaults.workflow_cache_size),
             max_task_data_bytes=int(env.get("IRPM_MAX_TASK_DATA_BYTES")
                                     or defaults.max_task_data_bytes),
+            script_budget=_script_budget(seconds, megabytes, defaults.script_budget),
             sql_echo=(env.get("IRPM_SQL_ECHO") or "").lower() in ("1", "true", "yes"),
             near_due=timedelta(days=float(days)) if days else defaults.near_due,
             smtp=SmtpSettings.from_mapping({
@@ -70,3 +78,15 @@ class Settings:
                 if key.startswith("IRPM_SMTP_") or key == "IRPM_BASE_URL"}),
             pg_bin_dir=Path(env["IRPM_PG_BIN_DIR"]) if env.get("IRPM_PG_BIN_DIR") else None,
         )
+
+
+def _script_budget(seconds: str, megabytes: str, default: ScriptBudget) -> ScriptBudget:
+    """The budget from IRPM_SCRIPT_TIME_LIMIT / IRPM_SCRIPT_MEMORY_LIMIT; a value that is not
+    a positive number stops the process at start, naming the setting."""
+    budget = ScriptBudget(float(seconds) if seconds else default.seconds,
+                          int(megabytes) if megabytes else default.memory_mb)
+    if not budget.seconds > 0 or budget.memory_mb <= 0:
+        raise ValueError("IRPM_SCRIPT_TIME_LIMIT (seconds) and IRPM_SCRIPT_MEMORY_LIMIT (MB) "
+                         f"must be positive; got {seconds or default.seconds!r} and "
+                         f"{megabytes or default.memory_mb!r}")
+    return budget

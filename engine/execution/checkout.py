@@ -9,6 +9,7 @@ hands out; of them it depends only on ``workflow`` (what a checked-out workflow 
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -16,13 +17,14 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..cache import LoadedDefinition
 from ..clock import SystemClock
 from ..db import UnitOfWork
-from ..errors import NotFound
+from ..errors import IrpmError, NotFound
 from ..models import (
     ACTIVE_STATUSES,
     EventType,
@@ -130,12 +132,29 @@ def clock_reading(simulated_now: datetime | None) -> datetime:
     return simulated_now if simulated_now is not None else SystemClock().now()
 
 
+#: How a damaged blob fails to load: in zlib, in orjson (a ValueError), or in the converters
+#: meeting a shape they do not expect. (A ``StateFormatError`` is a ValueError too.) Other
+#: exceptions are bugs, not damage, and propagate as they are.
+DAMAGED_BLOB = (zlib.error, ValueError, KeyError, IndexError, TypeError, AttributeError,
+                RecursionError)
+
+
 def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live:
+    """The instance's workflow for this transaction. A state (or spec) that cannot be loaded
+    raises ``StateUnreadable`` and puts the instance into ``error`` once the transaction is
+    over (``unreadable``)."""
     rt = uow.runtime
-    definition = load_definition(uow, instance.definition_id)
-    workflow = rt.workflows.checkout(instance.id, instance.revision)
-    if workflow is None:
-        workflow = load_state(instance.state, definition.bundle, rt.script_engine)
+    try:
+        definition = load_definition(uow, instance.definition_id)
+        workflow = rt.workflows.checkout(instance.id, instance.revision)
+        if workflow is None:
+            workflow = load_state(instance.state, definition.bundle, rt.script_engine)
+    except (IrpmError, SQLAlchemyError):  # not the blob's fault
+        raise
+    except DAMAGED_BLOB as exc:
+        from .unreadable import unreadable  # imports mirror, which imports this module
+
+        raise unreadable(uow, instance.id, exc) from exc
     live = Live(instance, definition, workflow, now, uow=uow,
                 was_active=instance.status in ACTIVE_STATUSES)
     if live.was_active:

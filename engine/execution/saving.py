@@ -25,7 +25,7 @@ from ..models import (
     ProcessDefinition,
     ProcessInstance,
 )
-from ..serialization import STATE_FORMAT, dump_state
+from ..serialization import STATE_FORMAT, dump_state, unstorable
 from ..variables import mirror_variables
 from .checkout import Live, check_out, load_definition, lock_instance, new_instance
 from .mirror import reroute_tasks, sync_tasks, sync_timers, write_events, write_instance
@@ -40,6 +40,7 @@ def save(uow: UnitOfWork, live: Live) -> None:
     if not terminated and live.error is None:
         catch_pending(live)
         start_calls(uow, live)
+    state = _dump_or_refuse(live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
     sync_tasks(uow, live, ready)
     if live.reroute is not None and live.error is None:
@@ -52,7 +53,7 @@ def save(uow: UnitOfWork, live: Live) -> None:
     mirror_variables(uow, instance.id, live.workflow, new=instance.state_format == 0)
     if changed or (has_timers and live.was_active != (instance.status in ACTIVE_STATUSES)):
         uow.runtime.timers_changed(uow)
-    instance.state, instance.state_format = dump_state(live.workflow), STATE_FORMAT
+    instance.state, instance.state_format = state or dump_state(live.workflow), STATE_FORMAT
     instance.updated_at = live.now
     write_instance(uow, instance)
     write_events(uow, live.events)
@@ -63,6 +64,37 @@ def save(uow: UnitOfWork, live: Live) -> None:
             and not live.parent_notified:
         live.parent_notified = True
         notify_parent(uow, live)
+
+
+def _dump_or_refuse(live: Live) -> bytes | None:
+    """The workflow's state — or, when a step left a value the state cannot hold (scripts
+    are checked as they run; this catches the other steps that set data, e.g. a decision
+    table's output), the offending variables taken out of every task's data and the
+    instance put into error naming them, and ``None`` (dumped again after that).
+
+    Without it, the save failed with a 500 and so did every later completion, while the
+    instance still said it was waiting (issue 13, finding 10).
+    """
+    try:
+        return dump_state(live.workflow)
+    except (TypeError, ValueError, RecursionError) as exc:
+        failure = exc
+    refused: dict[str, str] = {}
+    element = None
+    for task in all_tasks(live.workflow):
+        bad = unstorable(task.data)
+        for name, why in bad.items():
+            task.data.pop(name, None)
+            refused.setdefault(name, why)
+            element = element or task.task_spec.name
+    for name, why in unstorable(live.workflow.data).items():
+        live.workflow.data.pop(name, None)
+        refused.setdefault(name, why)
+    if not refused:
+        raise failure  # not task data: let the original failure show
+    live.error = ("; ".join(f"variable '{name}' cannot be stored: {why}"
+                            for name, why in refused.items()), element)
+    return None
 
 
 def start_calls(uow: UnitOfWork, live: Live) -> None:

@@ -16,7 +16,7 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
 
 from ..db import UnitOfWork
-from ..errors import NotFound
+from ..errors import NotFound, StateUnreadable
 from ..execution.checkout import check_out
 from ..execution.workflow import all_tasks
 from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
@@ -30,17 +30,20 @@ __all__ = ["InstanceView", "instance_view"]
 class InstanceView:
     instance: ProcessInstance
     definition: ProcessDefinition
-    variables: dict[str, Any]
-    #: BPMN element ids: where tokens are now, and every element already completed.
-    current: list[str]
-    done: list[str]
-    tokens: list[Token]
-    move_targets: list[tuple[str, str]]
     tasks: list[HumanTask]
     events: list[InstanceEvent]
     audit: list[AuditEntry]
     #: (definition id, version) of newer versions of the process, newest first.
     newer: list[tuple[int, int]] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    #: BPMN element ids: where tokens are now, and every element already completed.
+    current: list[str] = field(default_factory=list)
+    done: list[str] = field(default_factory=list)
+    tokens: list[Token] = field(default_factory=list)
+    move_targets: list[tuple[str, str]] = field(default_factory=list)
+    #: Why the workflow could not be read (a damaged state): then the fields above it are
+    #: empty, and the instance is put into error once this transaction is over.
+    state_error: str | None = None
 
 
 def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
@@ -49,7 +52,10 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
         raise NotFound(f"process instance {instance_id} does not exist")
     definition = uow.session.get(ProcessDefinition, instance.definition_id)
     assert definition is not None
-    live = check_out(uow, instance, instance.updated_at)
+    try:
+        live = check_out(uow, instance, instance.updated_at)
+    except StateUnreadable as exc:  # the page still shows the row, tasks, events, audit
+        return _rows(uow, instance, definition, state_error=exc.message)
     try:
         tasks = all_tasks(live.workflow)
         bpmn = [t for t in tasks if getattr(t.task_spec, "bpmn_id", None)]
@@ -63,6 +69,13 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
         variables = copy.deepcopy(current_data(live.workflow))
     finally:
         uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
+    return _rows(uow, instance, definition, variables=variables, current=current, done=done,
+                 tokens=tokens, move_targets=targets)
+
+
+def _rows(uow: UnitOfWork, instance: ProcessInstance, definition: ProcessDefinition,
+          **from_workflow: Any) -> InstanceView:
+    """The view with what the database holds besides the workflow."""
     rows = list(uow.session.scalars(select(HumanTask).where(HumanTask.instance_id == instance.id)
                                     .order_by(HumanTask.created_at, HumanTask.element_id)))
     events = list(uow.session.scalars(select(InstanceEvent)
@@ -75,5 +88,5 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
         .where(ProcessDefinition.process_id == instance.process_id,
                ProcessDefinition.version > definition.version)
         .order_by(ProcessDefinition.version.desc()))]
-    return InstanceView(instance, definition, variables, current, done, tokens, targets,
-                        rows, events, audit, newer)
+    return InstanceView(instance, definition, tasks=rows, events=events, audit=audit,
+                        newer=newer, **from_workflow)

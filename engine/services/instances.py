@@ -12,7 +12,7 @@ from sqlalchemy import Select, func, select
 
 from ..actors import Actor
 from ..db import UnitOfWork
-from ..errors import InvalidState, NotFound, ValidationFailed
+from ..errors import InvalidState, NotFound, StateUnreadable, ValidationFailed
 from ..execution.checkout import (
     check_out,
     clock_reading,
@@ -23,6 +23,7 @@ from ..execution.checkout import (
 from ..execution.mirror import write_events, write_instance
 from ..execution.saving import collect_finished_children, has_finished_children, save
 from ..execution.stepping import run_engine
+from ..execution.unreadable import retire_unreadable
 from ..forms import validate_task_data
 from ..models import (
     ACTIVE_STATUSES,
@@ -161,7 +162,11 @@ def _terminate(uow: UnitOfWork, instance: ProcessInstance, now: datetime, actor:
     for child_id in children:
         child, _now = lock_instance(uow, child_id)
         _terminate(uow, child, now, actor, f"caller {instance.id} terminated")
-    live = check_out(uow, instance, now)
+    try:
+        live = check_out(uow, instance, now)
+    except StateUnreadable:  # a damaged state still ends: without its workflow
+        retire_unreadable(uow, instance, now, actor.user, reason)
+        return
     live.workflow.cancel()
     instance.status, instance.completed_at = InstanceStatus.TERMINATED, live.now
     instance.suspended_from = None

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from ..db import UnitOfWork
-from ..errors import IrpmError, ValidationFailed
+from ..errors import Conflict, IrpmError, ValidationFailed
 from ..execution.checkout import check_out, lock_instance, lock_instances
 from ..execution.saving import save
 from ..execution.stepping import run_engine
@@ -144,16 +144,46 @@ def advance_to(uow: UnitOfWork, target: datetime) -> int:
     if not clock.is_simulated(uow):
         raise ValidationFailed("the system clock cannot be moved; set a simulated time first "
                                "(irpm clock set 2011-01-04T09:00:00+08:00 --reason …)")
-    fired = 0
+    fired, fruitless = 0, 0
     while True:
         upcoming = next_due(uow)
         if upcoming is None or upcoming > target:
             break
         step = max(upcoming, clock.now(uow))
         clock.set_clock(uow, step)
-        fired += fire_due_timers(uow, step)
+        done = fire_due_timers(uow, step)
+        fired += done
+        # Nothing fired and something still due: each failure was logged and left its
+        # instance due. Retrying forever kept the clock stuck (issue 13): a few more tries
+        # (a lost race ends), then stop there and say which instances.
+        fruitless = 0 if done else fruitless + 1
+        if fruitless >= MAX_FRUITLESS_ROUNDS:
+            raise TimersStuck(step, _due_ids(uow, step))
     clock.set_clock(uow, max(target, clock.now(uow)))
     return fired
+
+
+#: Rounds of ``advance_to`` that fired nothing while timers stayed due, before it gives up.
+MAX_FRUITLESS_ROUNDS = 3
+
+
+class TimersStuck(Conflict):
+    """``advance_to`` could not fire the timers due at a step: the clock stays there."""
+
+    code = "timers_stuck"
+
+    def __init__(self, at: datetime, instance_ids: list[int]) -> None:
+        super().__init__(f"the timers of process instance(s) {', '.join(map(str, instance_ids))} "
+                         f"due by {at.isoformat()} could not be fired (see the log); the clock "
+                         "stopped there. Suspend or terminate them, then move the clock again",
+                         at=at.isoformat(), instances=instance_ids)
+
+
+def _due_ids(uow: UnitOfWork, at: datetime) -> list[int]:
+    try:
+        return due_instance_ids(uow, at, limit=10)
+    finally:
+        uow.rollback()
 
 
 @dataclass(frozen=True)

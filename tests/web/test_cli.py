@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 from flask import Flask
+from sqlalchemy import create_engine, update
 
+from engine.models import ProcessInstance
 from engine.runtime import Runtime
 from engine.settings import Settings
-from tests.conftest import BPMN_DIR
+from tests.conftest import BPMN_DIR, FIXTURES
 from tests.databases import Template, TestDatabases, world
 from tests.engine.programme.programme_org import City, post_data
 from web.cli import main
@@ -396,6 +398,26 @@ def test_clock_set_fires_what_fell_due_on_the_way(deployed_cli: Irpm) -> None:
     assert (after["pending"], after["due"]) == (1, 0)
     assert after["timers"][0]["element_id"] == "quarterly_self_check"
     assert "0 timer(s) fired" in deployed_cli("timers", "fire").stdout
+
+
+def test_clock_advance_moves_past_an_instance_whose_state_is_damaged(
+        irpm: Irpm, database_url: str) -> None:
+    """Issue 13, finding 8: it used to retry the damaged instance forever, the clock stuck."""
+    irpm("deploy", FIXTURES / "timer_boundary.bpmn", "--by", "tests")
+    irpm("clock", "set", "2011-01-04T09:00+08:00")
+    broken, healthy = (irpm.json("start", "timer_boundary", "--key", key, "--user",
+                                 "admin")["instance"]["id"] for key in ("a", "b"))
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(update(ProcessInstance).where(ProcessInstance.id == broken)
+                     .values(state=b"garbage"))
+    engine.dispose()
+    advanced = irpm.json("clock", "advance", "P4D")
+    assert advanced["fired"] == 1 and advanced["now"] == "2011-01-08T09:00:00+08:00"
+    events = irpm.json("events", broken)
+    assert [e["type"] for e in events].count("error") == 1
+    assert "state unreadable" in events[-1]["data"]["message"]
+    assert "timer_fired" in [e["type"] for e in irpm.json("events", healthy)]
 
 
 def test_clock_refuses_bad_times_and_the_system_clock(deployed_cli: Irpm) -> None:

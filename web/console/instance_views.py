@@ -46,7 +46,7 @@ def instance(instance_id: int) -> Any:
     with runtime().uow(write=False) as uow:
         view = instance_page.instance_view(uow, instance_id)
         checks = [version_migration.check_migration(uow, instance_id, v)
-                  for _i, v in view.newer[:3]]
+                  for _i, v in view.newer[:3]] if view.state_error is None else []
     return render_template("console/instance.html", v=view, i=view.instance,
                            checks=checks, may_act=may_act(), ops=_operations(view.instance.status))
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.actors import Actor
 from engine.db import UnitOfWork
-from engine.errors import NotFound
+from engine.errors import NotFound, StateUnreadable
 from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
 from engine.programme.services import register_pages
 from engine.services import (
@@ -106,7 +106,7 @@ def _register(uow: UnitOfWork, task: HumanTask) -> register_pages.PostRegister |
     year = None
     try:
         value = instances.instance_data(uow, task.instance_id).get("year")
-    except NotFound:
+    except (NotFound, StateUnreadable):  # a damaged state: the page shows no register year
         value = None
     if isinstance(value, int) and not isinstance(value, bool):
         year = value
