@@ -172,10 +172,10 @@ PUBLIC = {"static", "auth.login", "health.healthz", "i18n.switch", "api-docs.ope
 
 
 def _url(rule: str) -> str:
-    for pattern, value in ((r"<unit_code>", "CZJ"), (r"<int:year>", "2011"),
+    for pattern, value in ((r"<unit_code>", "CZJ"), (r"<int(?:\([^)]*\))?:year>", "2011"),
                            (r"<post_code>", "CZJ-BGS-02")):
         rule = re.sub(pattern, value, rule)
-    rule = re.sub(r"<int:\w+>", "1", rule)  # any other number (an instance, a batch)
+    rule = re.sub(r"<int(?:\([^)]*\))?:\w+>", "1", rule)  # any other number (an instance, a batch)
     rule = re.sub(r"<any\(([^,)]+)[^)]*\):(?!view>)\w+>", r"\1", rule)  # the first choice
     return re.sub(r"<(?:uuid:)?task_id>", str(uuid.uuid4()),
                   re.sub(r"<any\([^)]*\):view>", "mine", re.sub(r"<path:filename>",

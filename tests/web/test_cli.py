@@ -404,7 +404,7 @@ def test_clock_advance_moves_past_an_instance_whose_state_is_damaged(
         irpm: Irpm, database_url: str) -> None:
     """Issue 13, finding 8: it used to retry the damaged instance forever, the clock stuck."""
     irpm("deploy", FIXTURES / "timer_boundary.bpmn", "--by", "tests")
-    irpm("clock", "set", "2011-01-04T09:00+08:00")
+    irpm("clock", "set", "2011-01-04T09:00+08:00", *WHY)
     broken, healthy = (irpm.json("start", "timer_boundary", "--key", key, "--user",
                                  "admin")["instance"]["id"] for key in ("a", "b"))
     engine = create_engine(database_url)
@@ -412,7 +412,7 @@ def test_clock_advance_moves_past_an_instance_whose_state_is_damaged(
         conn.execute(update(ProcessInstance).where(ProcessInstance.id == broken)
                      .values(state=b"garbage"))
     engine.dispose()
-    advanced = irpm.json("clock", "advance", "P4D")
+    advanced = irpm.json("clock", "advance", "P4D", *WHY)
     assert advanced["fired"] == 1 and advanced["now"] == "2011-01-08T09:00:00+08:00"
     events = irpm.json("events", broken)
     assert [e["type"] for e in events].count("error") == 1
