@@ -19,7 +19,8 @@ CARDS = {"red_card": _l("Red card"), "yellow_card": _l("Yellow card")}
 EVENTS = {
     "started": _l("Started"), "task_created": _l("Task created"),
     "task_claimed": _l("Task claimed"), "task_unclaimed": _l("Task released"),
-    "task_delegated": _l("Task delegated"), "task_completed": _l("Task completed"),
+    "task_delegated": _l("Task delegated"), "task_rerouted": _l("Task re-routed"),
+    "task_completed": _l("Task completed"),
     "task_cancelled": _l("Task cancelled"), "timer_fired": _l("Timer fired"),
     "error": _l("Error"), "retried": _l("Retried"), "suspended": _l("Suspended"),
     "resumed": _l("Resumed"), "terminated": _l("Terminated"), "completed": _l("Completed"),

@@ -55,7 +55,7 @@ def test_a_level_below_the_floor_comes_back_at_the_field(
     assert response.status_code == 400
     assert 'id="form-errors"' in html
     error = errors_of(html, "new_level")
-    assert "level 3 is below the floor" in error and SENTENCE in error
+    assert "不得定为 3 级" in error and SENTENCE in error  # said in the page's language
     assert input_value(html, "new_level") == "3"
     assert input_value(html, "level_reason") == REASON
     with rt.uow(write=False) as uow:  # nothing changed

@@ -68,6 +68,12 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^(Unknown field\.|invalid field name)$"),
      lambda f, m: _("This field is not part of the form.")),
     (re.compile(r"^too large$"), lambda f, m: _("The form is too large to be sent.")),
+    (re.compile(r"^level (\d) is below the floor of post (\S+): its post rule demands level "
+                r"(\d) — “(.*)” \(post_grading\)\. "),
+     lambda f, m: _("Level %(level)s is below what the post rule demands for post %(post)s "
+                    "(level %(floor)s): “%(sentence)s”. A review may raise the level, or "
+                    "lower it to level %(floor)s at most.", level=m.group(1), post=m.group(2),
+                    floor=m.group(3), sentence=m.group(4))),
     (re.compile(r"^Not a valid (string|list)\.$|^Invalid (input )?type\.$|^not an object$"),
      lambda f, m: _("This value is not valid.")),
 ]
