@@ -56,7 +56,10 @@ log = logging.getLogger(__name__)
 
 KEY = "notifications"
 #: The events that make notifications.
-EVENTS = frozenset({EventType.TASK_CREATED.value, EventType.TASK_DELEGATED.value})
+EVENTS = frozenset({EventType.TASK_CREATED.value, EventType.TASK_DELEGATED.value,
+                    EventType.TASK_REROUTED.value})
+#: Events that hand a task to candidates: each new candidate is told, as of a new task.
+_TO_CANDIDATES = (EventType.TASK_CREATED.value, EventType.TASK_REROUTED.value)
 #: Rows per statement when looking up or inserting many.
 CHUNK = 500
 #: Unread counts stop here ("99+" is all a badge needs).
@@ -99,7 +102,8 @@ def config_of(uow: UnitOfWork) -> NotificationConfig:
 
 
 def on_events(rt: Runtime, events: list[dict[str, Any]]) -> None:
-    """The runtime's event listener: after a commit, notify of its new and delegated tasks."""
+    """The runtime's event listener: after a commit, notify of its new, re-routed and delegated
+    tasks."""
     wanted = [e for e in events if e.get("type") in EVENTS and e.get("task_id") is not None]
     if wanted:
         with rt.uow() as uow:
@@ -213,11 +217,12 @@ def create(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[Made]:
 
 
 def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
-    """Notifications for ``task_created`` and ``task_delegated`` events (as the engine wrote
-    them: ``data`` holds the candidates, or who handed the task to whom and why). Commits."""
+    """Notifications for ``task_created``, ``task_rerouted`` and ``task_delegated`` events (as
+    the engine wrote them: ``data`` holds the candidates — for a re-routed task also whom it
+    had before, who are not told again — or who handed the task to whom and why). Commits."""
     tasks = task_facts(uow, (e["task_id"] for e in events if e.get("type") in EVENTS))
     now = clock.now(uow)
-    created = [e for e in events if e["type"] == EventType.TASK_CREATED.value]
+    created = [e for e in events if e["type"] in _TO_CANDIDATES]
     groups = {g for e in created for g in (e.get("data") or {}).get("groups") or ()}
     expanded = uow.runtime.directory.members(uow, groups)
     rows = []
@@ -225,12 +230,16 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
         task, data = tasks.get(event["task_id"]), event.get("data") or {}
         if task is None or task.state != TaskState.OPEN:
             continue  # gone again (cancelled in the same step) or rolled back
-        if event["type"] == EventType.TASK_CREATED.value:
+        if event["type"] in _TO_CANDIDATES:
             people = recipients(uow, data.get("users") or (), data.get("groups") or (),
                                 expanded)
+            if event["type"] == EventType.TASK_REROUTED.value:  # only the new candidates
+                before = [str(name) for name in data.get("from") or ()]
+                people -= recipients(uow, before, before)
             # 回避: whom the task excludes is not told of it (engine.separation).
             people -= set((data.get("excluded") or {}).get("logins") or ())
-            rows += [task_row(task, NotificationKind.TASK.value, person, now)
+            rows += [task_row(task, NotificationKind.TASK.value, person, now,
+                              detail=data.get("reason"))
                      for person in sorted(people)]
         elif event["type"] == EventType.TASK_DELEGATED.value and data.get("to"):
             rows.append(task_row(task, NotificationKind.DELEGATED.value, str(data["to"]), now,

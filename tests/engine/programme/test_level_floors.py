@@ -31,7 +31,7 @@ from engine.programme.services import (
     register_risk_points,
 )
 from engine.programme.services.register_grading import BelowFloor
-from engine.services import design
+from engine.services import design, notifications
 from tests.conftest import BPMN_DIR
 from tests.dmn_edits import retested
 
@@ -223,6 +223,13 @@ def test_a_later_public_risk_lifts_a_level_3_post_and_its_cycle_follows(city: Ci
     assert city.who_can_take(city.task(iid, "monitoring")) == ["zhangwei"]
     rerouted = _events(city, iid, "task_rerouted")
     assert len(rerouted) == 2 and all("群众提" in e["reason"] for e in rerouted)
+    # The new leader is told, with the cause; the head who had the task is not told again.
+    with city.rt.uow(write=False) as uow:
+        told = {login: [n.detail or "" for n in notifications.list_notifications(
+            uow, login).rows if n.task_id == prevention.id]
+            for login in (FGW_PRINCIPAL, FGW_HEAD)}
+    assert len(told[FGW_PRINCIPAL]) == 1 and "群众提" in told[FGW_PRINCIPAL][0]
+    assert not any("群众提" in detail for detail in told[FGW_HEAD])
     data = city.data(iid)
     assert (data["post_level"], data["responsible_role"], data["direct_manager_role"]) == \
         (1, "principal", "deputy_in_charge")
