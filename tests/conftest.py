@@ -16,7 +16,7 @@ from engine.parsing import Source, read_sources
 from engine.runtime import Runtime
 from engine.services import deployment
 from engine.settings import PROJECT_ROOT, Settings
-from tests.databases import Template, TestDatabases, migrate, world_of
+from tests.databases import Template, TestDatabases, migrate, worker_database_url, world_of
 from tests.worlds import (  # noqa: F401  (fixtures)
     demo_city_world,
     inbox_org_world,
@@ -24,7 +24,10 @@ from tests.worlds import (  # noqa: F401  (fixtures)
     rehearsal_town_world,
 )
 
-PG_URL = os.environ.get("IRPM_TEST_DATABASE_URL", "")
+#: This process's PostgreSQL test database: IRPM_TEST_DATABASE_URL's, or under pytest-xdist
+#: (``-n 2``) one database per worker beside it (tests/databases.py makes it).
+PG_URL = worker_database_url(os.environ.get("IRPM_TEST_DATABASE_URL", ""),
+                             os.environ.get("PYTEST_XDIST_WORKER", ""))
 BPMN_DIR = PROJECT_ROOT / "bpmn"
 FIXTURES = Path(__file__).parent / "fixtures"
 
