@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask import Flask
 
 import engine.programme.models  # noqa: F401  (the whole schema: the programme's tables too)
 from engine.actors import Actor
@@ -17,6 +18,7 @@ from engine.runtime import Runtime
 from engine.services import deployment
 from engine.settings import PROJECT_ROOT, Settings
 from tests.databases import Template, TestDatabases, migrate, worker_database_url, world_of
+from tests.routing import SharedBuilderRule
 from tests.worlds import (  # noqa: F401  (fixtures)
     demo_city_world,
     inbox_org_world,
@@ -44,6 +46,15 @@ def _no_embedded_scheduler(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test starts a scheduler by accident (``irpm serve``, ``web.wsgi``): the scheduler
     tests start theirs explicitly."""
     monkeypatch.setenv("IRPM_SCHEDULER", "off")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_url_builders() -> Iterator[None]:
+    """Every app the session builds shares its rules' compiled URL builders with the apps
+    built before it (tests/routing.py): each web test builds an app of its own."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Flask, "url_rule_class", SharedBuilderRule)
+        yield
 
 
 @pytest.fixture(scope="session")
