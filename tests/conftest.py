@@ -4,6 +4,7 @@ test`` starts (IRPM_TEST_DATABASE_URL), copied from a template built once per se
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,6 +40,17 @@ def pytest_report_header() -> str:
         return (f"database: PostgreSQL ({PG_URL.rsplit('@', 1)[-1]}, restored from its "
                 "template for each test)")
     return "database: SQLite (a file per test, copied from its template)"
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Everything imported and collected so far lives as long as the session: moved out of
+    the garbage collector's sight (``gc.freeze``), so that each full collection during the
+    tests — a few dozen per hundred tests — no longer walks the hundreds of thousands of
+    objects of SQLAlchemy, SpiffWorkflow, Flask and the test modules (a fifth of a web
+    test's CPU time went to the collector; a third of that is saved). What the tests create
+    is collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)
