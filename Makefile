@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
+# Test processes (pytest-xdist) for each run of the suite, every one on databases of its own
+# (tests/databases.py); PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
 # Front-end packages from npm (package.json / package-lock.json), copied where the app serves
 # them; never committed.
 NPM_STAMP    := node_modules/.installed
@@ -94,11 +97,12 @@ browser:
 
 test-sqlite: setup browser
 	@echo "== test suite on SQLite =="
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS)
 
 test-postgres: setup browser
 	@echo "== test suite on PostgreSQL (throwaway cluster) =="
-	$(BIN)/python tests/pgtmp.py -- $(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python tests/pgtmp.py -- $(BIN)/python -m pytest -q -p no:cacheprovider \
+	  -n $(PYTEST_WORKERS)
 
 test: lint test-sqlite test-postgres
 

@@ -86,6 +86,19 @@ def world_of(request: pytest.FixtureRequest) -> Template | None:
     return deepest
 
 
+def worker_database_url(url: str, worker: str) -> str:
+    """The PostgreSQL test database of the pytest-xdist worker ``worker`` (``gw0``, ``gw1``
+    …): ``url``'s database name followed by the worker's, on the same server, so that workers
+    running at once never share a database (each restores its templates into its own
+    ``public``). ``url`` itself without a worker, or on SQLite (``url`` empty: every test's
+    database is already a file of its own)."""
+    if not url or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(
+        hide_password=False)
+
+
 def migrate(settings: Settings) -> None:
     """The seed of the ``migrated`` template: Alembic's upgrade to head."""
     engine = make_engine(settings.database_url)
@@ -182,6 +195,7 @@ class PostgresDatabases(TestDatabases):
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._made = self._make_database(url)
         self._engine = create_engine(url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         self._admin: Connection = self._engine.connect()
         #: Template name → the SQL that restores it into ``public``.
@@ -195,6 +209,31 @@ class PostgresDatabases(TestDatabases):
             raise RuntimeError("the PostgreSQL test user must be a superuser "
                                "(python tests/pgtmp.py -- pytest makes a throwaway server)")
         self._run(f"SET lock_timeout = '{self.LOCK_TIMEOUT}'")
+
+    @staticmethod
+    def _make_database(url: str) -> str | None:
+        """Create ``url``'s database when it does not exist (a pytest-xdist worker's, see
+        ``worker_database_url``), through the server's ``postgres`` database; its name, to
+        drop at the end, or None when it was there already (IRPM_TEST_DATABASE_URL's own)."""
+        name = make_url(url).database
+        if PostgresDatabases._on_server(
+                url, f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+            return None
+        PostgresDatabases._on_server(url, f'CREATE DATABASE "{name}"')
+        return name
+
+    @staticmethod
+    def _on_server(url: str, sql: str) -> Any:
+        """Run ``sql`` on ``url``'s server, connected to its ``postgres`` database; the first
+        column of the first row it returns, if any."""
+        engine = create_engine(make_url(url).set(database="postgres"),
+                               isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                result = conn.exec_driver_sql(sql)
+                return result.scalar() if result.returns_rows else None
+        finally:
+            engine.dispose()
 
     def _run(self, sql: str) -> None:
         self._admin.exec_driver_sql(sql)
@@ -269,3 +308,6 @@ class PostgresDatabases(TestDatabases):
                 self._run(f'DROP SCHEMA IF EXISTS "irpm_tmpl_{name}" CASCADE')
             self._admin.close()
         self._engine.dispose()
+        if self._made:
+            self._on_server(self.url, f'DROP DATABASE IF EXISTS "{self._made}" WITH (FORCE)')
+            self._made = None

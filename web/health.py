@@ -5,6 +5,7 @@ Public and cheap enough to poll: a handful of aggregate queries in one read unit
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from alembic.script import ScriptDirectory
@@ -25,7 +26,15 @@ bp = Blueprint("health", __name__)
 def head_revision(engine: Engine) -> str | None:
     """The newest migration this code ships (what ``irpm db upgrade`` moves to)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    return ScriptDirectory.from_config(config).get_current_head()
+    return _head_of(config.get_main_option("script_location") or "")
+
+
+@cache
+def _head_of(script_location: str) -> str | None:
+    """Read once per process: finding the head imports every migration script (about a
+    tenth of a second, paid by every app built — each web test builds one), and the scripts
+    do not change under a running process (new code means a new process)."""
+    return ScriptDirectory(script_location).get_current_head()
 
 
 def database_problem(exc: SQLAlchemyError) -> str:
