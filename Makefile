@@ -20,7 +20,7 @@ MO_FILES := $(CATALOGS:.po=.mo)
 DESIGNER_SRC   := $(wildcard web/static/src/designer/*)
 DESIGNER_STAMP := web/static/build/designer/.built
 
-.PHONY: run test test-sqlite test-postgres lint bench setup db clean browser translations \
+.PHONY: run test test-city test-sqlite test-postgres lint bench setup db clean browser translations \
         messages
 
 $(STAMP): pyproject.toml
@@ -105,6 +105,12 @@ test-postgres: setup browser
 	  -n $(PYTEST_WORKERS)
 
 test: lint test-sqlite test-postgres
+
+# The whole demo city's two-year rehearsal (minutes; SQLite): zero self-supervision and a
+# disposal from each source. .ci/run runs it after make test.
+test-city: setup
+	@echo "== the whole demo city rehearsed (SQLite) =="
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m city
 
 bench: setup
 	$(BIN)/python bench/engine.py
