@@ -1,0 +1,1 @@
+"""Conformance: small BPMN files run through raw SpiffWorkflow and through IRPM alike."""
