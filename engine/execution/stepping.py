@@ -125,7 +125,8 @@ def catch_message(live: Live, name: str, payload: dict[str, Any],
     list) — and run it on; False when nothing in it catches the message now. Either way a
     ``message_received`` event records it (``not_caught`` when nothing did)."""
     event = BpmnEvent(MessageEventDefinition(name), payload=payload)
-    caught = live.workflow.event_manager.catch(event, internal=False) > 0
+    with bind_clock(FrozenClock(live.now)):  # an event gateway checks its timer on catching
+        caught = live.workflow.event_manager.catch(event, internal=False) > 0
     live.log(EventType.MESSAGE_RECEIVED, actor=actor,
              data={"name": name, "payload": payload, **({} if caught else {"not_caught": True})})
     if caught:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from SpiffWorkflow.bpmn.specs.event_definitions.base import EventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     TimeDateEventDefinition,
@@ -29,19 +31,55 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> dict[uuid.UUID, Task]:
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> dict[uuid.UUID, tuple[Task, datetime, str]]:
-    """WAITING timer events (in subprocesses too) with their due time and kind."""
+    """WAITING timer events (in subprocesses too) with their due time and kind.
+
+    A task waits on a timer when its event definition is one, or holds one: an event-based
+    gateway and a multiple / parallel-multiple start event wait on SpiffWorkflow's
+    ``MultipleEventDefinition`` of all their events, whose timer keeps its due time on the
+    task that waits (one per task: SpiffWorkflow keeps a single ``event_value`` there).
+    """
     timers = {}
     for task in workflow.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if task.state != SpiffState.WAITING or not isinstance(definition, TimerEventDefinition):
+        if task.state != SpiffState.WAITING:
+            continue
+        definition = _waiting_timer(task)
+        if definition is None:
             continue
         value = definition.details(task).value
         if not isinstance(value, str):
-            continue  # a finished cycle
+            continue  # a finished cycle, or a timer not yet evaluated
         kind = ("cycle" if isinstance(definition, CycleTimerEventDefinition)
                 else "date" if isinstance(definition, TimeDateEventDefinition) else "duration")
         timers[task.id] = (task, TimerEventDefinition.get_datetime(value), kind)
     return timers
+
+
+def _waiting_timer(task: Task) -> TimerEventDefinition | None:
+    """The timer ``task`` waits on: its own event, or the first of a combined event's
+    timers that has not fired yet (a parallel-multiple start still waiting for others)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return definition
+    if not isinstance(definition, MultipleEventDefinition):
+        return None
+    seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
+    return next((d for d in definition.event_definitions
+                 if isinstance(d, TimerEventDefinition) and d not in seen), None)
+
+
+def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
+    """The messages the workflow's waiting events catch now: a message catch event or
+    receive task, and the messages an event-based gateway or a multiple start event waits
+    on among its other events."""
+    names: set[str] = set()
+    for task in workflow.event_manager.tasks.values():
+        definition: EventDefinition = task.task_spec.event_definition
+        seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
+        for one in (definition.event_definitions
+                    if isinstance(definition, MultipleEventDefinition) else [definition]):
+            if type(one).__name__ == "MessageEventDefinition" and one not in seen:
+                names.add(one.name)
+    return names
 
 
 def all_tasks(workflow: BpmnWorkflow) -> list[Task]:

@@ -9,11 +9,13 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from sqlalchemy import select
 
 from ..actors import Actor
+from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
 from ..errors import Conflict, InvalidState, NotFound
 from ..execution.checkout import check_out, lock_instance
 from ..execution.saving import save
 from ..execution.stepping import run_engine
+from ..execution.workflow import waiting_message_names
 from ..forms import validate_task_data
 from ..models import ACTIVE_STATUSES, EventType, ProcessInstance
 
@@ -22,8 +24,7 @@ def waiting_messages(uow: UnitOfWork, instance_id: int) -> list[str]:
     """Names of the messages the instance can receive now (deserializes the workflow)."""
     instance, now = lock_instance(uow, instance_id)
     live = check_out(uow, instance, now)
-    names = sorted({e.name for e in live.workflow.waiting_events()
-                    if e.event_type == "MessageEventDefinition"})
+    names = sorted(waiting_message_names(live.workflow))
     uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
     return names
 
@@ -42,15 +43,17 @@ def send_message(uow: UnitOfWork, instance_id: int, name: str,
         raise InvalidState(f"process instance {instance.id} is {instance.status}; it takes no "
                            "messages now")
     live = check_out(uow, instance, now)
-    waiting = {e.name for e in live.workflow.waiting_events()
-               if e.event_type == "MessageEventDefinition"}
+    waiting = waiting_message_names(live.workflow)
     if name not in waiting:
         uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
         known = ", ".join(sorted(waiting)) or "none"
         raise Conflict(f"process instance {instance.id} is not waiting for message '{name}' "
                        f"(waiting for: {known})")
     live.log(EventType.MESSAGE_RECEIVED, actor=actor.user, data={"name": name, "payload": clean})
-    live.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=clean))
+    # Catching updates the waiting task, which checks its other events — an event gateway's
+    # timer among them — against the clock: the transaction's, not the system's.
+    with bind_clock(FrozenClock(live.now)):
+        live.workflow.catch(BpmnEvent(MessageEventDefinition(name), payload=clean))
     run_engine(live)
     save(uow, live)
     uow.commit()

@@ -28,11 +28,12 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import select
 
 from engine.actors import Actor
 from engine.clock import FrozenClock, bind_clock
 from engine.execution.checkout import check_out, lock_instance
-from engine.models import InstanceStatus
+from engine.models import InstanceStatus, PendingTimer
 from engine.parsing import read_sources
 from engine.runtime import Runtime
 from engine.services import clock, deployment, instances, messages, tasks, timers
@@ -138,11 +139,7 @@ def run_irpm(rt: Runtime, process_id: str, start: datetime,
              data: dict[str, Any] | None = None, steps: tuple[Step, ...] = ()) -> Outcome:
     """The deployed process through IRPM's services, each step its own transaction, on the
     simulated clock set to ``start``; then the outcome read back from the database."""
-    with rt.uow() as uow:
-        clock.set_clock(uow, start)
-        uow.commit()
-    with rt.uow() as uow:
-        iid = instances.start_instance(uow, process_id, None, data, actor=ACTOR).id
+    iid = start_at(rt, process_id, start, data)
     for step in steps:
         with rt.uow() as uow:
             if isinstance(step, MoveClock):
@@ -154,6 +151,24 @@ def run_irpm(rt: Runtime, process_id: str, start: datetime,
             else:
                 messages.send_message(uow, iid, step.name, step.payload, ACTOR)
     return irpm_outcome(rt, iid)
+
+
+def start_at(rt: Runtime, process_id: str, start: datetime,
+             data: dict[str, Any] | None = None) -> int:
+    """Set the simulated clock to ``start`` and start the deployed process there."""
+    with rt.uow() as uow:
+        clock.set_clock(uow, start)
+        uow.commit()
+    with rt.uow() as uow:
+        return instances.start_instance(uow, process_id, None, data, actor=ACTOR).id
+
+
+def timer_rows(rt: Runtime, instance_id: int) -> list[tuple[str, str, datetime]]:
+    """The instance's rows of the timer table: element, kind, due time."""
+    with rt.uow(write=False) as uow:
+        return [(t.element_id, t.kind, t.due_at) for t in uow.session.scalars(
+            select(PendingTimer).where(PendingTimer.instance_id == instance_id)
+            .order_by(PendingTimer.due_at))]
 
 
 def irpm_outcome(rt: Runtime, instance_id: int) -> Outcome:
