@@ -31,7 +31,7 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
 
 from engine.actors import Actor
-from engine.clock import FrozenClock, bind_clock
+from engine.clock import FrozenClock, bind_clock, install_spiff_clock
 from engine.execution.checkout import check_out, lock_instance
 from engine.models import InstanceStatus, PendingTimer
 from engine.parsing import read_sources
@@ -102,12 +102,13 @@ def _outcome(workflow: BpmnWorkflow) -> Outcome:
 def run_raw(filename: str, process_id: str, start: datetime,
             data: dict[str, Any] | None = None, steps: tuple[Step, ...] = ()) -> Outcome:
     """The file through SpiffWorkflow alone, in memory, with its own defaults."""
+    install_spiff_clock()  # what bind_clock binds: SpiffWorkflow's timers' datetime.now()
     parser = SpiffBpmnParser(validator=VALIDATOR)
     parser.add_bpmn_file(str(MODELS / filename))
-    workflow = BpmnWorkflow(parser.get_spec(process_id),
-                            parser.get_subprocess_specs(process_id))
     now = start
-    with bind_clock(FrozenClock(now)):
+    with bind_clock(FrozenClock(now)):  # a start event's timer is timed as it is built
+        workflow = BpmnWorkflow(parser.get_spec(process_id),
+                                parser.get_subprocess_specs(process_id))
         workflow.get_next_task(spec_name="Start").data.update(copy.deepcopy(data or {}))
         workflow.do_engine_steps()
     for step in steps:
