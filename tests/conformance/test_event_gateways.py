@@ -14,7 +14,7 @@ from engine.models import InstanceStatus
 from engine.runtime import Runtime
 from engine.services import instances, messages, timers
 
-from .compare import ACTOR, T0, MoveClock, Send, assert_same, deploy, start_at, timer_rows
+from .compare import ACTOR, T0, Complete, MoveClock, Send, assert_same, deploy, start_at, timer_rows
 
 MODEL, PROCESS = "event_gateway.bpmn", "event_gateway"
 DUE = T0 + timedelta(days=2)
@@ -70,3 +70,24 @@ def test_a_message_after_the_due_time_finds_the_timer_branch_taken(rt: Runtime) 
         messages.send_message(uow, iid, "reply", {}, ACTOR)
     with rt.uow(write=False) as uow:
         assert instances.instance_data(uow, iid) == {"outcome": "timeout"}
+
+
+SIGNAL_MODEL, SIGNAL_PROCESS = "event_gateway_signal.bpmn", "event_gateway_signal"
+
+
+def test_the_signal_branch_is_taken_when_the_instance_throws_the_signal(rt: Runtime) -> None:
+    """IRPM has no way to send a signal from outside yet: the signal is thrown inside the
+    instance (a parallel branch's throw event), which both engines deliver to the gateway."""
+    outcome = assert_same(rt, SIGNAL_MODEL, SIGNAL_PROCESS, T0, None,
+                          (MoveClock(DUE - timedelta(hours=1)),
+                           Complete("decide_withdrawal", {"reason": "撤回"}), MoveClock(DUE)))
+    assert (outcome.status, outcome.data) == ("completed",
+                                              {"reason": "撤回", "outcome": "withdrawn"})
+    assert {"withdrawn", "note_withdrawal", "end_withdrawal"} <= set(outcome.path)
+    assert not {"deadline", "reply_received"} & set(outcome.path)
+
+
+def test_with_no_signal_the_timer_still_wins_beside_the_open_task(rt: Runtime) -> None:
+    outcome = assert_same(rt, SIGNAL_MODEL, SIGNAL_PROCESS, T0, None, (MoveClock(DUE),))
+    assert outcome.status == "waiting"  # decide_withdrawal is still open
+    assert "end_timeout" in outcome.path and "withdrawn" not in outcome.path
