@@ -35,6 +35,12 @@ def test_the_message_branch_is_taken_when_the_message_comes_first(rt: Runtime) -
                             "end_reply"]
 
 
+def test_the_message_payload_reaches_the_data_through_the_gateway(rt: Runtime) -> None:
+    reply = {"answer": "同意", "by": "李四"}
+    outcome = assert_same(rt, MODEL, PROCESS, T0, {"case": "A-1"}, (Send("reply", reply),))
+    assert outcome.data == {"case": "A-1", "reply": reply, "outcome": "reply"}
+
+
 def test_waiting_at_the_gateway_both_runs_wait(rt: Runtime) -> None:
     outcome = assert_same(rt, MODEL, PROCESS, T0, None, (MoveClock(DUE - timedelta(hours=1)),))
     assert (outcome.status, outcome.path) == ("waiting", ["start"])
