@@ -203,13 +203,38 @@ def _decision_refs(trees: dict[str, etree._Element], files: set[str]) -> set[str
     return refs
 
 
+#: Elements whose inner flow nodes take the element's lane (SpiffWorkflow's SubWorkflowParser
+#: hands its lane to the parser of everything inside).
+_LANE_CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+
+
 def _lanes(tree: etree._Element) -> dict[str, tuple[str, str]]:
-    """flow node id -> (lane id, lane name)."""
-    lanes = {}
+    """flow node id -> (lane id, lane name).
+
+    A node named by a lane's ``flowNodeRef`` is in that lane. A node inside an embedded
+    subprocess, transaction or ad-hoc subprocess that no lane names takes the lane of the
+    nearest container that has one, as SpiffWorkflow hands a container's lane to all it
+    holds — so a task drawn inside a subprocess in a lane is routed by that lane, never left
+    open to all. Where a lane names an inner node itself, IRPM keeps that lane (raw
+    SpiffWorkflow would give the container's): the programme's diagrams draw the steps of a
+    subprocess in the lanes of the people who do them.
+    """
+    own: dict[str, tuple[str, str]] = {}
     for lane in tree.iterfind(".//bpmn:lane", NS):
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             if ref.text:
-                lanes[ref.text.strip()] = (lane.get("id", ""), lane.get("name") or lane.get("id"))
+                own[ref.text.strip()] = (lane.get("id", ""), lane.get("name") or lane.get("id"))
+    lanes = dict(own)
+    # Document order visits an outer container before the ones inside it, so an inner
+    # container's lane (its own or handed down) is settled before it hands it on.
+    for node in tree.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _LANE_CONTAINERS)):
+        held = lanes.get(node.get("id", ""))
+        if held is None:
+            continue
+        for inner in node.iterdescendants():
+            inner_id = inner.get("id") if isinstance(inner.tag, str) else None
+            if inner_id and inner_id not in own:
+                lanes[inner_id] = held
     return lanes
 
 
