@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as SPIFF_DMN_SCHEMAS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
@@ -27,6 +29,47 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
+#: File name endings deploy accepts, by kind: ``.bpmn20.xml`` is what Flowable, Camunda 7
+#: and the OMG interchange suite write for BPMN.
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+DMN_SUFFIXES = (".dmn",)
+DEPLOYABLE_SUFFIXES = BPMN_SUFFIXES + DMN_SUFFIXES
+#: What a refused file name is told.
+SUFFIX_HINT = "only .bpmn, .bpmn20.xml and .dmn files can be deployed"
+
+
+def file_kind(filename: str) -> str | None:
+    """"bpmn" or "dmn" by the file name's ending (any case), None when deploy takes neither."""
+    lowered = filename.lower()
+    if lowered.endswith(DMN_SUFFIXES):
+        return "dmn"
+    if lowered.endswith(BPMN_SUFFIXES):
+        return "bpmn"
+    return None
+
+
+def _loadable_dmn_schemas() -> dict[str, str]:
+    """SpiffWorkflow's DMN schemas (namespace -> XSD) that can be loaded.
+
+    SpiffWorkflow 3.2 ships for DMN 1.2 a DMNDI12.xsd that is the generic DI schema, so the
+    DMN 1.2 XSD cannot be built and every DMN 1.2 file failed with a schema-loading error.
+    Those namespaces are left out here: SpiffWorkflow's parser then reads the file without
+    XSD validation (as it does for a namespace it has no schema for), and the parse itself
+    still checks the tables.
+    """
+    loadable = {}
+    for namespace, path in SPIFF_DMN_SCHEMAS.items():
+        try:
+            BpmnValidator(path)
+        except etree.LxmlError:
+            continue
+        loadable[namespace] = path
+    return loadable
+
+
+#: DMN namespaces SpiffWorkflow reads: DMN 1.1, 1.2, 1.3 (and 1.4's, read without an XSD).
+DMN_NAMESPACES = (*SPIFF_DMN_SCHEMAS, "https://www.omg.org/spec/DMN/20230324/MODEL/")
+DMN_SCHEMAS = _loadable_dmn_schemas()
 
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
@@ -41,7 +84,7 @@ class Source:
 
     @property
     def kind(self) -> str:
-        return "dmn" if self.filename.lower().endswith(".dmn") else "bpmn"
+        return file_kind(self.filename) or "bpmn"
 
     @property
     def content_hash(self) -> str:
@@ -70,21 +113,21 @@ class ParsedProcess:
 
 
 def read_sources(paths: Iterable[str | Path]) -> list[Source]:
-    """Files named, or every .bpmn/.dmn directly inside a named directory."""
+    """Files named, or every .bpmn/.bpmn20.xml/.dmn directly inside a named directory."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".bpmn", ".dmn")))
+            found.extend(sorted(p for p in path.iterdir()
+                                if p.is_file() and file_kind(p.name)))
         elif path.is_file():
             found.append(path)
         else:
             raise DeploymentError(f"no such file or directory: {path}", filename=str(path))
     sources = []
     for path in found:
-        if path.suffix not in (".bpmn", ".dmn"):
-            raise DeploymentError("only .bpmn and .dmn files can be deployed",
-                                  filename=path.name)
+        if file_kind(path.name) is None:
+            raise DeploymentError(SUFFIX_HINT, filename=path.name)
         sources.append(Source(path.name, path.read_bytes()))
     return sources
 
@@ -121,7 +164,7 @@ def parse_sources(sources: Sequence[Source]) -> list[ParsedProcess]:
     if len(set(names)) != len(names):
         raise DeploymentError("two files share a name", filename=_first_duplicate(names))
     trees = {s.filename: parse_xml(s) for s in sources}
-    parser = IrpmBpmnParser(validator=VALIDATOR)
+    parser = IrpmBpmnParser(validator=VALIDATOR, dmn_schemas=DMN_SCHEMAS)
     for source in sorted(sources, key=lambda s: s.kind != "dmn"):  # DMN first
         _guarded(source.filename, trees[source.filename],
                  parser.add_dmn_xml if source.kind == "dmn" else parser.add_bpmn_xml)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
@@ -16,9 +17,11 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
 
 from engine.actors import Actor
+from engine.errors import DeploymentError
 from engine.models import HumanTask, TaskState
+from engine.parsing import DMN_SCHEMAS, Source, read_sources
 from engine.runtime import Runtime
-from engine.services import instances, tasks
+from engine.services import design, instances, tasks
 from tests.conftest import deploy_text
 
 MODELS = Path(__file__).parent / "models"
@@ -90,3 +93,59 @@ def test_tasks_inside_subprocesses_take_the_lane_spiffworkflow_gives_them(rt: Ru
     assert irpm == [element for element, _lane in raw]
     with rt.uow(write=False) as uow:
         assert instances.get_instance(uow, instance_id).status == "completed"
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def _raw_grades(version: str, scores: list[int]) -> list[Any]:
+    """What raw SpiffWorkflow's business-rule task writes for each score. The DMN 1.2 file
+    is read without XSD validation: SpiffWorkflow 3.2's own DMN 1.2 schema cannot be loaded
+    (``engine.parsing.DMN_SCHEMAS``)."""
+    parser = SpiffBpmnParser(validator=VALIDATOR, dmn_schemas=DMN_SCHEMAS)
+    parser.add_dmn_file(str(MODELS / f"grade_dmn{version}.dmn"))
+    parser.add_bpmn_file(str(MODELS / f"grade_dmn{version}.bpmn20.xml"))
+    grades = []
+    for score in scores:
+        wf = BpmnWorkflow(parser.get_spec(f"grading_dmn{version}"))
+        wf.get_tasks()[0].data["score"] = score
+        wf.do_engine_steps()
+        assert wf.is_completed()
+        grades.append(wf.data.get("grade"))
+    return grades
+
+
+@pytest.mark.parametrize("version", ["11", "12", "13"])
+def test_dmn_1_1_to_1_3_with_a_bpmn20_xml_process_deploy_and_decide_as_raw(
+        rt: Runtime, version: str) -> None:
+    """A ``.bpmn20.xml`` process calling a DMN 1.1, 1.2 or 1.3 table passes the designer's
+    validation, deploys, and grades each score as raw SpiffWorkflow does."""
+    scores = [95, 80, 79, 50, 10]
+    raw = _raw_grades(version, scores)
+    assert raw == ["high", "high", "middle", "middle", "low"]
+    sources = [Source(path.name, path.read_bytes()) for path in (
+        MODELS / f"grade_dmn{version}.dmn", MODELS / f"grade_dmn{version}.bpmn20.xml")]
+    assert [s.kind for s in sources] == ["dmn", "bpmn"]
+    with rt.uow() as uow:
+        assert design.validate_design(uow, sources) == []
+        [deployed] = design.deploy_design(uow, sources, deployed_by="tests")
+    assert deployed.process_id == f"grading_dmn{version}"
+    irpm = []
+    for score in scores:
+        with rt.uow() as uow:
+            instance = instances.start_instance(uow, deployed.process_id, None,
+                                                {"score": score})
+            assert instance.status == "completed"
+            irpm.append(instances.instance_data(uow, instance.id).get("grade"))
+    assert irpm == raw
+
+
+def test_read_sources_takes_bpmn20_xml_from_a_directory_and_refuses_other_names(
+        tmp_path: Path) -> None:
+    (tmp_path / "a.bpmn20.xml").write_bytes((MODELS / "grade_dmn13.bpmn20.xml").read_bytes())
+    (tmp_path / "b.dmn").write_bytes((MODELS / "grade_dmn13.dmn").read_bytes())
+    (tmp_path / "notes.xml").write_text("<x/>")
+    assert [(s.filename, s.kind) for s in read_sources([tmp_path])] == [
+        ("a.bpmn20.xml", "bpmn"), ("b.dmn", "dmn")]
+    with pytest.raises(DeploymentError, match=r"\.bpmn, \.bpmn20\.xml and \.dmn"):
+        read_sources([tmp_path / "notes.xml"])
