@@ -8,6 +8,7 @@ default parser. Every failure becomes a ``DeploymentError`` naming the file and 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,12 @@ DMN_SUFFIXES = (".dmn",)
 DEPLOYABLE_SUFFIXES = BPMN_SUFFIXES + DMN_SUFFIXES
 #: What a refused file name is told.
 SUFFIX_HINT = "only .bpmn, .bpmn20.xml and .dmn files can be deployed"
+
+
+def is_executable(process: etree._Element) -> bool:
+    """Whether deploy runs the ``<bpmn:process>``: as SpiffWorkflow's ProcessParser reads
+    it, a process without ``isExecutable`` is executable; only "false" leaves it out."""
+    return process.get("isExecutable", "true") == "true"
 
 
 def file_kind(filename: str) -> str | None:
@@ -219,15 +226,53 @@ def _guarded(filename: str, tree: etree._Element, action: Any) -> Any:
     try:
         return action(tree, filename)
     except ValidationException as exc:
-        line = exc.line_number or _line_of(tree, getattr(exc, "id", ""))
-        raise DeploymentError(str(exc), filename=exc.file_name or filename,
-                              line=int(line) if line else None,
-                              element=getattr(exc, "id", None) or None) from None
+        element = getattr(exc, "id", None) or None
+        line = exc.line_number or _line_of(tree, element)
+        if element is None and line:  # the XSD names a line: the element with an id there
+            element = _id_at(tree, int(line))
+        raise DeploymentError(_readable(str(exc), tree, element),
+                              filename=exc.file_name or filename,
+                              line=int(line) if line else None, element=element) from None
     except (SpiffWorkflowException, etree.LxmlError, KeyError, AttributeError,
             TypeError, ValueError) as exc:
-        element = getattr(exc, "id", None)
-        raise DeploymentError(f"{type(exc).__name__}: {exc}", filename=filename,
-                              line=_line_of(tree, element), element=element) from None
+        element = getattr(exc, "id", None) or None
+        raise DeploymentError(_readable(f"{type(exc).__name__}: {exc}", tree, element),
+                              filename=filename, line=_line_of(tree, element),
+                              element=element) from None
+
+
+_ELEMENT_REPR = re.compile(r"<Element (?:\{[^}]*\})?([\w.-]+) at 0x[0-9a-fA-F]+>")
+_NO_DECISION = re.compile(r'No DMN Diagram available with id "(.*?)", Available DMN ids are: '
+                          r"(.*?)\s*\.?$", re.DOTALL)
+
+
+def _readable(message: str, tree: etree._Element, element_id: str | None) -> str:
+    """SpiffWorkflow's message in words a designer can act on: never an lxml repr
+    (``<Element {…}userTask at 0x7f…>`` becomes ``<userTask>``), and the parser's
+    decision-lookup text (``id "None"``) said as what is wrong and how to fix it."""
+    message = _ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", message).strip()
+    for prefix, namespace in NS.items():  # the XSD's '{http://…/MODEL}userTask'
+        message = message.replace(f"{{{namespace}}}", f"{prefix}:")
+    found = _NO_DECISION.match(message)
+    if found is None:
+        return message
+    node = tree.xpath("//*[@id=$id]", id=element_id) if element_id else []
+    task = f"'{node[0].get('name') or element_id}' ({element_id})" if node else "a task"
+    if found.group(1) in ("None", ""):
+        return (f"business rule task {task} does not name the decision it calls: add "
+                "spiffworkflow:calledDecisionId with the id of a decision")
+    known = found.group(2).strip().rstrip(".").strip() or "none"
+    return (f"business rule task {task} calls decision '{found.group(1)}', which no "
+            f"deployed or uploaded .dmn file defines (decisions known: {known}): upload its "
+            ".dmn file with this one, or fix the id")
+
+
+def _id_at(tree: etree._Element, line: int) -> str | None:
+    """The id of the first element with one that starts on ``line``."""
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.sourceline == line and node.get("id"):
+            return str(node.get("id"))
+    return None
 
 
 def _line_of(tree: etree._Element, element_id: str | None) -> int | None:

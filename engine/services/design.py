@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate, IrpmError, NotFound, ValidationFailed
 from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
-from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, parse_xml
+from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, is_executable, parse_xml
 from . import clock
 from .deployment import DeployedProcess, deploy, find_definition
 from .design_lint import validation
@@ -217,7 +217,7 @@ def _draft_processes(source: Source) -> tuple[list[str], str | None]:
     except UnicodeDecodeError:
         return [], "not UTF-8 text"
     return [p.get("id", "") for p in root.iterfind("bpmn:process", NS)
-            if p.get("isExecutable") == "true"], None
+            if is_executable(p)], None
 
 
 def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
