@@ -37,7 +37,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from .calls import IrpmBpmnParser
 from .errors import DeploymentError, IrpmError, NotFound
-from .parsing import Source, parse_xml
+from .parsing import DMN_SCHEMAS, Source, parse_xml
 
 __all__ = ["Decision", "DecisionCache", "DecisionFailed", "DecisionNotDeployed",
            "NoRuleMatched", "decision_ids", "parse_decisions", "run",
@@ -94,7 +94,7 @@ def decision_ids(source: Source) -> frozenset[str]:
 def parse_decisions(source: Source) -> dict[str, Decision]:
     """Every decision of ``source`` (a .dmn file), parsed as deployment parses it."""
     root = parse_xml(source)
-    parser = IrpmBpmnParser(validator=VALIDATOR)
+    parser = IrpmBpmnParser(validator=VALIDATOR, dmn_schemas=DMN_SCHEMAS)
     found: dict[str, Decision] = {}
     try:
         parser.add_dmn_xml(root, filename=source.filename)

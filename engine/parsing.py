@@ -8,14 +8,17 @@ default parser. Every failure becomes a ``DeploymentError`` naming the file and 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS as SPIFF_DMN_SCHEMAS
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
@@ -27,6 +30,53 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
 MAX_SOURCE_BYTES = 5 * 1024 * 1024
+#: File name endings deploy accepts, by kind: ``.bpmn20.xml`` is what Flowable, Camunda 7
+#: and the OMG interchange suite write for BPMN.
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+DMN_SUFFIXES = (".dmn",)
+DEPLOYABLE_SUFFIXES = BPMN_SUFFIXES + DMN_SUFFIXES
+#: What a refused file name is told.
+SUFFIX_HINT = "only .bpmn, .bpmn20.xml and .dmn files can be deployed"
+
+
+def is_executable(process: etree._Element) -> bool:
+    """Whether deploy runs the ``<bpmn:process>``: as SpiffWorkflow's ProcessParser reads
+    it, a process without ``isExecutable`` is executable; only "false" leaves it out."""
+    return process.get("isExecutable", "true") == "true"
+
+
+def file_kind(filename: str) -> str | None:
+    """"bpmn" or "dmn" by the file name's ending (any case), None when deploy takes neither."""
+    lowered = filename.lower()
+    if lowered.endswith(DMN_SUFFIXES):
+        return "dmn"
+    if lowered.endswith(BPMN_SUFFIXES):
+        return "bpmn"
+    return None
+
+
+def _loadable_dmn_schemas() -> dict[str, str]:
+    """SpiffWorkflow's DMN schemas (namespace -> XSD) that can be loaded.
+
+    SpiffWorkflow 3.2 ships for DMN 1.2 a DMNDI12.xsd that is the generic DI schema, so the
+    DMN 1.2 XSD cannot be built and every DMN 1.2 file failed with a schema-loading error.
+    Those namespaces are left out here: SpiffWorkflow's parser then reads the file without
+    XSD validation (as it does for a namespace it has no schema for), and the parse itself
+    still checks the tables.
+    """
+    loadable = {}
+    for namespace, path in SPIFF_DMN_SCHEMAS.items():
+        try:
+            BpmnValidator(path)
+        except etree.LxmlError:
+            continue
+        loadable[namespace] = path
+    return loadable
+
+
+#: DMN namespaces SpiffWorkflow reads: DMN 1.1, 1.2, 1.3 (and 1.4's, read without an XSD).
+DMN_NAMESPACES = (*SPIFF_DMN_SCHEMAS, "https://www.omg.org/spec/DMN/20230324/MODEL/")
+DMN_SCHEMAS = _loadable_dmn_schemas()
 
 _SAFE_PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
@@ -41,7 +91,7 @@ class Source:
 
     @property
     def kind(self) -> str:
-        return "dmn" if self.filename.lower().endswith(".dmn") else "bpmn"
+        return file_kind(self.filename) or "bpmn"
 
     @property
     def content_hash(self) -> str:
@@ -70,21 +120,21 @@ class ParsedProcess:
 
 
 def read_sources(paths: Iterable[str | Path]) -> list[Source]:
-    """Files named, or every .bpmn/.dmn directly inside a named directory."""
+    """Files named, or every .bpmn/.bpmn20.xml/.dmn directly inside a named directory."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".bpmn", ".dmn")))
+            found.extend(sorted(p for p in path.iterdir()
+                                if p.is_file() and file_kind(p.name)))
         elif path.is_file():
             found.append(path)
         else:
             raise DeploymentError(f"no such file or directory: {path}", filename=str(path))
     sources = []
     for path in found:
-        if path.suffix not in (".bpmn", ".dmn"):
-            raise DeploymentError("only .bpmn and .dmn files can be deployed",
-                                  filename=path.name)
+        if file_kind(path.name) is None:
+            raise DeploymentError(SUFFIX_HINT, filename=path.name)
         sources.append(Source(path.name, path.read_bytes()))
     return sources
 
@@ -121,7 +171,7 @@ def parse_sources(sources: Sequence[Source]) -> list[ParsedProcess]:
     if len(set(names)) != len(names):
         raise DeploymentError("two files share a name", filename=_first_duplicate(names))
     trees = {s.filename: parse_xml(s) for s in sources}
-    parser = IrpmBpmnParser(validator=VALIDATOR)
+    parser = IrpmBpmnParser(validator=VALIDATOR, dmn_schemas=DMN_SCHEMAS)
     for source in sorted(sources, key=lambda s: s.kind != "dmn"):  # DMN first
         _guarded(source.filename, trees[source.filename],
                  parser.add_dmn_xml if source.kind == "dmn" else parser.add_bpmn_xml)
@@ -176,15 +226,53 @@ def _guarded(filename: str, tree: etree._Element, action: Any) -> Any:
     try:
         return action(tree, filename)
     except ValidationException as exc:
-        line = exc.line_number or _line_of(tree, getattr(exc, "id", ""))
-        raise DeploymentError(str(exc), filename=exc.file_name or filename,
-                              line=int(line) if line else None,
-                              element=getattr(exc, "id", None) or None) from None
+        element = getattr(exc, "id", None) or None
+        line = exc.line_number or _line_of(tree, element)
+        if element is None and line:  # the XSD names a line: the element with an id there
+            element = _id_at(tree, int(line))
+        raise DeploymentError(_readable(str(exc), tree, element),
+                              filename=exc.file_name or filename,
+                              line=int(line) if line else None, element=element) from None
     except (SpiffWorkflowException, etree.LxmlError, KeyError, AttributeError,
             TypeError, ValueError) as exc:
-        element = getattr(exc, "id", None)
-        raise DeploymentError(f"{type(exc).__name__}: {exc}", filename=filename,
-                              line=_line_of(tree, element), element=element) from None
+        element = getattr(exc, "id", None) or None
+        raise DeploymentError(_readable(f"{type(exc).__name__}: {exc}", tree, element),
+                              filename=filename, line=_line_of(tree, element),
+                              element=element) from None
+
+
+_ELEMENT_REPR = re.compile(r"<Element (?:\{[^}]*\})?([\w.-]+) at 0x[0-9a-fA-F]+>")
+_NO_DECISION = re.compile(r'No DMN Diagram available with id "(.*?)", Available DMN ids are: '
+                          r"(.*?)\s*\.?$", re.DOTALL)
+
+
+def _readable(message: str, tree: etree._Element, element_id: str | None) -> str:
+    """SpiffWorkflow's message in words a designer can act on: never an lxml repr
+    (``<Element {…}userTask at 0x7f…>`` becomes ``<userTask>``), and the parser's
+    decision-lookup text (``id "None"``) said as what is wrong and how to fix it."""
+    message = _ELEMENT_REPR.sub(lambda m: f"<{m.group(1)}>", message).strip()
+    for prefix, namespace in NS.items():  # the XSD's '{http://…/MODEL}userTask'
+        message = message.replace(f"{{{namespace}}}", f"{prefix}:")
+    found = _NO_DECISION.match(message)
+    if found is None:
+        return message
+    node = tree.xpath("//*[@id=$id]", id=element_id) if element_id else []
+    task = f"'{node[0].get('name') or element_id}' ({element_id})" if node else "a task"
+    if found.group(1) in ("None", ""):
+        return (f"business rule task {task} does not name the decision it calls: add "
+                "spiffworkflow:calledDecisionId with the id of a decision")
+    known = found.group(2).strip().rstrip(".").strip() or "none"
+    return (f"business rule task {task} calls decision '{found.group(1)}', which no "
+            f"deployed or uploaded .dmn file defines (decisions known: {known}): upload its "
+            ".dmn file with this one, or fix the id")
+
+
+def _id_at(tree: etree._Element, line: int) -> str | None:
+    """The id of the first element with one that starts on ``line``."""
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.sourceline == line and node.get("id"):
+            return str(node.get("id"))
+    return None
 
 
 def _line_of(tree: etree._Element, element_id: str | None) -> int | None:
@@ -203,13 +291,38 @@ def _decision_refs(trees: dict[str, etree._Element], files: set[str]) -> set[str
     return refs
 
 
+#: Elements whose inner flow nodes take the element's lane (SpiffWorkflow's SubWorkflowParser
+#: hands its lane to the parser of everything inside).
+_LANE_CONTAINERS = frozenset({"subProcess", "transaction", "adHocSubProcess"})
+
+
 def _lanes(tree: etree._Element) -> dict[str, tuple[str, str]]:
-    """flow node id -> (lane id, lane name)."""
-    lanes = {}
+    """flow node id -> (lane id, lane name).
+
+    A node named by a lane's ``flowNodeRef`` is in that lane. A node inside an embedded
+    subprocess, transaction or ad-hoc subprocess that no lane names takes the lane of the
+    nearest container that has one, as SpiffWorkflow hands a container's lane to all it
+    holds — so a task drawn inside a subprocess in a lane is routed by that lane, never left
+    open to all. Where a lane names an inner node itself, IRPM keeps that lane (raw
+    SpiffWorkflow would give the container's): the programme's diagrams draw the steps of a
+    subprocess in the lanes of the people who do them.
+    """
+    own: dict[str, tuple[str, str]] = {}
     for lane in tree.iterfind(".//bpmn:lane", NS):
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
             if ref.text:
-                lanes[ref.text.strip()] = (lane.get("id", ""), lane.get("name") or lane.get("id"))
+                own[ref.text.strip()] = (lane.get("id", ""), lane.get("name") or lane.get("id"))
+    lanes = dict(own)
+    # Document order visits an outer container before the ones inside it, so an inner
+    # container's lane (its own or handed down) is settled before it hands it on.
+    for node in tree.iter(*(f"{{{BPMN_NS}}}{tag}" for tag in _LANE_CONTAINERS)):
+        held = lanes.get(node.get("id", ""))
+        if held is None:
+            continue
+        for inner in node.iterdescendants():
+            inner_id = inner.get("id") if isinstance(inner.tag, str) else None
+            if inner_id and inner_id not in own:
+                lanes[inner_id] = held
     return lanes
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate, IrpmError, NotFound, ValidationFailed
 from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
-from ..parsing import MAX_SOURCE_BYTES, NS, Source, parse_xml
+from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, is_executable, parse_xml
 from . import clock
 from .deployment import DeployedProcess, deploy, find_definition
 from .design_lint import validation
@@ -161,7 +161,7 @@ def design_file(uow: UnitOfWork, *, process_id: str | None = None,
     latest = latest_source(uow, filename) if filename else None
     if latest is None:
         path = models_dir / filename if models_dir and filename else None
-        if (path is not None and path.name == filename and path.suffix in (".bpmn", ".dmn")
+        if (path is not None and path.name == filename and file_kind(path.name)
                 and path.is_file()):
             return DesignFile(path.name, Source(path.name, b"").kind,
                               path.read_text("utf-8"), "models")
@@ -206,8 +206,8 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
 
 def _draft_processes(source: Source) -> tuple[list[str], str | None]:
     """The executable processes the file defines, or why it cannot be a draft."""
-    if not source.filename.lower().endswith((".bpmn", ".dmn")) or "/" in source.filename:
-        return [], "use a plain file name ending in .bpmn or .dmn"
+    if file_kind(source.filename) is None or "/" in source.filename:
+        return [], "use a plain file name ending in .bpmn, .bpmn20.xml or .dmn"
     if len(source.content) > MAX_SOURCE_BYTES:
         return [], f"larger than {MAX_SOURCE_BYTES // 1024 // 1024} MB"
     try:
@@ -217,7 +217,7 @@ def _draft_processes(source: Source) -> tuple[list[str], str | None]:
     except UnicodeDecodeError:
         return [], "not UTF-8 text"
     return [p.get("id", "") for p in root.iterfind("bpmn:process", NS)
-            if p.get("isExecutable") == "true"], None
+            if is_executable(p)], None
 
 
 def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
@@ -234,7 +234,8 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
         else:
             checked.append((source, processes))
     if errors:
-        raise ValidationFailed("a draft must be a well-formed .bpmn or .dmn file", errors)
+        raise ValidationFailed(
+            "a draft must be a well-formed .bpmn, .bpmn20.xml or .dmn file", errors)
     now = clock.now(uow)
     rows = []
     for source, processes in checked:

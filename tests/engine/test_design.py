@@ -296,10 +296,13 @@ def test_a_called_process_must_exist(rt: Runtime) -> None:
 
 
 def test_the_engine_parser_has_the_last_word(rt: Runtime) -> None:
-    def unknown_target(root: etree._Element) -> None:
-        _one(root, "//bpmn:sequenceFlow[@id='f6']").set("targetRef", "nowhere")
-    problems = _validate(rt, _edit(unknown_target))
-    assert [p.rule for p in problems] == ["parser"]
+    def unsupported(root: etree._Element) -> None:  # well connected, but SpiffWorkflow has
+        node = _one(root, "//bpmn:scriptTask")  # no complex gateway
+        node.tag = f"{{{B}}}complexGateway"
+        del node.attrib["scriptFormat"]
+        _remove("//bpmn:script")(root)
+    problems = _validate(rt, _edit(unsupported))
+    assert [(p.rule, p.element) for p in problems] == [("parser", "calc")]
     assert problems[0].filename == "small.bpmn"
 
 

@@ -370,3 +370,19 @@ def test_download_gives_the_deployed_file(designer: FlaskClient) -> None:
     assert designer.get("/designer/download/file/nothing.dmn").status_code == 404
     assert designer.get("/designer/download/file/..%2Fpyproject.toml").status_code == 404
     assert designer.get("/designer/api/file?file=..%2Fpyproject.toml").status_code == 400
+
+
+def test_a_bpmn20_xml_upload_deploys_and_a_stray_task_is_refused_in_chinese(
+        designer: FlaskClient, designed: Org) -> None:
+    """``.bpmn20.xml`` is a BPMN file name the designer takes (issue 12); a task that no
+    flow reaches is refused in the user's language, naming the task and its id."""
+    stray = RENAMED.replace("</bpmn:process>",
+                            '<bpmn:task id="stray" name="孤立环节"/></bpmn:process>', 1)
+    refused = _upload(designer, (stray.encode(), "unit_cycle.bpmn20.xml"))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and 'data-element="stray"' in html
+    assert "“孤立环节”(stray)没有流入的顺序流" in html
+    assert _versions(designed) == [(1, "setup")]
+    deployed = _upload(designer, (RENAMED.encode(), "unit_cycle.bpmn20.xml"))
+    assert deployed.status_code == 302
+    assert _versions(designed) == [(1, "setup"), (2, "designer")]

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from engine.services.design_lint.problem import Problem
 
 TEXTS: dict[str, Any] = {
-    "xml_extension": _l("Only .bpmn and .dmn files can be deployed."),
+    "xml_extension": _l("Only .bpmn, .bpmn20.xml and .dmn files can be deployed."),
     "xml_duplicate": _l("Two files share this name."),
     "xml_malformed": _l("The file is not well-formed XML: %(detail)s"),
     "xml_encoding": _l("The file is not UTF-8 text."),
@@ -26,6 +26,12 @@ TEXTS: dict[str, Any] = {
                       "begins."),
     "end_event": _l("Process '%(process)s' has no end event: add one where an instance "
                     "finishes."),
+    "flow_reference": _l("Flow '%(flow)s' has %(end)s '%(ref)s', which is no element of "
+                         "process '%(process)s': connect it to an element or delete it."),
+    "flow_unreached": _l("%(kind)s '%(element)s' (%(id)s) has no incoming flow, so no "
+                         "instance ever gets there: connect a flow to it or delete it."),
+    "flow_dead_end": _l("%(kind)s '%(element)s' (%(id)s) has no outgoing flow, so an instance "
+                        "stops there: connect it onwards (e.g. to an end event)."),
     "gateway_condition": _l("Flow '%(flow)s' leaves gateway '%(gateway)s' without a "
                             "condition: give it a condition or make it the gateway's default "
                             "flow."),

@@ -36,7 +36,7 @@ from ..runtime import runtime
 from . import bp
 from . import problems as problem_text
 
-FILENAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,200}\.(bpmn|dmn)$")
+FILENAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,200}\.(bpmn|bpmn20\.xml|dmn)$")
 MAX_FILES = 20
 
 
@@ -44,7 +44,8 @@ class FileSchema(ma.Schema):
     """A file from the editor: its name and its XML."""
 
     filename = ma.fields.String(required=True, validate=ma.validate.Regexp(
-        FILENAME, error="a plain file name ending in .bpmn or .dmn (letters, digits, . _ -)"))
+        FILENAME, error="a plain file name ending in .bpmn, .bpmn20.xml or .dmn "
+                                "(letters, digits, . _ -)"))
     xml = ma.fields.String(required=True, validate=ma.validate.Length(
         min=1, max=MAX_SOURCE_BYTES,
         error=f"the XML must be between 1 and {MAX_SOURCE_BYTES} characters"))
@@ -179,8 +180,8 @@ def _uploaded(files: list[FileStorage]) -> tuple[list[Source], list[Problem]]:
             storage.close()  # a large upload is spooled to a temporary file
         if not FILENAME.match(name):
             problems.append(Problem("upload", _(
-                "Only .bpmn and .dmn files can be uploaded (plain names: letters, digits, "
-                ". _ -)."), name or "?"))
+                "Only .bpmn, .bpmn20.xml and .dmn files can be uploaded (plain names: "
+                "letters, digits, . _ -)."), name or "?"))
         elif len(content) > MAX_SOURCE_BYTES:
             problems.append(Problem("upload", _("The file is larger than %(mb)d MB.",
                                                 mb=MAX_SOURCE_BYTES // 1024 // 1024), name))

@@ -1,12 +1,16 @@
-"""Lint rules on a process's shape: where it starts and ends, the conditions leaving its
-gateways, and the lanes of its user tasks — mistakes the engine's parser accepts but an
-instance would only trip over when it gets there (a user task nobody receives)."""
+"""Lint rules on a process's shape: where it starts and ends, elements no flow reaches or
+leaves, flows that name no element, the conditions leaving its gateways, and the lanes of
+its user tasks — mistakes the engine's parser accepts but an instance would only trip over
+when it gets there (a user task nobody receives, a step never reached).
+
+The rules run on every process deploy executes (``engine.parsing.is_executable``: also one
+without an ``isExecutable`` attribute), so lint never passes what deploy then runs."""
 
 from __future__ import annotations
 
 from lxml import etree
 
-from ...parsing import NS
+from ...parsing import NS, is_executable
 from .problem import Findings, bpmn, local, name_of
 
 __all__ = ["GATEWAYS_WITH_CONDITIONS", "check"]
@@ -18,9 +22,10 @@ def check(findings: Findings, root: etree._Element, lane_roles: frozenset[str] |
     """The rules on every executable process of the file; a user task's lane must be one of
     ``lane_roles`` (None: any lane)."""
     for process in root.iterfind("bpmn:process", NS):
-        if process.get("isExecutable") != "true":
+        if not is_executable(process):
             continue
         _events(findings, process)
+        _connections(findings, process)
         _gateways(findings, process)
         _lanes(findings, process, lane_roles)
 
@@ -32,6 +37,57 @@ def _events(findings: Findings, process: etree._Element) -> None:
     if process.find("bpmn:endEvent", NS) is None:
         findings.add("end_event", f"process '{name_of(process)}' has no end event: add one "
                      "where an instance finishes", process, process=name_of(process))
+
+
+#: Flow nodes that sequence flows connect (BPMN 2.0 §10: activities, gateways, events).
+FLOW_NODES = frozenset({
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "businessRuleTask", "callActivity", "subProcess", "transaction", "adHocSubProcess",
+    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+    "complexGateway", "startEvent", "endEvent", "intermediateCatchEvent",
+    "intermediateThrowEvent", "boundaryEvent"})
+
+
+def _connections(findings: Findings, process: etree._Element) -> None:
+    """Every flow names elements that exist, and every flow node is reached and left by a
+    flow — except where BPMN needs none: a start event is not reached, an end event not
+    left, a boundary event is reached through its activity, an event subprocess and a
+    compensation handler are started by their event, a link catch is reached through its
+    link throw (which leaves through it), and the steps of an ad-hoc subprocess run in any
+    order."""
+    nodes = {n.get("id"): n for n in process.iter(*(bpmn(t) for t in FLOW_NODES))}
+    reached: set[str] = set()
+    left: set[str] = set()
+    for flow in process.iter(bpmn("sequenceFlow")):
+        for end, seen in (("sourceRef", left), ("targetRef", reached)):
+            ref = flow.get(end) or ""
+            if ref in nodes:
+                seen.add(ref)
+            else:
+                findings.add("flow_reference",
+                             f"flow '{name_of(flow)}' has {end} '{ref}', which is no element "
+                             f"of process '{name_of(process)}': connect it to an element or "
+                             "delete it", flow, flow=name_of(flow), end=end, ref=ref,
+                             process=name_of(process))
+    for node_id, node in nodes.items():
+        kind, parent = local(node), local(node.getparent())
+        if (parent == "adHocSubProcess" or node.get("triggeredByEvent") == "true"
+                or node.get("isForCompensation") == "true"):
+            continue
+        link = node.find("bpmn:linkEventDefinition", NS) is not None
+        if (kind not in ("startEvent", "boundaryEvent") and node_id not in reached
+                and not (link and kind == "intermediateCatchEvent")):
+            findings.add("flow_unreached",
+                         f"{kind} '{name_of(node)}' ({node_id}) has no incoming flow, so no "
+                         "instance ever gets there: connect a flow to it or delete it", node,
+                         kind=kind, element=name_of(node), id=node_id)
+        if (kind != "endEvent" and node_id not in left
+                and not (link and kind == "intermediateThrowEvent")
+                and node.find("bpmn:compensateEventDefinition", NS) is None):
+            findings.add("flow_dead_end",
+                         f"{kind} '{name_of(node)}' ({node_id}) has no outgoing flow, so an "
+                         "instance stops there: connect it onwards (e.g. to an end event)",
+                         node, kind=kind, element=name_of(node), id=node_id)
 
 
 def _gateways(findings: Findings, process: etree._Element) -> None:

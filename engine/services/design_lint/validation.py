@@ -22,16 +22,11 @@ from lxml import etree
 
 from ...db import UnitOfWork
 from ...errors import DeploymentError
-from ...parsing import NS, Source, parse_sources, parse_xml
+from ...parsing import DMN_NAMESPACES, NS, SUFFIX_HINT, Source, file_kind, parse_sources, parse_xml
 from . import exclusions, expressions, references, structure
 from .problem import Findings, Problem
 
 __all__ = ["lint", "validate_sources"]
-
-DMN_NAMESPACES = ("https://www.omg.org/spec/DMN/20191111/MODEL/",
-                  "http://www.omg.org/spec/DMN/20180521/MODEL/",
-                  "https://www.omg.org/spec/DMN/20230324/MODEL/")
-
 
 def lint(source: Source, root: etree._Element,
          lane_roles: frozenset[str] | None = None) -> list[Problem]:
@@ -50,8 +45,8 @@ def lint(source: Source, root: etree._Element,
 def _check_file(source: Source, names: list[str]) -> tuple[etree._Element | None,
                                                            Problem | None]:
     """The file's tree if it is well-formed XML of its kind, else why not."""
-    if not source.filename.lower().endswith((".bpmn", ".dmn")):
-        return None, Problem("xml", "only .bpmn and .dmn files can be deployed",
+    if file_kind(source.filename) is None:
+        return None, Problem("xml", SUFFIX_HINT,
                              source.filename, code="xml_extension")
     if names.count(source.filename) > 1:
         return None, Problem("xml", "two files share this name", source.filename,
