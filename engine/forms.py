@@ -1,7 +1,13 @@
 """Task form validation: the JSON Schema a user task declares, enforced with marshmallow.
 
 A user task may carry a ``formSchema`` property (a JSON Schema subset the BPMN editor can
-edit). It is compiled once per definition version and element into a marshmallow schema,
+edit), inline or from SpiffArena's ``formJsonSchemaFilename`` file (``engine.form_files``).
+``normalise`` first rewrites the spellings react-jsonschema-form accepts into the ones the
+compiler and the page's form generator read: local ``$ref``s (``#/definitions/…``,
+``#/$defs/…``) replaced by what they point to, and enumerations written as ``oneOf`` /
+``anyOf`` of ``{"const", "title"}`` turned into ``enum`` with their titles kept in
+``enumNames`` (rjsf's own name for them). It is compiled once per definition version and
+element into a marshmallow schema,
 and completion data is validated against it before the workflow sees anything. Tasks
 without a form still get the generic checks: a JSON object of identifier-like keys, within
 the size limit, because every key becomes a variable in scripts and gateways.
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -31,15 +38,97 @@ _SIMPLE = {
 }
 
 
-def _field_for(name: str, spec: dict[str, Any], required: bool) -> fields.Field:
-    kind = spec.get("type", "string")
+#: How deep ``$ref``s may nest (a schema referring to itself would never end).
+MAX_REF_DEPTH = 16
+
+
+def _resolve(root: dict[str, Any], ref: str) -> dict[str, Any]:
+    if not ref.startswith("#/"):
+        raise DeploymentError(f"form $ref '{ref}' is not local; only references into the "
+                              "schema itself (#/definitions/… or #/$defs/…) are supported")
+    target: Any = root
+    for part in ref[2:].split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        if not isinstance(target, dict) or part not in target:
+            raise DeploymentError(f"form $ref '{ref}' points to nothing in the schema; "
+                                  "add it under definitions (or $defs)")
+        target = target[part]
+    if not isinstance(target, dict):
+        raise DeploymentError(f"form $ref '{ref}' must point to a schema object")
+    return target
+
+
+def _const_choices(options: Any) -> tuple[list[Any], list[str]] | None:
+    """``[{"const": "a", "title": "A"}, …]`` -> (values, titles), if every option is one."""
+    if not isinstance(options, list) or not options:
+        return None
+    if not all(isinstance(o, dict) and "const" in o for o in options):
+        return None
+    return [o["const"] for o in options], [str(o.get("title", o["const"])) for o in options]
+
+
+def _normalised(root: dict[str, Any], spec: Any, depth: int) -> Any:
+    if isinstance(spec, list):
+        return [_normalised(root, item, depth) for item in spec]
+    if not isinstance(spec, dict):
+        return spec
+    if "$ref" in spec:
+        if depth >= MAX_REF_DEPTH:
+            raise DeploymentError(f"form $ref '{spec['$ref']}' nests more than "
+                                  f"{MAX_REF_DEPTH} deep (does it refer to itself?)")
+        target = _resolve(root, str(spec["$ref"]))
+        merged = {**target, **{k: v for k, v in spec.items() if k != "$ref"}}
+        return _normalised(root, merged, depth + 1)
+    out = {key: (_normalised(root, value, depth)
+                 if key not in ("definitions", "$defs", "default", "enum", "const") else value)
+           for key, value in spec.items() if key not in ("definitions", "$defs")}
+    for spelling in ("oneOf", "anyOf"):
+        choices = _const_choices(out.get(spelling))
+        if choices is not None and "enum" not in out:
+            out["enum"], out["enumNames"] = choices
+            del out[spelling]
+            if "type" not in out:
+                out["type"] = "integer" if all(isinstance(v, int) and not isinstance(v, bool)
+                                               for v in choices[0]) else "string"
+    return out
+
+
+def normalise(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema as the compiler and the form generator read it: ``$ref``s resolved,
+    ``oneOf``/``anyOf`` enumerations as ``enum`` (+ ``enumNames``)."""
+    result = _normalised(schema, schema, 0)
+    return result if isinstance(result, dict) else {}
+
+
+def _date_check(kind: str) -> Any:
+    """A validator for ``format: date`` / ``date-time`` strings (ISO 8601, as the browser's
+    date and datetime-local inputs send them)."""
+    parse = date.fromisoformat if kind == "date" else datetime.fromisoformat
+
+    def check(value: str) -> None:
+        try:
+            parse(value)
+        except (TypeError, ValueError):
+            raise MarshmallowError(f"Not a valid {kind}.") from None
+    return check
+
+
+def _validators(kind: str, spec: dict[str, Any]) -> list[Any]:
     validators: list[Any] = []
+    if kind == "string" and spec.get("format") in ("date", "date-time"):
+        validators.append(_date_check("date" if spec["format"] == "date" else "datetime"))
     if "enum" in spec:
         validators.append(validate.OneOf(spec["enum"]))
     if "minimum" in spec or "maximum" in spec:
         validators.append(validate.Range(min=spec.get("minimum"), max=spec.get("maximum")))
     if kind == "string" and ("minLength" in spec or "maxLength" in spec):
         validators.append(validate.Length(min=spec.get("minLength"), max=spec.get("maxLength")))
+    return validators
+
+
+def _field_for(name: str, spec: dict[str, Any], required: bool) -> fields.Field:
+    kind = spec.get("type", "string")
+    validators = _validators(kind, spec)
     options: dict[str, Any] = {"required": required, "validate": validators,
                                "allow_none": not required}
     if kind in _SIMPLE:
@@ -64,7 +153,7 @@ def _field_for(name: str, spec: dict[str, Any], required: bool) -> fields.Field:
 def schema_class(schema_json: str) -> type[Schema]:
     """Compile a JSON Schema object (as canonical JSON text) into a marshmallow class."""
     spec = json.loads(schema_json)
-    if spec.get("type", "object") != "object":
+    if not isinstance(spec, dict) or spec.get("type", "object") != "object":
         raise DeploymentError("a formSchema must describe an object")
     required = set(spec.get("required", []))
     attrs: dict[str, Any] = {
@@ -84,7 +173,9 @@ def compile_form(raw: str | None) -> type[Schema] | None:
     except json.JSONDecodeError as exc:
         raise DeploymentError(f"formSchema is not valid JSON: {exc.msg} at column {exc.colno}")\
             from None
-    return schema_class(json.dumps(spec, sort_keys=True))
+    if not isinstance(spec, dict):
+        raise DeploymentError("a formSchema must describe an object")
+    return schema_class(json.dumps(normalise(spec), sort_keys=True))
 
 
 def validate_task_data(data: Any, form: type[Schema] | None, *, max_bytes: int) -> dict[str, Any]:

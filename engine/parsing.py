@@ -69,21 +69,27 @@ class ParsedProcess:
         return digest.hexdigest()
 
 
+#: What ``read_sources`` reads: models, and the JSON form files user tasks name.
+_DEPLOYABLE = (".bpmn", ".dmn", ".json")
+
+
 def read_sources(paths: Iterable[str | Path]) -> list[Source]:
-    """Files named, or every .bpmn/.dmn directly inside a named directory."""
+    """Files named, or every .bpmn/.dmn (and .json form file) directly inside a named
+    directory."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir() if p.suffix in (".bpmn", ".dmn")))
+            found.extend(sorted(p for p in path.iterdir() if p.suffix in _DEPLOYABLE))
         elif path.is_file():
             found.append(path)
         else:
             raise DeploymentError(f"no such file or directory: {path}", filename=str(path))
     sources = []
     for path in found:
-        if path.suffix not in (".bpmn", ".dmn"):
-            raise DeploymentError("only .bpmn and .dmn files can be deployed",
+        if path.suffix not in _DEPLOYABLE:
+            raise DeploymentError("only .bpmn and .dmn files (and .json form files) can be "
+                                  "deployed",
                                   filename=path.name)
         sources.append(Source(path.name, path.read_bytes()))
     return sources

@@ -48,6 +48,8 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Not a valid (number|float)\.$"), lambda f, m: _("Enter a number.")),
     (re.compile(r"^Not a valid boolean\.$"), lambda f, m: _("Choose yes or no.")),
     (re.compile(r"^Must be one of: "), lambda f, m: _("Choose one of the options.")),
+    (re.compile(r"^Not a valid date\.$"), lambda f, m: _("Enter a date (year-month-day).")),
+    (re.compile(r"^Not a valid datetime\.$"), lambda f, m: _("Enter a date and a time.")),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"),
      lambda f, m: (_("Add at least %(min)d.", min=int(m.group(1))) if _is_list(f) else
                    _("Enter at least %(min)d characters.", min=int(m.group(1))))),
