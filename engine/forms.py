@@ -1,4 +1,5 @@
-"""Task form validation: the JSON Schema a user task declares, enforced with marshmallow.
+"""Task form validation: the JSON Schema a user task declares, enforced with marshmallow
+field by field and then, for the rest of the schema, with ``jsonschema``.
 
 A user task may carry a ``formSchema`` property (a JSON Schema subset the BPMN editor can
 edit), inline or from SpiffArena's ``formJsonSchemaFilename`` file (``engine.form_files``).
@@ -22,6 +23,9 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
+from jsonschema import Draft7Validator
+from jsonschema.exceptions import SchemaError
+from jsonschema.validators import validator_for
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
 
@@ -175,7 +179,71 @@ def compile_form(raw: str | None) -> type[Schema] | None:
             from None
     if not isinstance(spec, dict):
         raise DeploymentError("a formSchema must describe an object")
-    return schema_class(json.dumps(normalise(spec), sort_keys=True))
+    return _form_class(json.dumps(normalise(spec), sort_keys=True))
+
+
+@lru_cache(maxsize=1024)
+def _form_class(schema_json: str) -> type[Schema]:
+    """The marshmallow class of a whole form, carrying the ``jsonschema`` validator of the
+    same schema (``JSON_VALIDATOR``): marshmallow types and checks each field (its messages
+    are the ones the task page words for people); the validator then judges what a field
+    by field compiler cannot — ``dependencies``, ``if``/``then``/``else``, ``pattern``,
+    ``const``, ``allOf``/``anyOf``/``oneOf`` of schemas — as the JSON Schema draft the form
+    declares (``$schema``; draft 7, react-jsonschema-form's, when none)."""
+    spec = json.loads(schema_json)
+    validator_class = validator_for(spec, default=Draft7Validator)
+    try:
+        validator_class.check_schema(spec)
+    except SchemaError as exc:
+        where = "/".join(str(p) for p in exc.path) or "the top"
+        raise DeploymentError(f"the form's JSON Schema is not valid at {where}: "
+                              f"{exc.message}") from None
+    form = type("TaskForm", (schema_class(schema_json),), {})
+    setattr(form, JSON_VALIDATOR, validator_class(spec))
+    return form
+
+
+#: The attribute of a compiled form holding its ``jsonschema`` validator.
+JSON_VALIDATOR = "json_schema_validator"
+_MISSING_NAME = re.compile(r"^'([^']+)' is a (?:required property|dependency of )")
+
+
+def _schema_errors(validator: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """The validator's errors nested like the data (as marshmallow's are), a missing
+    property keyed by its own name and said as marshmallow says it."""
+    out: dict[str, Any] = {}
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+        path = [str(p) for p in error.path]
+        message = error.message
+        missing = _MISSING_NAME.match(message)
+        if missing and error.validator in ("required", "dependencies", "dependentRequired"):
+            path.append(missing.group(1))
+            message = "Missing data for required field."
+        target = out
+        for part in path:
+            target = target.setdefault(part, {})
+        target.setdefault("_messages", []).append(message)
+    return _lists(out)
+
+
+def _without_nulls(value: Any) -> Any:
+    """The data without its ``null`` members: marshmallow takes null for "not given" in an
+    optional field, and so does the validator then."""
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
+def _lists(node: dict[str, Any]) -> Any:
+    messages = node.pop("_messages", [])
+    if not node:
+        return messages
+    nested: dict[str, Any] = {key: _lists(value) for key, value in node.items()}
+    if messages:
+        nested["_schema"] = messages
+    return nested
 
 
 def validate_task_data(data: Any, form: type[Schema] | None, *, max_bytes: int) -> dict[str, Any]:
@@ -201,8 +269,16 @@ def validate_task_data(data: Any, form: type[Schema] | None, *, max_bytes: int) 
     if form is None:
         return dict(data)
     try:
-        return dict(form().load(data))
+        clean = dict(form().load(data))
     except MarshmallowError as exc:
         messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
         fields_named = ", ".join(sorted(str(k) for k in messages))
         raise ValidationFailed(f"invalid form data in: {fields_named}", messages) from None
+    validator = getattr(form, JSON_VALIDATOR, None)
+    if validator is not None:
+        found = _schema_errors(validator, _without_nulls(clean))
+        if found:
+            messages = found if isinstance(found, dict) else {"_schema": found}
+            fields_named = ", ".join(sorted(str(k) for k in messages))
+            raise ValidationFailed(f"invalid form data in: {fields_named}", messages)
+    return clean

@@ -113,7 +113,8 @@ def test_a_missing_form_file_is_refused_naming_task_and_file_and_nothing_is_stor
 @pytest.mark.parametrize("content,said", [
     (b"{not json", "not a valid JSON file"),
     (b"[1, 2]", "must hold one JSON object"),
-    (b'{"type": "object", "properties": {"a": {"type": "tuple"}}}', "unsupported type"),
+    (b'{"type": "object", "properties": {"a": {"type": "tuple"}}}',
+     "not valid at properties/a/type"),
     (b'{"type": "object", "properties": {"a": {"$ref": "#/definitions/nope"}}}',
      "points to nothing"),
 ])
@@ -303,3 +304,58 @@ def test_the_task_page_renders_the_file_form_and_the_engine_judges_it(
     assert response.status_code == 302
     with org.rt.uow(write=False) as uow:
         assert uow.session.get(HumanTask, task.id).state == "completed"
+
+
+# ------------------------------------------- what jsonschema judges after marshmallow
+
+
+CONDITIONAL = {
+    "type": "object",
+    "properties": {
+        "handling": {"type": "string", "enum": ["returned", "handed_in"]},
+        "returned_on": {"type": "string", "format": "date"},
+        "receipt_no": {"type": "string", "pattern": "^[0-9]{6}$"},
+        "witness": {"type": "string"},
+    },
+    "if": {"properties": {"handling": {"const": "returned"}}, "required": ["handling"]},
+    "then": {"required": ["returned_on"]},
+    "dependencies": {"receipt_no": ["witness"]},
+}
+
+
+@pytest.mark.parametrize("data,errors", [
+    ({"handling": "returned"}, {"returned_on": ["Missing data for required field."]}),
+    ({"handling": "handed_in", "receipt_no": "123456"},
+     {"witness": ["Missing data for required field."]}),
+    ({"receipt_no": "12ab", "witness": "王某"}, {"receipt_no": ["'12ab' does not match "
+                                                               "'^[0-9]{6}$'"]}),
+])
+def test_if_then_dependencies_and_patterns_are_judged_by_jsonschema(
+        data: dict[str, Any], errors: dict[str, Any]) -> None:
+    form = compile_form(json.dumps(CONDITIONAL))
+    with pytest.raises(ValidationFailed) as caught:
+        validate_task_data(data, form, max_bytes=1000)
+    assert caught.value.errors == errors
+    ok = {"handling": "returned", "returned_on": "2026-03-01", "receipt_no": "123456",
+          "witness": "王某", "notes": None}
+    with pytest.raises(ValidationFailed):  # notes is not part of the form
+        validate_task_data(ok, form, max_bytes=1000)
+    del ok["notes"]
+    assert validate_task_data({**ok, "witness": None, "receipt_no": None}, form,
+                              max_bytes=1000) == {**ok, "witness": None, "receipt_no": None}
+
+
+def test_a_schema_jsonschema_rejects_is_refused_at_deploy() -> None:
+    with pytest.raises(DeploymentError, match=r"not valid at properties/a/minLength"):
+        compile_form(json.dumps({"type": "object",
+                                 "properties": {"a": {"type": "string", "minLength": -1}}}))
+
+
+def test_a_required_field_only_then_demands_is_said_at_its_input(app: Flask) -> None:
+    fields = schema_form.build(CONDITIONAL)
+    with pytest.raises(ValidationFailed) as caught:
+        validate_task_data({"handling": "returned"}, compile_form(json.dumps(CONDITIONAL)),
+                           max_bytes=1000)
+    with app.test_request_context():
+        state = form_state.FormState.with_errors(fields, {}, caught.value.errors)
+    assert state.errors == {"returned_on": ["此项为必填项。"]}
