@@ -359,3 +359,12 @@ def test_a_required_field_only_then_demands_is_said_at_its_input(app: Flask) -> 
     with app.test_request_context():
         state = form_state.FormState.with_errors(fields, {}, caught.value.errors)
     assert state.errors == {"returned_on": ["此项为必填项。"]}
+
+
+def test_jsonschema_messages_are_said_in_the_users_language(app: Flask) -> None:
+    with app.test_request_context():
+        said = form_state.describe(None, ["'12ab' does not match '^[0-9]{6}$'",
+                                          "'x' is not valid under any of the given schemas",
+                                          "'c' is not one of ['a', 'b']",
+                                          "'returned' was expected"])
+    assert said == ["填写的格式不符合要求。", "填写的内容无效。"]

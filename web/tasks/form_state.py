@@ -76,6 +76,12 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
                     "(level %(floor)s): “%(sentence)s”. A review may raise the level, or "
                     "lower it to level %(floor)s at most.", level=m.group(1), post=m.group(2),
                     floor=m.group(3), sentence=m.group(4))),
+    # jsonschema's (engine.forms judges the rest of the schema with it).
+    (re.compile(r"^.* does not match '.*'$"),
+     lambda f, m: _("This value does not have the form asked for.")),
+    (re.compile(r"^.* is not valid under any of the given schemas$|^.* is not one of \[|"
+                r"^.* was expected$|^.* is valid under each of "),
+     lambda f, m: _("This value is not valid.")),
     (re.compile(r"^Not a valid (string|list)\.$|^Invalid (input )?type\.$|^not an object$"),
      lambda f, m: _("This value is not valid.")),
 ]
