@@ -86,6 +86,7 @@ def _normalised(root: dict[str, Any], spec: Any, depth: int) -> Any:
     out = {key: (_normalised(root, value, depth)
                  if key not in ("definitions", "$defs", "default", "enum", "const") else value)
            for key, value in spec.items() if key not in ("definitions", "$defs")}
+    _lift_conditional_properties(out)
     for spelling in ("oneOf", "anyOf"):
         choices = _const_choices(out.get(spelling))
         if choices is not None and "enum" not in out:
@@ -95,6 +96,41 @@ def _normalised(root: dict[str, Any], spec: Any, depth: int) -> Any:
                 out["type"] = "integer" if all(isinstance(v, int) and not isinstance(v, bool)
                                                for v in choices[0]) else "string"
     return out
+
+
+def _conditional_parts(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The sub-schemas that may add properties under a condition: ``then`` / ``else``,
+    ``dependencies`` given as schemas (``dependentSchemas`` in 2020-12), and ``allOf`` /
+    ``oneOf`` / ``anyOf`` members."""
+    parts: list[Any] = [spec.get("then"), spec.get("else")]
+    for key in ("dependencies", "dependentSchemas"):
+        given = spec.get(key)
+        if isinstance(given, dict):
+            parts.extend(given.values())
+    for key in ("allOf", "oneOf", "anyOf"):
+        given = spec.get(key)
+        if isinstance(given, list):
+            parts.extend(given)
+    return [p for p in parts if isinstance(p, dict)]
+
+
+def _lift_conditional_properties(spec: dict[str, Any]) -> None:
+    """Properties a condition adds (``then: {properties: {…}}``, rjsf's dependent fields)
+    become optional properties of the object itself, so the form shows them and the
+    field-by-field compiler knows them; whether they are required stays the condition's,
+    which the ``jsonschema`` validator judges."""
+    if spec.get("type", "object") != "object" or "properties" not in spec:
+        return
+    properties = spec["properties"]
+    if not isinstance(properties, dict):
+        return
+    pending = _conditional_parts(spec)
+    while pending:  # rjsf nests them: dependencies: {a: {oneOf: [{properties: …}]}}
+        part = pending.pop(0)
+        pending.extend(_conditional_parts(part))
+        for name, sub in (part.get("properties") or {}).items():
+            if name not in properties and isinstance(sub, dict) and "const" not in sub:
+                properties[name] = sub
 
 
 def normalise(schema: dict[str, Any]) -> dict[str, Any]:
@@ -212,8 +248,9 @@ def _schema_errors(validator: Any, data: dict[str, Any]) -> dict[str, Any]:
     """The validator's errors nested like the data (as marshmallow's are), a missing
     property keyed by its own name and said as marshmallow says it."""
     out: dict[str, Any] = {}
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
-        path = [str(p) for p in error.path]
+    errors = [e for error in validator.iter_errors(data) for e in _chosen(error)]
+    for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
+        path = [str(p) for p in error.absolute_path]
         message = error.message
         missing = _MISSING_NAME.match(message)
         if missing and error.validator in ("required", "dependencies", "dependentRequired"):
@@ -224,6 +261,24 @@ def _schema_errors(validator: Any, data: dict[str, Any]) -> dict[str, Any]:
             target = target.setdefault(part, {})
         target.setdefault("_messages", []).append(message)
     return _lists(out)
+
+
+def _chosen(error: Any) -> list[Any]:
+    """A failed ``oneOf`` / ``anyOf`` as the errors of the one member it meant: the only
+    member whose ``const`` / ``enum`` conditions the data meets (rjsf's dependent fields:
+    the member for the value chosen) — else the error itself."""
+    if error.validator not in ("oneOf", "anyOf") or not error.context:
+        return [error]
+    by_member: dict[Any, list[Any]] = {}
+    for sub in error.context:
+        by_member.setdefault(sub.relative_schema_path[0], []).append(sub)
+    members = error.validator_value if isinstance(error.validator_value, list) else []
+    meant = [errors for index, errors in by_member.items()
+             if not any(e.validator in ("const", "enum") for e in errors)]
+    failed_all = len(by_member) == len(members)
+    if failed_all and len(meant) == 1:
+        return [e for sub in meant[0] for e in _chosen(sub)]
+    return [error]
 
 
 def _without_nulls(value: Any) -> Any:

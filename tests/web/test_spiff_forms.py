@@ -368,3 +368,47 @@ def test_jsonschema_messages_are_said_in_the_users_language(app: Flask) -> None:
                                           "'c' is not one of ['a', 'b']",
                                           "'returned' was expected"])
     assert said == ["填写的格式不符合要求。", "填写的内容无效。"]
+
+
+def test_fields_a_condition_adds_are_shown_and_required_only_under_it() -> None:
+    """rjsf's dependent fields: ``dependencies`` with ``oneOf`` members, and ``then``."""
+    schema = {
+        "type": "object",
+        "properties": {"handling": {"type": "string", "enum": ["returned", "handed_in"]}},
+        "required": ["handling"],
+        "dependencies": {"handling": {"oneOf": [
+            {"properties": {"handling": {"const": "returned"},
+                            "returned_to": {"type": "string", "title": "退还给"}},
+             "required": ["returned_to"]},
+            {"properties": {"handling": {"const": "handed_in"}}}]}},
+        "if": {"properties": {"handling": {"const": "handed_in"}}},
+        "then": {"properties": {"office": {"type": "string", "title": "上交部门"}},
+                 "required": ["office"]},
+    }
+    assert [f.name for f in schema_form.build(normalise(schema))] == [
+        "handling", "office", "returned_to"]  # then / else first, then the dependencies
+    form = compile_form(json.dumps(schema))
+    with pytest.raises(ValidationFailed) as caught:
+        validate_task_data({"handling": "returned"}, form, max_bytes=1000)
+    assert caught.value.errors == {"returned_to": ["Missing data for required field."]}
+    with pytest.raises(ValidationFailed) as caught:
+        validate_task_data({"handling": "handed_in"}, form, max_bytes=1000)
+    assert caught.value.errors == {"office": ["Missing data for required field."]}
+    assert validate_task_data({"handling": "returned", "returned_to": "某公司"}, form,
+                              max_bytes=1000) == {"handling": "returned", "returned_to": "某公司"}
+    assert validate_task_data({"handling": "handed_in", "office": "纪检组"}, form,
+                              max_bytes=1000) == {"handling": "handed_in", "office": "纪检组"}
+
+
+def test_a_jsonschema_error_in_a_row_is_keyed_by_its_row(app: Flask) -> None:
+    schema = {"type": "object", "properties": {"gifts": {"type": "array", "items": {
+        "type": "object", "properties": {"code": {"type": "string", "pattern": "^G[0-9]+$"}}}}}}
+    with pytest.raises(ValidationFailed) as caught:
+        validate_task_data({"gifts": [{"code": "G1"}, {"code": "x"}]},
+                           compile_form(json.dumps(schema)), max_bytes=1000)
+    assert form_state.flatten_errors(caught.value.errors) == {
+        "gifts.1.code": ["'x' does not match '^G[0-9]+$'"]}
+    with app.test_request_context():
+        state = form_state.FormState.with_errors(schema_form.build(schema), {},
+                                                 caught.value.errors)
+    assert state.errors == {"gifts.1.code": ["填写的格式不符合要求。"]}
