@@ -300,10 +300,16 @@ def test_the_task_page_renders_the_file_form_and_the_engine_judges_it(
     assert 'id="f-received_on-errors"' in response.get_data(as_text=True)
     with org.rt.uow(write=False) as uow:
         assert uow.session.get(HumanTask, task.id).state == "open"
-    response = client.post(f"/tasks/{task.id}", data={**form, "received_on": "2026-02-28"})
+    response = client.post(f"/tasks/{task.id}", data={**form, "received_on": "2026-02-28",
+                                                      "secret": "内部"})
     assert response.status_code == 302
     with org.rt.uow(write=False) as uow:
         assert uow.session.get(HumanTask, task.id).state == "completed"
+    done = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    submitted = done[done.index('id="submitted"'):]
+    submitted = submitted[:submitted.index("</dl>")]
+    assert "现金" in submitted and "2026-02-28" in submitted and "上交" in submitted
+    assert "内部标记" not in submitted  # the hidden field is not shown
 
 
 # ------------------------------------------- what jsonschema judges after marshmallow
