@@ -119,22 +119,28 @@ class ParsedProcess:
         return digest.hexdigest()
 
 
+def _deployable(filename: str) -> bool:
+    """What ``read_sources`` reads: models, and the JSON form files user tasks name."""
+    return file_kind(filename) is not None or filename.lower().endswith(".json")
+
+
 def read_sources(paths: Iterable[str | Path]) -> list[Source]:
-    """Files named, or every .bpmn/.bpmn20.xml/.dmn directly inside a named directory."""
+    """Files named, or every .bpmn/.bpmn20.xml/.dmn (and .json form file) directly inside a
+    named directory."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found.extend(sorted(p for p in path.iterdir()
-                                if p.is_file() and file_kind(p.name)))
+                                if p.is_file() and _deployable(p.name)))
         elif path.is_file():
             found.append(path)
         else:
             raise DeploymentError(f"no such file or directory: {path}", filename=str(path))
     sources = []
     for path in found:
-        if file_kind(path.name) is None:
-            raise DeploymentError(SUFFIX_HINT, filename=path.name)
+        if not _deployable(path.name):
+            raise DeploymentError(f"{SUFFIX_HINT} (and .json form files)", filename=path.name)
         sources.append(Source(path.name, path.read_bytes()))
     return sources
 

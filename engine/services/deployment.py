@@ -1,4 +1,5 @@
-"""Deploying .bpmn/.dmn sources as versioned process definitions."""
+"""Deploying .bpmn/.dmn sources (and the JSON form files their user tasks name) as
+versioned process definitions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 
 from ..db import UnitOfWork
 from ..errors import NotFound
+from ..form_files import attach_form_files, split_form_files
 from ..models import ProcessDefinition, ProcessInstance, SourceFile
 from ..parsing import ParsedProcess, Source, parse_sources
 from ..serialization import dump_spec
@@ -29,7 +31,7 @@ def deploy(uow: UnitOfWork, sources: Sequence[Source], *,
 
     All or nothing: one invalid file raises ``DeploymentError`` and nothing is stored.
     """
-    parsed = parse_sources(sources)
+    parsed = _parse_with_forms(sources)
     now = clock.now(uow)
     results = []
     for process in parsed:
@@ -43,6 +45,19 @@ def deploy(uow: UnitOfWork, sources: Sequence[Source], *,
     return results
 
 
+def _parse_with_forms(sources: Sequence[Source]) -> list[ParsedProcess]:
+    """Parse the BPMN/DMN sources; the ``.json`` files among them are SpiffArena form files,
+    written into the tasks that name them (``engine.form_files``)."""
+    models, forms = split_form_files(sources)
+    parsed = parse_sources(models)
+    attach_form_files(parsed, forms)
+    return parsed
+
+
+def _source_kind(source: Source) -> str:
+    return "json" if source.filename.lower().endswith(".json") else source.kind
+
+
 def _store(uow: UnitOfWork, process: ParsedProcess, version: int, deployed_by: str | None,
            now: object) -> ProcessDefinition:
     files = []
@@ -50,7 +65,7 @@ def _store(uow: UnitOfWork, process: ParsedProcess, version: int, deployed_by: s
         existing = uow.session.get(SourceFile, source.content_hash)
         if existing is None:
             existing = SourceFile(content_hash=source.content_hash, filename=source.filename,
-                                  kind=source.kind, content=source.text, created_at=now)
+                                  kind=_source_kind(source), content=source.text, created_at=now)
             uow.session.add(existing)
         files.append(existing)
     row = ProcessDefinition(

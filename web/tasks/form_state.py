@@ -48,6 +48,8 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^Not a valid (number|float)\.$"), lambda f, m: _("Enter a number.")),
     (re.compile(r"^Not a valid boolean\.$"), lambda f, m: _("Choose yes or no.")),
     (re.compile(r"^Must be one of: "), lambda f, m: _("Choose one of the options.")),
+    (re.compile(r"^Not a valid date\.$"), lambda f, m: _("Enter a date (year-month-day).")),
+    (re.compile(r"^Not a valid datetime\.$"), lambda f, m: _("Enter a date and a time.")),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"),
      lambda f, m: (_("Add at least %(min)d.", min=int(m.group(1))) if _is_list(f) else
                    _("Enter at least %(min)d characters.", min=int(m.group(1))))),
@@ -74,6 +76,12 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
                     "(level %(floor)s): “%(sentence)s”. A review may raise the level, or "
                     "lower it to level %(floor)s at most.", level=m.group(1), post=m.group(2),
                     floor=m.group(3), sentence=m.group(4))),
+    # jsonschema's (engine.forms judges the rest of the schema with it).
+    (re.compile(r"^.* does not match '.*'$"),
+     lambda f, m: _("This value does not have the form asked for.")),
+    (re.compile(r"^.* is not valid under any of the given schemas$|^.* is not one of \[|"
+                r"^.* was expected$|^.* is valid under each of "),
+     lambda f, m: _("This value is not valid.")),
     (re.compile(r"^Not a valid (string|list)\.$|^Invalid (input )?type\.$|^not an object$"),
      lambda f, m: _("This value is not valid.")),
 ]

@@ -128,7 +128,8 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
     submitted = next((e.data for e in reversed(events)
                       if e.type == "task_completed" and e.task_id == task.id), None)
     return TaskPage(
-        task=task, instance=instance, form=form, fields=schema_form.build(form.schema),
+        task=task, instance=instance, form=form,
+        fields=schema_form.build(form.schema, form.ui_schema),
         events=events, names=task_forms.element_names(uow, task.definition_id),
         can_work=can_work, draft=drafts.get_draft(uow, task.id, actor.user) if can_work else None,
         register=_register(uow, task),

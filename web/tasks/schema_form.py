@@ -10,6 +10,13 @@
   (``form_state.flatten_errors``), so every error lands next to its input; ``walk`` and
   ``pattern`` match a concrete path to its field.
 
+- SpiffArena's forms as react-jsonschema-form renders them: ``default`` values (``defaults``
+  prefills a new form with them), enumerations with their ``enumNames`` (what
+  ``engine.forms.normalise`` makes of ``oneOf``/``anyOf`` ``const`` lists), ``format: date``
+  / ``date-time`` as date pickers, ``readOnly`` fields, and the ui-schema's ``ui:widget``
+  (textarea, radio, select, hidden, password), ``ui:order`` (with ``*``), ``ui:help``,
+  ``ui:placeholder``, ``ui:readonly`` and ``ui:options.rows``.
+
 The way back from a posted form is ``form_values``; what the page renders the form from
 (values and errors) is ``form_state``.
 """
@@ -31,7 +38,9 @@ _LABEL_PAIR = re.compile(r"^\s*([^=\s]+)\s*=\s*(.+?)\s*$")
 @dataclass
 class Field:
     name: str
-    kind: str  #: string, text, integer, number, boolean, checkbox, select, object, array
+    #: string, text, integer, number, boolean, checkbox, select, radio, date, datetime,
+    #: password, hidden, object, array
+    kind: str
     title: str
     help: str | None = None
     required: bool = False
@@ -41,6 +50,12 @@ class Field:
     spec: dict[str, Any] = field(default_factory=dict)
     #: How many arrays this field is inside (for the row placeholder).
     depth: int = 0
+    #: ``ui:placeholder``.
+    placeholder_text: str | None = None
+    #: ``readOnly`` (schema) or ``ui:readonly``: shown and sent, not editable.
+    read_only: bool = False
+    #: Text area height (``ui:options.rows``).
+    rows: int = 3
 
     @property
     def item(self) -> Field:
@@ -88,25 +103,75 @@ def _labels(description: Any, values: Iterable[Any]) -> dict[str, str] | None:
     return {v: pairs[v] for v in wanted}
 
 
-def _field(name: str, spec: dict[str, Any], required: bool, depth: int) -> Field:
+def _ui_options(ui: dict[str, Any]) -> dict[str, Any]:
+    options = ui.get("ui:options")
+    return options if isinstance(options, dict) else {}
+
+
+def _ui_value(ui: dict[str, Any], key: str) -> Any:
+    """``ui:<key>``, or the same key inside ``ui:options`` (rjsf accepts both)."""
+    return ui.get(f"ui:{key}", _ui_options(ui).get(key))
+
+
+#: ``ui:widget`` values and the kind of field each makes (others keep the default widget).
+_WIDGETS = {"textarea": "text", "radio": "radio", "select": "select", "hidden": "hidden",
+            "password": "password", "date": "date", "datetime": "datetime",
+            "checkbox": "checkbox"}
+
+
+def _apply_ui(made: Field, ui: dict[str, Any]) -> None:
+    help_text = _ui_value(ui, "help")
+    if isinstance(help_text, str):
+        made.help = help_text
+    placeholder = _ui_value(ui, "placeholder")
+    if isinstance(placeholder, str):
+        made.placeholder_text = placeholder
+    if _ui_value(ui, "readonly") is True:
+        made.read_only = True
+    rows = _ui_value(ui, "rows")
+    if isinstance(rows, int) and not isinstance(rows, bool) and 1 <= rows <= 50:
+        made.rows = rows
+    widget = _WIDGETS.get(str(_ui_value(ui, "widget")))
+    if widget is None or made.kind in ("object", "array"):
+        return
+    if widget in ("radio", "select") and not made.choices:
+        if made.data_type == "boolean":
+            made.kind = "boolean" if widget == "radio" else made.kind
+        return
+    if widget == "checkbox" and made.data_type != "boolean":
+        return
+    if widget in ("text", "password", "date", "datetime") and made.data_type != "string":
+        return
+    made.kind = widget
+
+
+def _field(name: str, spec: dict[str, Any], required: bool, depth: int,
+           ui: dict[str, Any] | None = None) -> Field:
+    ui = ui if isinstance(ui, dict) else {}
     kind = str(spec.get("type", "string"))
     title = str(spec.get("title") or name.replace("_", " "))
     description = spec.get("description")
     made = Field(name=name, kind=kind, title=title,
                  help=description if isinstance(description, str) else None,
-                 required=required, spec=spec, depth=depth)
+                 required=required, spec=spec, depth=depth,
+                 read_only=spec.get("readOnly") is True)
     if kind == "object":
-        made.children = _fields(spec, depth)
+        made.children = _fields(spec, depth, ui)
     elif kind == "array":
         items = spec.get("items") or {"type": "string"}
-        made.children = [_field("", items, True, depth + 1)]
+        item_ui = ui.get("items")
+        made.children = [_field("", items, True, depth + 1,
+                                item_ui if isinstance(item_ui, dict) else None)]
         made.children[0].title = title
     elif "enum" in spec:
         values = list(spec["enum"])
-        labels = _labels(description, values)
+        names = spec.get("enumNames")
+        labels = ({str(v): str(n) for v, n in zip(values, names, strict=True)}
+                  if isinstance(names, list) and len(names) == len(values)
+                  else _labels(description, values))
         made.kind = "select"
         made.choices = [(str(v), labels[str(v)] if labels else str(v)) for v in values]
-        if labels:
+        if labels and not isinstance(names, list):
             made.help = None
     elif kind == "integer" and _small_range(spec):
         values = list(range(int(spec["minimum"]), int(spec["maximum"]) + 1))
@@ -117,9 +182,12 @@ def _field(name: str, spec: dict[str, Any], required: bool, depth: int) -> Field
             made.help = None
     elif kind == "boolean":
         made.kind = "boolean" if required else "checkbox"
+    elif kind == "string" and spec.get("format") in ("date", "date-time"):
+        made.kind = "date" if spec["format"] == "date" else "datetime"
     elif kind == "string":
         long = (spec.get("maxLength") or 0) > SHORT_TEXT or spec.get("format") == "textarea"
         made.kind = "text" if long else "string"
+    _apply_ui(made, ui)
     return made
 
 
@@ -128,16 +196,52 @@ def _small_range(spec: dict[str, Any]) -> bool:
     return isinstance(low, int) and isinstance(high, int) and 0 <= high - low <= 12
 
 
-def _fields(spec: dict[str, Any], depth: int) -> list[Field]:
+def ordered(names: list[str], order: Any) -> list[str]:
+    """``names`` in ``ui:order``: the names it lists first, in its order, the rest where its
+    ``*`` stands (at the end without one); names it lists that do not exist are ignored."""
+    if not isinstance(order, list):
+        return names
+    listed = [n for n in order if isinstance(n, str) and n in names]
+    rest = [n for n in names if n not in listed]
+    if "*" not in order:
+        return listed + rest
+    star = order.index("*")
+    before = [n for n in order[:star] if n in listed]
+    after = [n for n in order[star + 1:] if n in listed]
+    return before + rest + after
+
+
+def _fields(spec: dict[str, Any], depth: int, ui: dict[str, Any] | None = None
+            ) -> list[Field]:
+    ui = ui if isinstance(ui, dict) else {}
     required = set(spec.get("required") or [])
     properties = spec.get("properties") or {}
-    return [_field(name, sub or {}, name in required, depth)
-            for name, sub in properties.items()]
+    return [_field(name, properties[name] or {}, name in required, depth, ui.get(name))
+            for name in ordered(list(properties), ui.get("ui:order"))]
 
 
-def build(schema: dict[str, Any] | None) -> list[Field]:
-    """The fields of a task's form (none without a schema)."""
-    return _fields(schema, 0) if schema else []
+def build(schema: dict[str, Any] | None, ui: dict[str, Any] | None = None) -> list[Field]:
+    """The fields of a task's form (none without a schema), laid out by its ui-schema."""
+    return _fields(schema, 0, ui) if schema else []
+
+
+def _default_text(f: Field, value: Any) -> Any:
+    if f.kind == "object":
+        given = value if isinstance(value, dict) else {}
+        return {c.name: _default_text(c, given.get(c.name, c.spec.get("default")))
+                for c in f.children}
+    if f.kind == "array":
+        return [_default_text(f.item, v) for v in value] if isinstance(value, list) else []
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else str(value)
+
+
+def defaults(fields: list[Field]) -> dict[str, Any]:
+    """The raw values a new form starts with: each field's ``default`` (as typed text)."""
+    return {f.name: _default_text(f, f.spec.get("default")) for f in fields}
 
 
 def walk(fields: Iterable[Field], prefix: str = "") -> Iterable[tuple[str, Field]]:

@@ -59,7 +59,7 @@ def _here(task_id: uuid.UUID, anchor: str | None = None) -> Any:
 def show(task_id: uuid.UUID) -> Any:
     with runtime().uow(write=False) as uow:
         p = _load(uow, task_id)
-    raw = p.draft.data if p.draft is not None else {}
+    raw = p.draft.data if p.draft is not None else schema_form.defaults(p.fields)
     return _render(p, FormState(p.fields, raw))
 
 
