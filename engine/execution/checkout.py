@@ -66,6 +66,9 @@ class Live:
     #: Why the open tasks' candidates must be resolved again from the data at ``save``
     #: (``amend``: the data lanes resolve from changed), or None.
     reroute: str | None = None
+    #: The errors and escalations this (child) instance threw that nothing in it caught,
+    #: on their way to its caller (``calls.escaped_events``).
+    to_caller: list[Any] = field(default_factory=list)
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:

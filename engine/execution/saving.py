@@ -10,11 +10,18 @@ it.
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
 
-from ..calls import CHILD, DetachedCallActivity, pending_calls
+from ..calls import (
+    CHILD,
+    DetachedCallActivity,
+    deliver_to_caller,
+    escaped_events,
+    pending_calls,
+)
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
 from ..errors import NotFound
@@ -29,7 +36,7 @@ from ..serialization import STATE_FORMAT, dump_state, unstorable
 from ..variables import mirror_variables
 from .checkout import Live, check_out, load_definition, lock_instance, new_instance
 from .mirror import reroute_tasks, sync_tasks, sync_timers, write_events, write_instance
-from .stepping import bound_operators, catch_pending, run_engine, set_status
+from .stepping import bound_operators, catch_pending, error_text, run_engine, set_status
 from .workflow import all_tasks, ready_human_tasks, waiting_timers
 
 
@@ -40,6 +47,8 @@ def save(uow: UnitOfWork, live: Live) -> None:
     if not terminated and live.error is None:
         catch_pending(live)
         start_calls(uow, live)
+    if instance.parent_instance_id is not None and not terminated:
+        live.to_caller.extend(escaped_events(live.workflow))
     state = _dump_or_refuse(live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
     sync_tasks(uow, live, ready)
@@ -48,7 +57,10 @@ def save(uow: UnitOfWork, live: Live) -> None:
         live.reroute = None
     changed, has_timers = sync_timers(uow, live,
                                       {} if terminated else waiting_timers(live.workflow))
+    failed_before = (instance.status, instance.error_message)
     set_status(live)
+    newly_failed = instance.status == InstanceStatus.ERROR \
+        and failed_before != (InstanceStatus.ERROR, instance.error_message)
     # state_format 0: inserted in this transaction (new_instance), so no rows to compare.
     mirror_variables(uow, instance.id, live.workflow, new=instance.state_format == 0)
     if changed or (has_timers and live.was_active != (instance.status in ACTIVE_STATUSES)):
@@ -60,9 +72,11 @@ def save(uow: UnitOfWork, live: Live) -> None:
     live.events.clear()
     workflows, workflow, revision = uow.runtime.workflows, live.workflow, instance.revision
     uow.after_commit(lambda: workflows.checkin(instance.id, revision, workflow))
-    if instance.status == InstanceStatus.COMPLETED and instance.parent_instance_id is not None \
-            and not live.parent_notified:
-        live.parent_notified = True
+    if instance.parent_instance_id is None or live.parent_notified:
+        return
+    completed = instance.status == InstanceStatus.COMPLETED
+    if completed or newly_failed or live.to_caller:
+        live.parent_notified = completed
         notify_parent(uow, live)
 
 
@@ -106,11 +120,14 @@ def start_calls(uow: UnitOfWork, live: Live) -> None:
             return
         for task in calls:
             child = _start_child(uow, live, task)
+            if child is None:
+                return  # the caller is in error: the callee's input was missing
             task._set_internal_data(**{CHILD: child.instance.id})
             live.log(EventType.CHILD_STARTED, task_id=task.id, element_id=task.task_spec.name,
                      data={"instance": child.instance.id, "process": child.instance.process_id})
-            if child.instance.status == InstanceStatus.COMPLETED:
-                _receive(live, task, child)
+            hand_back(live, task, child)
+            if live.error is not None:
+                return
         run_engine(live)
 
 
@@ -118,7 +135,9 @@ def start_calls(uow: UnitOfWork, live: Live) -> None:
 MAX_CALL_ROUNDS = 100
 
 
-def _start_child(uow: UnitOfWork, parent: Live, task: Task) -> Live:
+def _start_child(uow: UnitOfWork, parent: Live, task: Task) -> Live | None:
+    """The child instance ``task`` calls, started, run and saved; None (and the caller in
+    error) when the caller lacks a data input the callee declares."""
     spec = task.task_spec
     assert isinstance(spec, DetachedCallActivity)
     definition_id = uow.session.scalar(
@@ -128,24 +147,51 @@ def _start_child(uow: UnitOfWork, parent: Live, task: Task) -> Live:
         raise NotFound(f"call activity '{spec.name}' calls process '{spec.spec}', which is "
                        "not deployed")
     definition = load_definition(uow, definition_id)
-    data = spec.child_input(task)
+    try:
+        data = spec.child_input(task, definition.bundle[0])
+    except WorkflowDataException as exc:
+        task.error()
+        parent.error = (error_text(exc), spec.name)
+        return None
     key = data.get("business_key") if isinstance(data.get("business_key"), str) else None
     child = new_instance(uow, definition, parent.now, data,
                          business_key=key or parent.instance.business_key,
                          started_by=parent.instance.started_by,
                          parent=(parent.instance.id, task.id))
     run_engine(child)
-    child.parent_notified = True  # the caller is right here and takes the result itself
+    # The caller is right here and takes the result, events and failure itself.
+    child.parent_notified = True
     save(uow, child)
     return child
 
 
-def _receive(live: Live, task: Task, child: Live) -> None:
+def hand_back(live: Live, task: Task, child: Live) -> None:
+    """What the child has for the caller's waiting ``task``: first the errors and
+    escalations it threw (caught by the call activity's boundary events, or passed on up),
+    then its failure (the caller in error, naming the child's failing element — in
+    SpiffWorkflow the callee's exception stops the caller's run), else its result once it
+    completed (if the call activity still waits: an interrupting event cancelled it)."""
     spec = task.task_spec
     assert isinstance(spec, DetachedCallActivity)
-    last = child.workflow.last_task or child.workflow.task_tree
+    events, child.to_caller = child.to_caller, []
     with bind_clock(FrozenClock(live.now)), bound_operators(live):
-        spec.receive_result(task, dict(last.data))
+        if events:
+            deliver_to_caller(task, events)
+        if child.error is not None or child.instance.status == InstanceStatus.ERROR:
+            message, element = child.error or (child.instance.error_message or "",
+                                               child.instance.error_element)
+            live.error = (f"called process '{child.instance.process_id}' (instance "
+                          f"{child.instance.id}) failed at '{element}': {message}"[:4000],
+                          element)
+            return
+        if child.instance.status != InstanceStatus.COMPLETED \
+                or task.state != SpiffState.STARTED:
+            return
+        try:
+            spec.receive_result(task, child.workflow)
+        except WorkflowDataException as exc:
+            live.error = (error_text(exc), spec.name)
+            return
     live.log(EventType.CHILD_COMPLETED, task_id=task.id, element_id=spec.name,
              data={"instance": child.instance.id})
 
@@ -169,15 +215,16 @@ def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
         ProcessInstance.status == InstanceStatus.COMPLETED)).all()
     for child in finished:
         child_live = check_out(uow, child, live.now)
-        _receive(live, waiting[child.id], child_live)
+        hand_back(live, waiting[child.id], child_live)
         uow.runtime.workflows.checkin(child.id, child.revision, child_live.workflow)
     if finished:
         run_engine(live)
 
 
 def notify_parent(uow: UnitOfWork, child: Live) -> None:
-    """A child completed: hand its data to the waiting call activity and run the caller on,
-    in the same transaction (lock order: child, then parent)."""
+    """A child has something for its caller — errors or escalations it threw, its failure,
+    its completion: hand it to the waiting call activity and run the caller on, in the same
+    transaction (lock order: child, then parent)."""
     parent_id, task_id = child.instance.parent_instance_id, child.instance.parent_task_id
     assert parent_id is not None and task_id is not None
     parent, _now = lock_instance(uow, parent_id)
@@ -187,6 +234,7 @@ def notify_parent(uow: UnitOfWork, child: Live) -> None:
     task = live.workflow.get_task_from_id(task_id)
     if task is None or task.state != SpiffState.STARTED:
         return
-    _receive(live, task, child)
-    run_engine(live)
+    hand_back(live, task, child)
+    if live.error is None:
+        run_engine(live)
     save(uow, live)
