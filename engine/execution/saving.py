@@ -180,9 +180,8 @@ def hand_back(live: Live, task: Task, child: Live) -> None:
         if child.error is not None or child.instance.status == InstanceStatus.ERROR:
             message, element = child.error or (child.instance.error_message or "",
                                                child.instance.error_element)
-            live.error = (f"called process '{child.instance.process_id}' (instance "
-                          f"{child.instance.id}) failed at '{element}': {message}"[:4000],
-                          element)
+            live.error = (f"{_failure_of(child.instance)} failed at '{element}': "
+                          f"{message}"[:4000], element)
             return
         if child.instance.status != InstanceStatus.COMPLETED \
                 or task.state != SpiffState.STARTED:
@@ -221,6 +220,11 @@ def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
         run_engine(live)
 
 
+def _failure_of(child: ProcessInstance) -> str:
+    """How a caller's error message names the failed child (and is recognised by it)."""
+    return f"called process '{child.process_id}' (instance {child.id})"
+
+
 def notify_parent(uow: UnitOfWork, child: Live) -> None:
     """A child has something for its caller — errors or escalations it threw, its failure,
     its completion: hand it to the waiting call activity and run the caller on, in the same
@@ -228,8 +232,13 @@ def notify_parent(uow: UnitOfWork, child: Live) -> None:
     parent_id, task_id = child.instance.parent_instance_id, child.instance.parent_task_id
     assert parent_id is not None and task_id is not None
     parent, _now = lock_instance(uow, parent_id)
-    if parent.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING):
-        return  # a suspended or terminated caller takes no results; it is in the history
+    failed_by_child = parent.status == InstanceStatus.ERROR and \
+        (parent.error_message or "").startswith(_failure_of(child.instance) + " ")
+    if parent.status not in (InstanceStatus.RUNNING, InstanceStatus.WAITING) \
+            and not failed_by_child:
+        # A suspended or terminated caller takes no results (it is in the history); one in
+        # error for a failed child takes them once that child runs again (it was retried).
+        return
     live = check_out(uow, parent, child.now)
     task = live.workflow.get_task_from_id(task_id)
     if task is None or task.state != SpiffState.STARTED:

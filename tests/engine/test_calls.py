@@ -15,7 +15,7 @@ from engine.parsing import read_sources
 from engine.runtime import Runtime
 from engine.services import deployment, instances, messages
 from engine.services import tasks as tasks_service
-from tests.conftest import ADMIN, FIXTURES
+from tests.conftest import ADMIN, FIXTURES, deploy_text
 
 UNITS = ["FGW", "CZJ", "RSJ"]
 
@@ -157,3 +157,50 @@ def test_a_suspended_caller_collects_finished_children_when_resumed(calls: Runti
         assert instances.get_instance(uow, parent.id).status == InstanceStatus.WAITING
     assert data["results"] == [f"{u}:意见{u}" for u in UNITS]
     assert data["echoed"]["count"] == 3
+
+
+FAILING_CALL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs_fc"
+    targetNamespace="urn:irpm:test">
+  <bpmn:process id="failing_caller" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call" calledElement="failing_callee">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+  </bpmn:process>
+  <bpmn:process id="failing_callee" isExecutable="true">
+    <bpmn:startEvent id="c_start"><bpmn:outgoing>c1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="c_divide"><bpmn:incoming>c1</bpmn:incoming>
+      <bpmn:outgoing>c2</bpmn:outgoing><bpmn:script>ratio = 1 / divisor</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="c_end"><bpmn:incoming>c2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="c1" sourceRef="c_start" targetRef="c_divide" />
+    <bpmn:sequenceFlow id="c2" sourceRef="c_divide" targetRef="c_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_failed_child_puts_its_caller_in_error_until_it_is_retried(rt: Runtime) -> None:
+    deploy_text(rt, "failing_call.bpmn", FAILING_CALL)
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, "failing_caller", None, {"divisor": 0})
+    [child] = _children(rt, caller.id)
+    with rt.uow(write=False) as uow:
+        caller = instances.get_instance(uow, caller.id)
+    assert (child.status, child.error_element) == (InstanceStatus.ERROR, "c_divide")
+    # Not "waiting": the caller says which child failed, where, and why.
+    assert (caller.status, caller.error_element) == (InstanceStatus.ERROR, "c_divide")
+    assert caller.error_message is not None
+    assert caller.error_message.startswith(
+        f"called process 'failing_callee' (instance {child.id}) failed at 'c_divide': ")
+    assert "division by zero" in caller.error_message
+    with rt.uow() as uow:
+        instances.retry_instance(uow, child.id, ADMIN, {"divisor": 4})
+    with rt.uow(write=False) as uow:
+        caller = instances.get_instance(uow, caller.id)
+        data = instances.instance_data(uow, caller.id)
+    assert (caller.status, caller.error_message) == (InstanceStatus.COMPLETED, None)
+    assert data == {"divisor": 4, "ratio": 0.25}
