@@ -78,6 +78,21 @@ def save(uow: UnitOfWork, live: Live) -> None:
     if completed or newly_failed or live.to_caller:
         live.parent_notified = completed
         notify_parent(uow, live)
+        if live.call_cancelled:
+            end_cancelled_child(uow, live)
+
+
+def end_cancelled_child(uow: UnitOfWork, child: Live) -> None:
+    """End a child whose call activity the caller's interrupting boundary event cancelled
+    (an error or escalation the child threw and runs on after): SpiffWorkflow cancels the
+    subworkflow with the call activity, so the child is cancelled and terminated."""
+    child.call_cancelled = False
+    # Saved once already in this transaction: the mirror's rows are read again, not assumed.
+    child.known_open = child.known_timers = None
+    child.workflow.cancel()
+    child.instance.status, child.instance.completed_at = InstanceStatus.TERMINATED, child.now
+    child.log(EventType.TERMINATED, data={"reason": "the calling activity was interrupted"})
+    save(uow, child)
 
 
 def _dump_or_refuse(live: Live) -> bytes | None:
@@ -118,6 +133,7 @@ def start_calls(uow: UnitOfWork, live: Live) -> None:
         calls = pending_calls(all_tasks(live.workflow)) if live.definition.has_calls else []
         if not calls or live.error is not None:
             return
+        started: list[tuple[Task, Live]] = []
         for task in calls:
             child = _start_child(uow, live, task)
             if child is None:
@@ -126,9 +142,12 @@ def start_calls(uow: UnitOfWork, live: Live) -> None:
             live.log(EventType.CHILD_STARTED, task_id=task.id, element_id=task.task_spec.name,
                      data={"instance": child.instance.id, "process": child.instance.process_id})
             hand_back(live, task, child)
+            started.append((task, child))
             if live.error is not None:
                 return
         run_engine(live)
+        for task, child in started:
+            _end_if_cancelled(uow, task, child)
 
 
 #: Rounds of "start children, run on" in one save; a loop of instant calls ends here.
@@ -246,4 +265,16 @@ def notify_parent(uow: UnitOfWork, child: Live) -> None:
     hand_back(live, task, child)
     if live.error is None:
         run_engine(live)
+    child.call_cancelled = _cancelled(task, child)
     save(uow, live)
+
+
+def _cancelled(task: Task, child: Live) -> bool:
+    """Whether the caller cancelled ``task`` (an interrupting boundary event caught what the
+    child threw) while ``child`` still runs."""
+    return task.state == SpiffState.CANCELLED and child.instance.status in ACTIVE_STATUSES
+
+
+def _end_if_cancelled(uow: UnitOfWork, task: Task, child: Live) -> None:
+    if _cancelled(task, child):
+        end_cancelled_child(uow, child)
