@@ -60,6 +60,13 @@ def _data(workflow: BpmnWorkflow) -> dict[str, Any]:
     return dict(last.data)
 
 
+def _call_data(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """At a failure, the data of the caller's call activity ``call`` (which task is the
+    "last" one differs: raw SpiffWorkflow counts the subworkflow's tasks too)."""
+    [task] = [t for t in workflow.get_tasks(spec_name="call") if t.workflow is workflow]
+    return dict(task.data)
+
+
 def run_raw(name: str) -> Outcome:
     """The model in memory, as SpiffWorkflow runs it: the callee a subworkflow."""
     parser = SpiffBpmnParser()
@@ -77,8 +84,8 @@ def run_raw(name: str) -> Outcome:
         failed = exc.task.task_spec.bpmn_id if exc.task else None
     [callee] = workflow.subprocesses.values()
     status = "error" if failed else "completed" if workflow.completed else "waiting"
-    return Outcome(status, _data(workflow), _path(workflow), _path(callee),
-                   _data(callee), failed)
+    data = _call_data(workflow) if failed else _data(workflow)
+    return Outcome(status, data, _path(workflow), _path(callee), _data(callee), failed)
 
 
 def run_irpm(rt: Runtime, name: str) -> Outcome:
@@ -95,16 +102,23 @@ def run_irpm(rt: Runtime, name: str) -> Outcome:
             tasks_service.complete_task(uow, task.id, ADMIN, WORK)
     with rt.uow(write=False) as uow:
         caller = instances.get_instance(uow, caller.id)
-        [child] = uow.session.scalars(select(ProcessInstance).where(
+        children = uow.session.scalars(select(ProcessInstance).where(
             ProcessInstance.parent_instance_id == caller.id)).all()
         now = clock_service.now(uow)
-        caller_path = _path(check_out(uow, caller, now).workflow)
-        callee = check_out(uow, child, now).workflow
-        callee_path, callee_data = _path(callee), _data(callee)
-        data = instances.instance_data(uow, caller.id)
+        caller_workflow = check_out(uow, caller, now).workflow
+        caller_path = _path(caller_workflow)
+        if caller.status == InstanceStatus.ERROR:
+            data = _call_data(caller_workflow)
+        callee_path, callee_data = [], {}  # no child: the caller lacked the callee's input
+        for child in children:
+            callee = check_out(uow, child, now).workflow
+            callee_path, callee_data = _path(callee), _data(callee)
+        if caller.status != InstanceStatus.ERROR:
+            data = instances.instance_data(uow, caller.id)
+    assert len(children) == (0 if name == "ca_io_missing_input" else 1)
     if name.startswith("ca_interrupted_"):
         # SpiffWorkflow cancels the subworkflow with the interrupted call activity.
-        assert child.status == InstanceStatus.TERMINATED
+        assert children[0].status == InstanceStatus.TERMINATED
     status = {InstanceStatus.COMPLETED: "completed", InstanceStatus.ERROR: "error"}.get(
         caller.status, "waiting")
     return Outcome(status, data, caller_path, callee_path, callee_data,
@@ -127,7 +141,8 @@ def test_the_models_cover_each_construct() -> None:
             "ca_escalation_interrupting", "ca_escalation_noninterrupting", "ca_script_failure",
             "ca_terminate", "ca_error_after_wait", "ca_escalation_after_wait",
             "ca_failure_after_wait", "ca_interrupted_while_waiting",
-            "ca_interrupted_after_wait"} <= set(CASES)
+            "ca_interrupted_after_wait", "ca_io_missing_input",
+            "ca_io_missing_output"} <= set(CASES)
     assert run_raw("ca_full_copy").data == {"a": 11, "b": 2, "c": 5}  # "gone" deleted
     assert run_raw("ca_io_spec").data == {"x": 4, "z": 9, "w": 7, "y": 8}
     assert "w" not in run_raw("ca_io_spec").callee_data
