@@ -152,3 +152,40 @@ def test_the_models_cover_each_construct() -> None:
         "handled": True, "worked": True, "after": True, "normal": True}
     failed = run_raw("ca_failure_after_wait")
     assert (failed.status, failed.error_element) == ("error", "c_broken")
+
+
+NESTED = MODELS / "nested" / "ca_nested.bpmn"
+
+
+def test_an_error_passes_through_a_caller_without_boundary_event(rt: Runtime) -> None:
+    """caller → middle → callee: the callee's error, not caught in the middle, reaches the
+    outer caller's boundary event, as SpiffWorkflow passes it from workflow to parent."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(NESTED))
+    raw = BpmnWorkflow(parser.get_spec("ca_nested"), parser.get_subprocess_specs("ca_nested"))
+    raw.do_engine_steps()
+    [work] = raw.get_tasks(state=SpiffState.READY, manual=True)
+    work.set_data(**WORK)
+    work.run()
+    raw.do_engine_steps()
+    raw_paths = {sp.spec.name: _path(sp) for sp in raw.subprocesses.values()}
+
+    with rt.uow() as uow:
+        deployment.deploy(uow, read_sources([NESTED]), deployed_by="tests")
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, "ca_nested", None, {})
+    with rt.uow(write=False) as uow:
+        [task] = [t for t in tasks_service.list_tasks(
+            uow, ADMIN, tasks_service.TaskFilter(view="all"))[0] if t.state == TaskState.OPEN]
+    with rt.uow() as uow:
+        tasks_service.complete_task(uow, task.id, ADMIN, WORK)
+    with rt.uow(write=False) as uow:
+        everyone = list(uow.session.scalars(select(ProcessInstance).order_by(
+            ProcessInstance.id)))
+        now = clock_service.now(uow)
+        paths = {i.process_id: _path(check_out(uow, i, now).workflow) for i in everyone}
+        data = instances.instance_data(uow, caller.id)
+    assert raw.completed and _data(raw) == {"handled": True}
+    assert [i.status for i in everyone] == [InstanceStatus.COMPLETED] * 3
+    assert data == _data(raw)
+    assert paths == {"ca_nested": _path(raw), **raw_paths}
