@@ -142,12 +142,15 @@ def test_the_models_cover_each_construct() -> None:
             "ca_terminate", "ca_error_after_wait", "ca_escalation_after_wait",
             "ca_failure_after_wait", "ca_interrupted_while_waiting",
             "ca_interrupted_after_wait", "ca_io_missing_input",
-            "ca_io_missing_output"} <= set(CASES)
+            "ca_io_missing_output", "ca_escalation_other_code",
+            "ca_error_catch_all"} <= set(CASES)
     assert run_raw("ca_full_copy").data == {"a": 11, "b": 2, "c": 5}  # "gone" deleted
     assert run_raw("ca_io_spec").data == {"x": 4, "z": 9, "w": 7, "y": 8}
     assert "w" not in run_raw("ca_io_spec").callee_data
     assert run_raw("ca_error_interrupting").data == {"handled": True}
     assert run_raw("ca_error_other_code").data == {"worked": True, "normal": True}
+    assert run_raw("ca_escalation_other_code").data == {"worked": True, "normal": True}
+    assert run_raw("ca_error_catch_all").data == {"handled": True}
     assert run_raw("ca_escalation_after_wait").data == {
         "handled": True, "worked": True, "after": True, "normal": True}
     failed = run_raw("ca_failure_after_wait")
