@@ -87,6 +87,12 @@ def end_cancelled_child(uow: UnitOfWork, child: Live) -> None:
     (an error or escalation the child threw and runs on after): SpiffWorkflow cancels the
     subworkflow with the call activity, so the child is cancelled and terminated."""
     child.call_cancelled = False
+    # Its own running children end with it, as SpiffWorkflow's nested subworkflows do.
+    for grandchild_id in uow.session.scalars(select(ProcessInstance.id).where(
+            ProcessInstance.parent_instance_id == child.instance.id,
+            ProcessInstance.status.in_(ACTIVE_STATUSES))).all():
+        grandchild, _now = lock_instance(uow, grandchild_id)
+        end_cancelled_child(uow, check_out(uow, grandchild, child.now))
     # Saved once already in this transaction: the mirror's rows are read again, not assumed.
     child.known_open = child.known_timers = None
     child.workflow.cancel()

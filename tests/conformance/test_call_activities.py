@@ -192,3 +192,45 @@ def test_an_error_passes_through_a_caller_without_boundary_event(rt: Runtime) ->
     assert [i.status for i in everyone] == [InstanceStatus.COMPLETED] * 3
     assert data == _data(raw)
     assert paths == {"ca_nested": _path(raw), **raw_paths}
+
+
+NESTED_INTERRUPTED = MODELS / "nested" / "ca_nested_interrupted.bpmn"
+
+
+def test_an_interrupted_call_ends_the_callee_and_what_it_calls(rt: Runtime) -> None:
+    """The middle instance throws an escalation while its own call waits: the caller's
+    interrupting boundary event ends the middle and its callee, as SpiffWorkflow cancels
+    both subworkflows."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(NESTED_INTERRUPTED))
+    name = "ca_nested_interrupted"
+    raw = BpmnWorkflow(parser.get_spec(name), parser.get_subprocess_specs(name))
+    raw.do_engine_steps()
+    [work] = [t for t in raw.get_tasks(state=SpiffState.READY, manual=True)
+              if t.task_spec.bpmn_id == "m_work"]
+    work.run()
+    raw.do_engine_steps()
+    assert raw.completed and not raw.get_tasks(state=SpiffState.READY, manual=True)
+
+    with rt.uow() as uow:
+        deployment.deploy(uow, read_sources([NESTED_INTERRUPTED]), deployed_by="tests")
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, name, None, {})
+    with rt.uow(write=False) as uow:
+        [task] = [t for t in tasks_service.list_tasks(
+            uow, ADMIN, tasks_service.TaskFilter(view="all"))[0] if t.element_id == "m_work"]
+    with rt.uow() as uow:
+        tasks_service.complete_task(uow, task.id, ADMIN, {})
+    with rt.uow(write=False) as uow:
+        everyone = list(uow.session.scalars(select(ProcessInstance).order_by(
+            ProcessInstance.id)))
+        still_open = [t for t in tasks_service.list_tasks(
+            uow, ADMIN, tasks_service.TaskFilter(view="all"))[0] if t.state == TaskState.OPEN]
+        now = clock_service.now(uow)
+        caller_path = _path(check_out(uow, everyone[0], now).workflow)
+        data = instances.instance_data(uow, caller.id)
+    assert [(i.process_id, i.status) for i in everyone] == [
+        (name, InstanceStatus.COMPLETED), ("ca_ni_middle", InstanceStatus.TERMINATED),
+        ("ca_ni_callee", InstanceStatus.TERMINATED)]
+    assert still_open == []
+    assert (caller_path, data) == (_path(raw), _data(raw))
