@@ -250,6 +250,19 @@ def _failure_of(child: ProcessInstance) -> str:
     return f"called process '{child.process_id}' (instance {child.id})"
 
 
+def failed_child(uow: UnitOfWork, caller: ProcessInstance) -> ProcessInstance | None:
+    """The child whose failure put ``caller`` in error, if that is why it is (and the child
+    is still in error): the one to retry — the caller takes its result after."""
+    if caller.status != InstanceStatus.ERROR or not caller.error_message:
+        return None
+    for child in uow.session.scalars(select(ProcessInstance).where(
+            ProcessInstance.parent_instance_id == caller.id,
+            ProcessInstance.status == InstanceStatus.ERROR)):
+        if caller.error_message.startswith(_failure_of(child) + " "):
+            return child
+    return None
+
+
 def notify_parent(uow: UnitOfWork, child: Live) -> None:
     """A child has something for its caller — errors or escalations it threw, its failure,
     its completion: hand it to the waiting call activity and run the caller on, in the same

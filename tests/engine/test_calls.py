@@ -197,6 +197,8 @@ def test_a_failed_child_puts_its_caller_in_error_until_it_is_retried(rt: Runtime
     assert caller.error_message.startswith(
         f"called process 'failing_callee' (instance {child.id}) failed at 'c_divide': ")
     assert "division by zero" in caller.error_message
+    with rt.uow() as uow, pytest.raises(InvalidState, match=f"retry instance {child.id} instead"):
+        instances.retry_instance(uow, caller.id, ADMIN)
     with rt.uow() as uow:
         instances.retry_instance(uow, child.id, ADMIN, {"divisor": 4})
     with rt.uow(write=False) as uow:
