@@ -34,7 +34,14 @@ from ..models import (
 )
 from ..serialization import STATE_FORMAT, dump_state, unstorable
 from ..variables import mirror_variables
-from .checkout import Live, check_out, load_definition, lock_instance, new_instance
+from .checkout import (
+    Live,
+    check_out,
+    load_definition,
+    lock_instance,
+    lock_instances,
+    new_instance,
+)
 from .mirror import reroute_tasks, sync_tasks, sync_timers, write_events, write_instance
 from .stepping import bound_operators, catch_pending, error_text, run_engine, set_status
 from .workflow import all_tasks, ready_human_tasks, waiting_timers
@@ -47,7 +54,9 @@ def save(uow: UnitOfWork, live: Live) -> None:
     if not terminated and live.error is None:
         catch_pending(live)
         start_calls(uow, live)
-    if instance.parent_instance_id is not None and not terminated:
+    if instance.parent_instance_id is not None and not terminated \
+            and (live.parent_notified or _caller_takes(uow, instance)):
+        # Else they stay in the state, for the caller to collect when resumed.
         live.to_caller.extend(escaped_events(live.workflow))
     state = _dump_or_refuse(live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
@@ -220,10 +229,22 @@ def hand_back(live: Live, task: Task, child: Live) -> None:
              data={"instance": child.instance.id})
 
 
-def has_finished_children(uow: UnitOfWork, instance_id: int) -> bool:
+def has_children_to_collect(uow: UnitOfWork, instance_id: int) -> bool:
+    """Whether a resumed caller may have something to collect: a child that completed, or
+    one still running (it may have thrown errors or escalations meanwhile)."""
     return uow.session.scalar(select(ProcessInstance.id).where(
         ProcessInstance.parent_instance_id == instance_id,
-        ProcessInstance.status == InstanceStatus.COMPLETED).limit(1)) is not None
+        ProcessInstance.status.in_((InstanceStatus.COMPLETED, *ACTIVE_STATUSES)))
+        .limit(1)) is not None
+
+
+def _caller_takes(uow: UnitOfWork, child: ProcessInstance) -> bool:
+    """Whether the child's caller takes what the child hands it now (``notify_parent``): a
+    suspended one collects it when resumed."""
+    row = uow.session.execute(select(ProcessInstance.status, ProcessInstance.error_message)
+                              .where(ProcessInstance.id == child.parent_instance_id)).one()
+    return row[0] in ACTIVE_STATUSES or (
+        row[0] == InstanceStatus.ERROR and (row[1] or "").startswith(_failure_of(child) + " "))
 
 
 def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
@@ -239,10 +260,38 @@ def collect_finished_children(uow: UnitOfWork, live: Live) -> None:
         ProcessInstance.status == InstanceStatus.COMPLETED)).all()
     for child in finished:
         child_live = check_out(uow, child, live.now)
+        child_live.to_caller = escaped_events(child_live.workflow)
         hand_back(live, waiting[child.id], child_live)
         uow.runtime.workflows.checkin(child.id, child.revision, child_live.workflow)
-    if finished:
+    thrown = _collect_thrown(uow, live, waiting)
+    if finished or thrown:
         run_engine(live)
+    for task, child_live in thrown:
+        _end_if_cancelled(uow, task, child_live)
+
+
+def _collect_thrown(uow: UnitOfWork, live: Live, waiting: dict[int, Task]
+                    ) -> list[tuple[Task, Live]]:
+    """Hand the caller the errors and escalations its running children threw while it was
+    suspended (kept in their states), and save those children without them."""
+    thrown = []
+    running = uow.session.scalars(select(ProcessInstance.id).where(
+        ProcessInstance.id.in_(list(waiting)),
+        ProcessInstance.status.in_(ACTIVE_STATUSES))).all()
+    # Caller before child is the reverse of the usual lock order: a child busy in a step
+    # of its own is skipped (PostgreSQL), not waited for — it hands over by itself.
+    for child in lock_instances(uow, list(running)):
+        child_id = child.id
+        child_live = check_out(uow, child, live.now)
+        child_live.to_caller = escaped_events(child_live.workflow)
+        if not child_live.to_caller:
+            uow.runtime.workflows.checkin(child.id, child.revision, child_live.workflow)
+            continue
+        hand_back(live, waiting[child_id], child_live)
+        child_live.parent_notified = True  # the caller is right here
+        save(uow, child_live)
+        thrown.append((waiting[child_id], child_live))
+    return thrown
 
 
 def _failure_of(child: ProcessInstance) -> str:

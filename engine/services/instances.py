@@ -24,7 +24,7 @@ from ..execution.mirror import write_events, write_instance
 from ..execution.saving import (
     collect_finished_children,
     failed_child,
-    has_finished_children,
+    has_children_to_collect,
     save,
 )
 from ..execution.stepping import run_engine
@@ -112,8 +112,9 @@ def resume_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
     resumed = _set_lifecycle(uow, instance, now, actor, EventType.RESUMED, reason,
                              status=instance.suspended_from or InstanceStatus.WAITING,
                              suspended_from=None, commit=False)
-    if resumed.status in ACTIVE_STATUSES and has_finished_children(uow, resumed.id):
-        # Children that completed while this instance was suspended hand over now.
+    if resumed.status in ACTIVE_STATUSES and has_children_to_collect(uow, resumed.id):
+        # Children that completed, or threw errors or escalations, while this instance was
+        # suspended hand over now.
         live = check_out(uow, resumed, now)
         collect_finished_children(uow, live)
         save(uow, live)

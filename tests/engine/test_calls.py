@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -206,3 +207,41 @@ def test_a_failed_child_puts_its_caller_in_error_until_it_is_retried(rt: Runtime
         data = instances.instance_data(uow, caller.id)
     assert (caller.status, caller.error_message) == (InstanceStatus.COMPLETED, None)
     assert data == {"divisor": 4, "ratio": 0.25}
+
+
+CONFORMANCE_CALLS = Path(__file__).parents[1] / "conformance" / "models" / "calls"
+
+
+@pytest.mark.parametrize(("model", "child_status", "data"), [
+    # The child completes while the caller is suspended: its escalation (non-interrupting)
+    # and its result are both collected on resume.
+    ("ca_escalation_after_wait", InstanceStatus.COMPLETED,
+     {"handled": True, "worked": True, "after": True, "normal": True}),
+    # The child runs on: its escalation (interrupting) waits in its state for the resume,
+    # which cancels the call and so ends the child.
+    ("ca_interrupted_after_wait", InstanceStatus.TERMINATED, {"handled": True}),
+])
+def test_a_suspended_caller_collects_what_its_child_threw_when_resumed(
+        rt: Runtime, model: str, child_status: InstanceStatus, data: dict[str, Any]) -> None:
+    with rt.uow() as uow:
+        deployment.deploy(uow, read_sources([CONFORMANCE_CALLS / f"{model}.bpmn"]),
+                          deployed_by="tests")
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, model, None, {})
+    [child] = _children(rt, caller.id)
+    with rt.uow() as uow:
+        instances.suspend_instance(uow, caller.id, ADMIN, "核查")
+    with rt.uow(write=False) as uow:
+        [task] = [t for t in tasks_service.list_tasks(
+            uow, ADMIN, tasks_service.TaskFilter(view="all"))[0] if t.instance_id == child.id]
+    with rt.uow() as uow:
+        tasks_service.complete_task(uow, task.id, ADMIN, {"worked": True})
+    with rt.uow(write=False) as uow:
+        assert instances.get_instance(uow, caller.id).status == InstanceStatus.SUSPENDED
+        assert "handled" not in instances.instance_data(uow, caller.id)
+    with rt.uow() as uow:
+        instances.resume_instance(uow, caller.id, ADMIN)
+    with rt.uow(write=False) as uow:
+        assert instances.get_instance(uow, caller.id).status == InstanceStatus.COMPLETED
+        assert instances.instance_data(uow, caller.id) == data
+        assert instances.get_instance(uow, child.id).status == child_status
