@@ -245,3 +245,23 @@ def test_a_suspended_caller_collects_what_its_child_threw_when_resumed(
         assert instances.get_instance(uow, caller.id).status == InstanceStatus.COMPLETED
         assert instances.instance_data(uow, caller.id) == data
         assert instances.get_instance(uow, child.id).status == child_status
+
+
+def test_a_missing_data_input_fails_the_call_until_retried_with_it(rt: Runtime) -> None:
+    with rt.uow() as uow:
+        deployment.deploy(uow, read_sources([CONFORMANCE_CALLS / "ca_io_missing_input.bpmn"]),
+                          deployed_by="tests")
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, "ca_io_missing_input", None, {})
+    with rt.uow(write=False) as uow:
+        caller = instances.get_instance(uow, caller.id)
+    assert (caller.status, caller.error_element) == (InstanceStatus.ERROR, "call")
+    assert "missing a required Data Input" in (caller.error_message or "")
+    assert _children(rt, caller.id) == []  # no child started without its input
+    with rt.uow() as uow:
+        instances.retry_instance(uow, caller.id, ADMIN, {"x": 4})
+    with rt.uow(write=False) as uow:
+        assert instances.get_instance(uow, caller.id).status == InstanceStatus.COMPLETED
+        data = instances.instance_data(uow, caller.id)
+    # Only the declared output came back (the callee's own "z" stayed there).
+    assert data == {"x_wrong": 4, "z": 9, "w": 7, "x": 4, "y": 8}
