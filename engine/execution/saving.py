@@ -1,7 +1,10 @@
 """Saving a step — ``save`` — and the call activities that chain saves across instances:
 saving a caller starts the child instances its call activities asked for (each run and saved
-at once), and saving a completed child hands its result to the waiting caller, which runs on
-and is saved in turn; results a suspended caller could not take are collected later.
+at once), and saving a child hands the waiting caller what it has for it — the errors and
+escalations it threw and did not catch (for the call activity's boundary events), its
+failure (the caller in error), its result once completed — and the caller runs on and is
+saved in turn (a call an interrupting boundary event cancelled ends the child); what a
+suspended caller could not take is collected when it is resumed.
 
 ``save`` and the call activities recurse into each other, so they share this module; it sits
 on top of the rest (``checkout``, ``stepping``, ``mirror``, ``workflow``), which never import
