@@ -5,7 +5,9 @@ that calls one unit cycle per unit, which calls one post cycle per post, that wo
 the whole city one instance: every task of every post would lock, load and rewrite the same
 row. Like Camunda, IRPM runs each call as a separate process instance with a link to its
 caller; the calling task waits (STARTED) until the child completes and then receives the
-child's output data.
+child's output data. What crosses between them follows SpiffWorkflow's ``CallActivity``:
+data in and out through the callee's ioSpecification, else a full copy each way;
+errors and escalations the callee does not catch go to the caller's boundary events.
 
 The spec below only records that a child is wanted; ``engine.execution.saving`` starts it in the
 same transaction and hands the result back when the child completes.
@@ -16,8 +18,16 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any, ClassVar
 
+from SpiffWorkflow.bpmn.exceptions import WorkflowDataException
 from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    EscalationEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import CallActivityParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -41,23 +51,72 @@ class DetachedCallActivity(CallActivity):
             my_task._set_state(TaskState.STARTED)
         return False
 
-    def child_input(self, my_task: Task) -> dict[str, Any]:
-        """The data the child starts with: the declared data inputs, else all task data."""
-        io = getattr(self, "io_specification", None)
+    def child_input(self, my_task: Task, callee: BpmnProcessSpec) -> dict[str, Any]:
+        """The data the child starts with, by SpiffWorkflow's ``CallActivity.copy_data``:
+        the callee process's declared data inputs, else all the caller's task data.
+
+        Raises ``WorkflowDataException`` (on the caller's task) for a missing input, as
+        SpiffWorkflow does.
+        """
+        io = callee.io_specification
         if io is None or not io.data_inputs:
             return deepcopy(dict(my_task.data))
-        return {var.bpmn_id: deepcopy(var.get(my_task)) for var in io.data_inputs}
+        data: dict[str, Any] = {}
+        for var in io.data_inputs:
+            if not var.exists(my_task):
+                raise WorkflowDataException(
+                    "You are missing a required Data Input for a call activity.",
+                    task=my_task, data_input=var)
+            data[var.bpmn_id] = deepcopy(var.get(my_task))
+        return data
 
-    def receive_result(self, my_task: Task, child_data: dict[str, Any]) -> None:
-        """Take the child's final data (its declared outputs, else all of it) and go on."""
-        io = getattr(self, "io_specification", None)
+    def receive_result(self, my_task: Task, child: BpmnWorkflow) -> None:
+        """Take the child's final data and go on, by SpiffWorkflow's
+        ``CallActivity.update_data``: without declared data outputs the caller's task data
+        *becomes* the child's (so a variable the child deleted is gone from the caller too);
+        with them, only those are taken from the child's end, and a missing one raises
+        ``WorkflowDataException``."""
+        io = child.spec.io_specification
         if io is None or not io.data_outputs:
-            my_task.data.update(deepcopy(child_data))
+            last = child.last_task or child.task_tree
+            my_task.data = deepcopy(dict(last.data))
         else:
+            end = child.get_next_task(child.task_tree, skip_subprocesses=True, spec_name="End")
+            source = end.data if end is not None else {}
             for var in io.data_outputs:
-                my_task.data[var.bpmn_id] = deepcopy(child_data.get(var.bpmn_id))
+                if var.bpmn_id not in source:
+                    raise WorkflowDataException(
+                        "The Data Output was not available in the subprocess output.",
+                        task=my_task, data_output=var)
+                my_task.data[var.bpmn_id] = deepcopy(source[var.bpmn_id])
         my_task._set_internal_data(**{DONE: True})
         self._update(my_task)
+
+
+#: The events a callee throws that SpiffWorkflow passes up to its caller's workflow.
+CALLER_EVENTS = (ErrorEventDefinition, EscalationEventDefinition)
+
+
+def escaped_events(child: BpmnWorkflow) -> list[BpmnEvent]:
+    """Take the errors and escalations nothing in ``child`` caught out of it.
+
+    SpiffWorkflow throws an uncaught event to the enclosing workflow (``EventManager.catch``
+    moves its target to ``parent_workflow``); a child instance is a workflow of its own, so
+    such events end in its ``bpmn_events`` instead, from where they go to the caller.
+    """
+    taken = [e for e in child.bpmn_events if isinstance(e.event_definition, CALLER_EVENTS)]
+    child.bpmn_events = [e for e in child.bpmn_events if e not in taken]
+    return taken
+
+
+def deliver_to_caller(call_task: Task, events: list[BpmnEvent]) -> None:
+    """Throw ``events`` from the callee into the workflow holding ``call_task``, where its
+    boundary events catch them (matched by code, as SpiffWorkflow matches them); one not
+    caught there goes on up as SpiffWorkflow sends it, ending in the caller's own
+    ``bpmn_events`` (and so to the caller's caller)."""
+    for event in events:
+        call_task.workflow.top_workflow.catch(BpmnEvent(
+            event.event_definition, payload=event.payload, target=call_task.workflow))
 
 
 def pending_calls(tasks: list[Task]) -> list[Task]:

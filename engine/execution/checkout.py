@@ -66,6 +66,12 @@ class Live:
     #: Why the open tasks' candidates must be resolved again from the data at ``save``
     #: (``amend``: the data lanes resolve from changed), or None.
     reroute: str | None = None
+    #: The errors and escalations this (child) instance threw that nothing in it caught,
+    #: on their way to its caller (``calls.escaped_events``).
+    to_caller: list[Any] = field(default_factory=list)
+    #: Set on a (child) instance whose call activity an interrupting boundary event of the
+    #: caller cancelled meanwhile: it must end, as SpiffWorkflow cancels the subworkflow.
+    call_cancelled: bool = False
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:

@@ -45,7 +45,7 @@ def run_human_task(live: Live, task: Task, data: dict[str, Any]) -> None:
         try:
             task.run()
         except WorkflowTaskException as exc:
-            live.error = (_error_text(exc), task.task_spec.name)
+            live.error = (error_text(exc), task.task_spec.name)
             _log_fired_timers(live, before, live.now)
             return
     run_engine(live, timers_before=before)
@@ -73,9 +73,9 @@ def run_engine(live: Live, *, timers_at: datetime | None = None,
         with bind_clock(FrozenClock(at)), bound_operators(live):
             live.workflow.do_engine_steps()
     except WorkflowTaskException as exc:
-        live.error = (_error_text(exc), exc.task.task_spec.name if exc.task else None)
+        live.error = (error_text(exc), exc.task.task_spec.name if exc.task else None)
     except SpiffWorkflowException as exc:
-        live.error = (_error_text(exc), None)
+        live.error = (error_text(exc), None)
     return _log_fired_timers(live, before, at + TIMER_TOLERANCE)
 
 
@@ -157,7 +157,7 @@ def _log_fired_timers(live: Live, before: dict[uuid.UUID, tuple[Task, datetime, 
     return fired
 
 
-def _error_text(exc: Exception) -> str:
+def error_text(exc: Exception) -> str:
     text = str(exc)
     notes = getattr(exc, "notes", None) or getattr(exc, "__notes__", None)
     if notes:

@@ -21,7 +21,12 @@ from ..execution.checkout import (
     new_instance,
 )
 from ..execution.mirror import write_events, write_instance
-from ..execution.saving import collect_finished_children, has_finished_children, save
+from ..execution.saving import (
+    collect_finished_children,
+    failed_child,
+    has_children_to_collect,
+    save,
+)
 from ..execution.stepping import run_engine
 from ..execution.unreadable import retire_unreadable
 from ..forms import validate_task_data
@@ -107,8 +112,9 @@ def resume_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
     resumed = _set_lifecycle(uow, instance, now, actor, EventType.RESUMED, reason,
                              status=instance.suspended_from or InstanceStatus.WAITING,
                              suspended_from=None, commit=False)
-    if resumed.status in ACTIVE_STATUSES and has_finished_children(uow, resumed.id):
-        # Children that completed while this instance was suspended hand over now.
+    if resumed.status in ACTIVE_STATUSES and has_children_to_collect(uow, resumed.id):
+        # Children that completed, or threw errors or escalations, while this instance was
+        # suspended hand over now.
         live = check_out(uow, resumed, now)
         collect_finished_children(uow, live)
         save(uow, live)
@@ -179,6 +185,13 @@ def retry_instance(uow: UnitOfWork, instance_id: int, actor: Actor,
     """Run the failed step again, optionally after merging corrected ``data`` into it."""
     instance, now = lock_instance(uow, instance_id)
     _require(instance, (InstanceStatus.ERROR,), "retry")
+    child = failed_child(uow, instance)
+    if child is not None:
+        # Retrying the caller would only clear its error while the child stays broken.
+        raise InvalidState(f"cannot retry process instance {instance.id}: it waits for "
+                           f"instance {child.id} ({child.process_id}), which failed; retry "
+                           f"instance {child.id} instead, and this one goes on when it "
+                           "completes")
     rt = uow.runtime
     patch = validate_task_data(data, None, max_bytes=rt.settings.max_task_data_bytes)
     live = check_out(uow, instance, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from engine.parsing import read_sources
 from engine.runtime import Runtime
 from engine.services import deployment, instances, messages
 from engine.services import tasks as tasks_service
-from tests.conftest import ADMIN, FIXTURES
+from tests.conftest import ADMIN, FIXTURES, deploy_text
 
 UNITS = ["FGW", "CZJ", "RSJ"]
 
@@ -157,3 +158,110 @@ def test_a_suspended_caller_collects_finished_children_when_resumed(calls: Runti
         assert instances.get_instance(uow, parent.id).status == InstanceStatus.WAITING
     assert data["results"] == [f"{u}:意见{u}" for u in UNITS]
     assert data["echoed"]["count"] == 3
+
+
+FAILING_CALL = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="defs_fc"
+    targetNamespace="urn:irpm:test">
+  <bpmn:process id="failing_caller" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:callActivity id="call" calledElement="failing_callee">
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:callActivity>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="call" />
+    <bpmn:sequenceFlow id="f2" sourceRef="call" targetRef="end" />
+  </bpmn:process>
+  <bpmn:process id="failing_callee" isExecutable="true">
+    <bpmn:startEvent id="c_start"><bpmn:outgoing>c1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="c_divide"><bpmn:incoming>c1</bpmn:incoming>
+      <bpmn:outgoing>c2</bpmn:outgoing><bpmn:script>ratio = 1 / divisor</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:endEvent id="c_end"><bpmn:incoming>c2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="c1" sourceRef="c_start" targetRef="c_divide" />
+    <bpmn:sequenceFlow id="c2" sourceRef="c_divide" targetRef="c_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_failed_child_puts_its_caller_in_error_until_it_is_retried(rt: Runtime) -> None:
+    deploy_text(rt, "failing_call.bpmn", FAILING_CALL)
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, "failing_caller", None, {"divisor": 0})
+    [child] = _children(rt, caller.id)
+    with rt.uow(write=False) as uow:
+        caller = instances.get_instance(uow, caller.id)
+    assert (child.status, child.error_element) == (InstanceStatus.ERROR, "c_divide")
+    # Not "waiting": the caller says which child failed, where, and why.
+    assert (caller.status, caller.error_element) == (InstanceStatus.ERROR, "c_divide")
+    assert caller.error_message is not None
+    assert caller.error_message.startswith(
+        f"called process 'failing_callee' (instance {child.id}) failed at 'c_divide': ")
+    assert "division by zero" in caller.error_message
+    with rt.uow() as uow, pytest.raises(InvalidState, match=f"retry instance {child.id} instead"):
+        instances.retry_instance(uow, caller.id, ADMIN)
+    with rt.uow() as uow:
+        instances.retry_instance(uow, child.id, ADMIN, {"divisor": 4})
+    with rt.uow(write=False) as uow:
+        caller = instances.get_instance(uow, caller.id)
+        data = instances.instance_data(uow, caller.id)
+    assert (caller.status, caller.error_message) == (InstanceStatus.COMPLETED, None)
+    assert data == {"divisor": 4, "ratio": 0.25}
+
+
+CONFORMANCE_CALLS = Path(__file__).parents[1] / "conformance" / "models" / "calls"
+
+
+@pytest.mark.parametrize(("model", "child_status", "data"), [
+    # The child completes while the caller is suspended: its escalation (non-interrupting)
+    # and its result are both collected on resume.
+    ("ca_escalation_after_wait", InstanceStatus.COMPLETED,
+     {"handled": True, "worked": True, "after": True, "normal": True}),
+    # The child runs on: its escalation (interrupting) waits in its state for the resume,
+    # which cancels the call and so ends the child.
+    ("ca_interrupted_after_wait", InstanceStatus.TERMINATED, {"handled": True}),
+])
+def test_a_suspended_caller_collects_what_its_child_threw_when_resumed(
+        rt: Runtime, model: str, child_status: InstanceStatus, data: dict[str, Any]) -> None:
+    with rt.uow() as uow:
+        deployment.deploy(uow, read_sources([CONFORMANCE_CALLS / f"{model}.bpmn"]),
+                          deployed_by="tests")
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, model, None, {})
+    [child] = _children(rt, caller.id)
+    with rt.uow() as uow:
+        instances.suspend_instance(uow, caller.id, ADMIN, "核查")
+    with rt.uow(write=False) as uow:
+        [task] = [t for t in tasks_service.list_tasks(
+            uow, ADMIN, tasks_service.TaskFilter(view="all"))[0] if t.instance_id == child.id]
+    with rt.uow() as uow:
+        tasks_service.complete_task(uow, task.id, ADMIN, {"worked": True})
+    with rt.uow(write=False) as uow:
+        assert instances.get_instance(uow, caller.id).status == InstanceStatus.SUSPENDED
+        assert "handled" not in instances.instance_data(uow, caller.id)
+    with rt.uow() as uow:
+        instances.resume_instance(uow, caller.id, ADMIN)
+    with rt.uow(write=False) as uow:
+        assert instances.get_instance(uow, caller.id).status == InstanceStatus.COMPLETED
+        assert instances.instance_data(uow, caller.id) == data
+        assert instances.get_instance(uow, child.id).status == child_status
+
+
+def test_a_missing_data_input_fails_the_call_until_retried_with_it(rt: Runtime) -> None:
+    with rt.uow() as uow:
+        deployment.deploy(uow, read_sources([CONFORMANCE_CALLS / "ca_io_missing_input.bpmn"]),
+                          deployed_by="tests")
+    with rt.uow() as uow:
+        caller = instances.start_instance(uow, "ca_io_missing_input", None, {})
+    with rt.uow(write=False) as uow:
+        caller = instances.get_instance(uow, caller.id)
+    assert (caller.status, caller.error_element) == (InstanceStatus.ERROR, "call")
+    assert "missing a required Data Input" in (caller.error_message or "")
+    assert _children(rt, caller.id) == []  # no child started without its input
+    with rt.uow() as uow:
+        instances.retry_instance(uow, caller.id, ADMIN, {"x": 4})
+    with rt.uow(write=False) as uow:
+        assert instances.get_instance(uow, caller.id).status == InstanceStatus.COMPLETED
+        data = instances.instance_data(uow, caller.id)
+    # Only the declared output came back (the callee's own "z" stayed there).
+    assert data == {"x_wrong": 4, "z": 9, "w": 7, "x": 4, "y": 8}
