@@ -432,7 +432,7 @@ def test_the_sandboxs_import_hook_is_out_of_scripts_reach(script: str) -> None:
 
 
 def test_the_import_hook_hands_out_only_the_lazy_stdlib_modules() -> None:
-    from engine.scripting import _lazy_import  # the hook itself, as C code calls it
+    from engine.script_policy import _lazy_import  # the hook itself, as C code calls it
 
     assert _lazy_import("_strptime").__name__ == "_strptime"
     for name, level in [("os", 0), ("sys", 0), ("subprocess", 0), ("_strptime", 1),
