@@ -205,6 +205,11 @@ class _Stubs:
                                                 "published_at": c.now.isoformat()},
             "register.archive": lambda c: {**self.levels(c), "risk_points": self.ids(1)},
             "register.add_measures": lambda c: self.ids(len(c.params["measures"])),
+            # The benchmark's posts find no problems: no disposal starts, none to count.
+            "disposal.start": lambda c: {"disposal_instance": self.ids(1)[0],
+                                         "disposal_key": "disposal:bench"},
+            "register.disposal_outcomes": lambda c: {"total": 0, "open": 0, "corrected": 0,
+                                                     "accountability": 0},
         }
 
 
