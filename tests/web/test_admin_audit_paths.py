@@ -31,6 +31,7 @@ from engine.parsing import Source
 from engine.programme.models import Account
 from engine.programme.services import organisation
 from engine.services import clock, deployment, instance_admin, instances
+from tests.conftest import FIXTURES
 from tests.inbox_org import INBOX_CYCLE, PASSWORD
 from web.api.instance_admin import OPERATIONS
 from web.cli import main
@@ -41,25 +42,9 @@ from .conftest import Org
 ADMIN, COMMISSION, STAFF, COLLEAGUE = "admin", "jiwei", "czj-0011", "czj-0012"
 POST = "CZJ-BGS-02"
 WHY = "依规处理(工单 13)"
+#: A script that needs ``x`` (so an instance started without it fails), then a user task.
+NEEDS_X = FIXTURES / "needs_x.bpmn"
 
-NEEDS_X = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
-                  targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="needs_x" name="Needs x" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="compute" name="Compute">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>y = x + 1</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:userTask id="check" name="Check"><bpmn:incoming>f2</bpmn:incoming>
-      <bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute" />
-    <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="check" />
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
 
 
 # ----------------------------------------------------------------------------- the world
@@ -80,7 +65,8 @@ def suspended(org: Org) -> int:
 def failed(org: Org) -> int:
     """An instance of ``needs_x`` whose script failed: ``x`` is missing."""
     with org.rt.uow() as uow:
-        deployment.deploy(uow, [Source("needs_x.bpmn", NEEDS_X.encode())], deployed_by="tests")
+        deployment.deploy(uow, [Source("needs_x.bpmn", NEEDS_X.read_bytes())],
+                          deployed_by="tests")
     with org.rt.uow() as uow:
         instance = instances.start_instance(uow, "needs_x", "k", {},
                                             actor=organisation.actor_for(uow, ADMIN))

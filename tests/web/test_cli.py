@@ -37,24 +37,6 @@ NONE_FOUND = {"risks": []}
 #: The reason every administrative command needs (moving the clock, steering an instance).
 WHY = ("--reason", "预演")
 
-RETRY_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d"
-                  targetNamespace="http://bpmn.io/schema/bpmn">
-  <bpmn:process id="needs_x" name="Needs x" isExecutable="true">
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:scriptTask id="compute" name="Compute">
-      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
-      <bpmn:script>y = x + 1</bpmn:script>
-    </bpmn:scriptTask>
-    <bpmn:userTask id="check" name="Check"><bpmn:incoming>f2</bpmn:incoming>
-      <bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
-    <bpmn:endEvent id="end"><bpmn:incoming>f3</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="compute" />
-    <bpmn:sequenceFlow id="f2" sourceRef="compute" targetRef="check" />
-    <bpmn:sequenceFlow id="f3" sourceRef="check" targetRef="end" />
-  </bpmn:process>
-</bpmn:definitions>
-"""
 
 
 class Irpm:
@@ -333,10 +315,8 @@ def test_suspend_resume_terminate_and_events(deployed_cli: Irpm) -> None:
     assert "process instance 999 does not exist" in deployed_cli.fails("events", 999)
 
 
-def test_retry_runs_the_failed_step_with_corrected_data(irpm: Irpm, tmp_path: Path) -> None:
-    path = tmp_path / "needs_x.bpmn"
-    path.write_text(RETRY_BPMN, encoding="utf-8")
-    irpm("deploy", path)
+def test_retry_runs_the_failed_step_with_corrected_data(irpm: Irpm) -> None:
+    irpm("deploy", FIXTURES / "needs_x.bpmn")  # a script that needs x, then a user task
     failed = irpm.json("start", "needs_x", "--key", "k")["instance"]
     assert failed["status"] == "error" and failed["error_element"] == "compute"
     assert irpm.json("instances", "--status", "error")[0]["id"] == failed["id"]
