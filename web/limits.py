@@ -94,9 +94,9 @@ def limit_request() -> None:
 
 
 def size_text(size: int) -> str:
-    """``65536`` → ``64 KB``."""
+    """``65536`` → ``64 KB``, ``1572864`` → ``1.5 MB``: request limits and evidence files."""
     if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.0f} MB"
+        return f"{size / 1024 / 1024:.1f}".removesuffix(".0") + " MB"
     if size >= 1024:
         return f"{size / 1024:.0f} KB"
     return f"{size} B"

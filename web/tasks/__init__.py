@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask
 
 from ..labels import TABLES as LABELS
-from . import uploads
+from ..limits import size_text
 from .labels import TABLES
 
 bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="templates")
@@ -24,7 +24,7 @@ bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="template
 def init_app(app: Flask) -> None:
     from . import views  # noqa: F401  (register the routes on bp)
 
-    app.jinja_env.filters.setdefault("filesize", uploads.size_text)
+    app.jinja_env.filters.setdefault("filesize", size_text)
     for name, table in TABLES.items():
         LABELS.setdefault(name, table)
     app.register_blueprint(bp)

@@ -17,6 +17,8 @@ from werkzeug.datastructures import FileStorage
 
 from engine.errors import ValidationFailed
 
+from ..limits import size_text
+
 #: Room for the form's other fields next to the file.
 FORM_ROOM = 1024 * 1024
 
@@ -36,14 +38,6 @@ def request_limit() -> int:
 def read(upload: FileStorage) -> bytes:
     """The file's bytes, at most one past the limit (the service refuses that)."""
     return upload.stream.read(max_bytes() + 1)
-
-
-def size_text(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / 1024 / 1024:.1f} MB"
-    if size >= 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size} B"
 
 
 def too_large() -> str:

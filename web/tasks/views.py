@@ -32,6 +32,7 @@ from engine.errors import IrpmError, ValidationFailed
 from engine.services import diagrams, drafts, evidence, instances, tasks
 
 from ..errors import describe
+from ..limits import size_text
 from ..runtime import runtime
 from . import bp, form_values, page, schema_form, uploads
 from .form_state import FormState
@@ -41,7 +42,7 @@ def _render(p: page.TaskPage, state: FormState, status: int = 200,
             upload_error: str | None = None) -> Any:
     return render_template("tasks/show.html", p=p, task=p.task, instance=p.instance,
                            state=state, upload_error=upload_error,
-                           max_evidence=uploads.size_text(uploads.max_bytes()),
+                           max_evidence=size_text(uploads.max_bytes()),
                            max_evidence_bytes=uploads.max_bytes(),
                            dom_id=schema_form.dom_id), status
 
