@@ -22,6 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 from . import BackupRefused
 
@@ -123,12 +124,20 @@ def is_digest(name: str) -> bool:
 
 
 def digest_of(path: Path) -> FileEntry:
+    with path.open("rb") as source:
+        return _hashed_copy(source, None)
+
+
+def _hashed_copy(source: IO[bytes], out: IO[bytes] | None) -> FileEntry:
+    """Read ``source`` to its end in chunks (writing each to ``out``, if given): its SHA-256
+    and size, without holding a whole file in memory."""
     sha = hashlib.sha256()
     size = 0
-    with path.open("rb") as source:
-        while chunk := source.read(_CHUNK):
-            sha.update(chunk)
-            size += len(chunk)
+    while chunk := source.read(_CHUNK):
+        sha.update(chunk)
+        size += len(chunk)
+        if out is not None:
+            out.write(chunk)
     return FileEntry(sha.hexdigest(), size)
 
 
@@ -226,14 +235,8 @@ def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo, target: Path) -> Fil
     stream = tar.extractfile(member)
     assert stream is not None  # a regular file
     target.parent.mkdir(parents=True, exist_ok=True)
-    sha = hashlib.sha256()
-    size = 0
     with target.open("wb") as out:
-        while chunk := stream.read(_CHUNK):
-            sha.update(chunk)
-            size += len(chunk)
-            out.write(chunk)
-    return FileEntry(sha.hexdigest(), size)
+        return _hashed_copy(stream, out)
 
 
 def evidence_members(store: Path, digests: Iterable[str]) -> dict[str, Path]:
