@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 from engine.parsing import read_sources
 from engine.programme.services import organisation
 from engine.services import deployment, instances
+from engine.services.design_lint import validation
 from tests.conftest import FIXTURES
 
 from .conftest import AuthActions, Org
@@ -140,3 +142,24 @@ def test_the_command_line_keeps_the_same_rule(database_url: str, org: Org,
                            "--data", "{}").stdout)
     assert done["instance"]["status"] == "completed"
     assert org.task(sign_off).completed_by == "admin"
+
+
+def test_irpm_deploy_takes_it_with_a_warning_the_designer_refuses_it(
+        database_url: str, org: Org, tmp_path: Path) -> None:
+    """Deploy runs no lint (it deploys what SpiffWorkflow runs); it warns of each such task,
+    naming it and the fix. The designer's validation refuses the same file."""
+    result = Irpm(database_url)("deploy", FIXTURES / "laneless.bpmn", "--by", "tests")
+    assert "laneless" in result.stdout
+    assert result.stderr.splitlines() == [
+        "warning: laneless.bpmn: user task 'Sign off' is in no lane and names no candidate "
+        "users or groups, so only administrators could take it: move it into the lane of the "
+        "role that does it (deployed: at run time only administrators may take it)"]
+    with org.rt.uow(write=False) as uow:
+        problems, _ = validation.validate_sources(uow, read_sources([FIXTURES / "laneless.bpmn"]))
+    assert [(p.rule, p.element) for p in problems] == [("user_task_lane", "sign_off")]
+    lanes = tmp_path / "lanes.bpmn"  # the same with sign_off in the lane: no warning
+    lanes.write_text((FIXTURES / "laneless.bpmn").read_text(encoding="utf-8").replace(
+        "<bpmn:flowNodeRef>prepare</bpmn:flowNodeRef>",
+        "<bpmn:flowNodeRef>prepare</bpmn:flowNodeRef><bpmn:flowNodeRef>sign_off"
+        "</bpmn:flowNodeRef>"), encoding="utf-8")
+    assert Irpm(database_url)("deploy", lanes, "--by", "tests").stderr == ""
