@@ -51,13 +51,9 @@ from ..actors import Actor
 from ..errors import Conflict, Forbidden, TaskAlreadyCompleted
 from ..models import CandidateKind, HumanTask, TaskCandidate, TaskState
 
-__all__ = ["ADMINISTRATORS", "CITY_OVERSIGHT", "candidate_clause", "candidate_params",
-           "candidate_task_ids", "excluded_clause", "exclusion_refusal", "is_candidate",
-           "is_excluded", "may_take", "may_view", "may_work", "may_work_on",
-           "not_candidate_refusal", "require_workable"]
-
-#: Who an administrators' task belongs to, as task lists and the API name it.
-ADMINISTRATORS = "administrators"
+__all__ = ["CITY_OVERSIGHT", "candidate_clause", "candidate_params", "candidate_task_ids",
+           "excluded_clause", "exclusion_refusal", "is_candidate", "is_excluded", "may_take",
+           "may_view", "may_work", "may_work_on", "not_candidate_refusal", "require_workable"]
 
 # ------------------------------------------------------------------------------ candidate
 
