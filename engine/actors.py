@@ -24,8 +24,8 @@ class Actor:
         return cls(SYSTEM, frozenset(), is_admin=True)
 
     def may_claim(self, candidate_users: list[str], candidate_groups: list[str]) -> bool:
+        """Named by the candidates, or an administrator — who alone may take a task with no
+        candidates (``engine.services.task_access``, which the services ask)."""
         if self.is_admin or self.user in candidate_users:
             return True
-        if not candidate_users and not candidate_groups:
-            return True  # an unrestricted task: anyone may take it
         return not self.groups.isdisjoint(candidate_groups)

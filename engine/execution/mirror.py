@@ -158,8 +158,10 @@ def _candidate_rows(task_id: uuid.UUID, found: Assigned) -> list[dict[str, Any]]
     return rows
 
 
-def _open_to_all(found: Assigned) -> bool:
-    return not (found.candidates.users or found.candidates.groups or found.administrators)
+def _administrators_only(found: Assigned) -> bool:
+    """No candidates — none named, or 回避 took them all: an administrators' task (its
+    column is still called ``open_to_all``; ``engine.services.task_access``)."""
+    return not (found.candidates.users or found.candidates.groups)
 
 
 def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
@@ -172,7 +174,7 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
             "element_id": element_id, "name": element.get("name") or element_id,
             "lane": element.get("lane"), "state": TaskState.OPEN, "created_at": live.now,
             "due_at": due, "assignee": None, **org_codes(task.data),
-            "open_to_all": _open_to_all(found),
+            "open_to_all": _administrators_only(found),
         })
         candidate_rows += _candidate_rows(task.id, found)
         live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
@@ -210,7 +212,7 @@ def reroute_tasks(uow: UnitOfWork, live: Live, tasks: list[Task], reason: str) -
         if rows:
             connection.execute(_INSERT_CANDIDATE, rows)
         connection.execute(update(_TASK).where(_TASK.c.id == task.id).values(
-            assignee=None, claimed_at=None, open_to_all=_open_to_all(found),
+            assignee=None, claimed_at=None, open_to_all=_administrators_only(found),
             **org_codes(task.data)))
         before = sorted(name for kind, name in current[task.id]
                         if kind in (CandidateKind.USER, CandidateKind.GROUP))

@@ -38,8 +38,8 @@ class HumanTask(Base):
         Index("ix_task_state_unit", "state", "unit_code", "due_at"),
         Index("ix_task_completed_by", "completed_by", "completed_at"),
         Index("ix_task_post_code", "post_code"),
-        # Partial: only the few tasks without candidates are in it, so a planner that has
-        # statistics (ANALYZE) still sees the lookup as the cheap one it is.
+        # Partial: only the few administrators' tasks (no candidates) are in it, so a planner
+        # that has statistics (ANALYZE) still sees the lookup as the cheap one it is.
         Index("ix_task_open_to_all", "state", sqlite_where=text("open_to_all = 1"),
               postgresql_where=text("open_to_all")),
         # The console's current-step filter and heatmap (migration 0012).
@@ -67,10 +67,15 @@ class HumanTask(Base):
     unit_code: Mapped[str | None] = mapped_column(String(64))
     department_code: Mapped[str | None] = mapped_column(String(64))
     post_code: Mapped[str | None] = mapped_column(String(64))
-    #: No candidate users or groups: anyone may claim it. Kept on the row (set when the task
-    #: is created) so inboxes find such tasks through an index, not a scan for the absence of
-    #: candidate rows.
-    open_to_all: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: An administrators' task: it has no candidate users or groups — its model named none
+    #: (no lane, no candidate properties, nothing from the resolver) or 回避 took every one
+    #: out — so only administrators may see and take it; never anyone at all (issue 12).
+    #: Kept on the row (set when the task is created) so an administrator's inbox finds such
+    #: tasks through an index, not a scan for the absence of candidate rows. The column keeps
+    #: its first name, ``open_to_all`` (from when such a task was anyone's): renaming it is a
+    #: migration and buys nothing but the name.
+    administrators_only: Mapped[bool] = mapped_column(
+        "open_to_all", Boolean, default=False, server_default=false())
 
     candidates: Mapped[list[TaskCandidate]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", passive_deletes=True)

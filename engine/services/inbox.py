@@ -200,6 +200,9 @@ class InboxRow:
     #: year, an override counts), None while the post has none — what decides who answers
     #: for it. Names and level come from the runtime's ``task_columns``.
     post_level: int | None = None
+    #: An administrators' task: no lane, no candidates (``task_access``) — only
+    #: administrators may take it, and the inbox says so.
+    administrators_only: bool = False
 
 
 _ROW_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.element_id, HumanTask.state,
@@ -207,7 +210,7 @@ _ROW_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.element_id, HumanTask.st
                 ProcessDefinition.name.label("process_name"), ProcessInstance.business_key,
                 HumanTask.unit_code, HumanTask.department_code, HumanTask.post_code,
                 HumanTask.created_at, HumanTask.due_at, HumanTask.completed_at,
-                HumanTask.completed_by)
+                HumanTask.completed_by, HumanTask.administrators_only)
 
 
 def due_card(state: str, due_at: datetime | None, now: datetime,

@@ -10,11 +10,13 @@ together.
   login or one of their groups: the holder of the post it checks, who did an earlier step.
   It outweighs every rule below. Python: ``is_excluded``; SQL: ``excluded_clause``, and
   inside the candidate SQL; the refusal: ``exclusion_refusal``.
-* **candidate** — a candidate user, someone in a candidate group, or anyone when the task
-  is open to all (``open_to_all``: it has no candidates — not one whose candidates 回避
-  took out, which only administrators may take) — and not excluded. Python:
-  ``is_candidate``; SQL: ``candidate_task_ids`` (lists) and ``candidate_clause`` (one task
-  row).
+* **candidate** — a candidate user, someone in a candidate group; for an
+  **administrators' task** (``administrators_only``: it has no candidates, because its model
+  names none — a user task in no lane with no candidate properties, after lane inheritance
+  and the resolver — or because 回避 took every one out) an administrator, and nobody else:
+  no task is ever open to all (issue 12). Never someone excluded. Python: ``is_candidate``;
+  SQL: ``candidate_task_ids`` (lists) and ``candidate_clause`` (one task row); why not:
+  ``not_candidate_refusal``.
 * **may take** (claim; complete or delegate while unclaimed) — a candidate or an
   administrator, not excluded: ``may_take``, over a candidacy found either way.
 * **may work on** (fill in, keep a draft, attach files, complete, delegate) — the open
@@ -31,7 +33,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, CompoundSelect, and_, bindparam, exists, or_, select, true
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import aliased
 
 from ..actors import Actor
@@ -40,7 +53,7 @@ from ..models import CandidateKind, HumanTask, TaskCandidate, TaskState
 
 __all__ = ["CITY_OVERSIGHT", "candidate_clause", "candidate_params", "candidate_task_ids",
            "excluded_clause", "exclusion_refusal", "is_candidate", "is_excluded", "may_take",
-           "may_view", "may_work", "may_work_on", "require_workable"]
+           "may_view", "may_work", "may_work_on", "not_candidate_refusal", "require_workable"]
 
 # ------------------------------------------------------------------------------ candidate
 
@@ -55,13 +68,13 @@ def is_excluded(task: HumanTask, actor: Actor) -> bool:
 
 def is_candidate(task: HumanTask, actor: Actor) -> bool:
     """The actor is named by the task's candidates — their login, or one of their groups —
-    or the task is open to all (it has no candidates; not one whose candidates 回避 took out:
-    that one is the administrators'); and the task does not exclude them (``is_excluded``).
-    Administrators are not candidates as such (``may_take`` adds them)."""
+    or, for an administrators' task (it has none), is an administrator; and the task does
+    not exclude them (``is_excluded``). Administrators are not candidates of other tasks as
+    such (``may_take`` adds them)."""
     if is_excluded(task, actor):
         return False
-    if task.open_to_all:
-        return True
+    if task.administrators_only:
+        return actor.is_admin
     return actor.user in task.candidate_users or not actor.groups.isdisjoint(
         task.candidate_groups)
 
@@ -85,35 +98,39 @@ def _not_excluded(task_id: Any, user: Any, groups: Any) -> ColumnElement[bool]:
                            _names_actor(user, groups, excluded=True, rows=rows))
 
 
-def _open_to_all() -> ColumnElement[bool]:
-    """A task without candidates (an indexed column, set when the task is created)."""
-    return HumanTask.open_to_all == true()
+def _administrators_only() -> ColumnElement[bool]:
+    """An administrators' task: no candidates (an indexed column, set when the task is
+    created)."""
+    return HumanTask.administrators_only == true()
 
 
-def candidate_task_ids(actor: Actor) -> CompoundSelect[Any]:
+def candidate_task_ids(actor: Actor) -> Select[Any] | CompoundSelect[Any]:
     """``is_candidate`` as SQL, for lists: the ids of the open tasks the actor is a candidate
-    for, from the candidate index (their login and groups) and the open-to-all index — the
-    few tasks of the actor's groups, found without looking at every open task — less those
-    that exclude the actor. Candidate rows outlive their tasks: callers still check the
-    state."""
+    for, from the candidate index (their login and groups) and, for an administrator, the
+    administrators'-task index — the few tasks of the actor's groups, found without looking
+    at every open task — less those that exclude the actor. Candidate rows outlive their
+    tasks: callers still check the state."""
     groups = sorted(actor.groups)
-    return select(TaskCandidate.task_id.label("task_id")).where(
+    named = select(TaskCandidate.task_id.label("task_id")).where(
         _names_actor(actor.user, groups),
-        _not_excluded(TaskCandidate.task_id, actor.user, groups)).union(
-        select(HumanTask.id.label("task_id")).where(
-            _open_to_all(), HumanTask.state == TaskState.OPEN,
-            _not_excluded(HumanTask.id, actor.user, groups)))
+        _not_excluded(TaskCandidate.task_id, actor.user, groups))
+    if not actor.is_admin:
+        return named
+    return named.union(select(HumanTask.id.label("task_id")).where(
+        _administrators_only(), HumanTask.state == TaskState.OPEN,
+        _not_excluded(HumanTask.id, actor.user, groups)))
 
 
 def candidate_clause() -> ColumnElement[bool]:
     """``is_candidate`` as SQL, for one task row: a condition on ``HumanTask`` with the
-    bound parameters ``user`` and ``groups`` (``candidate_params``), so a statement can be
-    built once and read a task and the actor's candidacy together."""
+    bound parameters ``user``, ``groups`` and ``admin`` (``candidate_params``), so a
+    statement can be built once and read a task and the actor's candidacy together."""
     user: Any = bindparam("user")
     groups: Any = bindparam("groups", expanding=True)
+    admin: Any = bindparam("admin", type_=Boolean)
     return and_(or_(exists().where(TaskCandidate.task_id == HumanTask.id,
                                    _names_actor(user, groups)),
-                    _open_to_all()),
+                    and_(_administrators_only(), admin == true())),
                 _not_excluded(HumanTask.id, user, groups))
 
 
@@ -125,7 +142,7 @@ def excluded_clause() -> ColumnElement[bool]:
 
 def candidate_params(actor: Actor) -> dict[str, Any]:
     """The values ``candidate_clause`` and ``excluded_clause`` are bound with."""
-    return {"user": actor.user, "groups": sorted(actor.groups)}
+    return {"user": actor.user, "groups": sorted(actor.groups), "admin": actor.is_admin}
 
 
 def exclusion_refusal(actor: Actor, task_id: Any, task_name: str,
@@ -140,6 +157,18 @@ def exclusion_refusal(actor: Actor, task_id: Any, task_name: str,
     return (f"回避 (separation of duties): task {task_id} ({task_name}) may not be done by "
             f"{actor.user}: {why}{written} — nobody checks, reviews or supervises their own "
             "post")
+
+
+def not_candidate_refusal(actor: Actor, task_id: Any, task_name: str,
+                          administrators_only: bool) -> str:
+    """Why an unclaimed task refuses someone who is not its candidate (``Forbidden``'s
+    message); for an administrators' task, that it is one and why."""
+    if administrators_only:
+        return (f"task {task_id} ({task_name}) is an administrators' task: it has no lane "
+                "and no candidates (or 回避 took them all out), so only an administrator "
+                f"may take it, and {actor.user} is not one — give the task a lane or "
+                "candidateGroups/candidateUsers in the model, or ask an administrator")
+    return f"{actor.user} is not a candidate for task {task_id} ({task_name})"
 
 
 def may_take(candidate: bool, actor: Actor, excluded: bool = False) -> bool:

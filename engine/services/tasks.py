@@ -83,6 +83,8 @@ class OpenTask:
     assignee: str | None
     state: str
     completed_by: str | None
+    #: No candidates: only administrators may take it (``task_access``).
+    administrators_only: bool
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,13 @@ class _Opened:
                             task.name, self.actor)
         if task.assignee is not None:
             raise Forbidden(claimed_refusal)
-        raise Forbidden(f"{self.actor.user} is not a candidate for task {task.id} "
-                        f"({task.name})")
+        raise Forbidden(task_access.not_candidate_refusal(
+            self.actor, task.id, task.name, task.administrators_only))
 
 
 _TASK_COLUMNS = (HumanTask.id, HumanTask.instance_id, HumanTask.element_id, HumanTask.name,
-                 HumanTask.assignee, HumanTask.state, HumanTask.completed_by)
+                 HumanTask.assignee, HumanTask.state, HumanTask.completed_by,
+                 HumanTask.administrators_only)
 
 
 @lru_cache(maxsize=4)
@@ -194,7 +197,8 @@ def claim_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor) -> Human
         refuse_excluded(uow, task.id, opened.instance.definition_id, task.element_id,
                         task.name, actor)
     if not task_access.may_take(opened.candidate, actor):
-        raise Forbidden(f"{actor.user} is not a candidate for task {task.id} ({task.name})")
+        raise Forbidden(task_access.not_candidate_refusal(actor, task.id, task.name,
+                                                          task.administrators_only))
     result = uow.session.execute(
         update(HumanTask).where(HumanTask.id == task.id, HumanTask.assignee.is_(None),
                                 HumanTask.state == TaskState.OPEN)

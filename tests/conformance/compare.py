@@ -33,14 +33,14 @@ from sqlalchemy import select
 from engine.actors import Actor
 from engine.clock import FrozenClock, bind_clock, install_spiff_clock
 from engine.execution.checkout import check_out, lock_instance
-from engine.models import InstanceStatus, PendingTimer
+from engine.models import HumanTask, InstanceStatus, PendingTimer
 from engine.parsing import read_sources
 from engine.runtime import Runtime
 from engine.services import clock, deployment, instances, messages, tasks, timers
 from engine.services.instances import open_tasks
 
 MODELS = Path(__file__).parent / "models"
-#: Who acts in the IRPM run: an administrator, so lanes never stand in the way.
+#: Who starts the IRPM run, sends its messages and completes its administrators' tasks.
 ACTOR = Actor("conformance", frozenset(), is_admin=True)
 _BOOKKEEPING = {"Start", "End", "Root"}
 #: Where a conformance run starts by default: the programme's first working day, 09:00.
@@ -148,10 +148,21 @@ def run_irpm(rt: Runtime, process_id: str, start: datetime,
             elif isinstance(step, Complete):
                 found = [t for t in open_tasks(uow, iid) if t.element_id == step.element]
                 assert len(found) == 1, f"IRPM: no open task {step.element}"
-                tasks.complete_task(uow, found[0].id, ACTOR, step.data)
+                tasks.complete_task(uow, found[0].id, allowed_actor(found[0]), step.data)
             else:
                 messages.send_message(uow, iid, step.name, step.payload, ACTOR)
     return irpm_outcome(rt, iid)
+
+
+def allowed_actor(task: HumanTask) -> Actor:
+    """Who completes ``task`` in the IRPM run: whoever the access rule lets — one of its
+    candidates, not an administrator (so a task routed wrong shows as a refusal), or, for an
+    administrators' task (no lane, no candidates: ``engine.services.task_access``), an
+    administrator."""
+    if task.administrators_only:
+        return ACTOR
+    user = task.candidate_users[0] if task.candidate_users else "conformance"
+    return Actor(user, frozenset(task.candidate_groups))
 
 
 def start_at(rt: Runtime, process_id: str, start: datetime,

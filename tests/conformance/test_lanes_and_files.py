@@ -82,7 +82,7 @@ def test_tasks_inside_subprocesses_take_the_lane_spiffworkflow_gives_them(rt: Ru
     while open_tasks := _open_tasks(rt, instance_id):
         [task] = open_tasks
         group = lane_ids[dict(raw)[task.element_id]]
-        assert (task.lane, task.candidate_groups, task.open_to_all) == (
+        assert (task.lane, task.candidate_groups, task.administrators_only) == (
             group, [group], False), task.element_id
         member = reviewer if group == "reviewers" else clerk
         assert task.id in _inbox_ids(rt, member)

@@ -170,7 +170,7 @@ def test_an_emptied_task_goes_to_administrators_only(driver: Driver, staff: Staf
     driver.complete_element(iid, "check", BOB)
     approve = driver.task(iid, "approve")
     assert (approve.candidate_users, approve.candidate_groups) == ([], [])
-    assert approve.open_to_all is False  # never open to all
+    assert approve.administrators_only is True  # never open to all: the administrators'
     assert created(driver, approve.id)["escalated"] == [
         {"from": {"users": ["boss"], "groups": []}, "to": "administrators"}]
     assert created(driver, approve.id)["administrators"] is True

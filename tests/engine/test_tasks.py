@@ -288,16 +288,6 @@ def test_inbox_views(post: Driver) -> None:
         assert other_process == []
 
 
-def test_unrestricted_tasks_are_claimable_by_anyone(driver: Driver) -> None:
-    driver.deploy_fixture("gateways.bpmn")
-    iid = driver.start("gateways", {"amount": 1, "category": "x"})
-    for actor in (OUTSIDER, POST_HOLDER, DIRECT_USER):
-        assert _view(driver, actor, "claimable") == {(iid, "normal_review")}
-    driver.claim(driver.task(iid, "normal_review").id, DIRECT_USER)
-    assert _view(driver, OUTSIDER, "claimable") == set()
-    assert _view(driver, DIRECT_USER, "mine") == {(iid, "normal_review")}
-
-
 def test_due_in_can_be_an_expression_over_task_data() -> None:
     from datetime import UTC, datetime
 

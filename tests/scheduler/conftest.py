@@ -19,12 +19,18 @@ from tests.conftest import deploy_text
 
 T = TypeVar("T")
 
-#: start → wait (a timer whose duration is the start data's ``wait``) → after_wait → end.
+#: start → wait (a timer whose duration is the start data's ``wait``) → after_wait → end;
+#: the user tasks here and in ``CYCLE`` are staff's (lane ``staff``).
 WAIT = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d_short_wait"
     targetNamespace="urn:irpm:test">
   <bpmn:process id="short_wait" name="Short wait" isExecutable="true">
+    <bpmn:laneSet id="laneset_short_wait">
+      <bpmn:lane id="staff" name="Staff">
+        <bpmn:flowNodeRef>after_wait</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:intermediateCatchEvent id="wait" name="Wait">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
@@ -50,6 +56,12 @@ CYCLE = """<?xml version="1.0" encoding="UTF-8"?>
     xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="d_short_cycle"
     targetNamespace="urn:irpm:test">
   <bpmn:process id="short_cycle" name="Short cycle" isExecutable="true">
+    <bpmn:laneSet id="laneset_short_cycle">
+      <bpmn:lane id="staff" name="Staff">
+        <bpmn:flowNodeRef>work</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>reminder</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
     <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
     <bpmn:userTask id="work" name="Work">
       <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>

@@ -58,6 +58,9 @@ class TaskRowSchema(ma.Schema):
     due_at = ma.fields.DateTime(allow_none=True)
     completed_at = ma.fields.DateTime(allow_none=True)
     completed_by = ma.fields.String(allow_none=True)
+    administrators_only = ma.fields.Boolean(required=True, metadata={"description": (
+        "an administrators' task: it has no lane and no candidates, so only administrators "
+        "may take it (never everyone)")})
     card = ma.fields.String(allow_none=True, metadata={
         "description": "yellow_card (due soon) or red_card (overdue) for an open task"})
     post_level = ma.fields.Integer(allow_none=True, metadata={
@@ -75,6 +78,9 @@ class TaskSchema(ma.Schema):
     assignee = ma.fields.String(allow_none=True)
     candidate_users = ma.fields.List(ma.fields.String(), required=True)
     candidate_groups = ma.fields.List(ma.fields.String(), required=True)
+    administrators_only = ma.fields.Boolean(required=True, metadata={"description": (
+        "an administrators' task: it has no lane and no candidates, so only administrators "
+        "may take it (never everyone)")})
     created_at = ma.fields.DateTime(required=True)
     due_at = ma.fields.DateTime(allow_none=True)
     claimed_at = ma.fields.DateTime(allow_none=True)

@@ -8,6 +8,7 @@ import click
 
 from engine.parsing import read_sources
 from engine.services import deployment
+from engine.services.design_lint.validation import administrators_tasks
 
 from .format import Column
 from .state import State, pass_state
@@ -20,11 +21,16 @@ from .state import State, pass_state
 def deploy(state: State, paths: tuple[Path, ...], deployed_by: str | None) -> None:
     """Deploy .bpmn/.dmn files or directories (default: IRPM_BPMN_DIR, bpmn/).
 
-    A process whose sources changed gets a new version; unchanged ones keep theirs.
+    A process whose sources changed gets a new version; unchanged ones keep theirs. Unlike
+    the designer, deploy runs no lint: a user task in no lane and without candidates is
+    deployed with a warning on stderr, and at run time only administrators may take it.
     """
     sources = read_sources(paths or [state.rt.settings.bpmn_dir])
     with state.rt.uow() as uow:
         results = deployment.deploy(uow, sources, deployed_by=deployed_by)
+    for problem in administrators_tasks(sources):
+        click.echo(f"warning: {problem.filename}: {problem.message} (deployed: at run time "
+                   "only administrators may take it)", err=True)
     rows = [{"process_id": r.process_id, "version": r.version, "definition_id": r.definition_id,
              "result": "created" if r.created else "unchanged"} for r in results]
     state.listing(rows, [Column("PROCESS", "process_id"), Column("VERSION", "version"),

@@ -13,7 +13,7 @@ import json
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from enum import Enum
@@ -106,11 +106,16 @@ class Column:
     header: str
     key: str
     max_width: int | None = None
+    #: What the cell shows, when it is not the row's ``key`` as it is.
+    show: Callable[[Mapping[str, Any]], Any] | None = None
+
+    def value(self, row: Mapping[str, Any]) -> Any:
+        return self.show(row) if self.show else row.get(self.key)
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column]) -> str:
     cells = [[col.header for col in columns]]
-    cells += [[_clip(cell(row.get(col.key)), col.max_width) for col in columns] for row in rows]
+    cells += [[_clip(cell(col.value(row)), col.max_width) for col in columns] for row in rows]
     widths = [max(width(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join(
         "  ".join(text + " " * (widths[i] - width(text)) for i, text in enumerate(line)).rstrip()
@@ -134,17 +139,24 @@ def task_row(task: HumanTask) -> dict[str, Any]:
     return {
         "id": task.id, "instance_id": task.instance_id, "element_id": task.element_id,
         "name": task.name, "lane": task.lane, "candidate_groups": task.candidate_groups,
-        "candidate_users": task.candidate_users, "assignee": task.assignee,
+        "candidate_users": task.candidate_users,
+        "administrators_only": task.administrators_only, "assignee": task.assignee,
         "state": str(task.state), "created_at": task.created_at, "due_at": task.due_at,
         "completed_at": task.completed_at, "completed_by": task.completed_by,
     }
+
+
+def _groups(row: Mapping[str, Any]) -> Any:
+    """A task's candidate groups; an administrators' task (none, no users) says whose it is."""
+    return row.get("candidate_groups") or (
+        "(administrators)" if row.get("administrators_only") else [])
 
 
 INSTANCE_COLUMNS = [Column("ID", "id"), Column("PROCESS", "process_id"), Column("KEY", "key"),
                     Column("STATUS", "status"), Column("STARTED", "started_at"),
                     Column("BY", "started_by"), Column("UPDATED", "updated_at")]
 TASK_COLUMNS = [Column("TASK", "id"), Column("INSTANCE", "instance_id"),
-                Column("NAME", "name"), Column("GROUPS", "candidate_groups"),
+                Column("NAME", "name"), Column("GROUPS", "candidate_groups", show=_groups),
                 Column("USERS", "candidate_users"), Column("ASSIGNEE", "assignee"),
                 Column("DUE", "due_at")]
 VIEW_COLUMNS = {

@@ -36,15 +36,24 @@ def tasks(state: State, user: str | None, groups: tuple[str, ...], view: str, ad
                   "no tasks", total)
 
 
+#: An administrator alone takes a task with no lane and no candidates (the engine's rule,
+#: ``task_access``); whoever runs ``irpm`` with the database's URL may say they are one, as
+#: ``tasks --admin`` and the shell operator of the administrative commands do.
+admin_option = click.option("--admin", is_flag=True,
+                            help="Act as an administrator (who alone may take a task with "
+                                 "no lane and no candidates).")
+
+
 @click.command()
 @click.argument("task_id")
 @user_option
 @group_option
+@admin_option
 @pass_state
-def claim(state: State, task_id: str, user: str, groups: tuple[str, ...]) -> None:
+def claim(state: State, task_id: str, user: str, groups: tuple[str, ...], admin: bool) -> None:
     """Claim TASK_ID: it becomes yours until you complete or release it."""
     with state.rt.uow() as uow:
-        task = tasks_service.claim_task(uow, task_id, actor(user, groups))
+        task = tasks_service.claim_task(uow, task_id, actor(user, groups, admin=admin))
     state.say(task_row(task), f"task {task.id} ({task.name}) is claimed by {task.assignee}")
 
 
@@ -63,13 +72,15 @@ def unclaim(state: State, task_id: str, user: str) -> None:
 @click.argument("task_id")
 @user_option
 @group_option
+@admin_option
 @data_option
 @pass_state
-def complete(state: State, task_id: str, user: str, groups: tuple[str, ...],
+def complete(state: State, task_id: str, user: str, groups: tuple[str, ...], admin: bool,
              data: dict[str, Any] | None) -> None:
     """Complete TASK_ID with the form data --data and run the instance on."""
     with state.rt.uow() as uow:
-        instance = tasks_service.complete_task(uow, task_id, actor(user, groups), data)
+        instance = tasks_service.complete_task(uow, task_id, actor(user, groups, admin=admin),
+                                               data)
     with state.rt.uow(write=False) as uow:
         task = tasks_service.get_task(uow, task_id)
     show_instance(state, instance, f"completed {task.name}", {"task": task_row(task)})

@@ -36,8 +36,8 @@ TEXTS: dict[str, Any] = {
                             "condition: give it a condition or make it the gateway's default "
                             "flow."),
     "user_task_lane": _l("User task '%(task)s' is in no lane and names no candidate users or "
-                         "groups, so nobody would get it: move it into the lane of the role "
-                         "that does it."),
+                         "groups, so only administrators could take it: move it into the "
+                         "lane of the role that does it."),
     "lane_role": _l("Lane '%(lane)s' has the id '%(id)s', which is not a role; give it one of "
                     "these ids: %(roles)s."),
     "timer_missing": _l("Timer '%(event)s' has no time: set a date, a duration or a cycle."),

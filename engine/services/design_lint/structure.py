@@ -124,8 +124,8 @@ def _lanes(findings: Findings, process: etree._Element,
         if lane is None and not _candidates(task):
             findings.add("user_task_lane",
                          f"user task '{name_of(task)}' is in no lane and names no candidate "
-                         "users or groups, so nobody would get it: move it into the lane of "
-                         "the role that does it", task, task=name_of(task))
+                         "users or groups, so only administrators could take it: move it "
+                         "into the lane of the role that does it", task, task=name_of(task))
         elif lane is not None:
             used[lane.get("id", "")] = lane
     if lane_roles is None:

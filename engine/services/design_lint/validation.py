@@ -26,7 +26,27 @@ from ...parsing import DMN_NAMESPACES, NS, SUFFIX_HINT, Source, file_kind, parse
 from . import exclusions, expressions, references, structure
 from .problem import Findings, Problem
 
-__all__ = ["lint", "validate_sources"]
+__all__ = ["administrators_tasks", "lint", "validate_sources"]
+
+
+def administrators_tasks(sources: Sequence[Source]) -> list[Problem]:
+    """The user tasks of well-formed BPMN files that are in no lane and name no candidates
+    (``structure``'s ``user_task_lane``): what ``irpm deploy``, which runs no lint, deploys
+    anyway and warns of — at run time each is an administrators' task
+    (``engine.services.task_access``), never open to all. Files that are not well-formed
+    are left to deploy's own refusal."""
+    found: list[Problem] = []
+    for source in sources:
+        if source.kind != "bpmn":
+            continue
+        try:
+            root = parse_xml(source)
+        except (DeploymentError, UnicodeDecodeError):
+            continue
+        findings = Findings(source.filename)
+        structure.check(findings, root, None)
+        found += [p for p in findings.problems if p.rule == "user_task_lane"]
+    return found
 
 def lint(source: Source, root: etree._Element,
          lane_roles: frozenset[str] | None = None) -> list[Problem]:
