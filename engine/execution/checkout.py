@@ -34,7 +34,7 @@ from ..models import (
     simulated_now_column,
 )
 from ..serialization import load_spec, load_state
-from .workflow import ready_human_tasks, waiting_timers
+from .workflow import MessageWaitKey, message_waits, ready_human_tasks, waiting_timers
 
 
 @dataclass
@@ -72,6 +72,9 @@ class Live:
     #: Set on a (child) instance whose call activity an interrupting boundary event of the
     #: caller cancelled meanwhile: it must end, as SpiffWorkflow cancels the subworkflow.
     call_cancelled: bool = False
+    #: The waiting message catches the ``message_wait`` rows hold for this revision
+    #: (``workflow.message_waits``); ``None`` makes ``save`` read them from the database.
+    known_waits: set[MessageWaitKey] | None = None
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -169,6 +172,7 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
         live.known_open = set(ready_human_tasks(workflow))
         live.known_timers = {(tid, due) for tid, (_t, due, _k) in
                              waiting_timers(workflow).items()}
+        live.known_waits = message_waits(workflow)
     return live
 
 
@@ -193,7 +197,7 @@ def new_instance(uow: UnitOfWork, definition: LoadedDefinition, now: datetime,
     uow.session.add(instance)
     uow.session.flush()
     live = Live(instance, definition, workflow, now, known_open=set(), known_timers=set(),
-                uow=uow)
+                uow=uow, known_waits=set())
     started: dict[str, Any] = {"version": definition.version, "business_key": business_key,
                                "data": data}
     if parent:

@@ -119,12 +119,16 @@ def catch_pending(live: Live) -> None:
 
 
 def catch_message(live: Live, name: str, payload: dict[str, Any],
-                  actor: str | None = None) -> bool:
+                  actor: str | None = None, *,
+                  event: BpmnEvent | None = None) -> bool:
     """Let the workflow catch message ``name`` — a waiting catch event or receive task, or
     the message start event of an event subprocess (which ``waiting_events`` does not
     list) — and run it on; False when nothing in it catches the message now. Either way a
-    ``message_received`` event records it (``not_caught`` when nothing did)."""
-    event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+    ``message_received`` event records it (``not_caught`` when nothing did).
+
+    ``event``: the message as thrown or sent with its correlations (``engine.messaging``),
+    which SpiffWorkflow's ``catches`` compares with the workflow's; else one without."""
+    event = event or BpmnEvent(MessageEventDefinition(name), payload=payload)
     with bind_clock(FrozenClock(live.now)):  # an event gateway checks its timer on catching
         caught = live.workflow.event_manager.catch(event, internal=False) > 0
     live.log(EventType.MESSAGE_RECEIVED, actor=actor,

@@ -8,6 +8,7 @@ another.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -71,15 +72,45 @@ def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
     """The messages the workflow's waiting events catch now: a message catch event or
     receive task, and the messages an event-based gateway or a multiple start event waits
     on among its other events."""
-    names: set[str] = set()
+    return {one.name for _task, one in _waiting_messages(workflow)}
+
+
+def waiting_message_definitions(workflow: BpmnWorkflow, name: str) -> list[EventDefinition]:
+    """The definitions of the waiting catches of message ``name`` (their correlation
+    properties say how a message sent to this workflow is correlated)."""
+    return [one for _task, one in _waiting_messages(workflow) if one.name == name]
+
+
+def _waiting_messages(workflow: BpmnWorkflow) -> list[tuple[Task, EventDefinition]]:
+    found = []
     for task in workflow.event_manager.tasks.values():
         definition: EventDefinition = task.task_spec.event_definition
         seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
         for one in (definition.event_definitions
                     if isinstance(definition, MultipleEventDefinition) else [definition]):
             if type(one).__name__ == "MessageEventDefinition" and one not in seen:
-                names.add(one.name)
-    return names
+                found.append((task, one))
+    return found
+
+
+#: A waiting message catch as ``message_wait`` holds it: task, element, message name, and
+#: the correlations it compares as canonical JSON (``None``: it takes any message of that
+#: name) — hashable, so a save compares the set before and after.
+MessageWaitKey = tuple[uuid.UUID, str, str, str | None]
+
+
+def message_waits(workflow: BpmnWorkflow) -> set[MessageWaitKey]:
+    """Every message the workflow's waiting events catch now (as ``waiting_message_names``),
+    with the correlations SpiffWorkflow's ``MessageEventDefinition.catches`` would compare:
+    none when the message has no correlation properties or the catching workflow has no
+    correlation values yet (then any message of the name is caught)."""
+    waits: set[MessageWaitKey] = set()
+    for task, one in _waiting_messages(workflow):
+        correlations = task.workflow.correlations
+        compared = (json.dumps(correlations, sort_keys=True, default=str)
+                    if one.correlation_properties and correlations else None)
+        waits.add((task.id, task.task_spec.name, one.name, compared))
+    return waits
 
 
 def all_tasks(workflow: BpmnWorkflow) -> list[Task]:

@@ -85,6 +85,8 @@ class EventType(StrEnum):
     TERMINATED = "terminated"
     COMPLETED = "completed"
     MESSAGE_RECEIVED = "message_received"
+    #: A message the instance threw, with the instances it reached (``engine.messaging``).
+    MESSAGE_SENT = "message_sent"
     CHILD_STARTED = "child_started"
     CHILD_COMPLETED = "child_completed"
     #: Administrative changes from the console (each also in the audit log).
