@@ -34,7 +34,7 @@ from ..messaging.routing import (
     properties_of,
 )
 from ..models import ACTIVE_STATUSES, ProcessInstance
-from . import clock
+from . import admin_rule, clock
 from .audit import record_admin_action
 
 #: Longest message name (the ``message_wait.name`` column).
@@ -64,7 +64,12 @@ def send(uow: UnitOfWork, name: str, payload: dict[str, Any] | None, actor: Acto
     catch it. Refused, with nothing changed, when the payload or the correlation is bad,
     no deployed process uses the message, or nothing catches it (no correlated waiting
     instance and no message start event).
+
+    Administrators only (``admin_rule``): a message from outside moves instances on past
+    what their process decided, or starts new ones, like the console's administrative acts;
+    the public's one message, feedback, has its own service (``programme.feedback``).
     """
+    admin_rule.require_administrator(actor, "send messages to processes")
     clean, given = _clean(uow, name, payload, correlation)
     if instance_id is not None:
         send_message(uow, instance_id, name, clean, actor, correlation=given, commit=False)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from engine.actors import Actor
-from engine.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from engine.errors import Conflict, Forbidden, InvalidState, NotFound, ValidationFailed
 from engine.messaging import delivery
 from engine.models import (
     AuditEntry,
@@ -166,3 +166,10 @@ def test_a_throw_and_all_it_causes_commit_together_or_not_at_all(
     assert _counts(rt) == before
     assert irpm_outcome(rt, pinger).path == ["pinger_start"]
     assert irpm_outcome(rt, ponger).path == ["ponger_start", "again_pong"]
+
+
+def test_only_administrators_send_messages(orders: Runtime) -> None:
+    commission = Actor("jiwei", frozenset({"city_oversight"}))
+    with orders.uow() as uow, pytest.raises(Forbidden, match="only administrators"):
+        messages.send(uow, "order", {"order_id": "A", "item": "纸"}, commission)
+    assert _instances(orders, "seller") == []
