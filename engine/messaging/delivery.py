@@ -12,10 +12,10 @@ sender's transaction (on PostgreSQL a cycle of two transactions throwing to each
 instances at once is a deadlock the database breaks by failing one, which changes nothing),
 and a long chain of messages is one long transaction — capped by ``MAX_DELIVERIES``.
 
-Unlike SpiffWorkflow, which delivers in the middle of the throw, IRPM delivers once the
-sender's step is over and it waits; a reply SpiffWorkflow would drop because its sender had
-not reached its catch yet is caught in IRPM. Instances in the middle of a delivery (a
-receiver answering its sender) are caught in place, never checked out twice.
+SpiffWorkflow catches a throw at once but runs what it started after the thrower's step;
+IRPM delivers once the sender's step is over and it waits — an answer sent in the same step
+reaches the sender in both (tests/conformance/test_messages.py). Instances in the middle of
+a delivery (a receiver answering its sender) are caught in place, never checked out twice.
 """
 
 from __future__ import annotations

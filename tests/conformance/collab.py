@@ -35,11 +35,12 @@ class PoolStep:
     data: dict[str, Any]
 
 
-def run_raw_collaboration(filename: str, collaboration: str,
+def run_raw_collaboration(filenames: list[str], collaboration: str,
                           steps: tuple[PoolStep, ...], now: Any) -> dict[str, Outcome]:
-    """The collaboration in one in-memory workflow; the outcome of each pool."""
+    """The collaboration (its pools' processes may be in files of their own) in one
+    in-memory workflow; the outcome of each pool."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(MODELS / filename))
+    parser.add_bpmn_files([str(MODELS / f) for f in filenames])
     with bind_clock(FrozenClock(now)):
         workflow = BpmnWorkflow(*parser.get_collaboration(collaboration))
         workflow.do_engine_steps()

@@ -1,26 +1,33 @@
 """Messages between the pools of a collaboration (models/messages/): raw SpiffWorkflow runs
 both pools in one workflow; IRPM deploys each as its own process and runs separate
-instances. The buyer's throw starts the seller through its message start event (the payload
-into ``messageVariable``, the correlation key ``order`` taken from it); the seller's message
-end event reaches the buyer waiting with the same ``order_id``. Same status, data and path
-per pool."""
+instances. Same status, data and path per pool.
+
+order_collaboration.bpmn, one file: the buyer's intermediate throw starts the seller through
+its message start event (the payload into ``messageVariable``, the correlation key
+``order`` taken from it); the seller's message end event reaches the buyer waiting with the
+same ``order_id``. requester.bpmn and responder.bpmn (or responder_at_once.bpmn), deployed
+separately (raw: joined by request_collaboration.bpmn): a send task starts the responder,
+whose send task answers the requester's receive task."""
 
 from __future__ import annotations
 
 from engine.runtime import Runtime
 
 from .collab import PoolStep, complete_in_pool, irpm_pools, run_raw_collaboration
-from .compare import T0, deploy, start_at
+from .compare import T0, Outcome, deploy, start_at
 
 MODEL = "messages/order_collaboration.bpmn"
 ORDER = PoolStep("buyer", "place_order", {"order_id": "A-1", "item": "钢笔"})
 INVOICE = PoolStep("seller", "prepare_invoice", {"total": 30})
 
 
-def _both(rt: Runtime, steps: tuple[PoolStep, ...]) -> dict:
-    raw = run_raw_collaboration(MODEL, "order_collab", steps, T0)
-    deploy(rt, MODEL)
-    start_at(rt, "buyer", T0)
+def _both(rt: Runtime, steps: tuple[PoolStep, ...], files: tuple[str, ...] = (MODEL,),
+          collaboration: str = "order_collab", first: str = "buyer",
+          joined_by: tuple[str, ...] = ()) -> dict[str, Outcome]:
+    raw = run_raw_collaboration([*files, *joined_by], collaboration, steps, T0)
+    for filename in files:
+        deploy(rt, filename)
+    start_at(rt, first, T0)
     for step in steps:
         complete_in_pool(rt, step)
     persisted = irpm_pools(rt)
@@ -40,3 +47,26 @@ def test_the_answer_reaches_the_waiting_correlated_sender(rt: Runtime) -> None:
     assert pools["buyer"].status == pools["seller"].status == "completed"
     assert pools["buyer"].data["invoice"] == {"order_id": "A-1", "total": 30}
     assert pools["seller"].path == ["order_received", "prepare_invoice", "invoice_sent"]
+
+
+def test_send_and_receive_tasks_between_separately_deployed_processes(rt: Runtime) -> None:
+    pools = _both(rt, (PoolStep("requester", "ask", {"question": "几点?"}),
+                       PoolStep("responder", "answer", {"answer": "九点"})),
+                  ("messages/requester.bpmn", "messages/responder.bpmn"), "request_collab",
+                  "requester", ("messages/request_collaboration.bpmn",))
+    assert pools["requester"].status == pools["responder"].status == "completed"
+    assert pools["requester"].data["reply"] == {"answer": "九点", "to": "几点?"}
+    assert pools["requester"].path == ["requester_start", "ask", "send_request",
+                                       "receive_reply", "requester_end"]
+
+
+def test_an_answer_in_the_same_step_reaches_the_sender(rt: Runtime) -> None:
+    """A responder that answers at once (a script, then its send task): SpiffWorkflow runs
+    the participant its message started after the requester's step has reached its receive
+    task, and IRPM delivers once the requester's step is over — both catch the answer."""
+    steps = (PoolStep("requester", "ask", {"question": "几点?"}),)
+    pools = _both(rt, steps, ("messages/requester.bpmn", "messages/responder_at_once.bpmn"),
+                  "request_at_once_collab", "requester",
+                  ("messages/request_at_once_collaboration.bpmn",))
+    assert pools["requester"].status == pools["responder_at_once"].status == "completed"
+    assert pools["requester"].data["reply"] == {"answer": "即刻", "to": "几点?"}
