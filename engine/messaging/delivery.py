@@ -30,9 +30,10 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..db import UnitOfWork
-from ..errors import Conflict
+from ..errors import Conflict, IrpmError
 from ..execution.checkout import Live, check_out, load_definition, lock_instance, new_instance
 from ..execution.stepping import catch_message, run_engine, running
 from ..execution.workflow import message_waits
@@ -165,10 +166,22 @@ def _catch_in(uow: UnitOfWork, instance_id: int, event: BpmnEvent, actor: str | 
 
 
 def _catch(live: Live, event: BpmnEvent, actor: str | None) -> bool:
+    """``catch_message`` with a copy of the event; a catch that cannot take the message
+    (SpiffWorkflow's catch evaluates the message's correlation properties on the payload)
+    refuses the whole transaction with why, instead of failing it as a server error."""
     payload = copy.deepcopy(event.payload)
-    return catch_message(live, event.event_definition.name, payload, actor,
-                         event=BpmnEvent(event.event_definition, payload=payload,
-                                         correlations=copy.deepcopy(event.correlations)))
+    name = event.event_definition.name
+    try:
+        return catch_message(live, name, payload, actor,
+                             event=BpmnEvent(event.event_definition, payload=payload,
+                                             correlations=copy.deepcopy(event.correlations)))
+    except (IrpmError, SQLAlchemyError):
+        raise
+    except Exception as exc:  # the catch's evaluation: NameError, KeyError, a Spiff error…
+        raise Conflict(f"process instance {live.instance.id} ({live.instance.process_id}) "
+                       f"cannot take message '{name}': {exc}; its correlation properties "
+                       "read the payload, which must carry them — nothing was changed"
+                       ) from exc
 
 
 def _start_by(uow: UnitOfWork, definition_id: int, event: BpmnEvent, now: datetime,

@@ -173,3 +173,19 @@ def test_only_administrators_send_messages(orders: Runtime) -> None:
     with orders.uow() as uow, pytest.raises(Forbidden, match="only administrators"):
         messages.send(uow, "order", {"order_id": "A", "item": "纸"}, commission)
     assert _instances(orders, "seller") == []
+
+
+def test_a_receiver_that_cannot_read_the_payload_refuses_the_senders_step(rt: Runtime) -> None:
+    """SpiffWorkflow's catch evaluates the receiver's correlation properties on the payload;
+    when that fails, the sender's step is refused with why, and nothing changes."""
+    deploy(rt, "messages/requester.bpmn")
+    deploy(rt, "messages/picky.bpmn")
+    with rt.uow() as uow:
+        picky = instances.start_instance(uow, "picky", actor=ACTOR).id
+    with rt.uow() as uow:
+        requester = instances.start_instance(uow, "requester", actor=ACTOR).id
+    before = _counts(rt)
+    with pytest.raises(Conflict, match=f"instance {picky} .*cannot take message 'request'"):
+        complete_in_pool(rt, PoolStep("requester", "ask", {"question": "?"}))
+    assert _counts(rt) == before
+    assert irpm_outcome(rt, requester).path == ["requester_start"]
