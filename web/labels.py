@@ -25,6 +25,7 @@ EVENTS = {
     "error": _l("Error"), "retried": _l("Retried"), "suspended": _l("Suspended"),
     "resumed": _l("Resumed"), "terminated": _l("Terminated"), "completed": _l("Completed"),
     "message_received": _l("Message received"), "message_sent": _l("Message sent"),
+    "signal_received": _l("Signal received"),
     "child_started": _l("Sub-process started"),
     "child_completed": _l("Sub-process completed"),
 }

@@ -131,8 +131,8 @@ def _waiting_in_progress(state: _Delivering, name: str, correlations: Correlatio
     for live in state.lives:
         if live.instance.id == exclude:
             continue
-        for _tid, _element, waited, compared in message_waits(live.workflow):
-            if waited == name and correlates(correlations,
+        for _tid, _element, kind, waited, compared in message_waits(live.workflow):
+            if kind == "message" and waited == name and correlates(correlations,
                                              json.loads(compared) if compared else None):
                 found.add(live.instance.id)
     return found

@@ -136,11 +136,13 @@ def correlates(event: Correlations, waiting: Correlations | None) -> bool:
 
 
 def waiting_receivers(uow: UnitOfWork, name: str, correlations: Correlations,
-                      exclude: int | None = None) -> list[int]:
-    """The active instances (id order) with a waiting catch of ``name`` that correlates."""
+                      exclude: int | None = None, *, kind: str = "message") -> list[int]:
+    """The active instances (id order) with a waiting catch of message (or signal)
+    ``name`` that correlates."""
     stmt = (select(MessageWait.instance_id, MessageWait.correlations)
             .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
-            .where(MessageWait.name == name, ProcessInstance.status.in_(ACTIVE_STATUSES)))
+            .where(MessageWait.kind == kind, MessageWait.name == name,
+                   ProcessInstance.status.in_(ACTIVE_STATUSES)))
     found = {iid for iid, waiting in uow.session.execute(stmt)
              if iid != exclude and correlates(correlations, waiting)}
     return sorted(found)

@@ -1,4 +1,5 @@
-"""The ``message_wait`` rows of an instance, written at save from its workflow."""
+"""The ``message_wait`` rows of an instance (its waiting message and signal catches),
+written at save from its workflow."""
 
 from __future__ import annotations
 
@@ -29,14 +30,14 @@ def sync_message_waits(uow: UnitOfWork, live: Live) -> None:
         uow.session.execute(delete(MessageWait).where(MessageWait.instance_id == instance.id))
     if wanted:
         uow.session.execute(insert(MessageWait), [
-            {"instance_id": instance.id, "task_id": tid, "element_id": element, "name": name,
-             "correlations": json.loads(compared) if compared else None}
-            for tid, element, name, compared in wanted])
+            {"instance_id": instance.id, "task_id": tid, "element_id": element, "kind": kind,
+             "name": name, "correlations": json.loads(compared) if compared else None}
+            for tid, element, kind, name, compared in wanted])
     live.known_waits = wanted
 
 
 def _stored(uow: UnitOfWork, instance_id: int) -> set[MessageWaitKey]:
-    return {(row.task_id, row.element_id, row.name,
+    return {(row.task_id, row.element_id, row.kind, row.name,
              json.dumps(row.correlations, sort_keys=True, default=str)
              if row.correlations else None)
             for row in uow.session.scalars(

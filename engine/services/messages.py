@@ -70,7 +70,7 @@ def send(uow: UnitOfWork, name: str, payload: dict[str, Any] | None, actor: Acto
     the public's one message, feedback, has its own service (``programme.feedback``).
     """
     admin_rule.require_administrator(actor, "send messages to processes")
-    clean, given = _clean(uow, name, payload, correlation)
+    clean, given = clean_input(uow, name, payload, correlation)
     if instance_id is not None:
         send_message(uow, instance_id, name, clean, actor, correlation=given, commit=False)
         sent = SentMessage(name, {}, [instance_id], [])
@@ -83,10 +83,12 @@ def send(uow: UnitOfWork, name: str, payload: dict[str, Any] | None, actor: Acto
     return sent
 
 
-def _clean(uow: UnitOfWork, name: str, payload: Any,
-           correlation: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+def clean_input(uow: UnitOfWork, name: str, payload: Any,
+                correlation: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The name checked, the payload as task data (``ValidationFailed`` naming what is
+    wrong), the correlation as property → scalar value."""
     if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
-        raise ValidationFailed(f"a message name has 1 to {MAX_NAME} characters",
+        raise ValidationFailed(f"a message or signal name has 1 to {MAX_NAME} characters",
                                {"name": ["length"]})
     clean = validate_task_data(payload, None, max_bytes=uow.runtime.settings.max_task_data_bytes)
     given = correlation or {}

@@ -1,6 +1,7 @@
 """issue 12 — messages: ``message_wait``, the waiting message catches with the correlation
-values they compare, so a message sent without a target instance finds its receivers by
-name (an index on ``name``) instead of loading every workflow.
+values they compare (and the waiting signal catches, ``kind``), so a message or signal sent
+without a target instance finds its receivers by name (an index on ``name``) instead of
+loading every workflow.
 
 Instances already waiting for a message get their rows the next time they are saved; until
 then they are reached only by a message naming the instance (as before this revision).
@@ -29,6 +30,7 @@ def upgrade() -> None:
                   nullable=False),
         sa.Column("task_id", sa.Uuid(), nullable=False),
         sa.Column("element_id", sa.String(length=255), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("correlations", sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(["instance_id"], ["process_instance.id"],

@@ -11,12 +11,19 @@ whose send task answers the requester's receive task."""
 
 from __future__ import annotations
 
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+
 from engine.runtime import Runtime
+from engine.services import signals
 
 from .collab import PoolStep, complete_in_pool, irpm_pools, run_raw_collaboration
-from .compare import T0, Outcome, deploy, start_at
+from .compare import ACTOR, MODELS, T0, Outcome, _outcome, deploy, irpm_outcome, start_at
 
 MODEL = "messages/order_collaboration.bpmn"
+SIGNAL_MODEL = "messages/signal_wait.bpmn"
 ORDER = PoolStep("buyer", "place_order", {"order_id": "A-1", "item": "钢笔"})
 INVOICE = PoolStep("seller", "prepare_invoice", {"total": 30})
 
@@ -70,3 +77,22 @@ def test_an_answer_in_the_same_step_reaches_the_sender(rt: Runtime) -> None:
                   ("messages/request_at_once_collaboration.bpmn",))
     assert pools["requester"].status == pools["responder_at_once"].status == "completed"
     assert pools["requester"].data["reply"] == {"answer": "即刻", "to": "几点?"}
+
+
+def test_a_signal_sent_from_outside(rt: Runtime) -> None:
+    """``signals.send_signal`` with no instance named reaches every instance waiting for the
+    signal; SpiffWorkflow catches the same signal as an external event."""
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(MODELS / SIGNAL_MODEL))
+    raw = BpmnWorkflow(parser.get_spec("signal_wait"))
+    raw.do_engine_steps()
+    raw.catch(BpmnEvent(SignalEventDefinition("go"), payload={"by": "市纪委"}))
+    raw.do_engine_steps()
+    deploy(rt, SIGNAL_MODEL)
+    first, second = start_at(rt, "signal_wait", T0), start_at(rt, "signal_wait", T0)
+    with rt.uow() as uow:
+        caught = signals.send_signal(uow, "go", {"by": "市纪委"}, ACTOR)
+    assert caught == [first, second]
+    expected = _outcome(raw)
+    assert expected.status == "completed" and expected.data == {"went": True}
+    assert irpm_outcome(rt, first) == irpm_outcome(rt, second) == expected

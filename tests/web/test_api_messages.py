@@ -1,8 +1,8 @@
-"""POST /api/v1/messages (web/api/messages.py): administrators (by session or their API
-token) send a message that starts a message-start process or reaches the correlated
-waiting instance; anyone else gets 403 before the body is read; bad input is 4xx with the
-field or the reason named, and changes nothing; each send is audited; the operation is in
-the OpenAPI document."""
+"""POST /api/v1/messages and /api/v1/signals (web/api/messages.py): administrators (by
+session or their API token) send a message that starts a message-start process or reaches
+the correlated waiting instance, and a signal that reaches every waiting instance; anyone
+else gets 403 before the body is read; bad input is 4xx with the field or the reason named,
+and changes nothing; each send is audited; the operation is in the OpenAPI document."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from engine.models import AuditEntry, ProcessInstance
-from engine.services import api_tokens
-from tests.conformance.compare import deploy
+from engine.services import api_tokens, instances
+from tests.conformance.compare import ACTOR, deploy
 
 from .conftest import AuthActions, Org
 
@@ -95,3 +95,26 @@ def test_the_operation_is_documented(client: FlaskClient) -> None:
     operation = spec["paths"]["/api/v1/messages"]["post"]
     assert operation["tags"] == ["messages"]
     assert {"401", "403", "404", "409", "422"} <= set(operation["responses"])
+
+
+def test_a_signal_reaches_every_waiting_instance(client: FlaskClient, auth: AuthActions,
+                                                 org: Org) -> None:
+    deploy(org.rt, "messages/signal_wait.bpmn")
+    with org.rt.uow() as uow:
+        waiting = [instances.start_instance(uow, "signal_wait", actor=ACTOR).id
+                   for _ in range(2)]
+    auth.login("jiwei")
+    assert client.post("/api/v1/signals", json={"name": "go"}).status_code == 403
+    auth.logout()
+    auth.login("admin")
+    before = _counts(org)
+    response = client.post("/api/v1/signals", json={"name": "nobody_waits"})
+    assert response.status_code == 409 and "no instance is waiting for signal" in \
+        response.get_json()["message"]
+    assert _counts(org) == before
+    response = client.post("/api/v1/signals", json={"name": "go", "payload": {"a": 1}})
+    assert response.status_code == 200 and response.get_json() == {"caught": waiting}
+    with org.rt.uow(write=False) as uow:
+        assert {uow.session.get(ProcessInstance, i).status for i in waiting} == {"completed"}
+        assert uow.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "signal.send")) == 1

@@ -83,3 +83,17 @@ def test_bad_input_exits_with_one_line_and_changes_nothing(
     before = _counts(rt)
     assert text in irpm.fails("messages", "send", *args)
     assert _counts(rt) == before
+
+
+def test_signals_send(irpm: Irpm, rt: Runtime) -> None:
+    deploy(rt, "messages/signal_wait.bpmn")
+    with rt.uow() as uow:
+        waiting = instances.start_instance(uow, "signal_wait", actor=ACTOR).id
+    before = _counts(rt)
+    assert "no instance is waiting for signal 'stop'" in irpm.fails("signals", "send", "stop")
+    assert f"process instance {waiting + 1} does not exist" in irpm.fails(
+        "signals", "send", "go", "--instance", str(waiting + 1))
+    assert _counts(rt) == before
+    assert irpm.json("signals", "send", "go", "--instance", str(waiting)) == {
+        "name": "go", "caught": [waiting]}
+    assert irpm_outcome(rt, waiting).status == "completed"

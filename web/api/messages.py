@@ -1,6 +1,7 @@
 """POST /messages: send a BPMN message from outside — to the instances waiting for it whose
 correlation matches, and as a new instance of every process whose message start event
-catches it — or to one named instance.
+catches it — or to one named instance. POST /signals: a signal, to every instance waiting
+for it or to one (``engine.services.signals``; same rule, audited as ``signal.send``).
 
 One engine service behind it (``engine.services.messages.send``), the one ``irpm messages
 send`` calls too. Administrators only, checked before the body is read (403 for anyone
@@ -16,7 +17,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from engine.services import messages
+from engine.services import messages, signals
 
 from ..runtime import runtime
 from .base import Blueprint, actor
@@ -60,3 +61,33 @@ def send(body: dict[str, Any]) -> messages.SentMessage:
         return messages.send(uow, body["name"], body["payload"], actor(),
                              correlation=body["correlation"],
                              instance_id=body.get("instance_id"))
+
+
+signals_bp = Blueprint("signals", __name__, url_prefix="/signals",
+                       description="BPMN signals sent from outside (administrators)")
+
+
+class SignalSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(
+        min=1, max=messages.MAX_NAME), metadata={"description": "the signal's name"})
+    payload = ma.fields.Dict(keys=ma.fields.String(), load_default=dict, metadata={
+        "description": "the signal's data"})
+    instance_id = ma.fields.Integer(validate=ma.validate.Range(min=1), metadata={
+        "description": "only this instance (else: every instance waiting for the signal)"})
+
+
+class CaughtSchema(ma.Schema):
+    caught = ma.fields.List(ma.fields.Integer(), required=True, metadata={
+        "description": "the instances that caught it"})
+
+
+@signals_bp.route("", methods=["POST"])
+@administrators_only
+@signals_bp.arguments(SignalSchema)
+@signals_bp.response(200, CaughtSchema)
+@signals_bp.refuses(401, 403, 404, 409, 422)
+def send_signal(body: dict[str, Any]) -> dict[str, list[int]]:
+    """Send a signal (administrators)."""
+    with runtime().uow() as uow:
+        return {"caught": signals.send_signal(uow, body["name"], body["payload"], actor(),
+                                              instance_id=body.get("instance_id"))}

@@ -1,6 +1,7 @@
 """``irpm messages send NAME`` — send a BPMN message from the shell: to the instances
 waiting for it whose correlation matches and as a new instance of every process whose
-message start event catches it, or (``--instance``) to one instance.
+message start event catches it, or (``--instance``) to one instance. ``irpm signals send
+NAME`` — a signal, to every instance waiting for it or to one.
 
 The same engine service as ``POST /api/v1/messages`` (``engine.services.messages.send``):
 administrators only, audited as ``message.send``; the actor is the administrator named by
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from engine.services import messages as messages_service
+from engine.services import signals as signals_service
 
 from .format import JSON_OBJECT, Failure
 from .state import State, operator, operator_option, pass_state
@@ -66,3 +68,26 @@ def messages_send(state: State, name: str, payload: dict[str, Any] | None,
                "started": sent.started},
               f"message '{name}' caught by instance(s) {reached}; started instance(s) "
               f"{started}")
+
+
+@click.group()
+def signals() -> None:
+    """BPMN signals sent from outside (administrators)."""
+
+
+@signals.command("send")
+@click.argument("name")
+@click.option("--payload", type=JSON_OBJECT, metavar="JSON",
+              help="The signal's data: a JSON object, inline or @file.json.")
+@click.option("--instance", "instance_id", type=click.IntRange(min=1),
+              help="Only this instance (else every instance waiting for the signal).")
+@operator_option
+@pass_state
+def signals_send(state: State, name: str, payload: dict[str, Any] | None,
+                 instance_id: int | None, operator_name: str | None) -> None:
+    """Send signal NAME (audited)."""
+    with state.rt.uow() as uow:
+        caught = signals_service.send_signal(uow, name, payload, operator(uow, operator_name),
+                                             instance_id=instance_id)
+    state.say({"name": name, "caught": caught}, f"signal '{name}' caught by instance(s) "
+              f"{', '.join(str(i) for i in caught)}")
