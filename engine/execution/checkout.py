@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
@@ -75,6 +76,10 @@ class Live:
     #: The waiting message catches the ``message_wait`` rows hold for this revision
     #: (``workflow.message_waits``); ``None`` makes ``save`` read them from the database.
     known_waits: set[MessageWaitKey] | None = None
+    #: Messages another instance threw to this one while its engine was running (a
+    #: service task's operator acting on that instance), with their correlations: caught
+    #: by ``save``, like ``pending_messages``.
+    pending_events: list[BpmnEvent] = field(default_factory=list)
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:

@@ -35,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import UnitOfWork
 from ..errors import Conflict, IrpmError
 from ..execution.checkout import Live, check_out, load_definition, lock_instance, new_instance
-from ..execution.stepping import catch_message, run_engine, running
+from ..execution.stepping import catch_message, run_engine, running, running_lives
 from ..execution.workflow import message_waits
 from ..models import ACTIVE_STATUSES, EventType
 from .routing import Correlations, correlates, message_use, waiting_receivers
@@ -125,10 +125,11 @@ def _delivering(live: Live | None = None) -> Iterator[_Delivering]:
 
 def _waiting_in_progress(state: _Delivering, name: str, correlations: Correlations,
                          exclude: int | None) -> set[int]:
-    """The instances in the middle of a delivery that wait for the message now: their
-    ``message_wait`` rows are those of their last save, not of the step they are in."""
+    """The instances in the middle of a delivery, or whose engine is running, that wait for
+    the message now: their ``message_wait`` rows are those of their last save (or none yet),
+    not of the step they are in."""
     found = set()
-    for live in state.lives:
+    for live in (*state.lives, *running_lives()):
         if live.instance.id == exclude:
             continue
         for _tid, _element, kind, waited, compared in message_waits(live.workflow):
@@ -138,19 +139,27 @@ def _waiting_in_progress(state: _Delivering, name: str, correlations: Correlatio
     return found
 
 
-def _in_progress(instance_id: int) -> Live | None:
+def _delivering_to(instance_id: int) -> Live | None:
+    """The instance's ``Live`` if it is in the middle of a delivery of its own (saving)."""
     state = _STATE.get()
     lives = state.lives if state else ()
-    return next((lv for lv in lives if lv.instance.id == instance_id), None) \
-        or running(instance_id)
+    return next((lv for lv in lives if lv.instance.id == instance_id), None)
 
 
 def _catch_in(uow: UnitOfWork, instance_id: int, event: BpmnEvent, actor: str | None) -> bool:
     """Catch ``event`` in the instance and run it on (saved, unless it is in the middle of
-    a delivery of its own: then its own save follows); False when it does not catch it."""
+    a delivery of its own: then its own save follows); False when it does not catch it.
+
+    An instance whose engine is running now (a service task's operator acting on another
+    instance, which throws back) is not stepped inside its own step: the message waits in
+    ``Live.pending_events`` for its save, which catches it (or logs it ``not_caught``)."""
     from ..execution.saving import save  # saving imports this module
 
-    live = _in_progress(instance_id)
+    engine_running = running(instance_id)
+    if engine_running is not None and _delivering_to(instance_id) is None:
+        engine_running.pending_events.append(_copy(event))
+        return True
+    live = _delivering_to(instance_id)
     own = live is None
     if live is None:
         instance, now = lock_instance(uow, instance_id)
@@ -169,12 +178,10 @@ def _catch(live: Live, event: BpmnEvent, actor: str | None) -> bool:
     """``catch_message`` with a copy of the event; a catch that cannot take the message
     (SpiffWorkflow's catch evaluates the message's correlation properties on the payload)
     refuses the whole transaction with why, instead of failing it as a server error."""
-    payload = copy.deepcopy(event.payload)
+    copied = _copy(event)
     name = event.event_definition.name
     try:
-        return catch_message(live, name, payload, actor,
-                             event=BpmnEvent(event.event_definition, payload=payload,
-                                             correlations=copy.deepcopy(event.correlations)))
+        return catch_message(live, name, copied.payload, actor, event=copied)
     except (IrpmError, SQLAlchemyError):
         raise
     except Exception as exc:  # the catch's evaluation: NameError, KeyError, a Spiff error…
@@ -182,6 +189,12 @@ def _catch(live: Live, event: BpmnEvent, actor: str | None) -> bool:
                        f"cannot take message '{name}': {exc}; its correlation properties "
                        "read the payload, which must carry them — nothing was changed"
                        ) from exc
+
+
+def _copy(event: BpmnEvent) -> BpmnEvent:
+    """The event with its own payload and correlations: each receiver may change them."""
+    return BpmnEvent(event.event_definition, payload=copy.deepcopy(event.payload),
+                     correlations=copy.deepcopy(event.correlations))
 
 
 def _start_by(uow: UnitOfWork, definition_id: int, event: BpmnEvent, now: datetime,

@@ -20,6 +20,7 @@ from engine.models import (
     MessageWait,
     ProcessInstance,
 )
+from engine.operators import OperatorCall
 from engine.runtime import Runtime
 from engine.services import instances, messages, tasks
 from tests.conformance.collab import PoolStep, complete_in_pool
@@ -189,3 +190,26 @@ def test_a_receiver_that_cannot_read_the_payload_refuses_the_senders_step(rt: Ru
         complete_in_pool(rt, PoolStep("requester", "ask", {"question": "?"}))
     assert _counts(rt) == before
     assert irpm_outcome(rt, requester).path == ["requester_start"]
+
+
+def test_a_message_to_an_instance_whose_engine_is_running_waits_for_its_save(
+        rt: Runtime) -> None:
+    """A service task's operator starts another process, which throws back at once: the
+    asker is in the middle of its own step, so the message is caught when that step is
+    saved — not by stepping it inside itself — in the same transaction."""
+    def start_echo(call: OperatorCall) -> int:
+        return instances.begin_instance(call.uow, "echo", now=call.now).id
+
+    rt.register_operator("test.start_echo", start_echo)
+    deploy(rt, "messages/operator_echo.bpmn")
+    with rt.uow() as uow:
+        asker = instances.start_instance(uow, "asker", actor=ACTOR).id
+    complete_in_pool(rt, PoolStep("asker", "first", {}))
+    outcome = irpm_outcome(rt, asker)
+    assert outcome.status == "completed" and outcome.data["back"] == {"from": "echo"}
+    [echo] = _instances(rt, "echo")
+    assert echo.status == InstanceStatus.COMPLETED
+    with rt.uow(write=False) as uow:
+        [sent] = uow.session.scalars(select(InstanceEvent).where(
+            InstanceEvent.instance_id == echo.id, InstanceEvent.type == "message_sent"))
+        assert (sent.data or {})["caught_by"] == [asker]
