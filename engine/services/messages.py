@@ -72,8 +72,8 @@ def send(uow: UnitOfWork, name: str, payload: dict[str, Any] | None, actor: Acto
     admin_rule.require_administrator(actor, "send messages to processes")
     clean, given = clean_input(uow, name, payload, correlation)
     if instance_id is not None:
-        send_message(uow, instance_id, name, clean, actor, correlation=given, commit=False)
-        sent = SentMessage(name, {}, [instance_id], [])
+        _instance, correlations = _deliver_to(uow, instance_id, name, clean, actor, given)
+        sent = SentMessage(name, correlations, [instance_id], [])
     else:
         sent = _broadcast(uow, name, clean, given, actor)
     record_admin_action(uow, actor, "message.send", f"message:{name}"[:255], details={
@@ -128,8 +128,7 @@ def waiting_messages(uow: UnitOfWork, instance_id: int) -> list[str]:
 
 def send_message(uow: UnitOfWork, instance_id: int, name: str,
                  payload: dict[str, Any] | None, actor: Actor, *,
-                 correlation: dict[str, Any] | None = None,
-                 commit: bool = True) -> ProcessInstance:
+                 correlation: dict[str, Any] | None = None) -> ProcessInstance:
     """Deliver message ``name`` with ``payload`` to a waiting instance and run it on.
 
     Refused (nothing changes) when the instance is not active, is not waiting for that
@@ -138,6 +137,16 @@ def send_message(uow: UnitOfWork, instance_id: int, name: str,
     """
     clean = validate_task_data(payload, None,
                                max_bytes=uow.runtime.settings.max_task_data_bytes)
+    instance, _correlations = _deliver_to(uow, instance_id, name, clean, actor,
+                                          correlation or {})
+    uow.commit()
+    return instance
+
+
+def _deliver_to(uow: UnitOfWork, instance_id: int, name: str, clean: dict[str, Any],
+                actor: Actor, given: dict[str, Any]) -> tuple[ProcessInstance, Correlations]:
+    """``send_message``'s work, without the commit; the instance and the message's
+    correlations."""
     instance, now = lock_instance(uow, instance_id)
     if instance.status not in ACTIVE_STATUSES:
         raise InvalidState(f"process instance {instance.id} is {instance.status}; it takes no "
@@ -150,16 +159,14 @@ def send_message(uow: UnitOfWork, instance_id: int, name: str,
         raise Conflict(f"process instance {instance.id} is not waiting for message '{name}' "
                        f"(waiting for: {known})")
     properties = properties_of(waiting_message_definitions(live.workflow, name))
-    correlations = correlations_of(uow, properties, clean, correlation or {})
+    correlations = correlations_of(uow, properties, clean, given)
     event = BpmnEvent(MessageEventDefinition(name), payload=clean, correlations=correlations)
     if not catch_message(live, name, clean, actor.user, event=event):
         raise Conflict(f"process instance {instance.id} waits for message '{name}' with "
                        f"other correlation values (it has {live.workflow.correlations}, the "
                        f"message {correlations}); nothing was changed")
     save(uow, live)
-    if commit:
-        uow.commit()
-    return instance
+    return instance, correlations
 
 
 def find_instance(uow: UnitOfWork, process_id: str, business_key: str) -> ProcessInstance:

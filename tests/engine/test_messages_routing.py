@@ -140,7 +140,9 @@ def test_a_message_to_a_named_instance_must_correlate(orders: Runtime) -> None:
     with orders.uow() as uow, pytest.raises(Conflict, match="other correlation values"):
         messages.send(uow, "invoice", {"order_id": "B-2"}, ADMIN, instance_id=a)
     with orders.uow() as uow:
-        messages.send(uow, "invoice", {"order_id": "A-1", "total": 2}, ADMIN, instance_id=a)
+        sent = messages.send(uow, "invoice", {"order_id": "A-1", "total": 2}, ADMIN,
+                             instance_id=a)
+    assert sent.caught == [a] and sent.correlations == {"order": {"order_id": "A-1"}}
     assert irpm_outcome(orders, a).status == "completed"
 
 
