@@ -24,7 +24,9 @@ EVENTS = {
     "task_cancelled": _l("Task cancelled"), "timer_fired": _l("Timer fired"),
     "error": _l("Error"), "retried": _l("Retried"), "suspended": _l("Suspended"),
     "resumed": _l("Resumed"), "terminated": _l("Terminated"), "completed": _l("Completed"),
-    "message_received": _l("Message received"), "child_started": _l("Sub-process started"),
+    "message_received": _l("Message received"), "message_sent": _l("Message sent"),
+    "signal_received": _l("Signal received"),
+    "child_started": _l("Sub-process started"),
     "child_completed": _l("Sub-process completed"),
 }
 ROLES = {

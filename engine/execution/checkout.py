@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
@@ -34,7 +35,7 @@ from ..models import (
     simulated_now_column,
 )
 from ..serialization import load_spec, load_state
-from .workflow import ready_human_tasks, waiting_timers
+from .workflow import MessageWaitKey, message_waits, ready_human_tasks, waiting_timers
 
 
 @dataclass
@@ -72,6 +73,13 @@ class Live:
     #: Set on a (child) instance whose call activity an interrupting boundary event of the
     #: caller cancelled meanwhile: it must end, as SpiffWorkflow cancels the subworkflow.
     call_cancelled: bool = False
+    #: The waiting message catches the ``message_wait`` rows hold for this revision
+    #: (``workflow.message_waits``); ``None`` makes ``save`` read them from the database.
+    known_waits: set[MessageWaitKey] | None = None
+    #: Messages another instance threw to this one while its engine was running (a
+    #: service task's operator acting on that instance), with their correlations: caught
+    #: by ``save``, like ``pending_messages``.
+    pending_events: list[BpmnEvent] = field(default_factory=list)
 
     def log(self, type_: EventType, *, actor: str | None = None, task_id: uuid.UUID | None = None,
             element_id: str | None = None, data: dict[str, Any] | None = None) -> None:
@@ -169,6 +177,7 @@ def check_out(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> Live
         live.known_open = set(ready_human_tasks(workflow))
         live.known_timers = {(tid, due) for tid, (_t, due, _k) in
                              waiting_timers(workflow).items()}
+        live.known_waits = message_waits(workflow)
     return live
 
 
@@ -193,7 +202,7 @@ def new_instance(uow: UnitOfWork, definition: LoadedDefinition, now: datetime,
     uow.session.add(instance)
     uow.session.flush()
     live = Live(instance, definition, workflow, now, known_open=set(), known_timers=set(),
-                uow=uow)
+                uow=uow, known_waits=set())
     started: dict[str, Any] = {"version": definition.version, "business_key": business_key,
                                "data": data}
     if parent:

@@ -28,6 +28,7 @@ from ..calls import (
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
 from ..errors import NotFound
+from ..messaging.waits import sync_message_waits
 from ..models import (
     ACTIVE_STATUSES,
     EventType,
@@ -50,12 +51,21 @@ from .stepping import bound_operators, catch_pending, error_text, run_engine, se
 from .workflow import all_tasks, ready_human_tasks, waiting_timers
 
 
+def deliver_thrown(uow: UnitOfWork, live: Live) -> None:
+    """The messages the step threw, to their receivers (``engine.messaging.delivery``,
+    which saves them through this module: imported here, when first needed)."""
+    from ..messaging.delivery import deliver_thrown as deliver
+
+    deliver(uow, live)
+
+
 def save(uow: UnitOfWork, live: Live) -> None:
     """Mirror tasks and timers, set the status, write the state and the events."""
     instance = live.instance
     terminated = instance.status == InstanceStatus.TERMINATED
     if not terminated and live.error is None:
         catch_pending(live)
+        deliver_thrown(uow, live)
         start_calls(uow, live)
     if instance.parent_instance_id is not None and not terminated \
             and (live.parent_notified or _caller_takes(uow, instance)):
@@ -71,6 +81,7 @@ def save(uow: UnitOfWork, live: Live) -> None:
                                       {} if terminated else waiting_timers(live.workflow))
     failed_before = (instance.status, instance.error_message)
     set_status(live)
+    sync_message_waits(uow, live)
     newly_failed = instance.status == InstanceStatus.ERROR \
         and failed_before != (InstanceStatus.ERROR, instance.error_message)
     # state_format 0: inserted in this transaction (new_instance), so no rows to compare.

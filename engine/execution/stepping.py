@@ -90,6 +90,11 @@ def running(instance_id: int) -> Live | None:
     return next((live for live in _RUNNING.get() if live.instance.id == instance_id), None)
 
 
+def running_lives() -> tuple[Live, ...]:
+    """The instances whose engine is running now, in this context, innermost last."""
+    return _RUNNING.get()
+
+
 @contextmanager
 def bound_operators(live: Live) -> Iterator[None]:
     """The service-task operators, bound to the step's transaction, instance, clock and
@@ -111,20 +116,27 @@ def bound_operators(live: Live) -> Iterator[None]:
 
 
 def catch_pending(live: Live) -> None:
-    """Catch the messages ``amend`` left for the instance while its engine was running
-    (``catch_message`` each)."""
+    """Catch the messages ``amend`` and other instances left for the instance while its
+    engine was running (``catch_message`` each)."""
     while live.pending_messages and live.error is None:
         name, payload = live.pending_messages.pop(0)
         catch_message(live, name, payload)
+    while live.pending_events and live.error is None:
+        event = live.pending_events.pop(0)
+        catch_message(live, event.event_definition.name, event.payload, event=event)
 
 
 def catch_message(live: Live, name: str, payload: dict[str, Any],
-                  actor: str | None = None) -> bool:
+                  actor: str | None = None, *,
+                  event: BpmnEvent | None = None) -> bool:
     """Let the workflow catch message ``name`` — a waiting catch event or receive task, or
     the message start event of an event subprocess (which ``waiting_events`` does not
     list) — and run it on; False when nothing in it catches the message now. Either way a
-    ``message_received`` event records it (``not_caught`` when nothing did)."""
-    event = BpmnEvent(MessageEventDefinition(name), payload=payload)
+    ``message_received`` event records it (``not_caught`` when nothing did).
+
+    ``event``: the message as thrown or sent with its correlations (``engine.messaging``),
+    which SpiffWorkflow's ``catches`` compares with the workflow's; else one without."""
+    event = event or BpmnEvent(MessageEventDefinition(name), payload=payload)
     with bind_clock(FrozenClock(live.now)):  # an event gateway checks its timer on catching
         caught = live.workflow.event_manager.catch(event, internal=False) > 0
     live.log(EventType.MESSAGE_RECEIVED, actor=actor,

@@ -8,6 +8,7 @@ another.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import datetime
 
@@ -71,15 +72,54 @@ def waiting_message_names(workflow: BpmnWorkflow) -> set[str]:
     """The messages the workflow's waiting events catch now: a message catch event or
     receive task, and the messages an event-based gateway or a multiple start event waits
     on among its other events."""
-    names: set[str] = set()
+    return {one.name for _task, one in _waiting_events(workflow, MESSAGE)}
+
+
+def waiting_message_definitions(workflow: BpmnWorkflow, name: str) -> list[EventDefinition]:
+    """The definitions of the waiting catches of message ``name`` (their correlation
+    properties say how a message sent to this workflow is correlated)."""
+    return [one for _task, one in _waiting_events(workflow, MESSAGE) if one.name == name]
+
+
+#: The kinds of waiting catch ``message_wait`` holds, by SpiffWorkflow's class name.
+MESSAGE, SIGNAL = "MessageEventDefinition", "SignalEventDefinition"
+KINDS = {MESSAGE: "message", SIGNAL: "signal"}
+
+
+def _waiting_events(workflow: BpmnWorkflow,
+                    *kinds: str) -> list[tuple[Task, EventDefinition]]:
+    found = []
     for task in workflow.event_manager.tasks.values():
         definition: EventDefinition = task.task_spec.event_definition
         seen = [e.event_definition for e in task.internal_data.get("seen_events", [])]
         for one in (definition.event_definitions
                     if isinstance(definition, MultipleEventDefinition) else [definition]):
-            if type(one).__name__ == "MessageEventDefinition" and one not in seen:
-                names.add(one.name)
-    return names
+            if type(one).__name__ in kinds and one not in seen:
+                found.append((task, one))
+    return found
+
+
+#: A waiting catch as ``message_wait`` holds it: task, element, kind (``message`` or
+#: ``signal``), name, and the correlations it compares as canonical JSON (``None``: it takes
+#: any message of that name; always for a signal) — hashable, so a save compares the set
+#: before and after.
+MessageWaitKey = tuple[uuid.UUID, str, str, str, str | None]
+
+
+def message_waits(workflow: BpmnWorkflow) -> set[MessageWaitKey]:
+    """Every message and signal the workflow's waiting events catch now (as
+    ``waiting_message_names``), a message with the correlations SpiffWorkflow's
+    ``MessageEventDefinition.catches`` would compare: none when the message has no
+    correlation properties or the catching workflow has no correlation values yet (then
+    any message of the name is caught)."""
+    waits: set[MessageWaitKey] = set()
+    for task, one in _waiting_events(workflow, MESSAGE, SIGNAL):
+        correlations = task.workflow.correlations
+        compared = (json.dumps(correlations, sort_keys=True, default=str)
+                    if getattr(one, "correlation_properties", None) and correlations else None)
+        waits.add((task.id, task.task_spec.name, KINDS[type(one).__name__], one.name,
+                   compared))
+    return waits
 
 
 def all_tasks(workflow: BpmnWorkflow) -> list[Task]:

@@ -24,6 +24,7 @@ from .instance import (
     ProcessInstance,
 )
 from .mail import MailStatus, OutboxMail
+from .message_wait import MessageWait
 from .notification import Notification, NotificationAddress, NotificationKind
 from .rate_limit import RateLimit
 from .saved_filter import SavedFilter
@@ -56,6 +57,7 @@ __all__ = [
     "InstanceVariable",
     "ItemOutcome",
     "MailStatus",
+    "MessageWait",
     "Notification",
     "NotificationAddress",
     "NotificationKind",

@@ -85,6 +85,10 @@ class EventType(StrEnum):
     TERMINATED = "terminated"
     COMPLETED = "completed"
     MESSAGE_RECEIVED = "message_received"
+    #: A message the instance threw, with the instances it reached (``engine.messaging``).
+    MESSAGE_SENT = "message_sent"
+    #: A signal sent from outside that the instance caught (``services.signals``).
+    SIGNAL_RECEIVED = "signal_received"
     CHILD_STARTED = "child_started"
     CHILD_COMPLETED = "child_completed"
     #: Administrative changes from the console (each also in the audit log).

@@ -30,6 +30,7 @@ from ..execution.saving import (
 from ..execution.stepping import run_engine
 from ..execution.unreadable import retire_unreadable
 from ..forms import validate_task_data
+from ..messaging.routing import message_only_start
 from ..models import (
     ACTIVE_STATUSES,
     FINAL_STATUSES,
@@ -69,6 +70,11 @@ def begin_instance(uow: UnitOfWork, process_id: str, business_key: str | None = 
                                {"business_key": ["length"]})
     definition_id, clock_now = _definition_and_clock(uow, process_id, version)
     definition = load_definition(uow, definition_id)
+    only_by = message_only_start(definition.bundle[0])
+    if only_by:
+        raise InvalidState(f"process '{process_id}' starts only when it receives message "
+                           f"{', '.join(repr(n) for n in only_by)}: send that message (`irpm "
+                           "messages send` or POST /api/v1/messages) instead of starting it")
     live = new_instance(uow, definition, now or clock_now, clean, business_key=business_key,
                         started_by=actor.user if actor else None)
     run_engine(live)

@@ -18,6 +18,7 @@ from . import (
     feedback,
     instance_admin,
     instances,
+    messages,
     organisation,
     register,
 )
@@ -26,8 +27,8 @@ from .base import Blueprint
 from .errors import ApiError
 
 PREFIX = "/api/v1"
-AREAS = (definitions.bp, instances.bp, tasks_area.bp, organisation.bp, register.bp,
-         feedback.bp, account.bp)
+AREAS = (definitions.bp, instances.bp, tasks_area.bp, messages.bp, messages.signals_bp,
+         organisation.bp, register.bp, feedback.bp, account.bp)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 UNKNOWN = "api.unknown"
 
