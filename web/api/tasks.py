@@ -13,9 +13,10 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from engine.services import inbox, tasks
+from engine.services import file_inputs, inbox, tasks
 
 from ..runtime import runtime
+from ..tasks import uploads
 from .base import Blueprint, PageArgs, actor, offset, page_of, page_schema
 from .errors import fields_under
 from .instances import InstanceDetailSchema
@@ -138,7 +139,10 @@ def _act(task_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) ->
         if action == "delegate":
             return tasks.delegate_task(uow, task_id, who, body["to"], body["reason"])
         with fields_under("data"):
-            return tasks.complete_task(uow, task_id, who, body["data"])
+            data = file_inputs.store_data_urls(uow, task_id, who, body["data"],
+                                               store=uploads.store(),
+                                               max_bytes=uploads.max_bytes())
+            return tasks.complete_task(uow, task_id, who, data)
 
 
 @bp.route("/<uuid:task_id>/claim", methods=["POST"])
