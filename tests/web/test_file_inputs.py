@@ -238,9 +238,44 @@ def test_the_page_uploads_into_the_store_keeps_the_file_through_errors_and_links
     link = re.search(r'href="(/tasks/[^"]+/evidence/\d+)"[^>]*>收据.pdf<', submitted)
     assert link
     assert client.get(link.group(1)).data == PDF
+    history = done[done.index('id="history"'):]
+    assert f'href="{link.group(1)}"' in history  # the history links the file too
     auth.logout()
     auth.login(OUTSIDER)
     assert client.get(link.group(1)).status_code in (403, 404)
+    auth.logout()
+    auth.login("admin")
+    console = client.get(f"/console/instances/{task.instance_id}").get_data(as_text=True)
+    assert re.search(rf'href="{re.escape(link.group(1))}" data-event-file="\d+">收据.pdf<',
+                     console)
+
+
+def test_a_draft_keeps_the_uploaded_file_and_a_chosen_file_can_be_removed(
+        org: Org, app: Flask, client: FlaskClient, auth: AuthActions) -> None:
+    task = deploy_and_start(org.rt)
+    auth.login(HOLDER)
+    response = client.post(f"/tasks/{task.id}", data={
+        "action": "save", "note": "草稿", "photos": [(BytesIO(PNG), "a.png"),
+                                                     (BytesIO(JPEG), "b.jpg")]},
+        content_type="multipart/form-data")
+    assert response.status_code == 302
+    page = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    kept = re.findall(r'<input type="hidden" name="(photos\.\d)" value="([^"]+)"', page)
+    assert [name for name, _value in kept] == ["photos.0", "photos.1"]
+    assert "a.png" in page and "b.jpg" in page
+    form = {name: value.replace("&#34;", '"') for name, value in kept}
+    response = client.post(f"/tasks/{task.id}", data={
+        **form, "note": "草稿", "action": "remove:photos.0"})
+    page = response.get_data(as_text=True)
+    assert re.findall(r'<input type="hidden" name="(photos\.\d)"', page) == ["photos.0"]
+    assert "b.jpg" in page and "a.png" not in page
+    response = client.post(f"/tasks/{task.id}", data={
+        **form, "action": "submit", "note": "n", "photos.2": "x",
+        "receipt": (BytesIO(PDF), "r.pdf"), "photos": (BytesIO(PNG), "c.png")},
+        content_type="multipart/form-data")
+    assert response.status_code == 400  # a third photo is one too many: nothing stored
+    assert "此栏的文件过多。" in response.get_data(as_text=True)
+    assert evidence_count(org.rt) == 2
 
 
 def test_a_file_of_a_type_the_field_does_not_take_is_refused_at_it_on_the_page(
