@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["DATA_URL", "REFERENCE_KEYS", "FileField", "NotADataUrl", "accepts", "decode",
-           "file_fields", "is_file_schema", "is_reference", "normalise_file_input"]
+           "file_fields", "is_file_schema", "is_reference", "nested_file_inputs",
+           "normalise_file_input"]
 
 DATA_URL = "data-url"
 #: The keys of a file reference in task data, and their JSON types.
@@ -92,6 +93,32 @@ def file_fields(schema: dict[str, Any] | None, ui: dict[str, Any] | None = None
             most = spec.get("maxItems")
             found[name] = FileField(name, True, most if isinstance(most, int) else None,
                                     _accept(ui.get(name)))
+    return found
+
+
+def _nested(spec: Any, path: str) -> list[str]:
+    """The paths of file inputs inside ``spec`` (a property's schema) and below it."""
+    if not isinstance(spec, dict):
+        return []
+    if is_file_schema(spec):
+        return [path]
+    found = []
+    for name, sub in (spec.get("properties") or {}).items():
+        found.extend(_nested(sub, f"{path}.{name}"))
+    if isinstance(spec.get("items"), dict):
+        found.extend(_nested(spec["items"], f"{path}.[]"))
+    return found
+
+
+def nested_file_inputs(schema: dict[str, Any]) -> list[str]:
+    """File inputs the form has below its own properties (in an object, or in the rows of a
+    list of objects): the page and the checks of stored files take only the form's own
+    properties (one file or a list of files), so deploy refuses these."""
+    found = []
+    for name, spec in (schema.get("properties") or {}).items():
+        if name in file_fields(schema) or not isinstance(spec, dict):
+            continue
+        found.extend(_nested(spec, name))
     return found
 
 

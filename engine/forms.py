@@ -32,7 +32,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
 
 from .errors import DeploymentError, ValidationFailed
-from .file_inputs import normalise_file_input
+from .file_inputs import nested_file_inputs, normalise_file_input
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 #: Names the script sandbox defines; task data under them would break every script task.
@@ -230,6 +230,11 @@ def _form_class(schema_json: str) -> type[Schema]:
     ``const``, ``allOf``/``anyOf``/``oneOf`` of schemas — as the JSON Schema draft the form
     declares (``$schema``; draft 7, react-jsonschema-form's, when none)."""
     spec = json.loads(schema_json)
+    nested = nested_file_inputs(spec)
+    if nested:
+        raise DeploymentError(f"file inputs (format: data-url) are taken as the form's own "
+                              f"properties only, one file or a list of files; move "
+                              f"{', '.join(nested)} up to the top of the form")
     validator_class = validator_for(spec, default=Draft7Validator)
     try:
         validator_class.check_schema(spec)

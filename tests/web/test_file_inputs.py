@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine.errors import ValidationFailed
+from engine.errors import DeploymentError, ValidationFailed
 from engine.file_inputs import NotADataUrl, accepts, decode
 from engine.forms import compile_form, normalise, validate_task_data
 from engine.models import Evidence, HumanTask, InstanceEvent
@@ -99,6 +99,18 @@ def test_a_data_url_field_is_a_reference_for_the_engine_and_a_file_input_on_the_
     with pytest.raises(ValidationFailed) as caught:
         validate_task_data({"note": "n"}, form, max_bytes=1 << 20)
     assert caught.value.errors == {"receipt": ["Missing data for required field."]}
+
+
+@pytest.mark.parametrize("nested", [
+    {"type": "object", "properties": {"scan": {"type": "string", "format": "data-url"}}},
+    {"type": "array", "items": {"type": "object", "properties": {
+        "scan": {"type": "string", "format": "data-url"}}}},
+])
+def test_a_file_input_below_the_forms_own_properties_is_refused_at_deploy(
+        nested: dict[str, Any]) -> None:
+    schema = {"type": "object", "properties": {"docs": nested}}
+    with pytest.raises(DeploymentError, match=r"move docs\.(\[\]\.)?scan up"):
+        compile_form(json.dumps(schema))
 
 
 def test_posted_references_come_back_and_forged_text_is_dropped() -> None:
