@@ -166,7 +166,14 @@ def unclaim(task_id: uuid.UUID) -> Any:
 @bp.response(200, InstanceDetailSchema)
 @bp.refuses(401, 403, 404, 409, 422)
 def complete(body: dict[str, Any], task_id: uuid.UUID) -> Any:
-    """Complete a task with its form's data; answers the instance as it now stands"""
+    """Complete a task with its form's data; answers the instance as it now stands
+
+    A file input of the form (``format: data-url``) takes the file as react-jsonschema-form
+    sends it, ``data:<type>;name=<name>;base64,…``: it is stored in the evidence store (at most
+    ``IRPM_MAX_EVIDENCE_BYTES``; PDF, PNG, JPEG, DOCX, XLSX and the field's accept list) and
+    the task data keeps its reference ``{id, name, size, sha256, media_type}``. A refused file
+    answers 422 at its field with nothing stored.
+    """
     return _act(task_id, "complete", body)
 
 
