@@ -31,6 +31,7 @@ from engine.parsing import read_sources
 from engine.runtime import Runtime
 from engine.services import deployment, file_inputs, instances, tasks
 from engine.settings import Settings
+from tests.conformance import compare
 from tests.conftest import ADMIN
 from web.tasks import form_values, schema_form
 
@@ -323,3 +324,26 @@ def test_an_api_client_completes_with_data_urls_as_rjsf_sends_them(
             InstanceEvent.instance_id == task.instance_id,
             InstanceEvent.type == "task_completed"))
         assert event.data["receipt"]["sha256"] == hashlib.sha256(PDF).hexdigest()
+
+
+# --------------------------------------------------------- the same as SpiffWorkflow
+
+
+def test_the_task_data_and_path_are_those_of_raw_spiffworkflow_given_the_reference(
+        rt: Runtime, tmp_path: Path) -> None:
+    """SpiffWorkflow knows nothing of files: a user task's data is what the form gave. Raw
+    SpiffWorkflow completing the task with the reference and IRPM completing it with the
+    file (stored, its reference in the data) end with the same status, data and path."""
+    task = deploy_and_start(rt)
+    with rt.uow() as uow:
+        data = file_inputs.store_data_urls(
+            uow, task.id, ADMIN, {"note": "n", "receipt": data_url(PDF, "r.pdf")},
+            store=tmp_path, max_bytes=LIMIT)
+    with rt.uow() as uow:
+        tasks.complete_task(uow, task.id, ADMIN, data)
+    raw = compare.run_raw("file_inputs/receipt_report.bpmn", "receipt_report", compare.T0,
+                          None, (compare.Complete("report", data),))
+    persisted = compare.irpm_outcome(rt, task.instance_id)
+    assert persisted == raw
+    assert raw.status == "completed" and raw.data["receipt"]["sha256"] == hashlib.sha256(
+        PDF).hexdigest()
