@@ -261,6 +261,18 @@ def _draft_processes(source: Source) -> tuple[list[str], str | None]:
             if is_executable(p)], None
 
 
+def _form_owner(uow: UnitOfWork, checked: list[tuple[Source, list[str]]]) -> str | None:
+    """The process the form files saved with a diagram belong to (the first the diagram
+    defines); its form drafts not saved now are dropped — the editor sends them all."""
+    owner = next((p[0] for s, p in checked if p and not form_files.is_form_file(s.filename)),
+                 None)
+    if owner is not None:
+        uow.session.execute(delete(DesignDraft).where(
+            DesignDraft.process_id == owner, DesignDraft.kind == FORM_KIND,
+            DesignDraft.filename.not_in([s.filename for s, _p in checked])))
+    return owner
+
+
 def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
                 saved_by: str) -> list[DesignDraft]:
     """Keep the files without deploying them — all or none. A draft may still have lint
@@ -280,12 +292,7 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
             "a draft must be a well-formed .bpmn, .bpmn20.xml or .dmn file", errors)
     now = clock.now(uow)
     rows = []
-    owner = next((p[0] for s, p in checked if p and not form_files.is_form_file(s.filename)),
-                 None)
-    if owner is not None:  # the form files saved now are the draft's, the others go
-        uow.session.execute(delete(DesignDraft).where(
-            DesignDraft.process_id == owner, DesignDraft.kind == FORM_KIND,
-            DesignDraft.filename.not_in([s.filename for s, _p in checked])))
+    owner = _form_owner(uow, checked)
     for source, processes in checked:
         row = uow.session.scalar(select(DesignDraft).where(
             DesignDraft.filename == source.filename).with_for_update())
