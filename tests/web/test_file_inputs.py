@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -33,6 +34,7 @@ from engine.services import deployment, file_inputs, instances, tasks
 from engine.settings import Settings
 from tests.conformance import compare
 from tests.conftest import ADMIN
+from web.cli import main
 from web.tasks import form_values, schema_form
 
 from . import conftest as web
@@ -347,3 +349,22 @@ def test_the_task_data_and_path_are_those_of_raw_spiffworkflow_given_the_referen
     assert persisted == raw
     assert raw.status == "completed" and raw.data["receipt"]["sha256"] == hashlib.sha256(
         PDF).hexdigest()
+
+
+def test_the_cli_completes_with_a_data_url_into_the_same_store(
+        rt: Runtime, settings: Settings, tmp_path: Path) -> None:
+    task = deploy_and_start(rt)
+    runner = CliRunner(env={"IRPM_DATABASE_URL": settings.database_url, "IRPM_USER": None,
+                            "IRPM_EVIDENCE_DIR": str(tmp_path / "evidence")})
+    refused = runner.invoke(main, ["complete", str(task.id), "--user", HOLDER, "--data",
+                                   json.dumps({"note": "n", "receipt": data_url(
+                                       PNG, "r.png", "image/png")})])
+    assert refused.exit_code == 1 and "receipt" in refused.stderr
+    assert evidence_count(rt) == 0
+    done = runner.invoke(main, ["complete", str(task.id), "--user", HOLDER, "--data",
+                                json.dumps({"note": "n", "receipt": data_url(PDF, "r.pdf")})])
+    assert done.exit_code == 0, done.output
+    digest = hashlib.sha256(PDF).hexdigest()
+    assert (tmp_path / "evidence" / digest).read_bytes() == PDF
+    with rt.uow(write=False) as uow:
+        assert uow.session.get(HumanTask, task.id).state == "completed"
