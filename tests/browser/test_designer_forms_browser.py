@@ -77,8 +77,8 @@ def test_a_designer_adds_form_files_previews_the_form_and_deploys_it(
     add_file(page, "receipt-schema.json",
              '{"type": "object", "properties": {"a": {"type": "tuple"}}}')
     preview = page.locator("#form-preview")
-    expect(preview).to_have_attribute("data-state", "problem")
     expect(preview).to_contain_text("properties/a/type")
+    expect(preview).to_have_attribute("data-state", "problem")
     page.locator("#btn-validate").click()
     expect(page.locator('#problems [data-rule="form_file"]').filter(
         has_text="不是有效的 JSON Schema")).to_have_count(1)
@@ -87,6 +87,8 @@ def test_a_designer_adds_form_files_previews_the_form_and_deploys_it(
     page.locator("#form-file-text").fill(json.dumps(PREVIEWED, ensure_ascii=False, indent=2))
     add_file(page, "receipt-uischema.json", json.dumps(UI, ensure_ascii=False))
     expect(preview).to_have_attribute("data-state", "ready")
+    expect(preview.locator("[data-field]").first).to_have_attribute("data-field", "notes")
+    expect(preview.locator("[data-preview-note]")).to_have_count(0)  # the ui-schema is in
     names = preview.locator("[data-field]").evaluate_all("els => els.map(e => e.dataset.field)")
     assert names == ["notes", "kind", "received_on", "count", "scan"]
     expect(preview.locator("#f-kind option", has_text="购物卡")).to_have_count(1)

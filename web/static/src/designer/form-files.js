@@ -18,6 +18,9 @@ export function formFiles(modeler, onChange) {
   const files = new Map();
   let current = null;
   let timer = null;
+  // Each preview request's number: an answer to an older one (typing goes on while it is
+  // on its way) is dropped, so the preview always shows the latest text.
+  let asked = 0;
   const listBox = root.querySelector("#form-file-list");
   const editor = root.querySelector("#form-file-text");
   const currentName = root.querySelector("#form-file-current");
@@ -76,6 +79,7 @@ export function formFiles(modeler, onChange) {
 
   const renderPreview = async () => {
     const task = registry.get(taskSelect.value);
+    const mine = ++asked;
     preview.dataset.state = "busy";
     if (!task) {
       preview.replaceChildren();
@@ -92,6 +96,9 @@ export function formFiles(modeler, onChange) {
     const withUi = uiName && files.has(uiName);
     const { ok, body } = await postJson(root.dataset.previewUrl, {
       schema: files.get(schemaName), ui: withUi ? files.get(uiName) : "" });
+    if (mine !== asked) {
+      return;
+    }
     if (ok && body.html !== undefined) {
       // The server's own rendering (escaped by its templates), not the user's text.
       preview.innerHTML = body.html;
@@ -111,6 +118,7 @@ export function formFiles(modeler, onChange) {
   };
 
   const later = () => {
+    preview.dataset.state = "busy";
     clearTimeout(timer);
     timer = setTimeout(() => { renderPreview().catch(() => {}); }, 300);
   };
