@@ -7,7 +7,9 @@ edit), inline or from SpiffArena's ``formJsonSchemaFilename`` file (``engine.for
 compiler and the page's form generator read: local ``$ref``s (``#/definitions/…``,
 ``#/$defs/…``) replaced by what they point to, and enumerations written as ``oneOf`` /
 ``anyOf`` of ``{"const", "title"}`` turned into ``enum`` with their titles kept in
-``enumNames`` (rjsf's own name for them). It is compiled once per definition version and
+``enumNames`` (rjsf's own name for them), and file inputs (``format: data-url``) as
+the reference to the stored file that task data keeps (``engine.file_inputs``). It is
+compiled once per definition version and
 element into a marshmallow schema,
 and completion data is validated against it before the workflow sees anything. Tasks
 without a form still get the generic checks: a JSON object of identifier-like keys, within
@@ -30,6 +32,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow import ValidationError as MarshmallowError
 
 from .errors import DeploymentError, ValidationFailed
+from .file_inputs import nested_file_inputs, normalise_file_input
 
 _KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 #: Names the script sandbox defines; task data under them would break every script task.
@@ -95,7 +98,7 @@ def _normalised(root: dict[str, Any], spec: Any, depth: int) -> Any:
             if "type" not in out:
                 out["type"] = "integer" if all(isinstance(v, int) and not isinstance(v, bool)
                                                for v in choices[0]) else "string"
-    return out
+    return normalise_file_input(out)
 
 
 def _conditional_parts(spec: dict[str, Any]) -> list[dict[str, Any]]:
@@ -227,6 +230,11 @@ def _form_class(schema_json: str) -> type[Schema]:
     ``const``, ``allOf``/``anyOf``/``oneOf`` of schemas — as the JSON Schema draft the form
     declares (``$schema``; draft 7, react-jsonschema-form's, when none)."""
     spec = json.loads(schema_json)
+    nested = nested_file_inputs(spec)
+    if nested:
+        raise DeploymentError(f"file inputs (format: data-url) are taken as the form's own "
+                              f"properties only, one file or a list of files; move "
+                              f"{', '.join(nested)} up to the top of the form")
     validator_class = validator_for(spec, default=Draft7Validator)
     try:
         validator_class.check_schema(spec)
@@ -241,6 +249,13 @@ def _form_class(schema_json: str) -> type[Schema]:
 
 #: The attribute of a compiled form holding its ``jsonschema`` validator.
 JSON_VALIDATOR = "json_schema_validator"
+
+
+def form_schema(form: type[Schema] | None) -> dict[str, Any] | None:
+    """The normalised JSON Schema a compiled form (``compile_form``) validates with."""
+    validator = getattr(form, JSON_VALIDATOR, None)
+    schema = getattr(validator, "schema", None)
+    return schema if isinstance(schema, dict) else None
 _MISSING_NAME = re.compile(r"^'([^']+)' is a (?:required property|dependency of )")
 
 

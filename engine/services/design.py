@@ -22,7 +22,7 @@ from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessIns
 from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, is_executable, parse_xml
 from . import clock
 from .deployment import DeployedProcess, deploy, find_definition
-from .design_lint import validation
+from .design_lint import form_files, validation
 from .design_lint.problem import Problem
 from .design_tables import (
     DecisionFile,
@@ -116,7 +116,8 @@ def overview(uow: UnitOfWork, models_dir: Path | None = None) -> Overview:
                                          row.deployed_by, int(total), int(running)))
     tables = decision_files(uow, drafts, models_dir)
     return Overview(list(processes.values()), tables,
-                    sorted(drafts.values(), key=lambda d: d.filename))
+                    sorted((d for d in drafts.values() if d.kind != FORM_KIND),
+                           key=lambda d: d.filename))
 
 
 def decision_file(uow: UnitOfWork, filename: str,
@@ -135,6 +136,34 @@ class DesignFile:
     origin: str
     saved_by: str | None = None
     saved_at: datetime | None = None
+    #: The form files (SpiffArena's ``.json`` schema and ui-schema files) that go with it:
+    #: (file name, text), those of the version, or the draft's.
+    forms: list[tuple[str, str]] = field(default_factory=list)
+
+
+#: ``DesignDraft.kind`` and ``SourceFile.kind`` of a form file.
+FORM_KIND = "json"
+
+
+def _version_forms(row: ProcessDefinition | None) -> list[tuple[str, str]]:
+    if row is None:
+        return []
+    return sorted((s.filename, s.content) for s in row.sources if s.kind == FORM_KIND)
+
+
+def _draft_forms(uow: UnitOfWork, draft: DesignDraft) -> list[tuple[str, str]]:
+    """The form files saved with a draft, else those of the process's latest version."""
+    if draft.process_id is None:
+        return []
+    saved = uow.session.scalars(select(DesignDraft).where(
+        DesignDraft.process_id == draft.process_id, DesignDraft.kind == FORM_KIND))
+    found = sorted((d.filename, d.content) for d in saved)
+    if found:
+        return found
+    latest = uow.session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.process_id == draft.process_id)
+        .order_by(ProcessDefinition.version.desc()).limit(1))
+    return _version_forms(latest)
 
 
 def design_file(uow: UnitOfWork, *, process_id: str | None = None,
@@ -150,14 +179,14 @@ def design_file(uow: UnitOfWork, *, process_id: str | None = None,
         if found is None:
             raise NotFound(f"there is no draft of '{filename}'")
         return DesignFile(found.filename, found.kind, found.content, "draft",
-                          found.saved_by, found.saved_at)
+                          found.saved_by, found.saved_at, _draft_forms(uow, found))
     if process_id is not None:
         row = find_definition(uow, process_id, version)
         own = _own_file(row)
         if own is None:
             raise NotFound(f"no BPMN file defines process '{process_id}' v{row.version}")
         return DesignFile(own.filename, own.kind, own.content, f"v{row.version}",
-                          row.deployed_by, row.deployed_at)
+                          row.deployed_by, row.deployed_at, _version_forms(row))
     latest = latest_source(uow, filename) if filename else None
     if latest is None:
         path = models_dir / filename if models_dir and filename else None
@@ -197,6 +226,10 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
         raise DesignRejected(problems)
     uow.session.execute(delete(DesignDraft).where(
         DesignDraft.filename.in_([s.filename for s in sources])))
+    processes = [p for s in sources if not form_files.is_form_file(s.filename)
+                 for p in _draft_processes(s)[0]]
+    uow.session.execute(delete(DesignDraft).where(  # the form drafts of those processes
+        DesignDraft.kind == FORM_KIND, DesignDraft.process_id.in_(processes)))
     uploaded = {s.filename for s in sources}
     return deploy(uow, with_named_tables(uow, full, uploaded), deployed_by=deployed_by)
 
@@ -205,7 +238,15 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
 
 
 def _draft_processes(source: Source) -> tuple[list[str], str | None]:
-    """The executable processes the file defines, or why it cannot be a draft."""
+    """The executable processes the file defines, or why it cannot be a draft. A form file
+    may be any UTF-8 text (it is reopened as text, and judged when validated)."""
+    if form_files.is_form_file(source.filename) and "/" not in source.filename:
+        try:
+            source.content.decode("utf-8")
+        except UnicodeDecodeError:
+            return [], "not UTF-8 text"
+        return [], (f"larger than {MAX_SOURCE_BYTES // 1024 // 1024} MB"
+                    if len(source.content) > MAX_SOURCE_BYTES else None)
     if file_kind(source.filename) is None or "/" in source.filename:
         return [], "use a plain file name ending in .bpmn, .bpmn20.xml or .dmn"
     if len(source.content) > MAX_SOURCE_BYTES:
@@ -220,11 +261,24 @@ def _draft_processes(source: Source) -> tuple[list[str], str | None]:
             if is_executable(p)], None
 
 
+def _form_owner(uow: UnitOfWork, checked: list[tuple[Source, list[str]]]) -> str | None:
+    """The process the form files saved with a diagram belong to (the first the diagram
+    defines); its form drafts not saved now are dropped — the editor sends them all."""
+    owner = next((p[0] for s, p in checked if p and not form_files.is_form_file(s.filename)),
+                 None)
+    if owner is not None:
+        uow.session.execute(delete(DesignDraft).where(
+            DesignDraft.process_id == owner, DesignDraft.kind == FORM_KIND,
+            DesignDraft.filename.not_in([s.filename for s, _p in checked])))
+    return owner
+
+
 def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
                 saved_by: str) -> list[DesignDraft]:
     """Keep the files without deploying them — all or none. A draft may still have lint
     problems, but it must be well-formed XML (it is reopened in the editor); ``errors`` of
-    the ``ValidationFailed`` maps each refused file name to why."""
+    the ``ValidationFailed`` maps each refused file name to why. Form files (``.json``) are
+    kept as drafts of the first process the BPMN files among them define."""
     errors: dict[str, object] = {}
     checked = []
     for source in sources:
@@ -238,14 +292,16 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
             "a draft must be a well-formed .bpmn, .bpmn20.xml or .dmn file", errors)
     now = clock.now(uow)
     rows = []
+    owner = _form_owner(uow, checked)
     for source, processes in checked:
         row = uow.session.scalar(select(DesignDraft).where(
             DesignDraft.filename == source.filename).with_for_update())
         if row is None:
             row = DesignDraft(filename=source.filename)
             uow.session.add(row)
-        row.kind = source.kind
-        row.process_id = processes[0] if processes else None
+        is_form = form_files.is_form_file(source.filename)
+        row.kind = FORM_KIND if is_form else source.kind
+        row.process_id = owner if is_form else (processes[0] if processes else None)
         row.content = source.text
         row.saved_by = saved_by
         row.saved_at = now

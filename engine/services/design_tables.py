@@ -158,6 +158,9 @@ def with_named_tables(uow: UnitOfWork, sources: list[Source],
     kept: list[Source] = []
     names: set[str] = set()
     for source in sources:
+        if source.filename.lower().endswith(".json"):  # a form file: no tables in it
+            kept.append(source)
+            continue
         if source.kind != "dmn":
             named |= {(node.text or "").strip() for node in
                       parse_xml(source).iterfind(".//spiffworkflow:calledDecisionId", NS)}

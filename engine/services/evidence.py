@@ -36,8 +36,8 @@ from ..models import Evidence, HumanTask
 from . import clock, task_access
 from .tasks import get_task, view_task
 
-__all__ = ["KINDS", "MAX_NAME", "attach_evidence", "check_filename", "evidence_file",
-           "list_evidence", "sniff"]
+__all__ = ["KINDS", "MAX_NAME", "add_evidence", "attach_evidence", "check_file",
+           "check_filename", "evidence_file", "list_evidence", "sniff"]
 
 #: kind -> (content type, extensions it may be named with).
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -137,15 +137,31 @@ def attach_evidence(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor, fil
     task = get_task(uow, task_id)
     task_access.require_workable(task, actor,
                                  f"{actor.user} may not attach files to task {task.id}")
+    name, kind = check_file(filename, content, max_bytes)
+    row = add_evidence(uow, task, actor, name, kind, content, store=store)
+    uow.commit()
+    return row
+
+
+def check_file(filename: str, content: bytes, max_bytes: int) -> tuple[str, str]:
+    """``(normalized name, kind)`` of a file the store accepts, else ``ValidationFailed``
+    keyed ``file`` — checked before anything is written, so a caller storing several files
+    can check them all first."""
     name = check_filename(filename)
-    kind = _kind_of(name, content, max_bytes)
+    return name, _kind_of(name, content, max_bytes)
+
+
+def add_evidence(uow: UnitOfWork, task: HumanTask, actor: Actor, name: str, kind: str,
+                 content: bytes, *, store: Path) -> Evidence:
+    """Store a checked file (``check_file``) and record it with the task, uncommitted (the
+    caller's transaction decides); the row has its id."""
     digest = hashlib.sha256(content).hexdigest()
     _store(store, digest, content)
     row = Evidence(task_id=task.id, instance_id=task.instance_id, post_code=task.post_code,
                    filename=name, content_type=KINDS[kind][0], size=len(content),
                    sha256=digest, uploaded_by=actor.user, uploaded_at=clock.now(uow))
     uow.session.add(row)
-    uow.commit()
+    uow.session.flush()
     return row
 
 

@@ -35,7 +35,7 @@ from ..execution.checkout import check_out, clock_reading, load_definition
 from ..execution.mirror import write_events
 from ..execution.saving import save
 from ..execution.stepping import run_human_task
-from ..forms import validate_task_data
+from ..forms import form_schema, validate_task_data
 from ..models import (
     ACTIVE_STATUSES,
     CandidateKind,
@@ -49,6 +49,7 @@ from ..models import (
 )
 from ..separation import EXCLUDES
 from . import task_access
+from .file_references import check_references
 from .inbox import VIEWS, TaskFilter, list_tasks, task_query
 
 __all__ = ["VIEWS", "TaskFilter", "claim_task", "complete_task", "delegate_task", "get_task",
@@ -239,8 +240,9 @@ def complete_task(uow: UnitOfWork, task_id: uuid.UUID | str, actor: Actor,
     task, instance = opened.task, opened.instance
     opened.require_may_work(uow, f"task {task.id} is claimed by {task.assignee}")
     definition = load_definition(uow, instance.definition_id)
-    clean = validate_task_data(data, definition.form(task.element_id),
-                               max_bytes=uow.runtime.settings.max_task_data_bytes)
+    form = definition.form(task.element_id)
+    clean = validate_task_data(data, form, max_bytes=uow.runtime.settings.max_task_data_bytes)
+    check_references(uow, task.id, form_schema(form), clean)
     live = check_out(uow, instance, opened.now)
     spiff_task = live.workflow.get_task_from_id(task.id)
     if spiff_task is None or spiff_task.state != SpiffState.READY:

@@ -13,9 +13,10 @@ from typing import Any
 import marshmallow as ma
 from flask import current_app
 
-from engine.services import inbox, tasks
+from engine.services import file_inputs, inbox, tasks
 
 from ..runtime import runtime
+from ..tasks import uploads
 from .base import Blueprint, PageArgs, actor, offset, page_of, page_schema
 from .errors import fields_under
 from .instances import InstanceDetailSchema
@@ -144,7 +145,10 @@ def _act(task_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) ->
         if action == "delegate":
             return tasks.delegate_task(uow, task_id, who, body["to"], body["reason"])
         with fields_under("data"):
-            return tasks.complete_task(uow, task_id, who, body["data"])
+            data = file_inputs.store_data_urls(uow, task_id, who, body["data"],
+                                               store=uploads.store(),
+                                               max_bytes=uploads.max_bytes())
+            return tasks.complete_task(uow, task_id, who, data)
 
 
 @bp.route("/<uuid:task_id>/claim", methods=["POST"])
@@ -168,7 +172,14 @@ def unclaim(task_id: uuid.UUID) -> Any:
 @bp.response(200, InstanceDetailSchema)
 @bp.refuses(401, 403, 404, 409, 422)
 def complete(body: dict[str, Any], task_id: uuid.UUID) -> Any:
-    """Complete a task with its form's data; answers the instance as it now stands"""
+    """Complete a task with its form's data; answers the instance as it now stands
+
+    A file input of the form (``format: data-url``) takes the file as react-jsonschema-form
+    sends it, ``data:<type>;name=<name>;base64,…``: it is stored in the evidence store (at most
+    ``IRPM_MAX_EVIDENCE_BYTES``; PDF, PNG, JPEG, DOCX, XLSX and the field's accept list) and
+    the task data keeps its reference ``{id, name, size, sha256, media_type}``. A refused file
+    answers 422 at its field with nothing stored.
+    """
     return _act(task_id, "complete", body)
 
 

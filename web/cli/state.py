@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -19,7 +20,16 @@ from engine.runtime import Runtime
 from engine.services import instances as instances_service
 from engine.settings import Settings
 
+from .. import config as web_config
 from .format import JSON_OBJECT, TASK_COLUMNS, Column, cell, dumps, instance_row, table, task_row
+
+
+def evidence_store() -> tuple[Path, int]:
+    """Where evidence files are kept and how large one may be: the web app's settings
+    (``IRPM_EVIDENCE_DIR``, ``IRPM_MAX_EVIDENCE_BYTES``), so a file the CLI stores is one the
+    task page serves."""
+    config = {**web_config.defaults(), **web_config.from_env()}
+    return Path(config["IRPM_EVIDENCE_DIR"]), int(config["IRPM_MAX_EVIDENCE_BYTES"])
 
 
 class State:

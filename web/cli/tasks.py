@@ -6,11 +6,21 @@ from typing import Any
 
 import click
 
+from engine.services import file_inputs
 from engine.services import tasks as tasks_service
 from engine.services.tasks import VIEWS
 
 from .format import TASK_COLUMNS, VIEW_COLUMNS, task_row
-from .state import State, actor, data_option, group_option, pass_state, show_instance, user_option
+from .state import (
+    State,
+    actor,
+    data_option,
+    evidence_store,
+    group_option,
+    pass_state,
+    show_instance,
+    user_option,
+)
 
 
 @click.command()
@@ -77,10 +87,15 @@ def unclaim(state: State, task_id: str, user: str) -> None:
 @pass_state
 def complete(state: State, task_id: str, user: str, groups: tuple[str, ...], admin: bool,
              data: dict[str, Any] | None) -> None:
-    """Complete TASK_ID with the form data --data and run the instance on."""
+    """Complete TASK_ID with the form data --data and run the instance on. A file input's
+    value may be a data-url (data:<type>;name=<name>;base64,…): the file is stored in the
+    evidence store and the data keeps its reference, as through the API."""
+    who = actor(user, groups, admin=admin)
+    store, max_bytes = evidence_store()
     with state.rt.uow() as uow:
-        instance = tasks_service.complete_task(uow, task_id, actor(user, groups, admin=admin),
-                                               data)
+        data = file_inputs.store_data_urls(uow, task_id, who, data, store=store,
+                                           max_bytes=max_bytes)
+        instance = tasks_service.complete_task(uow, task_id, who, data)
     with state.rt.uow(write=False) as uow:
         task = tasks_service.get_task(uow, task_id)
     show_instance(state, instance, f"completed {task.name}", {"task": task_row(task)})

@@ -28,7 +28,7 @@ def _designers_only() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from . import views  # noqa: F401  (registers the routes on bp)
+    from . import preview, views  # noqa: F401  (registers the routes on bp)
 
     app.register_blueprint(bp)
     nav.add(app, nav.Item("designer.index", _l("Process design"), roles=ROLES, order=70))

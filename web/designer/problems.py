@@ -78,6 +78,13 @@ TEXTS: dict[str, Any] = {
                                "%(case)s fails — %(reason)s. Fix the rules or the case."),
     "decision_case_invalid": _l("Decision table '%(decision_name)s' (%(decision)s): test case "
                                 "%(case)s is not valid — %(reason)s."),
+    "form_file_encoding": _l("The form file is not UTF-8 text."),
+    "form_file_json": _l("The form file is not valid JSON: %(detail)s."),
+    "form_file_object": _l("A form file holds one JSON object ({…})."),
+    "form_file_schema": _l("The form file is not a valid JSON Schema %(detail)s."),
+    "form_file_form": _l("The engine cannot make a form of this schema: %(detail)s"),
+    "form_file_missing": _l("User task '%(task)s' names %(property)s '%(file)s', which is not "
+                            "among the form files: add the file, or fix the name."),
     "called_process_unknown": _l("Call activity '%(task)s' refers to process '%(ref)s', which "
                                  "is neither deployed nor in this upload: upload its file with "
                                  "this one, or fix the id."),

@@ -37,7 +37,18 @@ from . import bp
 from . import problems as problem_text
 
 FILENAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,200}\.(bpmn|bpmn20\.xml|dmn)$")
+#: A SpiffArena form file (JSON Schema or ui-schema) sent with a diagram.
+FORM_FILENAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff.-]{0,200}\.json$")
 MAX_FILES = 20
+
+
+class FormFileSchema(ma.Schema):
+    """A form file from the editor: its name and its text."""
+
+    filename = ma.fields.String(required=True, validate=ma.validate.Regexp(
+        FORM_FILENAME, error="a plain file name ending in .json (letters, digits, . _ -)"))
+    text = ma.fields.String(required=True, validate=ma.validate.Length(
+        max=MAX_SOURCE_BYTES, error=f"a form file has at most {MAX_SOURCE_BYTES} characters"))
 
 
 class FileSchema(ma.Schema):
@@ -49,6 +60,9 @@ class FileSchema(ma.Schema):
     xml = ma.fields.String(required=True, validate=ma.validate.Length(
         min=1, max=MAX_SOURCE_BYTES,
         error=f"the XML must be between 1 and {MAX_SOURCE_BYTES} characters"))
+    #: The form files that go with the diagram, saved and deployed with it.
+    forms = ma.fields.List(ma.fields.Nested(FormFileSchema), load_default=list,
+                           validate=ma.validate.Length(max=MAX_FILES))
 
 
 class FileQuery(ma.Schema):
@@ -66,15 +80,17 @@ def _problems_json(problems: list[Problem]) -> list[dict[str, Any]]:
     return [problem_text.as_json(p) for p in problems]
 
 
-def _json_body() -> tuple[Source | None, Any]:
-    """The editor's file, or the 400 response saying what is wrong with the request."""
+def _json_body() -> tuple[list[Source] | None, Any]:
+    """The editor's file and its form files, or the 400 response saying what is wrong with
+    the request."""
     try:
         body = FileSchema().load(request.get_json(silent=True) or {})
     except ma.ValidationError as err:
         return None, (jsonify(code="validation_failed",
                               message=_("The request is not a file from the editor."),
                               errors=err.messages), 400)
-    return Source(body["filename"], body["xml"].encode("utf-8")), None
+    return [Source(body["filename"], body["xml"].encode("utf-8")),
+            *(Source(f["filename"], f["text"].encode("utf-8")) for f in body["forms"])], None
 
 
 def _error_json(exc: IrpmError) -> Any:
@@ -178,10 +194,10 @@ def _uploaded(files: list[FileStorage]) -> tuple[list[Source], list[Problem]]:
             content = storage.stream.read(MAX_SOURCE_BYTES + 1)
         finally:
             storage.close()  # a large upload is spooled to a temporary file
-        if not FILENAME.match(name):
+        if not (FILENAME.match(name) or FORM_FILENAME.match(name)):
             problems.append(Problem("upload", _(
-                "Only .bpmn, .bpmn20.xml and .dmn files can be uploaded (plain names: "
-                "letters, digits, . _ -)."), name or "?"))
+                "Only .bpmn, .bpmn20.xml, .dmn and .json form files can be uploaded (plain "
+                "names: letters, digits, . _ -)."), name or "?"))
         elif len(content) > MAX_SOURCE_BYTES:
             problems.append(Problem("upload", _("The file is larger than %(mb)d MB.",
                                                 mb=MAX_SOURCE_BYTES // 1024 // 1024), name))
@@ -258,27 +274,28 @@ def api_file() -> Any:
         return _error_json(exc)
     return jsonify(filename=opened.filename, kind=opened.kind, xml=opened.content,
                    origin=opened.origin, saved_by=opened.saved_by,
-                   saved_at=opened.saved_at.isoformat() if opened.saved_at else None)
+                   saved_at=opened.saved_at.isoformat() if opened.saved_at else None,
+                   forms=[{"filename": name, "text": text} for name, text in opened.forms])
 
 
 @bp.post("/api/validate")
 def api_validate() -> Any:
-    source, refused = _json_body()
-    if source is None:
+    sources, refused = _json_body()
+    if sources is None:
         return refused
     with runtime().uow(write=False) as uow:
-        problems = design.validate_design(uow, [source])
+        problems = design.validate_design(uow, sources)
     return jsonify(ok=not problems, problems=_problems_json(problems))
 
 
 @bp.post("/api/deploy")
 def api_deploy() -> Any:
-    source, refused = _json_body()
-    if source is None:
+    sources, refused = _json_body()
+    if sources is None:
         return refused
     try:
         with runtime().uow() as uow:
-            deployed = design.deploy_design(uow, [source], deployed_by=g.actor.user)
+            deployed = design.deploy_design(uow, sources, deployed_by=g.actor.user)
     except design.DesignRejected as exc:
         return jsonify(ok=False, code=exc.code, message=_("Not deployed: fix the problems "
                                                           "first."),
@@ -293,12 +310,12 @@ def api_deploy() -> Any:
 
 @bp.post("/api/drafts")
 def api_save_draft() -> Any:
-    source, refused = _json_body()
-    if source is None:
+    sources, refused = _json_body()
+    if sources is None:
         return refused
     try:
         with runtime().uow() as uow:
-            [row] = design.save_drafts(uow, [source], saved_by=g.actor.user)
+            row, *_forms = design.save_drafts(uow, sources, saved_by=g.actor.user)
             saved = {"filename": row.filename, "saved_by": row.saved_by,
                      "saved_at": row.saved_at.isoformat()}
     except IrpmError as exc:

@@ -12,7 +12,11 @@ files), at most ``IRPM_MAX_EVIDENCE_BYTES`` each: settings of ``web.config``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Flask
+
+from engine.file_inputs import is_reference
 
 from ..labels import TABLES as LABELS
 from ..limits import size_text
@@ -21,10 +25,22 @@ from .labels import TABLES
 bp = Blueprint("tasks", __name__, url_prefix="/tasks", template_folder="templates")
 
 
+def file_references(data: Any) -> list[dict[str, Any]]:
+    """The references to stored files (``engine.file_inputs``) among a completed task's
+    data — a field's value or the items of a list — for a history to link them."""
+    values = data.values() if isinstance(data, dict) else []
+    found: list[dict[str, Any]] = []
+    for value in values:
+        found.extend(v for v in (value if isinstance(value, list) else [value])
+                     if is_reference(v))
+    return found
+
+
 def init_app(app: Flask) -> None:
     from . import views  # noqa: F401  (register the routes on bp)
 
     app.jinja_env.filters.setdefault("filesize", size_text)
+    app.jinja_env.filters.setdefault("file_references", file_references)
     for name, table in TABLES.items():
         LABELS.setdefault(name, table)
     app.register_blueprint(bp)

@@ -70,6 +70,8 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"^(Unknown field\.|invalid field name)$"),
      lambda f, m: _("This field is not part of the form.")),
     (re.compile(r"^too large$"), lambda f, m: _("The form is too large to be sent.")),
+    (re.compile(r"^not a file of this task$"),
+     lambda f, m: _("This file was not uploaded to this task; upload it again.")),
     (re.compile(r"^level (\d) is below the floor of post (\S+): its post rule demands level "
                 r"(\d) — “(.*)” \(post_grading\)\. "),
      lambda f, m: _("Level %(level)s is below what the post rule demands for post %(post)s "
@@ -148,6 +150,12 @@ class FormState:
     def value(self, path: str) -> str:
         value = self._get(path)
         return value if isinstance(value, str) else ""
+
+    def files(self, path: str) -> list[dict[str, Any]]:
+        """The file references a file input holds (one or several)."""
+        value = self._get(path)
+        values = value if isinstance(value, list) else [value]
+        return [v for v in values if isinstance(v, dict)]
 
     def rows(self, path: str) -> int:
         value = self._get(path)

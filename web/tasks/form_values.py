@@ -14,10 +14,13 @@ The fields come from ``schema_form.build``; both directions walk the same ``Fiel
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from engine.file_inputs import is_reference
 
 from .schema_form import Field
 
@@ -38,7 +41,23 @@ def _indices(form: Mapping[str, Any], path: str) -> list[int]:
     return sorted(found)[:MAX_ROWS]
 
 
+def _reference(text: Any) -> Any:
+    """A file reference the page carried in a hidden input (JSON), or ``""``: whether it is
+    one of the task's files is the engine's check (``file_references``)."""
+    try:
+        value = json.loads(text) if isinstance(text, str) and text else None
+    except ValueError:
+        return ""
+    return value if is_reference(value) else ""
+
+
 def _parse_value(f: Field, form: Mapping[str, Any], path: str, skip: str | None) -> Any:
+    if f.kind == "file":
+        return "" if path == skip else _reference(form.get(path))
+    if f.kind == "files":
+        found = (_reference(form.get(f"{path}.{i}"))
+                 for i in _indices(form, path) if f"{path}.{i}" != skip)
+        return [ref for ref in found if ref]
     if f.kind == "object":
         return _parse_object(f.children, form, f"{path}.", skip)
     if f.kind == "array":
@@ -166,6 +185,11 @@ def _scalar(f: Field, value: Any) -> Any:
 
 
 def _convert(f: Field, value: Any) -> Any:
+    if f.kind == "file":
+        return value if is_reference(value) else MISSING
+    if f.kind == "files":
+        refs = [v for v in value if is_reference(v)] if isinstance(value, list) else []
+        return refs or MISSING
     if f.kind == "object":
         data = to_data(f.children, value if isinstance(value, dict) else {})
         return data if data or f.required else MISSING

@@ -15,7 +15,10 @@
   ``engine.forms.normalise`` makes of ``oneOf``/``anyOf`` ``const`` lists), ``format: date``
   / ``date-time`` as date pickers, ``readOnly`` fields, and the ui-schema's ``ui:widget``
   (textarea, radio, select, hidden, password), ``ui:order`` (with ``*``), ``ui:help``,
-  ``ui:placeholder``, ``ui:readonly`` and ``ui:options.rows``.
+  ``ui:placeholder``, ``ui:readonly`` and ``ui:options.rows``; file inputs (``format:
+  data-url``, one file or an array of them: kinds ``file`` / ``files``) with
+  ``ui:options.accept`` — their value is the reference to the stored file
+  (``engine.file_inputs``), never its bytes.
 
 The way back from a posted form is ``form_values``; what the page renders the form from
 (values and errors) is ``form_state``.
@@ -28,6 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.file_inputs import file_fields, is_file_schema, is_reference
+
 #: Row index placeholder of the ``<template>`` rows JavaScript clones, per array depth.
 PLACEHOLDER = "__i{depth}__"
 #: Longer strings get a text area.
@@ -39,7 +44,7 @@ _LABEL_PAIR = re.compile(r"^\s*([^=\s]+)\s*=\s*(.+?)\s*$")
 class Field:
     name: str
     #: string, text, integer, number, boolean, checkbox, select, radio, date, datetime,
-    #: password, hidden, object, array
+    #: password, hidden, object, array, file, files
     kind: str
     title: str
     help: str | None = None
@@ -56,6 +61,8 @@ class Field:
     read_only: bool = False
     #: Text area height (``ui:options.rows``).
     rows: int = 3
+    #: A file input's ``accept`` attribute (``ui:options.accept``).
+    accept: str = ""
 
     @property
     def item(self) -> Field:
@@ -155,7 +162,11 @@ def _field(name: str, spec: dict[str, Any], required: bool, depth: int,
                  help=description if isinstance(description, str) else None,
                  required=required, spec=spec, depth=depth,
                  read_only=spec.get("readOnly") is True)
-    if kind == "object":
+    if is_file_schema(spec) or (kind == "array" and is_file_schema(spec.get("items"))):
+        made.kind = "file" if kind == "object" else "files"
+        made.accept = ",".join(file_fields({"properties": {name: spec}}, {name: ui})
+                               [name].accept)
+    elif kind == "object":
         made.children = _fields(spec, depth, ui)
     elif kind == "array":
         items = spec.get("items") or {"type": "string"}
@@ -182,13 +193,17 @@ def _field(name: str, spec: dict[str, Any], required: bool, depth: int,
             made.help = None
     elif kind == "boolean":
         made.kind = "boolean" if required else "checkbox"
-    elif kind == "string" and spec.get("format") in ("date", "date-time"):
-        made.kind = "date" if spec["format"] == "date" else "datetime"
     elif kind == "string":
-        long = (spec.get("maxLength") or 0) > SHORT_TEXT or spec.get("format") == "textarea"
-        made.kind = "text" if long else "string"
+        made.kind = _string_kind(spec)
     _apply_ui(made, ui)
     return made
+
+
+def _string_kind(spec: dict[str, Any]) -> str:
+    if spec.get("format") in ("date", "date-time"):
+        return "date" if spec["format"] == "date" else "datetime"
+    long = (spec.get("maxLength") or 0) > SHORT_TEXT or spec.get("format") == "textarea"
+    return "text" if long else "string"
 
 
 def _small_range(spec: dict[str, Any]) -> bool:
@@ -226,6 +241,10 @@ def build(schema: dict[str, Any] | None, ui: dict[str, Any] | None = None) -> li
 
 
 def _default_text(f: Field, value: Any) -> Any:
+    if f.kind == "file":
+        return value if is_reference(value) else ""
+    if f.kind == "files":
+        return [v for v in value if is_reference(v)] if isinstance(value, list) else []
     if f.kind == "object":
         given = value if isinstance(value, dict) else {}
         return {c.name: _default_text(c, given.get(c.name, c.spec.get("default")))

@@ -48,7 +48,29 @@ def too_large() -> str:
 def refusal(exc: ValidationFailed, filename: str | None) -> str:
     """Why ``engine.services.evidence`` refused a file, in the user's language."""
     reasons: Any = exc.errors.get("file") or []
-    reason = reasons[0] if reasons else ""
+    return reason_text(reasons[0] if reasons else "", filename)
+
+
+def field_refusals(exc: ValidationFailed) -> dict[str, list[str]]:
+    """Why ``engine.services.file_inputs`` refused the files of a form's file inputs, by
+    input, in the user's language."""
+    out: dict[str, list[str]] = {}
+    for name, reasons in exc.errors.items():
+        for reason in reasons if isinstance(reasons, list) else [reasons]:
+            text = reason_text(str(reason), None)
+            if text not in out.setdefault(str(name), []):
+                out[str(name)].append(text)
+    return out
+
+
+def reason_text(reason: str, filename: str | None) -> str:
+    """One reason code of the evidence services, in the user's language."""
+    if reason == "one file only":
+        return _("Choose one file only.")
+    if reason == "too many files":
+        return _("Too many files for this field.")
+    if reason == "type not accepted here":
+        return _("This field does not take files of this type.")
     if reason == "too large":
         return too_large()
     if reason == "empty":
@@ -56,5 +78,7 @@ def refusal(exc: ValidationFailed, filename: str | None) -> str:
     if reason == "bad name":
         return _("The file name may not contain folders or special characters.")
     if reason == "name does not match content":
-        return _("The content of “%(name)s” does not match its name.", name=filename or "")
+        if filename is None:
+            return _("The content of a file does not match its name.")
+        return _("The content of “%(name)s” does not match its name.", name=filename)
     return _("Only PDF, PNG, JPEG, Word (.docx) and Excel (.xlsx) files can be attached.")

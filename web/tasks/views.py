@@ -29,7 +29,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from engine.errors import IrpmError, ValidationFailed
-from engine.services import diagrams, drafts, evidence, instances, tasks
+from engine.services import diagrams, drafts, evidence, file_inputs, instances, tasks
 
 from ..errors import describe
 from ..limits import size_text
@@ -94,6 +94,32 @@ def _attach(p: page.TaskPage) -> str | None:
     return None
 
 
+def _take_files(p: page.TaskPage, raw: dict[str, Any]) -> dict[str, list[str]] | None:
+    """Store the files chosen in the form's file inputs and put their references into
+    ``raw`` (a second file replaces the first; an input of several adds to its list):
+    None when done, else why not, by input (nothing stored)."""
+    inputs = {f.name: f for f in p.fields if f.kind in ("file", "files")}
+    sent = {name: [(u.filename, uploads.read(u)) for u in request.files.getlist(name)
+                   if u.filename]
+            for name in inputs}
+    if not any(sent.values()):
+        return None
+    kept = {name: len(raw.get(name) or []) for name, f in inputs.items() if f.kind == "files"}
+    try:
+        with runtime().uow() as uow:
+            stored = file_inputs.store_files(uow, p.task.id, g.actor, sent, kept=kept,
+                                             store=uploads.store(),
+                                             max_bytes=uploads.max_bytes())
+    except ValidationFailed as exc:
+        return uploads.field_refusals(exc)
+    for name, references in stored.items():
+        if inputs[name].kind == "files":
+            raw[name] = [*(raw.get(name) or []), *references]
+        else:
+            raw[name] = references[0]
+    return None
+
+
 ACTIONS = ("save", "submit", "upload", "discard")
 
 
@@ -110,6 +136,9 @@ def act(task_id: uuid.UUID) -> Any:
     if action not in ACTIONS:
         abort(400)
     raw = form_values.compact(p.fields, form_values.parse(p.fields, request.form))
+    refused = _take_files(p, raw)
+    if refused:
+        return _render(p, FormState.with_errors(p.fields, raw, refused), 400)
     try:
         return _perform(p, action, raw)
     except ValidationFailed as exc:  # the draft is too large

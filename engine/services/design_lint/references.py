@@ -87,7 +87,8 @@ class _FileSet:
             return False
         source = Source(row.filename, row.content.encode("utf-8"))
         self.by_name[row.filename] = source
-        self.trees[row.filename] = parse_xml(source)
+        if row.kind != "json":  # a form file deployed with a process: no tree
+            self.trees[row.filename] = parse_xml(source)
         return True
 
     def provides(self, kind: str, ref: str) -> bool:

@@ -23,7 +23,7 @@ from lxml import etree
 from ...db import UnitOfWork
 from ...errors import DeploymentError
 from ...parsing import DMN_NAMESPACES, NS, SUFFIX_HINT, Source, file_kind, parse_sources, parse_xml
-from . import exclusions, expressions, references, structure
+from . import exclusions, expressions, form_files, references, structure
 from .problem import Findings, Problem
 
 __all__ = ["administrators_tasks", "lint", "validate_sources"]
@@ -92,12 +92,22 @@ def _check_file(source: Source, names: list[str]) -> tuple[etree._Element | None
 def validate_sources(uow: UnitOfWork, sources: Sequence[Source]) -> tuple[list[Problem],
                                                                           list[Source]]:
     """Every problem of the files (empty: they can be deployed), and the full set of files
-    to deploy (the uploaded ones completed with what they need)."""
+    to deploy (the uploaded ones completed with what they need, the form files with them)."""
+    models, forms = form_files.split(sources)
+    roots: dict[str, etree._Element] = {}
+    problems, full = _validate_models(uow, models, roots)
+    problems.extend(form_files.check(roots, forms))
+    return problems, ([*full, *forms] if full else [])
+
+
+def _validate_models(uow: UnitOfWork, sources: Sequence[Source],
+                     roots: dict[str, etree._Element]) -> tuple[list[Problem], list[Source]]:
+    """``validate_sources`` on the BPMN and DMN files; ``roots`` gets each well-formed
+    file's tree."""
     if not sources:
         return [Problem("xml", "nothing to validate: no .bpmn or .dmn file", "",
                         code="xml_nothing")], []
     problems: list[Problem] = []
-    roots: dict[str, etree._Element] = {}
     names = [s.filename for s in sources]
     for source in sources:
         root, problem = _check_file(source, names)

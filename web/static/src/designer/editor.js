@@ -9,6 +9,7 @@ import {
 } from "bpmn-js-properties-panel";
 import spiffworkflow from "./spiffworkflow.json";
 import { IrpmPropertiesModule } from "./irpm-properties.js";
+import { formFiles } from "./form-files.js";
 import {
   download, fmt, getJson, postJson, renderProblems, showStatus,
 } from "./shared.js";
@@ -35,6 +36,7 @@ if (box) {
   // Changes not yet saved as a draft or deployed: leaving the page asks first.
   let dirty = false;
   modeler.get("eventBus").on("commandStack.changed", () => { dirty = true; });
+  const forms = formFiles(modeler, () => { dirty = true; });
   window.addEventListener("beforeunload", (event) => {
     if (dirty) {
       event.preventDefault();
@@ -86,7 +88,7 @@ if (box) {
         download(filename, await xml());
         return;
       }
-      const payload = { filename, xml: await xml() };
+      const payload = { filename, xml: await xml(), forms: forms.list() };
       const url = { validate: box.dataset.validateUrl, deploy: box.dataset.deployUrl,
         draft: box.dataset.draftUrl }[cmd];
       const { status, body } = await postJson(url, payload);
@@ -131,9 +133,10 @@ if (box) {
   });
 
   getJson(box.dataset.src)
-    .then((file) => {
+    .then(async (file) => {
       filename = file.filename || filename;
-      return modeler.importXML(file.xml);
+      await modeler.importXML(file.xml);
+      forms.load(file.forms);
     })
     .then(() => {
       canvas.zoom("fit-viewport");

@@ -57,7 +57,7 @@ function setBodyExtension(element, type, value, bpmnFactory, commandStack) {
   commandStack.execute("properties-panel.multi-command-executor", commands);
 }
 
-function getProperty(bo, name) {
+export function getProperty(bo, name) {
   const props = findExtension(bo, "spiffworkflow:Properties");
   const found = props && (props.get("properties") || []).find((p) => p.name === name);
   return found ? found.value : "";
@@ -263,6 +263,10 @@ function groupsFor(element) {
   if (is(element, "bpmn:UserTask") || is(element, "bpmn:ManualTask")) {
     entries.push(propertyEntry("irpm-form", "formSchema", t("formSchema"), {
       area: true, rows: 10, description: t("formSchemaHelp"), validate: checkFormSchema }));
+    entries.push(propertyEntry("irpm-form-file", "formJsonSchemaFilename", t("formFile"),
+      { description: t("formFileHelp") }));
+    entries.push(propertyEntry("irpm-form-ui-file", "formUiSchemaFilename", t("formUiFile"),
+      { description: t("formUiFileHelp") }));
     entries.push(propertyEntry("irpm-due", "dueIn", t("dueIn"), { description: t("dueInHelp") }));
     entries.push(propertyEntry("irpm-candidate-users", "candidateUsers", t("candidateUsers"),
       { description: t("candidateHelp") }));

@@ -66,6 +66,11 @@ export function renderProblems(problems, onPick) {
       li.addEventListener("click", () => onPick(problem.element));
     }
     li.dataset.rule = problem.rule;
+    if (problem.filename && problem.filename.endsWith(".json")) {
+      const file = document.createElement("code");
+      file.textContent = problem.filename;
+      li.append(file, ": ");
+    }
     if (problem.element) {
       li.dataset.element = problem.element;
       const code = document.createElement("code");

@@ -20,6 +20,10 @@ export const STRINGS = {
     excludesHelp: "不得办理本任务的人,逗号分隔:lane:post_holder(本岗位人员)、performer:环节编号(已办理该环节者)、user:账号、group:组;或 =表达式。全部回避时按责任链上移",
     lane: "泳道(角色)", laneHelp: "任务由该角色办理;选择后任务移入该泳道。不选泳道时须填写候选人或候选组",
     noLane: "(无泳道:由候选人或候选组办理)",
+    formFile: "表单 schema 文件 (formJsonSchemaFilename)",
+    formFileHelp: "与流程一起部署的 .json 文件(在下方“表单文件”中编辑);不能与 formSchema 同时使用",
+    formUiFile: "表单界面文件 (formUiSchemaFilename)",
+    formUiFileHelp: "ui-schema 的 .json 文件:ui:order、ui:widget、ui:help……",
   },
   en: {
     irpmGroup: "Engine properties", condition: "Condition",
@@ -40,5 +44,9 @@ export const STRINGS = {
     excludesHelp: "Who may not do the task, comma-separated: lane:post_holder (the post's holder), performer:<step id> (who did that step), user:<login>, group:<group>; or =expression. When it leaves nobody, the task goes up the responsibility chain",
     lane: "Lane (role)", laneHelp: "The role that does the task; choosing one moves the task there. Without a lane, name candidate users or groups",
     noLane: "(no lane: candidate users or groups do it)",
+    formFile: "Form schema file (formJsonSchemaFilename)",
+    formFileHelp: "A .json file deployed with the process (edit it under Form files below); not together with formSchema",
+    formUiFile: "Form ui-schema file (formUiSchemaFilename)",
+    formUiFileHelp: "The ui-schema .json file: ui:order, ui:widget, ui:help…",
   },
 };
