@@ -23,6 +23,7 @@ from .instance import (
     InstanceStatus,
     ProcessInstance,
 )
+from .job import OPEN_JOB_STATUSES, Job, JobStatus
 from .mail import MailStatus, OutboxMail
 from .notification import Notification, NotificationAddress, NotificationKind
 from .rate_limit import RateLimit
@@ -36,6 +37,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "CLOCK_ROW",
     "FINAL_STATUSES",
+    "OPEN_JOB_STATUSES",
     "SCHEDULER_JOBS_TABLE",
     "ApiToken",
     "AuditEntry",
@@ -55,6 +57,8 @@ __all__ = [
     "InstanceStatus",
     "InstanceVariable",
     "ItemOutcome",
+    "Job",
+    "JobStatus",
     "MailStatus",
     "Notification",
     "NotificationAddress",

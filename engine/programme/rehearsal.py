@@ -50,6 +50,7 @@ from ..runtime import Runtime
 from ..services.clock import is_simulated, now, set_clock
 from ..services.deployment import deploy
 from ..services.instances import start_instance
+from ..services.jobs import run_pending_jobs
 from ..services.tasks import complete_task
 from ..services.timers import advance_to
 from . import membership
@@ -330,3 +331,5 @@ def _work(rt: Runtime, people: _People, lags: Mapping[str, Lag], at: datetime,
             with rt.uow() as uow:
                 complete_task(uow, task_id, actor, answer(uow, asked, result.campaign_id))
             done += 1
+        with rt.uow() as uow:  # the jobs those steps queued (the mobilisation's cycles),
+            run_pending_jobs(uow)  # run as the scheduler would before anyone looks again
