@@ -7,7 +7,7 @@ services through units of work, and closes it. Listings print aligned tables, or
 One module per command group: ``db``, ``deploy`` (deploy, definitions), ``instances``
 (start, instances, suspend, resume, terminate, retry, events), ``administration``
 (set-variables, move-token, migrate, reassign, batch), ``tasks`` (tasks, claim,
-unclaim, complete), ``clock``, ``timers``, ``serve``, ``demo``, ``console``,
+unclaim, complete), ``clock``, ``timers``, ``jobs``, ``serve``, ``demo``, ``console``,
 ``notifications``, ``milestones`` (and ``rehearse``), ``scheduler``, ``accounts``,
 ``backup`` (backup, restore) and ``audit`` (verify);
 ``state`` holds what they share (the runtime, the output mode, common options) and
@@ -43,6 +43,7 @@ from . import (
     demo,
     deploy,
     instances,
+    jobs,
     milestones,
     notifications,
     scheduler,
@@ -87,7 +88,7 @@ def main(ctx: click.Context, as_json: bool) -> None:
 
 for _command in (db.db, deploy.deploy, deploy.definitions, *instances.COMMANDS,
                  *administration.COMMANDS,
-                 *tasks.COMMANDS, clock.clock, timers.timers, serve.serve, demo.demo,
+                 *tasks.COMMANDS, clock.clock, timers.timers, jobs.jobs, serve.serve, demo.demo,
                  console.console, notifications.notifications, milestones.milestones,
                  milestones.rehearse_command, scheduler.scheduler, accounts.accounts,
                  backup.backup, backup.restore, audit.audit):

@@ -72,6 +72,7 @@ def init_app(app: Flask) -> None:
         batch_views,
         heatmap_views,
         instance_views,
+        job_views,
         list_views,
     )
 
