@@ -7,7 +7,8 @@ batch's work — so a job interrupted half-way (a crash, a lost race) resumes fr
 committed progress, and a failure is kept on the job with the caller's data unchanged.
 
 Kinds: ``start_calls`` (``engine.jobs``) starts a caller's background call activities,
-about ``JOB_BATCH`` new instances per transaction.
+about ``JOB_BATCH`` new instances per transaction; ``batch`` runs a console batch operation
+(``engine.services.batches``) step by step, as the administrator who created it.
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ from ..jobs import START_CALLS, in_background
 from ..models import (
     ACTIVE_STATUSES,
     OPEN_JOB_STATUSES,
+    BatchStatus,
     InstanceStatus,
     Job,
     JobStatus,
     ProcessInstance,
 )
-from . import clock
+from . import batches, clock
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +118,14 @@ def _job(uow: UnitOfWork, job_id: int) -> Job:
 
 
 def _batch(uow: UnitOfWork, job_id: int, size: int) -> tuple[Job, int, int]:
-    """One transaction of the job: returns the job, the instances and the calls it started."""
+    """One transaction (or step) of the job: returns the job, the instances it started and
+    the items it did."""
     job = _job(uow, job_id)
     if job.finished:
         uow.rollback()
         return job, 0, 0
+    if job.kind == batches.BATCH_JOB:
+        return _batch_step(uow, job)
     if job.kind != START_CALLS or job.instance_id is None:
         raise ValueError(f"job {job.id} is of kind '{job.kind}', which nothing runs")
     if job.status == JobStatus.QUEUED:
@@ -138,6 +143,24 @@ def _batch(uow: UnitOfWork, job_id: int, size: int) -> tuple[Job, int, int]:
         job.status, job.finished_at = JobStatus.DONE.value, clock.now(uow)
     uow.commit()
     return job, started, job.done - done_before
+
+
+def _batch_step(uow: UnitOfWork, job: Job) -> tuple[Job, int, int]:
+    """One step of a console batch (each item its own transaction), as its creator."""
+    batch_id, done_before = int(job.parameters["batch_id"]), job.done
+    creator = batches.get_batch(uow, batch_id).created_by
+    progress = batches.run_batch_step(uow, batch_id, Actor(creator, is_admin=True),
+                                      max_items=JOB_BATCH, max_seconds=5.0)
+    job = _job(uow, job.id)
+    now = clock.now(uow)
+    job.status, job.started_at = JobStatus.RUNNING.value, job.started_at or now
+    job.total, job.done = progress.total, progress.done
+    job.result = {"succeeded": progress.succeeded, "failed": progress.failed}
+    job.message = f"{progress.succeeded} succeeded, {progress.failed} failed"
+    if progress.status == BatchStatus.DONE:
+        job.status, job.finished_at = JobStatus.DONE.value, now
+    uow.commit()
+    return job, 0, progress.done - done_before
 
 
 def _start_some_calls(uow: UnitOfWork, instance_id: int, size: int) -> int:

@@ -14,9 +14,12 @@ from engine.errors import Forbidden, NotFound
 from engine.models import InstanceStatus, Job, JobStatus, ProcessDefinition, ProcessInstance
 from engine.parsing import read_sources
 from engine.runtime import Runtime
-from engine.services import deployment, instances, jobs
+from engine.services import audit, batches, deployment, instances, jobs
 from engine.services import tasks as tasks_service
+from engine.services.console_list import InstanceQuery
 from tests.conftest import ADMIN, FIXTURES
+
+from .conftest import SIMPLE_CYCLE, Driver, post_attributes
 
 ITEMS = [f"i{n:02d}" for n in range(7)]
 STARTER = Actor("starter", frozenset({"staff"}))
@@ -138,3 +141,23 @@ def test_only_the_starter_and_admins_see_a_job(rt: Runtime, parent: int) -> None
             jobs.get_job(uow, job.id, Actor("someone", frozenset({"staff"})))
         with pytest.raises(NotFound):
             jobs.get_job(uow, job.id + 1, ADMIN)
+
+
+def test_a_batch_runs_as_a_background_job(post: Driver) -> None:
+    """Creating a console batch queues a job that runs it to its end, as its creator."""
+    czj = [post.start(SIMPLE_CYCLE, {**post_attributes(), "unit_code": "CZJ"},
+                      business_key=f"CZJ-{n}") for n in range(3)]
+    with post.rt.uow() as uow:
+        batch = batches.create_batch(uow, ADMIN, "suspend", InstanceQuery(unit="CZJ"), "年度检查")
+    [job] = _jobs(post.rt)
+    assert (job.kind, job.status, job.total, job.started_by) == ("batch", "queued", 3, "admin")
+    assert job.parameters == {"batch_id": batch.id}
+    assert {post.instance(i).status for i in czj} == {InstanceStatus.WAITING}
+    assert post.run_jobs() == 1
+    [job] = _jobs(post.rt)
+    assert (job.status, job.done, job.result) == ("done", 3, {"succeeded": 3, "failed": 0})
+    assert {post.instance(i).status for i in czj} == {InstanceStatus.SUSPENDED}
+    with post.rt.uow(write=False) as uow:
+        assert batches.batch_progress(uow, batch.id).status == "done"
+        entries = [(e.action, e.actor) for e in audit.list_audit(uow).entries]
+    assert entries.count(("suspend", "admin")) == 3

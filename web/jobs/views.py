@@ -16,7 +16,8 @@ from ..runtime import runtime
 from . import bp
 
 #: What each kind of job does, as its page names it.
-KINDS = {"start_calls": _l("Starting the process instances a step called for")}
+KINDS = {"start_calls": _l("Starting the process instances a step called for"),
+         "batch": _l("Batch operation")}
 
 
 @bp.get("/<int:job_id>")
