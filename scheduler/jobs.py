@@ -131,6 +131,9 @@ def run_jobs() -> int:
     """Run the queued background jobs to their end (whatever the clock: a mobilisation
     during a rehearsal starts its cycles too); returns how many ran."""
     rt = context().rt
+    with rt.uow(write=False) as uow:
+        if not background.has_pending_jobs(uow):
+            return 0
     with rt.uow() as uow:
         ran = background.run_pending_jobs(uow)
     if ran:

@@ -70,6 +70,13 @@ def open_jobs_for(uow: UnitOfWork, instance_id: int) -> list[Job]:
         Job.instance_id == instance_id, Job.status.in_(OPEN_JOB_STATUSES)).order_by(Job.id)))
 
 
+def has_pending_jobs(uow: UnitOfWork) -> bool:
+    """Whether any job waits to run — a read, for pollers that should not take SQLite's
+    write lock every few seconds for nothing."""
+    return uow.session.scalar(select(Job.id).where(
+        Job.status.in_(OPEN_JOB_STATUSES)).limit(1)) is not None
+
+
 def run_pending_jobs(uow: UnitOfWork, progress: Progress | None = None) -> int:
     """Run every open job to its end, oldest first, jobs queued meanwhile included; returns
     how many were run. A job another runner holds right now is left to it."""
@@ -80,7 +87,7 @@ def run_pending_jobs(uow: UnitOfWork, progress: Progress | None = None) -> int:
         if tried:
             stmt = stmt.where(Job.id.not_in(tried))
         job_id = uow.session.scalar(stmt.order_by(Job.id).limit(1))
-        uow.session.rollback()
+        uow.rollback()  # each job's batches are transactions of their own
         if job_id is None:
             return ran
         tried.add(job_id)
@@ -185,6 +192,10 @@ def _start_some_calls(uow: UnitOfWork, instance_id: int, size: int) -> int:
 
 
 def _last_instance_id(uow: UnitOfWork) -> int:
+    """The newest instance id: the difference across a batch is how many instances it
+    started (counted for the report and to size the next batch — an instance another
+    request inserts meanwhile counts too, which changes neither what is started nor its
+    exactly-once)."""
     uow.session.flush()
     return uow.session.scalar(select(func.max(ProcessInstance.id))) or 0
 
