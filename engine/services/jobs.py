@@ -101,10 +101,13 @@ def run_job(uow: UnitOfWork, job_id: int, progress: Progress | None = None) -> J
     while True:
         try:
             job, started, calls = _batch(uow, job_id, size)
-        except Conflict as exc:  # a lost race: the committed progress stands, try later
+        except Conflict as exc:  # a lost race, a suspended caller: try again later
             uow.rollback()
-            log.info("job %s paused: %s", job_id, exc)
-            return _job(uow, job_id)
+            log.info("job %s waits: %s", job_id, exc)
+            job = _job(uow, job_id)
+            job.message = str(exc)  # why it does not move, for its page
+            uow.commit()
+            return job
         except Exception as exc:  # kept on the job, which is what reports it
             uow.rollback()
             log.exception("job %s failed", job_id)

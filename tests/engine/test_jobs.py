@@ -132,6 +132,22 @@ def test_a_failing_job_keeps_its_error_and_changes_nothing(rt: Runtime, parent: 
     assert _run(rt) == 0  # a failed job is not retried by itself
 
 
+def test_a_suspended_caller_holds_its_job_until_resumed(rt: Runtime, parent: int) -> None:
+    with rt.uow() as uow:
+        instances.suspend_instance(uow, parent, ADMIN, "先停")
+    assert _run(rt) == 1  # tried: it waits, nothing started, nothing failed
+    [job] = _jobs(rt)
+    assert (job.status, job.done, job.error) == ("queued", 0, None)
+    assert job.message is not None and "suspended" in job.message
+    assert _children(rt, parent) == []
+    with rt.uow() as uow:
+        instances.resume_instance(uow, parent, ADMIN, "继续")
+    assert _run(rt) == 1
+    [job] = _jobs(rt)
+    assert (job.status, job.done) == ("done", len(ITEMS))
+    assert len(_children(rt, parent)) == len(ITEMS)
+
+
 def test_only_the_starter_and_admins_see_a_job(rt: Runtime, parent: int) -> None:
     [job] = _jobs(rt)
     with rt.uow(write=False) as uow:
