@@ -87,6 +87,9 @@ class UnitOfWork:
         self.outbox: list[dict[str, Any]] = []
         #: Set once this transaction changed the pending timers (``Runtime.timers_changed``).
         self.timers_changed = False
+        #: Per caller instance, how many of its background call activities this transaction
+        #: may start (``engine.jobs``): set by the job that starts them, else empty.
+        self.call_allowance: dict[int, int] = {}
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._session_factory()

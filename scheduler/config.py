@@ -31,6 +31,10 @@ class SchedulerSettings:
     #: IRPM_SCHEDULER_MAIL_EVERY — seconds between sends of pending e-mail
     #: (``mail_outbox.send_pending_mail``); 0: none.
     mail_every_seconds: float = 60.0
+    #: IRPM_SCHEDULER_JOBS_EVERY — seconds between looks for queued background jobs
+    #: (``engine.services.jobs.run_pending_jobs``: the instances a mobilisation starts);
+    #: 0: none (then only ``irpm jobs run`` runs them).
+    jobs_every_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -38,7 +42,7 @@ class SchedulerSettings:
         for name in ("sweep_seconds", "standby_poll_seconds", "retry_seconds"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"the scheduler's {name} must be positive")
-        for name in ("cards_every_seconds", "mail_every_seconds"):
+        for name in ("cards_every_seconds", "mail_every_seconds", "jobs_every_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"the scheduler's {name} cannot be negative")
 
@@ -69,4 +73,5 @@ class SchedulerSettings:
             cards_every_seconds=number("IRPM_SCHEDULER_CARDS_EVERY",
                                        defaults.cards_every_seconds),
             mail_every_seconds=number("IRPM_SCHEDULER_MAIL_EVERY", defaults.mail_every_seconds),
+            jobs_every_seconds=number("IRPM_SCHEDULER_JOBS_EVERY", defaults.jobs_every_seconds),
         )

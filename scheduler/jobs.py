@@ -18,6 +18,9 @@ job id           function (when)               what it does
 ``pending-mail`` ``send_mail`` (every          ``send_pending_mail``, where the engine has
                  ``IRPM_SCHEDULER_MAIL_EVERY`` it: the e-mail outbox
                  seconds)
+``background``   ``run_jobs`` (every           ``run_pending_jobs``: the queued background
+                 ``IRPM_SCHEDULER_JOBS_EVERY`` jobs (the instances a mobilisation
+                 seconds)                      starts), in batched transactions
 ================ ============================= ==============================================
 
 While the project clock is simulated (a rehearsal), wall time means nothing to it: the timer
@@ -35,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.runtime import Runtime
 from engine.services import clock, due_cards, mail_outbox, timers
+from engine.services import jobs as background
 
 if TYPE_CHECKING:
     from .arming import Arming
@@ -45,6 +49,7 @@ log = logging.getLogger(__name__)
 TIMER_JOB = "bpmn-timers"
 CARDS_JOB = "due-cards"
 MAIL_JOB = "pending-mail"
+BACKGROUND_JOB = "background"
 
 
 class JobContext:
@@ -122,6 +127,20 @@ def send_mail() -> None:
         mail_outbox.send_pending_mail(uow, clock.now(uow))
 
 
+def run_jobs() -> int:
+    """Run the queued background jobs to their end (whatever the clock: a mobilisation
+    during a rehearsal starts its cycles too); returns how many ran."""
+    rt = context().rt
+    with rt.uow(write=False) as uow:
+        if not background.has_pending_jobs(uow):
+            return 0
+    with rt.uow() as uow:
+        ran = background.run_pending_jobs(uow)
+    if ran:
+        log.info("ran %d background job(s)", ran)
+    return ran
+
+
 @dataclass(frozen=True)
 class Periodic:
     """A job run every ``seconds`` (0: not scheduled)."""
@@ -136,4 +155,5 @@ def periodic_jobs(settings: SchedulerSettings) -> list[Periodic]:
     return [
         Periodic(CARDS_JOB, "yellow and red cards", scan_cards, settings.cards_every_seconds),
         Periodic(MAIL_JOB, "pending e-mail", send_mail, settings.mail_every_seconds),
+        Periodic(BACKGROUND_JOB, "background jobs", run_jobs, settings.jobs_every_seconds),
     ]

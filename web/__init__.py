@@ -22,6 +22,7 @@ from . import (
     health,
     i18n,
     inbox,
+    jobs,
     labels,
     limits,
     nav,
@@ -66,7 +67,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # check among them) reads the body; then web.edges refuses what no view may see (and
     # bounds the <int:…> routes registered after it).
     for module in (limits, edges, security, i18n, labels, errors, nav, auth, health, inbox,
-                   tasks, api, notifications, publicity, dashboard, console, designer):
+                   tasks, api, jobs, notifications, publicity, dashboard, console, designer):
         module.init_app(app)
     proxies.install(app, app.config["IRPM_FORWARDED_ALLOW_IPS"])
     return app

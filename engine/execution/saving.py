@@ -28,6 +28,7 @@ from ..calls import (
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
 from ..errors import NotFound
+from ..jobs import calls_to_start
 from ..messaging.waits import sync_message_waits
 from ..models import (
     ACTIVE_STATUSES,
@@ -160,6 +161,8 @@ def start_calls(uow: UnitOfWork, live: Live) -> None:
     completes at once hands its result back here and the caller runs on."""
     for _ in range(MAX_CALL_ROUNDS):
         calls = pending_calls(all_tasks(live.workflow)) if live.definition.has_calls else []
+        if calls and live.error is None:
+            calls = calls_to_start(uow, live, calls)  # marked ones go to a job
         if not calls or live.error is not None:
             return
         started: list[tuple[Task, Live]] = []

@@ -23,6 +23,7 @@ from .instance import (
     InstanceStatus,
     ProcessInstance,
 )
+from .job import OPEN_JOB_STATUSES, Job, JobStatus
 from .mail import MailStatus, OutboxMail
 from .message_wait import MessageWait
 from .notification import Notification, NotificationAddress, NotificationKind
@@ -37,6 +38,7 @@ __all__ = [
     "ACTIVE_STATUSES",
     "CLOCK_ROW",
     "FINAL_STATUSES",
+    "OPEN_JOB_STATUSES",
     "SCHEDULER_JOBS_TABLE",
     "ApiToken",
     "AuditEntry",
@@ -56,6 +58,8 @@ __all__ = [
     "InstanceStatus",
     "InstanceVariable",
     "ItemOutcome",
+    "Job",
+    "JobStatus",
     "MailStatus",
     "MessageWait",
     "Notification",

@@ -108,7 +108,8 @@ def evaluate(uow: UnitOfWork, campaign_id: int, year: int, units: list[str],
                 else "全市宣传发动晚于节点日期"))
             continue
         if cycle is None and rule == "launch" and mobilised_at == now:
-            # Mobilised in this very step: the campaign starts the cycles as it saves it.
+            # Mobilised in this very step: the cycles start in the background job it
+            # queued (engine.jobs), so none exists yet.
             coverage.done, coverage.on_track = 1, True
             continue
         if cycle is None:

@@ -80,24 +80,30 @@ class DemoSummary:
 Say = Callable[[str], None]
 
 
+#: The phases of a load, in order, as ``load_demo_city`` reports them to ``progress``.
+LOAD_PHASES = ("clock", "organisation", "accounts", "campaign")
+
+
 def load_demo_city(target: Runtime | UnitOfWork, seed: int = DEFAULT_SEED,
                    password: str = DEFAULT_PASSWORD, *, start_campaign: bool = False,
-                   say: Say | None = print) -> DemoSummary:
+                   say: Say | None = print,
+                   progress: Say | None = None) -> DemoSummary:
     """Load (or refresh) the demo city; see the module docstring.
 
     ``target`` is a runtime (a unit of work is opened for the load) or an open unit of work
     (each service commits in it). ``start_campaign`` starts the deployed ``campaign``
     process for 2011 over every unit — once; without a deployed ``campaign`` it only notes
-    so. Notes also go to ``say`` (``None``: keep them in the summary only).
+    so. Notes also go to ``say`` (``None``: keep them in the summary only); ``progress`` is
+    told each phase of ``LOAD_PHASES`` as it ends (the CLI's progress bar).
     """
     if isinstance(target, UnitOfWork):
-        return _load(target, seed, password, start_campaign, say)
+        return _load(target, seed, password, start_campaign, say, progress)
     with target.uow() as uow:
-        return _load(uow, seed, password, start_campaign, say)
+        return _load(uow, seed, password, start_campaign, say, progress)
 
 
 def _load(uow: UnitOfWork, seed: int, password: str, start_campaign: bool,
-          say: Say | None) -> DemoSummary:
+          say: Say | None, progress: Say | None) -> DemoSummary:
     password_hash = hash_password(password)  # validates it; scrypt once for every account
     city = generate_city(seed)
     notes: list[str] = []
@@ -107,10 +113,15 @@ def _load(uow: UnitOfWork, seed: int, password: str, start_campaign: bool,
         if say is not None:
             say(text)
 
+    done = progress or (lambda _phase: None)
     at = _set_clock(uow, note)
+    done("clock")
     report: ImportReport = import_organisation(uow, city.tables())
+    done("organisation")
     logins = _save_accounts(uow, city.accounts, password, password_hash)
+    done("accounts")
     instance_id = _start_campaign(uow, city, note) if start_campaign else None
+    done("campaign")
     return DemoSummary(
         seed=seed, units=len(city.units), departments=len(city.departments),
         posts=len(city.posts), officials=len(city.officials), accounts=len(city.accounts),

@@ -50,6 +50,7 @@ from ..runtime import Runtime
 from ..services.clock import is_simulated, now, set_clock
 from ..services.deployment import deploy
 from ..services.instances import start_instance
+from ..services.jobs import run_pending_jobs
 from ..services.tasks import complete_task
 from ..services.timers import advance_to
 from . import membership
@@ -151,9 +152,11 @@ class Rehearsal:
 
 def rehearse(rt: Runtime, *, units: Sequence[str] | None = None,
              lags: Mapping[str, Lag] | None = None, until: datetime = END,
-             say: Say | None = None) -> Rehearsal:
+             say: Say | None = None,
+             progress: Callable[[datetime], None] | None = None) -> Rehearsal:
     """Run the rehearsal on ``rt``'s database (organisation loaded, clock not past
-    2011-01-04 09:00, no ``campaign-2011`` yet); see the module docstring."""
+    2011-01-04 09:00, no ``campaign-2011`` yet); see the module docstring. ``progress`` is
+    told the simulated time each weekly round reached (the CLI's progress bar)."""
     started = time.perf_counter()
     note = say or (lambda _text: None)
     with rt.uow() as uow:
@@ -181,6 +184,8 @@ def rehearse(rt: Runtime, *, units: Sequence[str] | None = None,
         if at.month != (at - STEP).month:
             note(f"{at.astimezone(CHINA):%Y-%m-%d}: {result.tasks_completed} tasks done, "
                  f"{result.timers_fired} timers fired")
+        if progress is not None:
+            progress(at)
         if at >= until:
             break
         at = min(at + STEP, until)
@@ -330,3 +335,5 @@ def _work(rt: Runtime, people: _People, lags: Mapping[str, Lag], at: datetime,
             with rt.uow() as uow:
                 complete_task(uow, task_id, actor, answer(uow, asked, result.campaign_id))
             done += 1
+        with rt.uow() as uow:  # the jobs those steps queued (the mobilisation's cycles),
+            run_pending_jobs(uow)  # run as the scheduler would before anyone looks again

@@ -6,9 +6,10 @@ records it in the audit. It is then run in steps — ``run_batch_step`` takes th
 pending items, each in its own transaction with its own audit entry, and marks each
 succeeded or failed (with the reason) in that same transaction, so a step interrupted at any
 point loses nothing and repeats nothing: the next step starts from the first pending item.
-Who drives the steps is the caller's choice (the console page calls one step per request
-while it is open; a script may loop); nothing runs in the background, so nothing is left
-half-done by a restart.
+Creating a batch also queues a ``batch`` job (``engine.services.jobs``), which the
+scheduler runs step after step, so a batch goes on without its page open; a script (``irpm
+batch``) may loop the steps itself meanwhile — items are taken one at a time, so nothing is
+done twice.
 """
 
 from __future__ import annotations
@@ -24,7 +25,16 @@ from sqlalchemy import func, insert, select, update
 from ..actors import Actor
 from ..db import UnitOfWork
 from ..errors import IrpmError, NotFound, ValidationFailed
-from ..models import Base, Batch, BatchItem, BatchStatus, ItemOutcome, ProcessDefinition
+from ..models import (
+    Base,
+    Batch,
+    BatchItem,
+    BatchStatus,
+    ItemOutcome,
+    Job,
+    JobStatus,
+    ProcessDefinition,
+)
 from .admin_rule import require_administrator, require_reason
 from .audit import record_admin_action
 from .console_list import InstanceQuery, matching_instance_ids, validate
@@ -44,6 +54,8 @@ __all__ = [
 ]
 
 BATCH_OPERATIONS = ("suspend", "resume", "terminate", "retry", "migrate")
+#: The kind of the job that runs a batch's steps in the background.
+BATCH_JOB = "batch"
 #: The most instances one batch takes: a larger selection is refused (narrow the filter).
 MAX_BATCH = 10_000
 _ITEMS = Base.metadata.tables["batch_item"]
@@ -93,6 +105,9 @@ def create_batch(uow: UnitOfWork, actor: Actor, operation: str, query: InstanceQ
         {"batch_id": batch.id, "instance_id": i, "outcome": ItemOutcome.PENDING} for i in ids])
     record_admin_action(uow, actor, f"batch_{operation}", f"batch:{batch.id}", text,
                         {"instances": len(ids), "query": batch.query, "params": params})
+    uow.session.add(Job(kind=BATCH_JOB, parameters={"batch_id": batch.id},
+                        status=JobStatus.QUEUED.value, done=0, total=len(ids),
+                        started_by=actor.user, created_at=now))
     uow.commit()
     return batch
 

@@ -15,7 +15,7 @@ from engine.actors import Actor
 from engine.models import HumanTask, InstanceEvent, PendingTimer, ProcessInstance, TaskState
 from engine.parsing import read_sources
 from engine.runtime import Runtime
-from engine.services import clock, deployment, instances, tasks, timers
+from engine.services import clock, deployment, instances, jobs, tasks, timers
 from engine.services.tasks import TaskFilter
 from engine.settings import Settings
 from tests.conftest import BPMN_DIR, FIXTURES
@@ -166,8 +166,16 @@ class Driver:
 
     def complete(self, task_id: uuid.UUID, actor: Actor,
                  data: dict[str, Any] | None = None) -> HumanTask:
+        """Complete the task, then run the background jobs it queued (the mobilisation's
+        cycles) as the scheduler would."""
         with self.rt.uow() as uow:
-            return tasks.complete_task(uow, task_id, actor, data)
+            done = tasks.complete_task(uow, task_id, actor, data)
+        self.run_jobs()
+        return done
+
+    def run_jobs(self) -> int:
+        with self.rt.uow() as uow:
+            return jobs.run_pending_jobs(uow)
 
     def complete_element(self, instance_id: int, element_id: str, actor: Actor,
                          data: dict[str, Any] | None = None) -> HumanTask:

@@ -88,7 +88,7 @@ CYCLE = """<?xml version="1.0" encoding="UTF-8"?>
 
 #: Scheduler settings for tests: no periodic jobs unless asked, a quick standby.
 QUICK = SchedulerSettings(sweep_seconds=30, standby_poll_seconds=0.2, retry_seconds=1,
-                          cards_every_seconds=0, mail_every_seconds=0)
+                          cards_every_seconds=0, mail_every_seconds=0, jobs_every_seconds=0)
 #: "Within a second of its due time", as the issue asks.
 ON_TIME = 1.0
 

@@ -207,7 +207,7 @@ def test_the_openapi_document_lists_every_path(app: Flask, client: FlaskClient) 
                                                               "scheme": "bearer"}
     assert {t["name"] for t in spec["tags"]} == {
         "definitions", "instances", "tasks", "organisation", "register", "feedback",
-        "account"}
+        "account", "jobs", "messages", "signals"}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
             if method == "parameters":
@@ -261,7 +261,7 @@ def test_the_profile_page_creates_shows_once_and_revokes(client: FlaskClient,
 #: Values for the path parameters of the OpenAPI document's operations.
 PATH_VALUES = {"process_id": "inbox_cycle", "instance_id": "1", "kind": "posts",
                "code": "CZJ", "task_id": "00000000-0000-0000-0000-000000000001",
-               "token_id": "1"}
+               "token_id": "1", "job_id": "1"}
 #: The operations anyone may call (POST /feedback: the public's feedback during publicity).
 PUBLIC_OPERATIONS = {("post", "/api/v1/feedback")}
 

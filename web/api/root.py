@@ -18,6 +18,7 @@ from . import (
     feedback,
     instance_admin,
     instances,
+    jobs,
     messages,
     organisation,
     register,
@@ -28,7 +29,7 @@ from .errors import ApiError
 
 PREFIX = "/api/v1"
 AREAS = (definitions.bp, instances.bp, tasks_area.bp, messages.bp, messages.signals_bp,
-         organisation.bp, register.bp, feedback.bp, account.bp)
+         organisation.bp, register.bp, feedback.bp, account.bp, jobs.bp)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 UNKNOWN = "api.unknown"
 

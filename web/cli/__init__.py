@@ -7,9 +7,9 @@ services through units of work, and closes it. Listings print aligned tables, or
 One module per command group: ``db``, ``deploy`` (deploy, definitions), ``instances``
 (start, instances, suspend, resume, terminate, retry, events), ``administration``
 (set-variables, move-token, migrate, reassign, batch), ``tasks`` (tasks, claim,
-unclaim, complete), ``clock``, ``timers``, ``messages`` (and ``signals``), ``serve``,
-``demo``, ``console``, ``notifications``, ``milestones`` (and ``rehearse``), ``scheduler``,
-``accounts``, ``backup`` (backup, restore) and ``audit`` (verify);
+unclaim, complete), ``clock``, ``timers``, ``jobs``, ``messages`` (and ``signals``),
+``serve``, ``demo``, ``console``, ``notifications``, ``milestones`` (and ``rehearse``),
+``scheduler``, ``accounts``, ``backup`` (backup, restore) and ``audit`` (verify);
 ``state`` holds what they share (the runtime, the output mode, common options) and
 ``format`` the text in and out. The commands parse, call services — the one way into the
 engine, each owning its transaction — and print: none commits or runs SQL of its own.
@@ -43,6 +43,7 @@ from . import (
     demo,
     deploy,
     instances,
+    jobs,
     messages,
     milestones,
     notifications,
@@ -88,9 +89,8 @@ def main(ctx: click.Context, as_json: bool) -> None:
 
 for _command in (db.db, deploy.deploy, deploy.definitions, *instances.COMMANDS,
                  *administration.COMMANDS,
-                 *tasks.COMMANDS, clock.clock, timers.timers, messages.messages,
-                 messages.signals,
-                 serve.serve, demo.demo,
+                 *tasks.COMMANDS, clock.clock, timers.timers, jobs.jobs, messages.messages,
+                 messages.signals, serve.serve, demo.demo,
                  console.console, notifications.notifications, milestones.milestones,
                  milestones.rehearse_command, scheduler.scheduler, accounts.accounts,
                  backup.backup, backup.restore, audit.audit):

@@ -6,11 +6,17 @@ Registered on ``irpm`` by web/cli/__init__.py.
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
 
-from engine.programme.demo import DEFAULT_PASSWORD, DemoSummary, load_demo_city
+from engine.programme.demo import (
+    DEFAULT_PASSWORD,
+    LOAD_PHASES,
+    DemoSummary,
+    load_demo_city,
+)
 from engine.programme.demo_city import DEFAULT_SEED
 from engine.programme.services import organisation
 
@@ -48,8 +54,18 @@ def demo_load(state: State, seed: int, password: str, start_campaign: bool,
                            err=True)
                 return
     started = time.perf_counter()
-    summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
-                             say=lambda note: click.echo(f"note: {note}", err=True))
+
+    def say(note: str) -> None:
+        click.echo(f"note: {note}", err=True)
+
+    if state.as_json or not sys.stderr.isatty():
+        summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
+                                 say=say)
+    else:  # a terminal: a bar over the load's phases
+        with click.progressbar(length=len(LOAD_PHASES), label="demo city", file=sys.stderr,
+                               item_show_func=lambda phase: phase) as bar:
+            summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
+                                     say=say, progress=lambda phase: bar.update(1, phase))
     seconds = round(time.perf_counter() - started, 2)
     state.say({**summary.as_dict(), "seconds": seconds},
               _text(summary, seconds, shown_password=password == DEFAULT_PASSWORD))

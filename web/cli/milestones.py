@@ -8,6 +8,8 @@ Registered on ``irpm`` by web/cli/__init__.py. ``--campaign`` takes the campaign
 
 from __future__ import annotations
 
+import math
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import NotFound
 from engine.programme.models import Milestone, MilestoneReport
-from engine.programme.rehearsal import END, rehearse
+from engine.programme.rehearsal import END, START, STEP, rehearse
 from engine.programme.services import milestones as milestones_service
 from engine.programme.services import organisation
 from engine.programme.services.milestones import PlanView, warn_at
@@ -185,9 +187,16 @@ def rehearse_command(state: State, units: str | None, until: datetime | None) ->
     Needs a database where the campaign has not started yet.
     """
     chosen = [u.strip() for u in (units or "").split(",") if u.strip()] or None
-    result = rehearse(state.rt, units=chosen, until=until or END,
-                      say=None if state.as_json else
-                      (lambda note: click.echo(f"note: {note}", err=True)))
+    end = until or END
+    if state.as_json or not sys.stderr.isatty():
+        result = rehearse(state.rt, units=chosen, until=end,
+                          say=None if state.as_json else
+                          (lambda note: click.echo(f"note: {note}", err=True)))
+    else:  # a terminal: a bar over the simulated weeks (the events are listed at the end)
+        weeks = max(1, math.ceil((end - START) / STEP))
+        with click.progressbar(length=weeks, label="rehearsal", file=sys.stderr) as bar:
+            result = rehearse(state.rt, units=chosen, until=end,
+                              progress=lambda _at: bar.update(1))
     payload = result.as_dict()
     rows = [{"report_id": r.report_id, "milestone": r.milestone, "due_at": r.due_at,
              "on_track": f"{r.units_on_track}/{r.units_total}",

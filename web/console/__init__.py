@@ -8,10 +8,11 @@ every operation's engine service asks again before it records the audit entry in
 transaction (the views check first only to hide buttons and to answer 403 early). The REST
 API and the ``irpm`` commands call the same services under the same rule.
 
-Batches run in steps driven by requests: the batch page posts ``/console/batches/<id>/step``
-while it is open (each step handles up to 25 instances or one second of work) and shows
-the progress; closing the page pauses the batch, opening it again resumes it from the first
-pending instance (see ``engine.services.batches``).
+Batches run in the background: creating one queues a job the scheduler runs step by step
+(``engine.services.jobs``), so closing the page pauses nothing; an administrator's open
+batch page also posts ``/console/batches/<id>/step`` (up to 25 instances or one second of
+work each; items are taken one at a time, so nothing runs twice) and shows the progress
+(see ``engine.services.batches``). The background jobs are listed at /console/jobs.
 
 The account page unlocks an account locked after failed sign-ins and signs an account out
 everywhere (``account_views``).
@@ -72,6 +73,7 @@ def init_app(app: Flask) -> None:
         batch_views,
         heatmap_views,
         instance_views,
+        job_views,
         list_views,
     )
 

@@ -32,6 +32,7 @@ from engine.errors import IrpmError, ValidationFailed
 from engine.services import diagrams, drafts, evidence, file_inputs, instances, tasks
 
 from ..errors import describe
+from ..jobs.views import queued_by_step
 from ..limits import size_text
 from ..runtime import runtime
 from . import bp, form_values, page, schema_form, uploads
@@ -184,6 +185,11 @@ def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
             state.general.append(describe(exc))
         return _render(p, state, 400)
     flash(_("“%(task)s” was submitted.", task=p.task.name), "success")
+    with runtime().uow(write=False) as uow:
+        job_id = queued_by_step(uow, p.task.instance_id, g.actor)
+    if job_id is not None:  # long work it asked for goes on in the background: show it
+        flash(_("The instances it starts are being started in the background."), "info")
+        return redirect(url_for("jobs.show", job_id=job_id))
     return redirect(url_for("inbox.tasks", view="mine"))
 
 

@@ -1,7 +1,8 @@
-// The batch page: while the batch is not done, post one step after another
-// (/console/batches/<id>/step, CSRF token in the header) and show the progress each step
-// returns; a viewer who may not act only polls /progress. When the batch is done the page
-// reloads once to show the report.
+// The batch page: while the batch is not done, show its progress. The scheduler runs the
+// batch as a background job; an administrator's open page also posts one step after another
+// (/console/batches/<id>/step, CSRF token in the header) — items are taken one at a time, so
+// both together do nothing twice — and a viewer who may not act only polls /progress. When
+// the batch is done the page reloads once to show the report.
 "use strict";
 (() => {
   const box = document.getElementById("batch");
