@@ -19,11 +19,10 @@ from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import audit_chain, separation
+from .. import audit_chain, separation, writebehind
 from ..assignment import Candidates, TaskContext, due_date
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
-from ..errors import ConcurrentUpdate
 from ..models import (
     Base,
     CandidateKind,
@@ -59,15 +58,15 @@ def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
     """Write the instance's row with ``revision = revision + 1`` if nobody else did first.
 
     A Core UPDATE (checked in its WHERE clause) rather than an ORM flush: it is the hottest
-    statement of the engine, and a lost race surfaces here as ``ConcurrentUpdate``.
+    statement of the engine, and a lost race surfaces as ``ConcurrentUpdate`` — here, or in
+    a batch (``writebehind.batched``) when the batch's updates are sent.
     """
     old = instance.revision
     params = {f"b_{c}": getattr(instance, c) for c in _MUTABLE}
-    result = uow.session.connection().execute(
-        _UPDATE_INSTANCE, {"b_id": instance.id, "b_rev": old, "b_new_rev": old + 1, **params})
-    if result.rowcount != 1:
-        raise ConcurrentUpdate(f"process instance {instance.id} was changed by another "
-                               "request; reload it and try again")
+    writebehind.write(uow, _UPDATE_INSTANCE, instance.id,
+                      [{"b_id": instance.id, "b_rev": old, "b_new_rev": old + 1, **params}],
+                      missed=f"process instance {instance.id} was changed by another "
+                             "request; reload it and try again")
     for column in (*_MUTABLE, "revision"):
         set_committed_value(instance, column, old + 1 if column == "revision"
                             else params[f"b_{column}"])
@@ -178,11 +177,8 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
                  data={"users": list(candidates.users), "groups": list(candidates.groups),
                        "due_at": due.isoformat() if due else None, **found.event_data()})
-    connection = uow.session.connection()
-    if task_rows:
-        connection.execute(_INSERT_TASK, task_rows)
-    if candidate_rows:
-        connection.execute(_INSERT_CANDIDATE, candidate_rows)
+    writebehind.write(uow, _INSERT_TASK, live.instance.id, task_rows)
+    writebehind.write(uow, _INSERT_CANDIDATE, live.instance.id, candidate_rows)
 
 
 def reroute_tasks(uow: UnitOfWork, live: Live, tasks: list[Task], reason: str) -> None:
@@ -260,13 +256,12 @@ def sync_timers(uow: UnitOfWork, live: Live,
             select(PendingTimer.task_id, PendingTimer.due_at)
             .where(PendingTimer.instance_id == live.instance.id)).all())
     stale = {tid for tid, due in existing if (tid, due) not in wanted}
-    if stale:
-        uow.session.connection().execute(
-            _DELETE_TIMER, [{"b_instance": live.instance.id, "b_task": tid} for tid in stale])
-    fresh = [{"instance_id": live.instance.id, "task_id": tid, "due_at": due,
+    instance_id = live.instance.id
+    writebehind.write(uow, _DELETE_TIMER, instance_id,
+                      [{"b_instance": instance_id, "b_task": tid} for tid in stale])
+    fresh = [{"instance_id": instance_id, "task_id": tid, "due_at": due,
               "element_id": task.task_spec.name, "kind": kind}
              for (tid, due), (task, kind) in wanted.items()
              if (tid, due) not in existing or tid in stale]
-    if fresh:
-        uow.session.connection().execute(_INSERT_TIMER, fresh)
+    writebehind.write(uow, _INSERT_TIMER, instance_id, fresh)
     return bool(stale or fresh), bool(wanted or existing)

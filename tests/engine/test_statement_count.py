@@ -12,16 +12,28 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
+from engine.db import UnitOfWork
+from engine.models import ProcessInstance
 from engine.services import notifications
+from engine.services import timers as timer_service
 from tests.conftest import DEPARTMENT_HEAD, DISCIPLINE_OFFICER, POST_HOLDER
 
-from .conftest import CORRECTION, DISCOVERY, MONITORING, PREVENTION, REVIEW, Driver, post_attributes
+from .conftest import (
+    CORRECTION,
+    DISCOVERY,
+    MONITORING,
+    PREVENTION,
+    REVIEW,
+    T0,
+    Driver,
+    post_attributes,
+)
 
 #: What completing a task in the loop writes, one statement each: (BEGIN IMMEDIATE on
 #: SQLite), lock the task with its instance, mark the task completed, insert the next task,
@@ -100,3 +112,62 @@ def test_a_step_costs_the_same_statements_after_50_loop_iterations(notifying: Dr
         # The notifications of the new task are made in the step's own transaction.
         assert (before.commits, after.commits) == (1, 1)
     assert d.open_elements(iid) == ["assessment"]
+
+
+# ------------------------------------------------------------------------ timers in bulk
+
+
+@pytest.fixture
+def tm(driver: Driver) -> Driver:
+    driver.deploy_fixture("timer_duration.bpmn")
+    return driver
+
+
+def _fire_counted(d: Driver, at: datetime) -> tuple[int, Counted]:
+    with counting(d) as counted:
+        fired = d.fire(at)
+    return fired, counted
+
+
+def test_a_batch_of_timers_writes_in_as_many_statements_for_six_instances_as_for_two(
+        tm: Driver) -> None:
+    """A timer batch loads its instances' rows, states and variables and writes their tasks,
+    candidates, timers and rows in one statement each, however many instances it holds."""
+    counts = []
+    for n, day in ((2, 3), (6, 6)):
+        ids = [tm.start("timer_duration") for _ in range(n)]
+        fired, counted = _fire_counted(tm, T0 + timedelta(days=day))
+        assert fired == n
+        assert counted.commits == 1
+        for iid in ids:
+            assert tm.open_elements(iid) == ["after_wait"]
+        counts.append(counted.statements)
+    assert counts[1] == counts[0]
+    assert tm.timers() == []
+
+
+def test_a_lost_race_found_when_the_batch_writes_rolls_it_back_then_each_fires_alone(
+        tm: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The revision check of a batched instance update is made when the batch's writes go
+    out: another writer that moved an instance on meanwhile fails the whole batch (nothing
+    of it stays), and its instances then fire one by one — every timer once."""
+    ids = [tm.start("timer_duration") for _ in range(3)]
+    real = timer_service._fire_checked_out
+    raced: list[int] = []
+
+    def fire(uow: UnitOfWork, instance: ProcessInstance, now: datetime) -> int:
+        if instance.id == ids[1] and not raced:
+            raced.append(instance.id)  # another writer moves the row on, once
+            rows = ProcessInstance.__table__
+            uow.session.connection().execute(  # behind the session's back, as another would
+                update(rows).where(rows.c.id == instance.id).values(revision=rows.c.revision + 1))
+        return real(uow, instance, now)
+
+    monkeypatch.setattr(timer_service, "_fire_checked_out", fire)
+    fired, counted = _fire_counted(tm, T0 + timedelta(days=3))
+    assert fired == 3 and raced == [ids[1]]
+    assert counted.commits == 3  # the batch rolled back; each instance in its own commit
+    for iid in ids:
+        assert tm.open_elements(iid) == ["after_wait"]
+        assert tm.event_types(iid).count("timer_fired") == 1
+    assert tm.timers() == []
