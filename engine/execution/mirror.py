@@ -28,7 +28,6 @@ from ..models import (
     CandidateKind,
     EventType,
     HumanTask,
-    PendingTimer,
     ProcessInstance,
     TaskState,
 )
@@ -43,6 +42,17 @@ _INSERT_TASK, _INSERT_CANDIDATE = insert(_TASK), insert(_TASK_CANDIDATE)
 _INSERT_TIMER = insert(_TIMER)
 _DELETE_TIMER = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
                                      _TIMER.c.task_id == bindparam("b_task"))
+_TIMERS_OF = select(_TIMER.c.task_id, _TIMER.c.due_at).where(
+    _TIMER.c.instance_id == bindparam("b_instance"))
+_OPEN_IDS = select(_TASK.c.id).where(_TASK.c.instance_id == bindparam("b_instance"),
+                                     _TASK.c.state == TaskState.OPEN)
+_ELEMENTS_OF = select(_TASK.c.id, _TASK.c.element_id).where(
+    _TASK.c.id.in_(bindparam("b_ids", expanding=True)))
+_CANCEL = (update(_TASK).where(_TASK.c.id.in_(bindparam("b_ids", expanding=True)))
+           .values(state=TaskState.CANCELLED, completed_at=bindparam("b_now")))
+_PERFORMERS = select(_TASK.c.completed_by).where(
+    _TASK.c.instance_id == bindparam("b_instance"), _TASK.c.element_id == bindparam("b_element"),
+    _TASK.c.state == TaskState.COMPLETED)
 
 #: The columns a service may change on an instance; written together by write_instance.
 _MUTABLE = ("status", "suspended_from", "state", "state_format", "updated_at", "completed_at",
@@ -81,8 +91,7 @@ def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
 
 
 def open_task_ids(uow: UnitOfWork, instance_id: int) -> set[uuid.UUID]:
-    return set(uow.session.scalars(select(HumanTask.id).where(
-        HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN)))
+    return set(uow.session.connection().scalars(_OPEN_IDS, {"b_instance": instance_id}))
 
 
 def sync_tasks(uow: UnitOfWork, live: Live, ready: dict[uuid.UUID, Task]) -> None:
@@ -105,11 +114,9 @@ def completed_now(live: Live) -> set[uuid.UUID]:
 
 def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> None:
     ids = list(task_ids)
-    rows = uow.session.execute(select(HumanTask.id, HumanTask.element_id)
-                               .where(HumanTask.id.in_(ids))).all()
-    uow.session.execute(update(HumanTask).where(HumanTask.id.in_(ids))
-                        .values(state=TaskState.CANCELLED, completed_at=live.now)
-                        .execution_options(synchronize_session=False))
+    connection = uow.session.connection()
+    rows = connection.execute(_ELEMENTS_OF, {"b_ids": ids}).all()
+    connection.execute(_CANCEL, {"b_ids": ids, "b_now": live.now})
     for task_id, element_id in rows:
         live.log(EventType.TASK_CANCELLED, task_id=task_id, element_id=element_id)
 
@@ -227,11 +234,9 @@ class _Performers:
 
     def __call__(self, element_id: str) -> set[str]:
         if element_id not in self.known:
-            self.known[element_id] = {who for who in self.uow.session.scalars(
-                select(HumanTask.completed_by).where(
-                    HumanTask.instance_id == self.instance_id,
-                    HumanTask.element_id == element_id,
-                    HumanTask.state == TaskState.COMPLETED)) if who}
+            self.known[element_id] = {who for who in self.uow.session.connection().scalars(
+                _PERFORMERS, {"b_instance": self.instance_id, "b_element": element_id})
+                if who}
         return self.known[element_id]
 
 
@@ -252,9 +257,8 @@ def sync_timers(uow: UnitOfWork, live: Live,
     wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in waiting.items()}
     existing = live.known_timers
     if existing is None:
-        existing = set(uow.session.execute(
-            select(PendingTimer.task_id, PendingTimer.due_at)
-            .where(PendingTimer.instance_id == live.instance.id)).all())
+        existing = {(tid, due) for tid, due in uow.session.connection().execute(
+            _TIMERS_OF, {"b_instance": live.instance.id})}
     stale = {tid for tid, due in existing if (tid, due) not in wanted}
     instance_id = live.instance.id
     writebehind.write(uow, _DELETE_TIMER, instance_id,
