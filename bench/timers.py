@@ -21,7 +21,7 @@ in one run:
 
 Both sides are checked: every instance has exactly its archive task and no pending timer.
 
-Run:  PYTHONPATH=. .venv/bin/python bench/timers.py [--timers N] [--json]
+Run:  PYTHONPATH=. .venv/bin/python bench/timers.py [--timers N] [--json] [--url URL]
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ if str(_ROOT) not in sys.path:
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.util.task import TaskState as SpiffState
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from engine.actors import Actor
 from engine.clock import FrozenClock, bind_clock, install_spiff_clock
@@ -263,15 +263,17 @@ def code_revision() -> str:
     return (head or "unknown") + ("+dirty" if dirty else "")
 
 
-def measure(n: int) -> dict[str, Any]:
+def measure(n: int, url: str | None = None) -> dict[str, Any]:
+    """The run; on a new SQLite file, or on the empty database ``url`` (PostgreSQL)."""
     install_spiff_clock()
     with tempfile.TemporaryDirectory(prefix="irpm-bench-timers-") as tmp:
-        url = f"sqlite:///{Path(tmp) / 'irpm.db'}"
+        url = url or f"sqlite:///{Path(tmp) / 'irpm.db'}"
         setup_s = setup_irpm(url, n)
         irpm_s, irpm_cpu_s, fired = run_irpm(url, n)
     raw_s, raw_cpu_s = run_raw(n)
     return {"revision": code_revision(), "python": sys.version.split()[0],
             "sqlite": sqlite3.sqlite_version, "timers": n, "fired": fired,
+            "database": make_url(url).get_backend_name(),
             "setup_s": setup_s, "irpm_s": irpm_s, "raw_s": raw_s, "ratio": irpm_s / raw_s,
             "irpm_cpu_s": irpm_cpu_s, "raw_cpu_s": raw_cpu_s,
             "cpu_ratio": irpm_cpu_s / raw_cpu_s}
@@ -286,7 +288,8 @@ def print_report(res: dict[str, Any]) -> None:
           f"(not measured)")
     print(f"  raw SpiffWorkflow (in memory, sandbox):  {res['raw_s']:8.2f} s   "
           f"({res['raw_s'] / n * 1000:.3f} ms per timer; CPU {res['raw_cpu_s']:.2f} s)")
-    print(f"  irpm scheduler (SQLite file):            {res['irpm_s']:8.2f} s   "
+    where = "SQLite file" if res["database"] == "sqlite" else res["database"]
+    print(f"  irpm scheduler ({where}):{' ' * (23 - len(where))}{res['irpm_s']:8.2f} s   "
           f"({res['irpm_s'] / n * 1000:.3f} ms per timer, {n / res['irpm_s']:.0f} timers/s; "
           f"CPU {res['irpm_cpu_s']:.2f} s)")
     print(f"  ratio irpm / raw:                        {res['ratio']:8.2f}   "
@@ -297,10 +300,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--timers", type=int, default=10_000, help="timers due (default 10000)")
     ap.add_argument("--json", action="store_true", help="also print the results as JSON")
+    ap.add_argument("--url", help="an empty database to run on (e.g. PostgreSQL from "
+                                  "tests/pgtmp.py); default: a new SQLite file")
     args = ap.parse_args(argv)
     if args.timers < 1:
         ap.error("--timers must be at least 1")
-    res = measure(args.timers)
+    res = measure(args.timers, args.url)
     print_report(res)
     if args.json:
         print(json.dumps(res, indent=2))
