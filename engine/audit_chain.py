@@ -177,9 +177,15 @@ def append(session: Session, table: Table,
 
 def seal(session: Session) -> None:
     """Write the queued rows, linked, before the transaction commits (the ``before_commit``
-    hook): per chain in name order, lock its head, link and insert its rows, move the head."""
+    hook): per chain in name order, lock its head, link and insert its rows, move the head.
+
+    Not when a savepoint is released (SQLAlchemy runs ``before_commit`` for those too): its
+    rows wait for the transaction's commit, else a chain's head would be locked in the middle
+    of the transaction — held for the rest of it, and out of the name order (a service-task
+    operator's savepoint sealing ``register_change`` before the commit seals
+    ``instance_event``: two such steps could deadlock on PostgreSQL)."""
     pending = session.info.get(_PENDING)
-    if pending is None or not pending.rows:
+    if pending is None or not pending.rows or session.in_nested_transaction():
         return
     session.flush()  # the ORM's rows first: queued rows may refer to them
     by_table: dict[str, list[tuple[Layout, dict[str, Any]]]] = {}

@@ -80,10 +80,11 @@ class UnitOfWork:
         #: directory, operators, listeners) of the runtime that made this unit of work.
         self.runtime = runtime
         self.session: Session
+        self._before_commit: list[Callable[[], None]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._after_rollback: list[Callable[[], None]] = []
-        #: Instance events written in this transaction, for the runtime's event listeners
-        #: (``Runtime.events_written``); handed over once the transaction commits.
+        #: Instance events written in this transaction, for the runtime's event writers (just
+        #: before the commit) and listeners (once it committed): ``Runtime.events_written``.
         self.outbox: list[dict[str, Any]] = []
         #: Set once this transaction changed the pending timers (``Runtime.timers_changed``).
         self.timers_changed = False
@@ -100,6 +101,7 @@ class UnitOfWork:
         # close() rolls back anything uncommitted without expiring loaded objects, so
         # results stay readable after the unit of work ends.
         self.session.close()
+        self._before_commit.clear()
         self._after_commit.clear()
         self.outbox.clear()
         self.timers_changed = False
@@ -112,6 +114,12 @@ class UnitOfWork:
     def is_sqlite(self) -> bool:
         bind = self.session.get_bind()
         return bind.dialect.name == "sqlite"
+
+    def before_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` in the transaction, just before it commits (what it writes
+        commits with the rest; what it raises fails the commit). Callbacks it adds run too,
+        in order; a rollback drops them."""
+        self._before_commit.append(callback)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` only once the transaction is durable (e.g. refill a cache)."""
@@ -134,6 +142,8 @@ class UnitOfWork:
                 log.exception("after-rollback callback %r failed", callback)
 
     def commit(self) -> None:
+        while self._before_commit:
+            self._before_commit.pop(0)()
         self.session.commit()
         self._after_rollback.clear()
         self.timers_changed = False
@@ -145,6 +155,7 @@ class UnitOfWork:
         """Undo everything since the last commit, with what was to follow it (after-commit
         callbacks, outbox); the unit of work can go on with a fresh transaction."""
         self.session.rollback()
+        self._before_commit.clear()
         self._after_commit.clear()
         self.outbox.clear()
         self.timers_changed = False

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 #: Told, after a commit, the instance events (``instance_event`` rows as dicts) it wrote.
 EventListener = Callable[["Runtime", list[dict[str, Any]]], None]
+#: Told, in the transaction just before it commits, the instance events it wrote; what it
+#: writes commits with them (``Runtime.add_event_writer``).
+EventWriter = Callable[[UnitOfWork, list[dict[str, Any]]], object]
 #: Told, after a commit, that it changed the pending timers (``Runtime.timers_changed``).
 TimerListener = Callable[["Runtime"], None]
 
@@ -80,6 +83,9 @@ class Runtime:
         self.completion_checks: dict[str, CompletionCheck] = {}
         #: Called after each commit that wrote instance events (``add_event_listener``).
         self.event_listeners: list[EventListener] = []
+        #: Called in each transaction that wrote instance events, before it commits
+        #: (``add_event_writer``).
+        self.event_writers: list[EventWriter] = []
         #: Called after each commit that changed the pending timers (``add_timer_listener``).
         self.timer_listeners: list[TimerListener] = []
         #: What add-ons keep per runtime (e.g. the notification settings), by name.
@@ -95,14 +101,33 @@ class Runtime:
         if listener not in self.event_listeners:
             self.event_listeners.append(listener)
 
+    def add_event_writer(self, writer: EventWriter) -> None:
+        """Have ``writer`` write what follows from the events of every transaction (e.g. the
+        notifications of new tasks) in that transaction, just before it commits: one
+        transaction for the step and what it causes, written exactly once, or neither. What
+        it raises fails the commit, so it must only fail where the step should."""
+        if writer not in self.event_writers:
+            self.event_writers.append(writer)
+
     def events_written(self, uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
-        """Note events written in ``uow``'s transaction for the listeners (see
-        ``execution.mirror.write_events``); dropped if the transaction rolls back."""
-        if not self.event_listeners or not events:
+        """Note events written in ``uow``'s transaction for the writers (before the commit)
+        and listeners (after it) (see ``execution.mirror.write_events``); dropped if the
+        transaction rolls back."""
+        if not (self.event_listeners or self.event_writers) or not events:
             return
         if not uow.outbox:
-            uow.after_commit(lambda: self._dispatch(uow))
+            if self.event_writers:
+                uow.before_commit(lambda: self._write(uow))
+            if self.event_listeners:
+                uow.after_commit(lambda: self._dispatch(uow))
         uow.outbox.extend(dict(event) for event in events)
+
+    def _write(self, uow: UnitOfWork) -> None:
+        events = list(uow.outbox)
+        if not self.event_listeners:
+            uow.outbox.clear()  # nobody after the commit: the next transaction starts anew
+        for writer in list(self.event_writers):
+            writer(uow, events)
 
     def _dispatch(self, uow: UnitOfWork) -> None:
         events, uow.outbox = uow.outbox, []

@@ -19,17 +19,15 @@ from SpiffWorkflow.task import Task
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from .. import audit_chain, separation
+from .. import audit_chain, separation, writebehind
 from ..assignment import Candidates, TaskContext, due_date
 from ..clock import FrozenClock, bind_clock
 from ..db import UnitOfWork
-from ..errors import ConcurrentUpdate
 from ..models import (
     Base,
     CandidateKind,
     EventType,
     HumanTask,
-    PendingTimer,
     ProcessInstance,
     TaskState,
 )
@@ -44,6 +42,17 @@ _INSERT_TASK, _INSERT_CANDIDATE = insert(_TASK), insert(_TASK_CANDIDATE)
 _INSERT_TIMER = insert(_TIMER)
 _DELETE_TIMER = delete(_TIMER).where(_TIMER.c.instance_id == bindparam("b_instance"),
                                      _TIMER.c.task_id == bindparam("b_task"))
+_TIMERS_OF = select(_TIMER.c.task_id, _TIMER.c.due_at).where(
+    _TIMER.c.instance_id == bindparam("b_instance"))
+_OPEN_IDS = select(_TASK.c.id).where(_TASK.c.instance_id == bindparam("b_instance"),
+                                     _TASK.c.state == TaskState.OPEN)
+_ELEMENTS_OF = select(_TASK.c.id, _TASK.c.element_id).where(
+    _TASK.c.id.in_(bindparam("b_ids", expanding=True)))
+_CANCEL = (update(_TASK).where(_TASK.c.id.in_(bindparam("b_ids", expanding=True)))
+           .values(state=TaskState.CANCELLED, completed_at=bindparam("b_now")))
+_PERFORMERS = select(_TASK.c.completed_by).where(
+    _TASK.c.instance_id == bindparam("b_instance"), _TASK.c.element_id == bindparam("b_element"),
+    _TASK.c.state == TaskState.COMPLETED)
 
 #: The columns a service may change on an instance; written together by write_instance.
 _MUTABLE = ("status", "suspended_from", "state", "state_format", "updated_at", "completed_at",
@@ -59,15 +68,15 @@ def write_instance(uow: UnitOfWork, instance: ProcessInstance) -> None:
     """Write the instance's row with ``revision = revision + 1`` if nobody else did first.
 
     A Core UPDATE (checked in its WHERE clause) rather than an ORM flush: it is the hottest
-    statement of the engine, and a lost race surfaces here as ``ConcurrentUpdate``.
+    statement of the engine, and a lost race surfaces as ``ConcurrentUpdate`` — here, or in
+    a batch (``writebehind.batched``) when the batch's updates are sent.
     """
     old = instance.revision
     params = {f"b_{c}": getattr(instance, c) for c in _MUTABLE}
-    result = uow.session.connection().execute(
-        _UPDATE_INSTANCE, {"b_id": instance.id, "b_rev": old, "b_new_rev": old + 1, **params})
-    if result.rowcount != 1:
-        raise ConcurrentUpdate(f"process instance {instance.id} was changed by another "
-                               "request; reload it and try again")
+    writebehind.write(uow, _UPDATE_INSTANCE, instance.id,
+                      [{"b_id": instance.id, "b_rev": old, "b_new_rev": old + 1, **params}],
+                      missed=f"process instance {instance.id} was changed by another "
+                             "request; reload it and try again")
     for column in (*_MUTABLE, "revision"):
         set_committed_value(instance, column, old + 1 if column == "revision"
                             else params[f"b_{column}"])
@@ -82,8 +91,7 @@ def write_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> None:
 
 
 def open_task_ids(uow: UnitOfWork, instance_id: int) -> set[uuid.UUID]:
-    return set(uow.session.scalars(select(HumanTask.id).where(
-        HumanTask.instance_id == instance_id, HumanTask.state == TaskState.OPEN)))
+    return set(uow.session.connection().scalars(_OPEN_IDS, {"b_instance": instance_id}))
 
 
 def sync_tasks(uow: UnitOfWork, live: Live, ready: dict[uuid.UUID, Task]) -> None:
@@ -106,11 +114,9 @@ def completed_now(live: Live) -> set[uuid.UUID]:
 
 def cancel_tasks(uow: UnitOfWork, live: Live, task_ids: Iterable[uuid.UUID]) -> None:
     ids = list(task_ids)
-    rows = uow.session.execute(select(HumanTask.id, HumanTask.element_id)
-                               .where(HumanTask.id.in_(ids))).all()
-    uow.session.execute(update(HumanTask).where(HumanTask.id.in_(ids))
-                        .values(state=TaskState.CANCELLED, completed_at=live.now)
-                        .execution_options(synchronize_session=False))
+    connection = uow.session.connection()
+    rows = connection.execute(_ELEMENTS_OF, {"b_ids": ids}).all()
+    connection.execute(_CANCEL, {"b_ids": ids, "b_now": live.now})
     for task_id, element_id in rows:
         live.log(EventType.TASK_CANCELLED, task_id=task_id, element_id=element_id)
 
@@ -180,11 +186,8 @@ def _create_tasks(uow: UnitOfWork, live: Live, tasks: list[Task]) -> None:
         live.log(EventType.TASK_CREATED, task_id=task.id, element_id=element_id,
                  data={"users": list(candidates.users), "groups": list(candidates.groups),
                        "due_at": due.isoformat() if due else None, **found.event_data()})
-    connection = uow.session.connection()
-    if task_rows:
-        connection.execute(_INSERT_TASK, task_rows)
-    if candidate_rows:
-        connection.execute(_INSERT_CANDIDATE, candidate_rows)
+    writebehind.write(uow, _INSERT_TASK, live.instance.id, task_rows)
+    writebehind.write(uow, _INSERT_CANDIDATE, live.instance.id, candidate_rows)
 
 
 def reroute_tasks(uow: UnitOfWork, live: Live, tasks: list[Task], reason: str) -> None:
@@ -233,11 +236,9 @@ class _Performers:
 
     def __call__(self, element_id: str) -> set[str]:
         if element_id not in self.known:
-            self.known[element_id] = {who for who in self.uow.session.scalars(
-                select(HumanTask.completed_by).where(
-                    HumanTask.instance_id == self.instance_id,
-                    HumanTask.element_id == element_id,
-                    HumanTask.state == TaskState.COMPLETED)) if who}
+            self.known[element_id] = {who for who in self.uow.session.connection().scalars(
+                _PERFORMERS, {"b_instance": self.instance_id, "b_element": element_id})
+                if who}
         return self.known[element_id]
 
 
@@ -258,17 +259,15 @@ def sync_timers(uow: UnitOfWork, live: Live,
     wanted = {(tid, due): (task, kind) for tid, (task, due, kind) in waiting.items()}
     existing = live.known_timers
     if existing is None:
-        existing = set(uow.session.execute(
-            select(PendingTimer.task_id, PendingTimer.due_at)
-            .where(PendingTimer.instance_id == live.instance.id)).all())
+        existing = {(tid, due) for tid, due in uow.session.connection().execute(
+            _TIMERS_OF, {"b_instance": live.instance.id})}
     stale = {tid for tid, due in existing if (tid, due) not in wanted}
-    if stale:
-        uow.session.connection().execute(
-            _DELETE_TIMER, [{"b_instance": live.instance.id, "b_task": tid} for tid in stale])
-    fresh = [{"instance_id": live.instance.id, "task_id": tid, "due_at": due,
+    instance_id = live.instance.id
+    writebehind.write(uow, _DELETE_TIMER, instance_id,
+                      [{"b_instance": instance_id, "b_task": tid} for tid in stale])
+    fresh = [{"instance_id": instance_id, "task_id": tid, "due_at": due,
               "element_id": task.task_spec.name, "kind": kind}
              for (tid, due), (task, kind) in wanted.items()
              if (tid, due) not in existing or tid in stale]
-    if fresh:
-        uow.session.connection().execute(_INSERT_TIMER, fresh)
+    writebehind.write(uow, _INSERT_TIMER, instance_id, fresh)
     return bool(stale or fresh), bool(wanted or existing)

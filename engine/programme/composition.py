@@ -21,8 +21,8 @@ the runtime's extension points:
   (``disposal.start``, the disposal's ``register.*``), each run in a savepoint;
 * the completion checks — ``level_floor.check``: a form's change of a post's level stays
   at or above the post rule's level (the floor);
-* the event listeners — notifications of new and delegated tasks
-  (``engine.services.notifications``) — and how notifications read in e-mail
+* the event writers — notifications of new and delegated tasks, written in the step's own
+  transaction (``engine.services.notifications``) — and how notifications read in e-mail
   (``notification_wording``, through ``notification_mail.set_wording``).
 """
 

@@ -12,9 +12,11 @@ Who is told what:
   unit's discipline officer.
 
 New tasks and delegations come from the engine itself: ``install(rt)`` (done by
-``engine.programme.composition``) registers ``on_events`` with the runtime, which hands it
-the ``task_created`` / ``task_delegated`` events of every transaction once that transaction
-has committed; ``notify_events`` then writes the notifications in a transaction of its own.
+``engine.programme.composition``) registers ``notify_events`` as an event writer of the
+runtime, which hands it the ``task_created`` / ``task_rerouted`` / ``task_delegated`` events
+of every transaction just before that transaction commits; the notifications (and their
+e-mails, in the outbox) are written in it — the step and whom it tells commit together,
+once, with no second transaction after every step.
 
 A group is turned into its people when the notification is made — the runtime's directory
 says who is in it (``Directory.members``) — so the list of a person is one indexed query, and
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..db import UnitOfWork
@@ -82,7 +84,7 @@ def install(rt: Runtime, *, smtp: SmtpSettings | None = None,
     ``engine.settings``)."""
     rt.extensions[KEY] = NotificationConfig(smtp if smtp is not None else rt.settings.smtp,
                                             near_due or rt.settings.near_due)
-    rt.add_event_listener(on_events)
+    rt.add_event_writer(notify_events)
     return rt
 
 
@@ -99,15 +101,6 @@ def configure(rt: Runtime, *, smtp: SmtpSettings | None = None,
 def config_of(uow: UnitOfWork) -> NotificationConfig:
     found = uow.runtime.extensions.get(KEY)
     return found if isinstance(found, NotificationConfig) else NotificationConfig()
-
-
-def on_events(rt: Runtime, events: list[dict[str, Any]]) -> None:
-    """The runtime's event listener: after a commit, notify of its new, re-routed and delegated
-    tasks."""
-    wanted = [e for e in events if e.get("type") in EVENTS and e.get("task_id") is not None]
-    if wanted:
-        with rt.uow() as uow:
-            notify_events(uow, wanted)
 
 
 # ----------------------------------------------------------------------------- who
@@ -153,14 +146,19 @@ TASK_COLUMNS = (HumanTask.id, HumanTask.name, HumanTask.instance_id, HumanTask.u
                 ProcessDefinition.name)
 
 
+#: Built once: read in the transaction of every step that creates tasks.
+_FACTS = (select(*TASK_COLUMNS)
+          .join(ProcessDefinition, ProcessDefinition.id == HumanTask.definition_id)
+          .where(HumanTask.id.in_(bindparam("b_ids", expanding=True))))
+
+
 def task_facts(uow: UnitOfWork, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, TaskFacts]:
-    """The facts of the tasks ``ids`` that exist, by id."""
+    """The facts of the tasks ``ids`` that exist, by id (columns only: on the connection,
+    past the ORM's execution layer)."""
     found: dict[uuid.UUID, TaskFacts] = {}
+    connection = uow.session.connection()
     for chunk in chunks(sorted(set(ids))):
-        for row in uow.session.execute(
-                select(*TASK_COLUMNS).join(ProcessDefinition,
-                                           ProcessDefinition.id == HumanTask.definition_id)
-                .where(HumanTask.id.in_(chunk))):
+        for row in connection.execute(_FACTS, {"b_ids": list(chunk)}):
             found[row[0]] = TaskFacts(*row)
     return found
 
@@ -219,9 +217,14 @@ def create(uow: UnitOfWork, rows: list[dict[str, Any]]) -> list[Made]:
 def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
     """Notifications for ``task_created``, ``task_rerouted`` and ``task_delegated`` events (as
     the engine wrote them: ``data`` holds the candidates — for a re-routed task also whom it
-    had before, who are not told again — or who handed the task to whom and why). Commits."""
-    tasks = task_facts(uow, (e["task_id"] for e in events if e.get("type") in EVENTS))
-    now = clock.now(uow)
+    had before, who are not told again — or who handed the task to whom and why), made as
+    of the event, in the transaction that wrote the events (the runtime's event writer,
+    called just before it commits: a task cancelled again by then is nobody's news).
+    Does not commit."""
+    events = [e for e in events if e.get("type") in EVENTS and e.get("task_id") is not None]
+    if not events:
+        return []
+    tasks = task_facts(uow, (e["task_id"] for e in events))
     created = [e for e in events if e["type"] in _TO_CANDIDATES]
     groups = {g for e in created for g in (e.get("data") or {}).get("groups") or ()}
     expanded = uow.runtime.directory.members(uow, groups)
@@ -238,15 +241,14 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
                 people -= recipients(uow, before, before)
             # 回避: whom the task excludes is not told of it (engine.separation).
             people -= set((data.get("excluded") or {}).get("logins") or ())
-            rows += [task_row(task, NotificationKind.TASK.value, person, now,
+            rows += [task_row(task, NotificationKind.TASK.value, person, event["at"],
                               detail=data.get("reason"))
                      for person in sorted(people)]
         elif event["type"] == EventType.TASK_DELEGATED.value and data.get("to"):
-            rows.append(task_row(task, NotificationKind.DELEGATED.value, str(data["to"]), now,
-                                 actor=event.get("actor"), detail=data.get("reason")))
-    made = create(uow, rows)
-    uow.commit()
-    return made
+            rows.append(task_row(task, NotificationKind.DELEGATED.value, str(data["to"]),
+                                 event["at"], actor=event.get("actor"),
+                                 detail=data.get("reason")))
+    return create(uow, rows)
 
 
 # ---------------------------------------------------------------------------- reading

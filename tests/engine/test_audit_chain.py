@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 from alembic import command
-from sqlalchemy import Table, create_engine, select, text
+from sqlalchemy import Table, create_engine, event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
@@ -174,6 +174,30 @@ def test_what_a_rollback_undoes_never_enters_the_chain(post: Driver) -> None:
         audit.record_admin_action(uow, ADMIN, "suspend", "instance:5", "after it")
         uow.commit()
     assert [r["reason"] for r in rows_of(post.rt, "admin_audit")] == ["kept", "after it"]
+    assert reports(post.rt)["admin_audit"].broken is None
+
+
+def test_a_released_savepoint_leaves_its_rows_for_the_commit(post: Driver) -> None:
+    """A service-task operator's savepoint, released, does not link its rows: the chain's
+    head is locked only at the commit (SQLAlchemy runs ``before_commit`` for a savepoint
+    too), so never held through the rest of the transaction nor taken out of name order."""
+    heads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if "audit_chain_head" in sql:
+            heads.append(sql)
+
+    event.listen(post.rt.db, "before_cursor_execute", seen)
+    try:
+        with post.rt.uow() as uow:
+            with uow.session.begin_nested():
+                audit.record_admin_action(uow, ADMIN, "suspend", "instance:1", "in a savepoint")
+            assert heads == []
+            uow.commit()
+    finally:
+        event.remove(post.rt.db, "before_cursor_execute", seen)
+    assert len(heads) == 2  # locked and moved, once, at the commit
+    assert [r["reason"] for r in rows_of(post.rt, "admin_audit")] == ["in a savepoint"]
     assert reports(post.rt)["admin_audit"].broken is None
 
 
