@@ -19,15 +19,20 @@ What stays (SpiffWorkflow's semantics for everything live are kept):
   always kept;
 - the split of a structured join still to come (the ``BoundaryEventSplit`` above an activity
   with boundary events still running, a ``StartEventSplit``): ``find_ancestor`` must find it;
-- while a parallel or inclusive gateway (``UnstructuredJoin``) waits, every task of that
-  gateway and its parent: SpiffWorkflow counts completed inputs by looking at them.
+- while a parallel or inclusive gateway (``UnstructuredJoin``) with several incoming flows
+  waits or is READY (not merely predicted: a FUTURE join's inputs are still live, so kept
+  anyway), every task of that gateway and its parent: SpiffWorkflow counts arrived inputs
+  and merges their data by looking at them.
 
 What goes: the tasks above the cut and every finished branch hanging off them, with the
 subprocesses those tasks ran. The element ids of the completed ones are kept, as a set, in
 the root task's internal data (``pruned_done``): the instance page still shows them done.
 Known difference from raw SpiffWorkflow: when a parallel gateway inside a loop joins again,
-the branches of an iteration pruned meanwhile are not counted (raw SpiffWorkflow may count
-a past iteration's cancelled join as an arrived input) nor their data merged.
+the join instances of an iteration pruned meanwhile are neither counted nor their data
+merged. Raw SpiffWorkflow 3.2 looks at them: it counts a past iteration's cancelled join as
+an arrived input, and when the branches of a loop's parallel gateway arrive in another order
+than in the turn before it fails (``UnstructuredJoin._run_hook`` reads the parent of a join
+task it dropped) — past turns are not input to a join, so IRPM does not reproduce that.
 
 Cost: ``prune`` looks at the tree only once it holds more than ``PRUNE_ABOVE`` tasks, and
 then cuts it back to the live part — amortised, a constant per task run.
@@ -55,6 +60,8 @@ PRUNED = "irpm_pruned"
 #: Workflow attribute (not stored): the size its tree must pass before ``prune`` looks again.
 _NEXT = "_irpm_prune_at"
 _DONE = TaskState.COMPLETED | TaskState.CANCELLED
+#: A join in these states looks at its spec's other tasks (inputs arrived, data to merge).
+_JOINING = TaskState.WAITING | TaskState.READY
 
 
 def prune(workflow: Workflow, *, above: int | None = None) -> int:
@@ -65,8 +72,9 @@ def prune(workflow: Workflow, *, above: int | None = None) -> int:
     if len(workflow.tasks) <= max(limit, getattr(workflow, _NEXT, 0)):
         return 0
     gone = _cut(workflow)
-    # A tree whose live part alone is large is looked at again only once it doubled.
-    setattr(workflow, _NEXT, 2 * len(workflow.tasks))
+    # Looked at again once it grew by half the limit: a tree whose live part alone is large
+    # (or that a waiting join holds whole for now) is not walked after every task.
+    setattr(workflow, _NEXT, len(workflow.tasks) + limit // 2)
     return gone
 
 
@@ -128,11 +136,20 @@ def _pinned(workflow: Workflow) -> list[Task]:
             ancestor = task.find_ancestor(split)
             if ancestor is not None:
                 pinned.append(ancestor)
-        if isinstance(task.task_spec, UnstructuredJoin):
+        if _joins(task):
             for other in workflow.tasks.values():
                 if other.task_spec is task.task_spec:
                     pinned.append(other.parent or other)
     return pinned
+
+
+def _joins(task: Task) -> bool:
+    """Whether ``task`` is a parallel or inclusive gateway merging several flows that is
+    waiting or about to run: it counts and merges its spec's other tasks (a gateway with one
+    incoming flow, a mere fork, has nothing to wait for)."""
+    spec = task.task_spec
+    return isinstance(spec, UnstructuredJoin) and bool(task.state & _JOINING) \
+        and len(spec.inputs) > 1
 
 
 def _ancestry(task: Task) -> list[Task]:

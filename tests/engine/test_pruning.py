@@ -66,6 +66,21 @@ def _live(workflow: BpmnWorkflow) -> dict[Any, tuple[Any, ...]]:
             if not t.state & (TaskState.COMPLETED | TaskState.CANCELLED)}
 
 
+def _shape(workflow: BpmnWorkflow) -> list[str]:
+    """``_live`` without the ids (random in two separate runs): each live task's spec, state,
+    data and internal data (less a timer's due time: wall clock), its parent's, and its
+    children's specs."""
+    def row(task: Task) -> str:
+        parent = task.parent
+        return repr((task.task_spec.name, task.state, sorted(task.data.items()),
+                     sorted((k, v) for k, v in task.internal_data.items()
+                            if k != "event_value"), parent.task_spec.name, parent.state,
+                     sorted(parent.data.items()),
+                     sorted(c.task_spec.name for c in task.children)))
+    return sorted(row(t) for t in workflow.tasks.values()
+                  if not t.state & (TaskState.COMPLETED | TaskState.CANCELLED))
+
+
 def _copy(workflow: BpmnWorkflow) -> BpmnWorkflow:
     bundle = (workflow.spec, workflow.subprocess_specs)
     return load_state(dump_state(workflow), bundle, workflow.script_engine)
@@ -125,3 +140,41 @@ def test_an_instance_stored_unpruned_loads_prunes_and_runs_past_the_old_limit(
     driver.complete_element(iid, "check", ADMIN)
     assert driver.instance(iid).status == InstanceStatus.COMPLETED
     assert driver.data(iid)["i"] == 600
+
+
+def _parallel_loop(limit: int) -> BpmnWorkflow:
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(FIXTURES / "parallel_loop.bpmn"))
+    workflow = BpmnWorkflow(parser.get_spec("parallel_loop"), {})
+    workflow.get_tasks(state=TaskState.READY)[0].data.update(limit=limit)
+    return workflow
+
+
+def _turn(workflow: BpmnWorkflow, after_each: Any = None) -> None:
+    """Complete the one READY user task and run the engine (pruning after each task)."""
+    [task] = workflow.get_tasks(state=TaskState.READY, manual=True)
+    task.run()
+    workflow.do_engine_steps(did_complete_task=after_each)
+
+
+def test_a_parallel_join_and_a_boundary_timer_in_a_loop_run_as_unpruned() -> None:
+    """Pruned after every task, a loop around a parallel gateway (one branch a script, the
+    other a user task with a timer boundary event) waits, joins and ends as the unpruned
+    one; while the user task waits, the pruned tree holds the same live tasks."""
+    full, pruned = _parallel_loop(60), _parallel_loop(60)
+    full.do_engine_steps()
+    pruned.do_engine_steps(did_complete_task=lambda t: prune(t.workflow, above=0))
+    largest = 0
+    for _ in range(40):
+        _turn(full)
+        _turn(pruned, lambda t: prune(t.workflow, above=0))
+        largest = max(largest, len(pruned.tasks))
+        assert _shape(pruned) == _shape(full)
+        assert [t.task_spec.name for t in pruned.get_tasks(state=TaskState.WAITING)] == \
+            [t.task_spec.name for t in full.get_tasks(state=TaskState.WAITING)]
+    assert largest < 40 < len(full.tasks) / 10
+    assert "late" in {t.task_spec.bpmn_id for t in pruned.event_manager.tasks.values()}
+    for workflow in (full, pruned):
+        while not workflow.is_completed():
+            _turn(workflow)
+    assert pruned.data == full.data and pruned.data["i"] == 60
