@@ -15,6 +15,7 @@ from engine.execution import pruning
 from engine.execution.pruning import PRUNE_ABOVE, prune, pruned_done
 from engine.models import InstanceStatus
 from engine.serialization import dump_state, load_state
+from engine.services.instance_page import instance_view
 from tests.conftest import ADMIN, FIXTURES
 
 from .conftest import Driver
@@ -44,6 +45,9 @@ def test_a_loop_of_5000_turns_runs_to_its_real_end(driver: Driver) -> None:
     assert instance.status == InstanceStatus.COMPLETED
     assert driver.data(iid)["i"] == 5000
     assert driver.event_types(iid).count("task_completed") == 5
+    with driver.rt.uow(write=False) as uow:  # the diagram still shows the pruned path done
+        view = instance_view(uow, iid)
+    assert {"start", "begin", "again", "count", "ask", "check", "end"} <= set(view.done)
 
 
 def test_raw_spiffworkflow_stops_silently_at_depth_1000() -> None:
