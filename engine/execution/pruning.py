@@ -90,8 +90,7 @@ def _cut(workflow: Workflow) -> int:
     keep_from = path[cut_at]
     kept = _subtree_ids(workflow, keep_from)
     gone = [t for tid, t in workflow.tasks.items() if tid not in kept and t is not root]
-    _drop_subprocesses(workflow, gone)
-    _remember(root, gone)
+    _remember(root, gone + _drop_subprocesses(workflow, gone))
     for task in gone:
         del workflow.tasks[task.id]
     root._children = [keep_from.id]
@@ -184,20 +183,31 @@ def _subtree_ids(workflow: Workflow, top: Task) -> set[Any]:
     return ids
 
 
-def _drop_subprocesses(workflow: Workflow, gone: list[Task]) -> None:
-    """Forget the subprocesses (and theirs) that pruned tasks ran: they are finished."""
+def _drop_subprocesses(workflow: Workflow, gone: list[Task]) -> list[Task]:
+    """Forget the subprocesses (and theirs) that pruned tasks ran: they are finished. Their
+    tasks, and the roots of their own pruned trees, for ``_remember``."""
     top = getattr(workflow, "top_workflow", None)
     if not isinstance(top, BpmnWorkflow):
-        return
+        return []
+    dropped: list[Task] = []
     for task in gone:
-        if task.id in top.subprocesses:
-            top.delete_subprocess(task)
+        sub = top.subprocesses.get(task.id)
+        if sub is not None:
+            roots = [sub.task_tree] + [s.task_tree for s in top.subprocesses.values()
+                                       if s.parent_workflow is sub]
+            dropped += [*top.delete_subprocess(task), *roots]
+    return dropped
 
 
 def _remember(root: Task, gone: list[Task]) -> None:
+    """Add the element ids of the completed tasks in ``gone`` (and those pruned before from
+    any tree ``gone`` holds the root of) to the record on ``root``."""
+    gone = list({t.id: t for t in gone}.values())
     record = root._get_internal_data(PRUNED) or {"tasks": 0, "done": []}
     done = set(record["done"])
     done.update(bpmn_id for t in gone if t.state == TaskState.COMPLETED
                 and (bpmn_id := getattr(t.task_spec, "bpmn_id", None)))
+    for task in gone:
+        done.update((task._get_internal_data(PRUNED) or {}).get("done", []))
     root._set_internal_data(**{PRUNED: {"tasks": record["tasks"] + len(gone),
                                         "done": sorted(done)}})

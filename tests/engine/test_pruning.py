@@ -12,7 +12,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.execution import pruning
-from engine.execution.pruning import PRUNE_ABOVE, prune, pruned_done
+from engine.execution.pruning import PRUNE_ABOVE, prune, prune_all, pruned_done
 from engine.models import InstanceStatus
 from engine.serialization import dump_state, load_state
 from engine.services.instance_page import instance_view
@@ -183,3 +183,29 @@ def test_a_parallel_join_and_a_boundary_timer_in_a_loop_run_as_unpruned() -> Non
         while not workflow.is_completed():
             _turn(workflow)
     assert pruned.data == full.data and pruned.data["i"] == 30
+
+
+def test_a_loop_around_a_subprocess_forgets_the_finished_subworkflows() -> None:
+    """Each turn runs a new embedded subworkflow, and SpiffWorkflow keeps every one (each
+    stored on every save); pruned, the finished ones go with the tasks that ran them, and
+    the loop waits and ends as the unpruned one."""
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_file(str(FIXTURES / "subprocess_loop.bpmn"))
+    spec = parser.get_spec("subprocess_loop")
+    subs = parser.get_subprocess_specs("subprocess_loop")
+    runs = []
+    for after_each in (None, lambda t: prune_all(t.workflow.top_workflow, above=0)):
+        workflow = BpmnWorkflow(spec, subs)
+        workflow.get_tasks(state=TaskState.READY)[0].data.update(limit=30)
+        workflow.do_engine_steps(did_complete_task=after_each)
+        while not workflow.is_completed():
+            _turn(workflow, after_each)
+            if after_each is not None and not workflow.is_completed():
+                assert len(workflow.subprocesses) <= 3
+                assert {s.completed for s in workflow.subprocesses.values()} >= {False}
+        runs.append(workflow)
+    full, pruned = runs
+    assert len(full.subprocesses) == 30
+    assert pruned.data == full.data and pruned.data["i"] == 30
+    assert pruned_done(full) == set()
+    assert {"round", "count", "check"} <= pruned_done(pruned)  # the subworkflows' too
