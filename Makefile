@@ -116,6 +116,7 @@ bench: setup
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/timers.py
 	$(BIN)/python bench/starts.py
+	$(BIN)/python bench/loop.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache *.egg-info node_modules \

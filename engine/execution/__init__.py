@@ -23,8 +23,10 @@ module         what it holds
 ``saving``     ``save``, and call activities as child instances (``start_calls``,
                ``notify_parent``, ``collect_finished_children``), which save in turn
 ``workflow``   reading a workflow: ``ready_human_tasks``, ``waiting_timers``, ``all_tasks``
+``pruning``    cutting a workflow's finished past out of its task tree (``prune``), so that
+               a step's cost does not follow the instance's age and long loops run on
 ============== ==============================================================================
 
-The imports point one way: ``workflow`` ← ``checkout`` ← ``stepping``, ``escalation`` ←
+The imports point one way: ``workflow``, ``pruning`` ← ``checkout`` ← ``stepping``, ``escalation`` ←
 ``mirror`` ← ``saving``.
 """

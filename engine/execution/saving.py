@@ -48,6 +48,7 @@ from .checkout import (
     new_instance,
 )
 from .mirror import reroute_tasks, sync_tasks, sync_timers, write_events, write_instance
+from .pruning import prune_all
 from .stepping import bound_operators, catch_pending, error_text, run_engine, set_status
 from .workflow import all_tasks, ready_human_tasks, waiting_timers
 
@@ -72,6 +73,7 @@ def save(uow: UnitOfWork, live: Live) -> None:
             and (live.parent_notified or _caller_takes(uow, instance)):
         # Else they stay in the state, for the caller to collect when resumed.
         live.to_caller.extend(escaped_events(live.workflow))
+    prune_all(live.workflow)
     state = _dump_or_refuse(live)
     ready = {} if terminated else ready_human_tasks(live.workflow)
     sync_tasks(uow, live, ready)

@@ -27,6 +27,7 @@ from ..clock import FrozenClock, bind_clock
 from ..models import EventType, InstanceStatus
 from ..operators import bind_operators
 from .checkout import Live
+from .pruning import prune_after
 from .workflow import waiting_timers
 
 #: SpiffWorkflow's timer resolution: it fires only once its clock is past the due time.
@@ -71,7 +72,8 @@ def run_engine(live: Live, *, timers_at: datetime | None = None,
             with bind_clock(FrozenClock(at + TIMER_TOLERANCE)), bound_operators(live):
                 live.workflow.refresh_timers()
         with bind_clock(FrozenClock(at)), bound_operators(live):
-            live.workflow.do_engine_steps()
+            # Pruned as it runs: a loop that turns many times in one run stays small too.
+            live.workflow.do_engine_steps(did_complete_task=prune_after)
     except WorkflowTaskException as exc:
         live.error = (error_text(exc), exc.task.task_spec.name if exc.task else None)
     except SpiffWorkflowException as exc:

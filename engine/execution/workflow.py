@@ -25,10 +25,14 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> dict[uuid.UUID, Task]:
-    found = {t.id: t for t in workflow.get_tasks(state=SpiffState.READY, manual=True)}
-    for sub in workflow.subprocesses.values():
-        found.update((t.id, t) for t in sub.get_tasks(state=SpiffState.READY, manual=True))
-    return found
+    """The READY manual tasks of the workflow and its subprocesses, in creation order.
+
+    A flat look at each tree's task mapping, not ``get_tasks``: SpiffWorkflow's iterator
+    walks the tree a task at a time (several times the cost) and stops at depth 1,000. The
+    trees are small because they are pruned (``pruning``).
+    """
+    return {t.id: t for one in (workflow, *workflow.subprocesses.values())
+            for t in one.tasks.values() if t.state == SpiffState.READY and t.task_spec.manual}
 
 
 def waiting_timers(workflow: BpmnWorkflow) -> dict[uuid.UUID, tuple[Task, datetime, str]]:

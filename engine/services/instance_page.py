@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ..db import UnitOfWork
 from ..errors import NotFound, StateUnreadable
 from ..execution.checkout import check_out
+from ..execution.pruning import pruned_done
 from ..execution.workflow import all_tasks
 from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
 from ..variables import current_data
@@ -61,7 +62,8 @@ def instance_view(uow: UnitOfWork, instance_id: int) -> InstanceView:
         bpmn = [t for t in tasks if getattr(t.task_spec, "bpmn_id", None)]
         current = sorted({t.task_spec.bpmn_id for t in bpmn
                           if t.state in (*ACTIVE, SpiffState.STARTED)})
-        done = sorted({t.task_spec.bpmn_id for t in bpmn if t.state == SpiffState.COMPLETED})
+        done = sorted({t.task_spec.bpmn_id for t in bpmn if t.state == SpiffState.COMPLETED}
+                      | pruned_done(live.workflow))
         tokens = [Token(t.id, t.task_spec.name, element_name(t.task_spec),
                         SpiffState.get_name(t.state)) for t in bpmn if t.state in ACTIVE]
         targets = sorted((n, element_name(s))
