@@ -149,6 +149,18 @@ class FormState:
         value = self._get(path)
         return value if isinstance(value, str) else ""
 
+    def conditions(self, f: Field, path: str) -> list[tuple[str, str]]:
+        """``f.shown_when`` with each sibling named by its path beside ``path``."""
+        parent = path.rpartition(".")[0]
+        return [(f"{parent}.{name}" if parent else name, value)
+                for name, value in f.shown_when]
+
+    def shown(self, f: Field, path: str) -> bool:
+        """Whether ``f`` at ``path`` is shown for the values typed: always, unless it is
+        asked for only by some siblings' answers and none of them has its value."""
+        when = self.conditions(f, path)
+        return not when or any(self.value(sibling) == value for sibling, value in when)
+
     def rows(self, path: str) -> int:
         value = self._get(path)
         return len(value) if isinstance(value, list) else 0

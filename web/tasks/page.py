@@ -21,9 +21,11 @@ from engine.services import (
     inbox,
     instances,
     task_access,
+    task_context,
     task_forms,
     tasks,
 )
+from engine.task_context import ContextValue
 
 from . import schema_form
 
@@ -53,6 +55,8 @@ class TaskPage:
     submitted: dict[str, Any] | None
     #: ``red_card`` / ``yellow_card`` when the open task is overdue / due soon.
     card: str | None
+    #: What the task is about, as its element declares (``engine.task_context``).
+    context: list[ContextValue]
 
     @property
     def found_by(self) -> str | None:
@@ -136,4 +140,5 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
         evidence=evidence.list_evidence(uow, task) if enabled else [],
         evidence_enabled=enabled, submitted=submitted if isinstance(submitted, dict) else None,
         card=inbox.due_card(task.state, task.due_at, clock.now(uow), near_due),
+        context=task_context.task_context(uow, task),
         actor_user=actor.user)
