@@ -23,7 +23,15 @@ from engine.services import clock, tasks, timers
 from engine.task_context import ContextField, resolve
 
 from .conftest import AuthActions, Org
-from .publicity_cycle import YEAR, complete, deploy_programme, open_task, to_publicity
+from .publicity_cycle import (
+    YEAR,
+    complete,
+    deploy_programme,
+    open_task,
+    risk,
+    start_post_cycle,
+    to_publicity,
+)
 
 POST, OFFICER, OTHER_UNIT_OFFICER = "CZJ-BGS-02", "czj-0004", "fgw-0004"
 TEXT, CONTACT = "窗口办事要求先请吃饭", "138-0000-0000"
@@ -95,6 +103,29 @@ def test_the_page_hides_the_classification_until_it_is_asked_for(
     start = html.index('data-field="suggestion_category"')
     tag = html[start:html.index(">", start)]
     assert "data-shown-when=" in tag and "suggestion_accepted" in tag and " hidden" in tag
+
+
+def test_the_reviewer_sees_the_level_and_its_rule(app: Flask, client: FlaskClient,
+                                                  auth: AuthActions, org: Org) -> None:
+    rt = app.extensions["irpm"]
+    deploy_programme(rt)
+    iid = start_post_cycle(rt, POST)
+    with rt.uow(write=False) as uow:
+        leaders = organisation.leaders_for(uow, POST)
+    assert leaders.holder and leaders.department_head and leaders.discipline_officer
+    complete(rt, iid, "self_identified", leaders.holder, {"risks": [risk("审批把关不严")]})
+    for element, who in (("peer_checked", leaders.department_head),
+                         ("leader_pointed", leaders.department_head),
+                         ("organization_reviewed", leaders.discipline_officer)):
+        complete(rt, iid, element, who, {"risks": []})
+    auth.login("admin")
+    body = client.get(f"/api/v1/tasks/{open_task(rt, iid, 'review')}").get_json()
+    shown = {c["source"]: c for c in body["context"]}
+    assert shown["post_level"]["value"] in (1, 2, 3)
+    assert shown["grading.rule_level"]["value"] in (1, 2, 3)
+    rule = shown["grading.rule_sentence"]
+    assert rule["present"] and "廉政风险" in rule["value"], rule
+    assert "objection.text" not in shown  # optional: no objection was raised
 
 
 def _to_correction(rt: Runtime, iid: int) -> uuid.UUID:
