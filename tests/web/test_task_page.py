@@ -241,18 +241,27 @@ def test_an_invalid_submit_shows_each_error_at_its_field_and_keeps_what_was_type
     assert cycle.event_count() == events
 
 
-def test_a_form_without_rows_is_refused_with_the_error_on_the_group(
+def test_an_empty_row_is_refused_with_the_errors_at_its_fields(
         client: FlaskClient, auth: AuthActions, cycle: PostCycle) -> None:
     task = cycle.task("self_identified")
     auth.login(HOLDER)
-    # A row left completely blank does not count.
+    # The one row on screen left blank: its fields say what is missing (not the list that
+    # it has no row), and the summary names each field.
     response = client.post(f"/tasks/{task.id}", data={
         "action": "submit", "risks.0._row": "1", "risks.0.category": "",
         "risks.0.description": "  "})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert errors_of(html, "risks") == "请至少添加 1 项。"
+    assert errors_of(html, "risks") == ""
+    assert errors_of(html, "risks.0.description") == "此项为必填项。"
+    summary = html[html.index('id="form-errors"'):]
+    summary = summary[:summary.index("</div>")]
+    assert "请至少添加" not in summary
+    assert re.search(r"廉政风险点 1 · 风险描述</a> 此项为必填项。", summary), summary
     assert cycle.task("self_identified").state == TaskState.OPEN
+    # With no row posted at all, the list itself is what is missing.
+    html = client.post(f"/tasks/{task.id}", data={"action": "submit"}).get_data(as_text=True)
+    assert errors_of(html, "risks") == "请至少添加 1 项。"
 
 
 def test_a_valid_submit_completes_the_task_records_the_risks_and_returns_to_the_inbox(
