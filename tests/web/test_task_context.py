@@ -6,8 +6,6 @@ feedback asks for a classification only when the answer needs one."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,10 +17,11 @@ from engine.models import HumanTask, ProcessDefinition, TaskState
 from engine.parsing import Source, parse_sources
 from engine.programme.services import feedback, organisation
 from engine.runtime import Runtime
-from engine.services import clock, tasks, timers
+from engine.services import tasks
 from engine.task_context import ContextField, resolve
 
 from .conftest import AuthActions, Org
+from .correction_cycle import to_correction
 from .publicity_cycle import (
     YEAR,
     complete,
@@ -35,8 +34,6 @@ from .publicity_cycle import (
 
 POST, OFFICER, OTHER_UNIT_OFFICER = "CZJ-BGS-02", "czj-0004", "fgw-0004"
 TEXT, CONTACT = "窗口办事要求先请吃饭", "138-0000-0000"
-SCORES = {"score_information_monitoring": 85, "score_self_check": 90,
-          "score_superior_inspection": 80, "score_social_evaluation": 75}
 SHORTFALL = "台账登记不及时,缺少三月份记录"
 
 
@@ -128,43 +125,11 @@ def test_the_reviewer_sees_the_level_and_its_rule(app: Flask, client: FlaskClien
     assert "objection.text" not in shown  # optional: no objection was raised
 
 
-def _to_correction(rt: Runtime, iid: int) -> uuid.UUID:
-    """From publicity on, as an administrator: the clock past publicity and the year's
-    self-checks, prevention, monitoring, then an assessment naming one shortfall."""
-    admin = "admin"
-    with rt.uow() as uow:
-        timers.advance_to(uow, clock.now(uow) + timedelta(days=8))
-    complete(rt, iid, "prevention", admin, {"measures": [{"description": "公开办事程序",
-                                                          "due_in_days": 30}]})
-    with rt.uow() as uow:
-        timers.advance_to(uow, clock.now(uow) + timedelta(days=370))
-    done = _finish_all(rt, iid, {"self_check": {"self_check_report": "未发现问题"},
-                                 "integrity_talk": {"talk_summary": "严守纪律"},
-                                 "monitoring": {"monitoring_report": "未发现问题"}})
-    assert "monitoring" in done
-    complete(rt, iid, "assessment", admin, {**SCORES, "shortfalls": [SHORTFALL],
-                                            "assessment_remarks": "总体良好"})
-    return open_task(rt, iid, "correct_shortfall [child]")
-
-
-def _finish_all(rt: Runtime, iid: int, answers: dict[str, dict[str, Any]]) -> set[str]:
-    done: set[str] = set()
-    while True:
-        with rt.uow(write=False) as uow:
-            open_ones = [t.element_id for t in uow.session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == iid, HumanTask.state == TaskState.OPEN))
-                if t.element_id in answers]
-        if not open_ones:
-            return done
-        complete(rt, iid, open_ones[0], "admin", answers[open_ones[0]])
-        done.add(open_ones[0])
-
-
 def test_a_correction_names_its_shortfall(app: Flask, client: FlaskClient,
                                           auth: AuthActions, org: Org) -> None:
     rt = app.extensions["irpm"]
     deploy_programme(rt)
-    task_id = _to_correction(rt, to_publicity(rt, POST))
+    task_id = to_correction(rt, to_publicity(rt, POST), SHORTFALL)
     auth.login("admin")
     body = client.get(f"/api/v1/tasks/{task_id}").get_json()
     shown = {c["source"]: c["value"] for c in body["context"]}
