@@ -14,11 +14,14 @@ from sqlalchemy import select
 
 from engine.errors import DeploymentError, ValidationFailed
 from engine.models import HumanTask, ProcessDefinition, TaskState
-from engine.parsing import Source, parse_sources
+from engine.parsing import Source, parse_sources, parse_xml
 from engine.programme.services import feedback, organisation
 from engine.runtime import Runtime
 from engine.services import tasks
+from engine.services.design_lint import validation
+from engine.settings import PROJECT_ROOT
 from engine.task_context import ContextField, resolve
+from web.designer import problems
 
 from .conftest import AuthActions, Org
 from .correction_cycle import to_correction
@@ -188,3 +191,22 @@ def test_values_are_looked_up_along_the_path() -> None:
     values = resolve(fields, {"a": {"b": ["x", "y"]}, "flag": False})
     assert [(v.label, v.value, v.present) for v in values] == [
         ("甲", "y", True), ("乙", None, False), ("丁", False, True)]
+
+
+def test_lint_names_the_task_whose_context_source_the_process_never_mentions(
+        app: Flask) -> None:
+    post_cycle = (PROJECT_ROOT / "bpmn" / "post_cycle.bpmn").read_bytes()
+    source = Source("post_cycle.bpmn", post_cycle)
+    assert validation.lint(source, parse_xml(source)) == []  # the shipped model is clean
+    typo = Source("post_cycle.bpmn", post_cycle.replace(
+        b'source="suggestion.text"', b'source="sugestion.text"', 1))
+    [problem] = validation.lint(typo, parse_xml(typo))
+    assert (problem.rule, problem.element, problem.params["variable"]) == (
+        "task_context", "suggestion_review", "sugestion")
+    assert "审核群众意见" in problem.message and "sugestion.text" in problem.message
+    with app.test_request_context():
+        assert problems.text(problem).startswith("“审核群众意见”的任务上下文显示“sugestion.text”")
+    bad = Source("post_cycle.bpmn", post_cycle.replace(
+        'label="群众意见"'.encode(), b'label=""', 1))
+    [problem] = validation.lint(bad, parse_xml(bad))
+    assert (problem.code, problem.element) == ("task_context_invalid", "suggestion_review")
