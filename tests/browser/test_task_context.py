@@ -5,6 +5,7 @@ shortfall reads which one. Screenshots: tests/artifacts/."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -12,11 +13,17 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from engine.parsing import Source, parse_xml, read_sources
+from engine.passwords import hash_password
 from engine.programme.demo import DEFAULT_PASSWORD
 from engine.programme.models import Official, Post
 from engine.programme.services import feedback
+from engine.programme.services.organisation import save_account
 from engine.runtime import Runtime
+from engine.services.deployment import deploy
 from engine.settings import Settings
+from engine.task_context import read_fields
+from tests.conftest import BPMN_DIR
 from tests.databases import Template
 from tests.web.conftest import programme_runtime
 from tests.web.correction_cycle import to_correction
@@ -102,3 +109,55 @@ def test_the_holder_correcting_a_shortfall_reads_which_one(
         expect(context).to_contain_text("考核发现的问题")
         expect(context).to_contain_text("总体良好")
         shots(page, f"{width}-correction-names-its-shortfall")
+
+
+DESIGNER_PASSWORD = "irpm-designer-1"
+
+
+@pytest.fixture
+def designed(settings: Settings) -> Iterator[Runtime]:
+    """bpmn/ deployed and a designer's account."""
+    rt = Runtime(settings)
+    with rt.uow() as uow:
+        save_account(uow, "designer", password_hash=hash_password(DESIGNER_PASSWORD),
+                     roles={"designer"})
+        deploy(uow, read_sources([BPMN_DIR]), deployed_by="setup")
+    yield rt
+    rt.close()
+
+
+def test_the_designer_edits_a_tasks_context_and_it_survives_the_round_trip(
+        page: Page, designed: Runtime, shots: Screens) -> None:
+    page.set_viewport_size({"width": 1366, "height": 860})
+    page.goto("/login")
+    page.get_by_label("用户名").fill("designer")
+    page.get_by_label("密码").fill(DESIGNER_PASSWORD)
+    page.locator("#sign-in").click()
+    expect(page.locator("#user-menu")).to_be_visible()
+    page.goto("/designer/bpmn/post_cycle")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator('.djs-element[data-element-id="correct_shortfall"]').click()
+    group = page.locator('[data-group-id="group-irpm-task-context"]')
+    expect(group).to_contain_text("任务上下文")
+    fields = page.locator("#bio-properties-panel-irpm-context")
+    expect(fields).to_have_value(re.compile(
+        r"^shortfall \| 考核发现的问题 \| Shortfall found by the assessment\n"))
+    shipped = fields.input_value()
+    fields.fill(shipped + "\n风险 | 等级")
+    expect(group).to_contain_text("第 4 行: 来源须是变量路径")
+    fields.fill(shipped + "\npost_level | 风险等级 | Risk level")
+    page.locator("#btn-validate").click()
+    expect(page.locator("#problems")).to_have_attribute("data-count", "0")
+    shots(page, "designer-task-context", full_page=False)
+    xml = page.evaluate("async () => (await window.irpmDesigner.modeler.saveXML()).xml")
+    root = parse_xml(Source("post_cycle.bpmn", xml.encode()))
+    [task] = root.xpath("//*[@id='correct_shortfall']")
+    assert [(f.source, f.label, f.label_en, f.optional) for f in read_fields(task)] == [
+        ("shortfall", "考核发现的问题", "Shortfall found by the assessment", False),
+        ("assessment_score", "考核得分", "Assessment score", False),
+        ("assessment_remarks", "考核评语", "Assessment remarks", True),
+        ("post_level", "风险等级", "Risk level", False)]
+    # Elements the panel did not touch keep theirs, the other extensions included.
+    [review] = root.xpath("//*[@id='suggestion_review']")
+    assert [f.source for f in read_fields(review)] == ["suggestion.text", "suggestion.contact"]
+    assert task.find(".//{*}property[@name='formSchema']") is not None

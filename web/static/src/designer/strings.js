@@ -20,6 +20,10 @@ export const STRINGS = {
     excludesHelp: "不得办理本任务的人,逗号分隔:lane:post_holder(本岗位人员)、performer:环节编号(已办理该环节者)、user:账号、group:组;或 =表达式。全部回避时按责任链上移",
     lane: "泳道(角色)", laneHelp: "任务由该角色办理;选择后任务移入该泳道。不选泳道时须填写候选人或候选组",
     noLane: "(无泳道:由候选人或候选组办理)",
+    contextGroup: "任务上下文", contextFields: "显示的字段",
+    contextHelp: "每行一个:来源 | 标签 | 英文标签 | optional。来源是任务数据中的变量路径,如 suggestion.text;optional:没有值时不显示",
+    contextLine: "第 {n} 行", contextSource: "来源须是变量路径,如 suggestion.text",
+    contextLabel: "缺少标签", contextFlag: "第四栏只能是 optional",
   },
   en: {
     irpmGroup: "Engine properties", condition: "Condition",
@@ -40,5 +44,9 @@ export const STRINGS = {
     excludesHelp: "Who may not do the task, comma-separated: lane:post_holder (the post's holder), performer:<step id> (who did that step), user:<login>, group:<group>; or =expression. When it leaves nobody, the task goes up the responsibility chain",
     lane: "Lane (role)", laneHelp: "The role that does the task; choosing one moves the task there. Without a lane, name candidate users or groups",
     noLane: "(no lane: candidate users or groups do it)",
+    contextGroup: "Task context", contextFields: "Fields shown",
+    contextHelp: "One per line: source | label | English label | optional. The source is a variable path in the task's data, e.g. suggestion.text; optional: not shown without a value",
+    contextLine: "Line {n}", contextSource: "the source must be a variable path, e.g. suggestion.text",
+    contextLabel: "the label is missing", contextFlag: "the fourth column can only be optional",
   },
 };
