@@ -150,7 +150,8 @@ def test_help_texts_name_no_internal_ids(app: Flask, org: Org) -> None:
     forms = [str(entry["properties"].get("formSchema", "")) for catalog in catalogs
              for entry in catalog.values()]
     assert any("0-100分" in form for form in forms)
-    for internal in ("information_monitoring(", "superior_inspection(", "social_evaluation("):
+    for internal in ("information_monitoring(", "superior_inspection(", "social_evaluation(",
+                     "disposal_outcomes"):
         assert not any(internal in form for form in forms), internal
 
 
