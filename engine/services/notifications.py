@@ -58,6 +58,8 @@ KEY = "notifications"
 #: The events that make notifications.
 EVENTS = frozenset({EventType.TASK_CREATED.value, EventType.TASK_DELEGATED.value,
                     EventType.TASK_REROUTED.value})
+#: Events after which a task's notifications have nothing left to ask (``tasks_done``).
+_ENDED = frozenset({EventType.TASK_COMPLETED.value, EventType.TASK_CANCELLED.value})
 #: Events that hand a task to candidates: each new candidate is told, as of a new task.
 _TO_CANDIDATES = (EventType.TASK_CREATED.value, EventType.TASK_REROUTED.value)
 #: Rows per statement when looking up or inserting many.
@@ -103,11 +105,31 @@ def config_of(uow: UnitOfWork) -> NotificationConfig:
 
 def on_events(rt: Runtime, events: list[dict[str, Any]]) -> None:
     """The runtime's event listener: after a commit, notify of its new, re-routed and delegated
-    tasks."""
+    tasks, and mark read what was said of the tasks it completed or cancelled."""
     wanted = [e for e in events if e.get("type") in EVENTS and e.get("task_id") is not None]
     if wanted:
         with rt.uow() as uow:
             notify_events(uow, wanted)
+    ended = sorted({uuid.UUID(str(e["task_id"])) for e in events
+                    if e.get("type") in _ENDED and e.get("task_id") is not None}, key=str)
+    if ended:
+        with rt.uow() as uow:
+            tasks_done(uow, ended)
+
+
+def tasks_done(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]) -> int:
+    """Mark read every unread notification of ``task_ids`` — tasks completed or cancelled:
+    a 新任务 or a card that stays unread once the task is done sends people to a task with
+    nothing left to do. How many changed; commits."""
+    now, changed = clock.now(uow), 0
+    for part in chunks(list(task_ids)):
+        result = uow.session.execute(
+            update(Notification).where(Notification.task_id.in_(part),
+                                       Notification.read_at.is_(None))
+            .values(read_at=now).execution_options(synchronize_session=False))
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    uow.commit()
+    return changed
 
 
 # ----------------------------------------------------------------------------- who
