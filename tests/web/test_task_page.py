@@ -471,7 +471,11 @@ def test_the_diagram_endpoint_gives_the_bpmn_and_the_current_step_to_those_who_m
     cycle.complete("self_identified", HOLDER, {"risks": [
         {"category": "duty", "description": "x", "likelihood": "low", "harm": "minor"}]})
     body = client.get(f"/tasks/{task.id}/diagram").get_json()
-    assert body["current"] == [] and body["done"] == ["self_identified"]
+    # The done task is no longer current: the step the instance moved on to is.
+    assert body["current"] == ["peer_checked"] and body["done"] == ["self_identified"]
+    footer = page_of(client, task.id).split('data-role="current-steps"', 1)[1]
+    footer = footer.split("</span>\n", 1)[0]
+    assert "当前步骤：互相查" in footer and "自己找" not in footer
 
     auth.logout()
     auth.login(OTHER_UNIT)

@@ -57,6 +57,9 @@ class TaskPage:
     card: str | None
     #: What the task is about, as its element declares (``engine.task_context``).
     context: list[ContextValue]
+    #: The instance's open steps: this task while it is open, else those the process has
+    #: moved on to (none: nothing is open) — a done task does not call itself current.
+    current: list[HumanTask]
 
     @property
     def found_by(self) -> str | None:
@@ -141,4 +144,5 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
         evidence_enabled=enabled, submitted=submitted if isinstance(submitted, dict) else None,
         card=inbox.due_card(task.state, task.due_at, clock.now(uow), near_due),
         context=task_context.task_context(uow, task),
+        current=[task] if task.state == "open" else instances.open_tasks(uow, task.instance_id),
         actor_user=actor.user)

@@ -160,16 +160,19 @@ def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
 
 @bp.get("/<uuid:task_id>/diagram")
 def diagram(task_id: uuid.UUID) -> Any:
-    """The process diagram as JSON: the BPMN XML, the task's element (``current``, while the
-    task is open) and the elements of tasks already completed in the instance (``done``)."""
+    """The process diagram as JSON: the BPMN XML, the current steps (``current``: the task's
+    element while it is open, else the instance's open steps — a done task is not current)
+    and the elements of tasks already completed in the instance (``done``)."""
     with runtime().uow(write=False) as uow:
         task = tasks.view_task(uow, task_id, g.actor)
         found = diagrams.process_diagram(uow, task.definition_id)
         events = instances.instance_events(uow, task.instance_id)
+        current = ([task.element_id] if task.state == "open" else
+                   sorted({t.element_id for t in instances.open_tasks(uow, task.instance_id)}))
     done = sorted({e.element_id for e in events
                    if e.type == "task_completed" and e.element_id})
     return jsonify(process=found.process_id, version=found.version, xml=found.xml,
-                   current=[task.element_id] if task.state == "open" else [], done=done)
+                   current=current, done=done)
 
 
 @bp.get("/<uuid:task_id>/evidence/<int:evidence_id>")
