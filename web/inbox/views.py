@@ -7,7 +7,7 @@ from typing import Any
 from flask import g, render_template, request
 
 from engine.programme.services import organisation
-from engine.services import inbox
+from engine.services import inbox, involvement
 
 from ..runtime import runtime
 from . import ALL, INVOLVED, VIEWS, bp
@@ -47,8 +47,9 @@ def involved() -> Any:
         rows, total = inbox.involved_instances(
             uow, g.actor, process_id=listing.flt.process_id, limit=listing.page_size,
             offset=(listing.page - 1) * listing.page_size)
+        where = involvement.involvement(uow, g.actor, [r.id for r in rows])
         processes = inbox.process_choices(uow)
     return render_template(
         "inbox/involved.html", view="involved", views=_views(), involved_label=INVOLVED,
-        rows=rows, total=total, listing=listing, processes=processes,
+        rows=rows, where=where, total=total, listing=listing, processes=processes,
         pager=pages(listing.page, total, listing.page_size), url_with=url_with)

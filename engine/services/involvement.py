@@ -1,0 +1,65 @@
+"""我参与的, row by row: where each instance the actor took part in stands now — its open
+steps and who has each (the assignee, else its candidate groups) — and the actor's own
+latest task in it, which the row opens. One page's rows are looked up together: two
+indexed queries for the page, never one per row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ..actors import Actor
+from ..db import UnitOfWork
+from ..models import CandidateKind, HumanTask, TaskCandidate, TaskState
+
+__all__ = ["Involvement", "OpenStep", "involvement"]
+
+
+@dataclass(frozen=True)
+class OpenStep:
+    name: str
+    #: Who holds the step; None: nobody yet, its candidate ``groups`` may take it.
+    assignee: str | None
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Involvement:
+    #: The actor's latest completed task in the instance (what the row opens), or None.
+    task_id: uuid.UUID | None = None
+    current: list[OpenStep] = field(default_factory=list)
+
+
+def involvement(uow: UnitOfWork, actor: Actor,
+                instance_ids: Sequence[int]) -> dict[int, Involvement]:
+    """For each of ``instance_ids``: the actor's latest task and the open steps."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    latest: dict[int, uuid.UUID] = {}
+    for instance_id, task_id in uow.session.execute(
+            select(HumanTask.instance_id, HumanTask.id)
+            .where(HumanTask.instance_id.in_(ids), HumanTask.completed_by == actor.user)
+            .order_by(HumanTask.completed_at.desc(), HumanTask.id)):
+        latest.setdefault(instance_id, task_id)
+    open_tasks = list(uow.session.scalars(
+        select(HumanTask).where(HumanTask.instance_id.in_(ids),
+                                HumanTask.state == TaskState.OPEN)
+        .order_by(HumanTask.created_at, HumanTask.name)))
+    groups: dict[uuid.UUID, list[str]] = {}
+    unclaimed = [t.id for t in open_tasks if not t.assignee]
+    if unclaimed:
+        for task_id, name in uow.session.execute(
+                select(TaskCandidate.task_id, TaskCandidate.name)
+                .where(TaskCandidate.task_id.in_(unclaimed),
+                       TaskCandidate.kind == CandidateKind.GROUP)
+                .order_by(TaskCandidate.name)):
+            groups.setdefault(task_id, []).append(name)
+    steps: dict[int, list[OpenStep]] = {}
+    for task in open_tasks:
+        steps.setdefault(task.instance_id, []).append(
+            OpenStep(task.name, task.assignee, tuple(groups.get(task.id, ()))))
+    return {i: Involvement(latest.get(i), steps.get(i, [])) for i in ids}
