@@ -8,6 +8,9 @@ import re
 
 from flask.testing import FlaskClient
 
+from engine.programme.services import organisation
+from engine.services import tasks
+
 from .conftest import AuthActions, Org
 
 HOLDER, HEAD = "czj-0011", "czj-0009"
@@ -28,11 +31,21 @@ def test_an_involved_row_opens_my_task_and_names_the_open_step(
     row = _row(client.get("/inbox/involved").get_data(as_text=True), iid)
     assert re.search(rf'<a href="/tasks/{mine}" data-role="open-task">', row)
     steps = row[row.index('data-role="current-steps"'):]
-    assert "严格审核把关" in steps and "待认领" in steps
-    review = org.open_task(iid).id
-    org.claim(review, HEAD)
+    who = re.search(
+        r'严格审核把关 · <span class="text-body-secondary" data-role="who">(.*?)</span>', steps,
+        re.S)
+    assert who, steps
+    with org.rt.uow(write=False) as uow:
+        review = org.open_task(iid)
+        [group] = tasks.get_task(uow, review.id).candidate_groups
+        office = organisation.get_department(uow, "CZJ-BGS").name
+        head = organisation.get_account(uow, HEAD).official
+    assert group == "department_head:CZJ-BGS"  # shown by name, not by code
+    assert who.group(1) == f"待认领 · {office} 内设机构领导", who.group(1)
+    org.claim(review.id, HEAD)
     row = _row(client.get("/inbox/involved").get_data(as_text=True), iid)
-    assert f"严格审核把关 · <span class=\"text-body-secondary\">{HEAD}</span>" in row
+    assert head is not None and f'data-role="who">{head.name}</span>' in row
+    review = review.id
     org.complete(review, HEAD)
     row = _row(client.get("/inbox/involved").get_data(as_text=True), iid)
     assert "严格审核把关" not in row[row.index('data-role="current-steps"'):]

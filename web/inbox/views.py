@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import g, render_template, request
 
-from engine.programme.services import organisation
+from engine.programme.services import organisation, people_names
 from engine.services import inbox, involvement
 
 from ..runtime import runtime
@@ -48,8 +48,11 @@ def involved() -> Any:
             uow, g.actor, process_id=listing.flt.process_id, limit=listing.page_size,
             offset=(listing.page - 1) * listing.page_size)
         where = involvement.involvement(uow, g.actor, [r.id for r in rows])
+        steps = [step for w in where.values() for step in w.current]
+        people = people_names.names(uow, (s.assignee for s in steps if s.assignee),
+                                    (group for s in steps for group in s.groups))
         processes = inbox.process_choices(uow)
     return render_template(
         "inbox/involved.html", view="involved", views=_views(), involved_label=INVOLVED,
-        rows=rows, where=where, total=total, listing=listing, processes=processes,
+        rows=rows, where=where, people=people, total=total, listing=listing, processes=processes,
         pager=pages(listing.page, total, listing.page_size), url_with=url_with)
