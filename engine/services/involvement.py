@@ -15,7 +15,7 @@ from ..actors import Actor
 from ..db import UnitOfWork
 from ..models import CandidateKind, HumanTask, TaskCandidate, TaskState
 
-__all__ = ["Involvement", "OpenStep", "involvement"]
+__all__ = ["Involvement", "OpenStep", "involvement", "offered_to"]
 
 
 @dataclass(frozen=True)
@@ -49,17 +49,23 @@ def involvement(uow: UnitOfWork, actor: Actor,
         select(HumanTask).where(HumanTask.instance_id.in_(ids),
                                 HumanTask.state == TaskState.OPEN)
         .order_by(HumanTask.created_at, HumanTask.name)))
-    groups: dict[uuid.UUID, list[str]] = {}
-    unclaimed = [t.id for t in open_tasks if not t.assignee]
-    if unclaimed:
-        for task_id, name in uow.session.execute(
-                select(TaskCandidate.task_id, TaskCandidate.name)
-                .where(TaskCandidate.task_id.in_(unclaimed),
-                       TaskCandidate.kind == CandidateKind.GROUP)
-                .order_by(TaskCandidate.name)):
-            groups.setdefault(task_id, []).append(name)
+    groups = offered_to(uow, [t.id for t in open_tasks if not t.assignee])
     steps: dict[int, list[OpenStep]] = {}
     for task in open_tasks:
         steps.setdefault(task.instance_id, []).append(
-            OpenStep(task.name, task.assignee, tuple(groups.get(task.id, ()))))
+            OpenStep(task.name, task.assignee, groups.get(task.id, ())))
     return {i: Involvement(latest.get(i), steps.get(i, [])) for i in ids}
+
+
+def offered_to(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]
+               ) -> dict[uuid.UUID, tuple[str, ...]]:
+    """The candidate groups of each of ``task_ids`` (one query), by name."""
+    groups: dict[uuid.UUID, list[str]] = {}
+    if task_ids:
+        for task_id, name in uow.session.execute(
+                select(TaskCandidate.task_id, TaskCandidate.name)
+                .where(TaskCandidate.task_id.in_(sorted(set(task_ids), key=str)),
+                       TaskCandidate.kind == CandidateKind.GROUP)
+                .order_by(TaskCandidate.name)):
+            groups.setdefault(task_id, []).append(name)
+    return {task_id: tuple(names) for task_id, names in groups.items()}

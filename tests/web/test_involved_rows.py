@@ -50,3 +50,36 @@ def test_an_involved_row_opens_my_task_and_names_the_open_step(
     row = _row(client.get("/inbox/involved").get_data(as_text=True), iid)
     assert "严格审核把关" not in row[row.index('data-role="current-steps"'):]
     assert client.get(f"/tasks/{mine}").status_code == 200  # the link opens for its doer
+
+
+def _task_row(html: str, task_id: object) -> str:
+    start = html.index(f'data-task="{task_id}"')
+    return html[start:html.index("</tr>", start)]
+
+
+def _who(row: str) -> str:
+    found = re.search(r'data-role="who">(.*?)</div>', row, re.S)
+    assert found, row
+    return found.group(1).strip()
+
+
+def test_inbox_rows_name_who_holds_each_task(client: FlaskClient, auth: AuthActions,
+                                             org: Org) -> None:
+    iid = org.start(HOLDER_POST, "inbox-who")
+    task = org.open_task(iid).id
+    with org.rt.uow(write=False) as uow:
+        post = organisation.get_post(uow, HOLDER_POST)
+        holder = organisation.get_account(uow, HOLDER).official
+        [group] = tasks.get_task(uow, task).candidate_groups
+    assert group == f"post:{HOLDER_POST}" and holder is not None
+    auth.login("admin")  # 全部任务: an administrator's view of everyone's tasks
+    assert _who(_task_row(client.get("/inbox/all").get_data(as_text=True), task)) == (
+        f"{post.name} 岗位人员")
+    org.claim(task, HOLDER)
+    assert _who(_task_row(client.get("/inbox/all").get_data(as_text=True), task)) == (
+        holder.name)
+    org.complete(task, HOLDER)
+    auth.logout()
+    auth.login(HOLDER)
+    assert _who(_task_row(client.get("/inbox/done").get_data(as_text=True), task)) == (
+        holder.name)

@@ -31,10 +31,16 @@ def tasks(view: str) -> Any:
     listing = parse(request.args, view)
     with runtime().uow(write=False) as uow:
         page = inbox.inbox_page(uow, g.actor, listing.flt)
+        offered_to = involvement.offered_to(
+            uow, [t.id for t in page.rows if t.state == "open" and not t.assignee])
+        people = people_names.names(
+            uow, [who for t in page.rows if (who := t.assignee or t.completed_by)],
+            {group for groups in offered_to.values() for group in groups})
         processes = inbox.process_choices(uow)
         units = [(u.code, u.name) for u in organisation.list_units(uow)]
     return render_template(
         "inbox/tasks.html", view=view, views=_views(), involved_label=INVOLVED, page=page,
+        offered_to=offered_to, people=people,
         listing=listing, flt=listing.flt, processes=processes, units=units,
         pager=pages(listing.page, page.total, listing.page_size),
         url_with=url_with, sort_url=sort_url)
