@@ -83,3 +83,24 @@ def test_inbox_rows_name_who_holds_each_task(client: FlaskClient, auth: AuthActi
     auth.login(HOLDER)
     assert _who(_task_row(client.get("/inbox/done").get_data(as_text=True), task)) == (
         holder.name)
+
+
+def test_the_task_history_says_to_whom_each_task_went_by_name(
+        client: FlaskClient, auth: AuthActions, org: Org) -> None:
+    iid = org.start(HOLDER_POST, "history-who")
+    task = org.open_task(iid).id
+    org.complete(task, HOLDER)
+    with org.rt.uow(write=False) as uow:
+        post = organisation.get_post(uow, HOLDER_POST)
+        holder = organisation.get_account(uow, HOLDER).official
+        office = organisation.get_department(uow, "CZJ-BGS").name
+    assert holder is not None
+    auth.login(HOLDER)
+    html = client.get(f"/tasks/{task}").get_data(as_text=True)
+    history = html[html.index('id="history"'):]
+    created = re.findall(r'data-event="task_created">\s*<span>(.*?)</span>\s*<span', history,
+                         re.S)
+    assert any(f"→ {post.name} 岗位人员" in c for c in created), created
+    assert any(f"→ {office} 内设机构领导" in c for c in created), created  # the next step
+    completed = re.search(r'data-event="task_completed">\s*<span>(.*?)</span>', history, re.S)
+    assert completed and holder.name in completed.group(1) and HOLDER not in completed.group(1)

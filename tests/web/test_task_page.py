@@ -448,7 +448,9 @@ def test_the_page_shows_the_post_its_register_and_the_history_in_chinese(
     assert "岗位职责风险" in register and "可能受到纪律处分" in register
     assert f"{HOLDER} ·" in register and 'data-role="point-count">1<' in register
     history = html[html.index('id="history"'):]
-    assert "办结任务 · 自己找 · czj-0011" in history
+    with cycle.rt.uow(write=False) as uow:  # people by name, not by login
+        holder = organisation.get_account(uow, HOLDER).official
+    assert holder is not None and f"办结任务 · 自己找 · {holder.name}" in history
     assert "生成任务 · 互相查" in history
 
 

@@ -13,7 +13,7 @@ from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import NotFound, StateUnreadable
 from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
-from engine.programme.services import register_pages
+from engine.programme.services import people_names, register_pages
 from engine.services import (
     clock,
     drafts,
@@ -57,6 +57,8 @@ class TaskPage:
     card: str | None
     #: What the task is about, as its element declares (``engine.task_context``).
     context: list[ContextValue]
+    #: The people and groups the history names, in words (``people_names``).
+    people: people_names.PeopleNames
     #: The instance's open steps: this task while it is open, else those the process has
     #: moved on to (none: nothing is open) — a done task does not call itself current.
     current: list[HumanTask]
@@ -98,6 +100,29 @@ def _names(candidates: Any) -> str:
     if isinstance(candidates, str):
         return candidates
     return ", ".join([*candidates.get("users", []), *candidates.get("groups", [])])
+
+
+def offered(event: InstanceEvent) -> tuple[list[str], list[str]]:
+    """Whom a ``task_created`` / ``task_rerouted`` event gave the task to: (users, groups)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.type not in ("task_created", "task_rerouted"):
+        return [], []
+    return ([str(u) for u in data.get("users") or ()],
+            [str(g) for g in data.get("groups") or ()])
+
+
+def _people(uow: UnitOfWork, events: list[InstanceEvent]) -> people_names.PeopleNames:
+    """Everyone the history names — who acted, to whom a task was given or handed — named
+    for the page at once."""
+    logins: set[str] = set()
+    groups: set[str] = set()
+    for event in events:
+        users, offered_groups = offered(event)
+        logins |= set(users) | ({event.actor} if event.actor else set())
+        groups |= set(offered_groups)
+        if event.type == "task_delegated" and isinstance(event.data, dict):
+            logins.add(str(event.data.get("to")))
+    return people_names.names(uow, logins, groups)
 
 
 def _evidence_enabled(form: task_forms.TaskForm) -> bool:
@@ -145,4 +170,5 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
         card=inbox.due_card(task.state, task.due_at, clock.now(uow), near_due),
         context=task_context.task_context(uow, task),
         current=[task] if task.state == "open" else instances.open_tasks(uow, task.instance_id),
+        people=_people(uow, events),
         actor_user=actor.user)

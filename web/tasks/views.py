@@ -44,7 +44,7 @@ def _render(p: page.TaskPage, state: FormState, status: int = 200,
                            state=state, upload_error=upload_error,
                            max_evidence=size_text(uploads.max_bytes()),
                            max_evidence_bytes=uploads.max_bytes(),
-                           dom_id=schema_form.dom_id), status
+                           dom_id=schema_form.dom_id, offered_to=page.offered), status
 
 
 def _load(uow: Any, task_id: uuid.UUID) -> page.TaskPage:
