@@ -9,9 +9,10 @@ import re
 from flask.testing import FlaskClient
 
 from engine.programme.services import organisation
-from engine.services import tasks
+from engine.services import instances, tasks
 
 from .conftest import AuthActions, Org
+from .publicity_cycle import deploy_programme, open_task, start_post_cycle
 
 HOLDER, HEAD = "czj-0011", "czj-0009"
 HOLDER_POST = "CZJ-BGS-02"
@@ -104,3 +105,24 @@ def test_the_task_history_says_to_whom_each_task_went_by_name(
     assert any(f"→ {office} 内设机构领导" in c for c in created), created  # the next step
     completed = re.search(r'data-event="task_completed">\s*<span>(.*?)</span>', history, re.S)
     assert completed and holder.name in completed.group(1) and HOLDER not in completed.group(1)
+
+
+def test_a_suspended_instances_task_is_marked_and_keeps_what_was_typed(
+        client: FlaskClient, auth: AuthActions, org: Org) -> None:
+    deploy_programme(org.rt)
+    iid = start_post_cycle(org.rt, HOLDER_POST)
+    task = open_task(org.rt, iid, "self_identified")
+    auth.login(HOLDER)
+    assert 'id="task-form"' in client.get(f"/tasks/{task}").get_data(as_text=True)
+    with org.rt.uow() as uow:  # suspended while the holder fills the form in
+        instances.suspend_instance(uow, iid, organisation.actor_for(uow, "admin"), "核查")
+    response = client.post(f"/tasks/{task}", data={
+        "action": "submit", "risks.0._row": "1", "risks.0.description": "审批材料把关不严"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert 'data-role="halted"' in html and "已暂停" in html and 'id="task-form"' not in html
+    assert ">审批材料把关不严</textarea>" in html  # not lost: on screen, read-only
+    with org.rt.uow(write=False) as uow:
+        assert tasks.get_task(uow, task).state == "open"
+    page = client.get(f"/tasks/{task}").get_data(as_text=True)  # opened later: marked too
+    assert 'data-role="halted"' in page and 'id="task-form"' not in page

@@ -12,7 +12,14 @@ from typing import Any
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import NotFound, StateUnreadable
-from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
+from engine.models import (
+    ACTIVE_STATUSES,
+    Evidence,
+    HumanTask,
+    InstanceEvent,
+    ProcessInstance,
+    TaskDraft,
+)
 from engine.programme.services import people_names, register_pages
 from engine.services import (
     clock,
@@ -45,6 +52,8 @@ class TaskPage:
     names: dict[str, str]
     #: The user may fill in and submit the form (and attach files).
     can_work: bool
+    #: The user would be the one to work on it, were the instance running.
+    allowed: bool
     draft: TaskDraft | None
     register: register_pages.PostRegister | None
     evidence: list[Evidence]
@@ -83,6 +92,11 @@ class TaskPage:
                 "rules": ", ".join(excluded.get("rules") or []),
                 "from": _names(steps[0]["from"]), "to": _names(steps[-1]["to"]),
                 "administrators": bool(data.get("administrators"))}
+
+    @property
+    def halted(self) -> bool:
+        """The task is open but its instance is suspended or ended: shown, not worked on."""
+        return self.task.state == "open" and self.instance.status not in ACTIVE_STATUSES
 
     @property
     def is_open(self) -> bool:
@@ -155,7 +169,9 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
     instance = instances.get_instance(uow, task.instance_id)
     form = task_forms.task_form(uow, task)
     events = instances.instance_events(uow, task.instance_id)
-    can_work = task_access.may_work_on(task, actor)
+    allowed = task_access.may_work_on(task, actor)
+    # A suspended or ended instance's task is shown, not worked on (``tasks`` refuses it).
+    can_work = allowed and instance.status in ACTIVE_STATUSES
     enabled = _evidence_enabled(form)
     submitted = next((e.data for e in reversed(events)
                       if e.type == "task_completed" and e.task_id == task.id), None)
@@ -163,7 +179,8 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
         task=task, instance=instance, form=form,
         fields=schema_form.build(form.schema, form.ui_schema),
         events=events, names=task_forms.element_names(uow, task.definition_id),
-        can_work=can_work, draft=drafts.get_draft(uow, task.id, actor.user) if can_work else None,
+        can_work=can_work, allowed=allowed,
+        draft=drafts.get_draft(uow, task.id, actor.user) if allowed else None,
         register=_register(uow, task),
         evidence=evidence.list_evidence(uow, task) if enabled else [],
         evidence_enabled=enabled, submitted=submitted if isinstance(submitted, dict) else None,

@@ -28,7 +28,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine.errors import IrpmError, ValidationFailed
+from engine.errors import InvalidState, IrpmError, ValidationFailed
 from engine.services import diagrams, drafts, evidence, instances, tasks
 
 from ..errors import describe
@@ -102,6 +102,10 @@ def act(task_id: uuid.UUID) -> Any:
     action = request.form.get("action", "save")
     with runtime().uow(write=False) as uow:
         p = _load(uow, task_id)
+    if p.halted and p.allowed:
+        # Suspended or ended while the form was filled in: say so, keep what was typed.
+        raw = form_values.compact(p.fields, form_values.parse(p.fields, request.form))
+        return _render(p, FormState(p.fields, raw), 409)
     if not p.can_work:
         flash(_("Only the person working on this task can change it."), "danger")
         return _here(task_id)
@@ -154,6 +158,12 @@ def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
         if not state.has_errors():
             state.general.append(describe(exc))
         return _render(p, state, 400)
+    except InvalidState as exc:
+        # The instance was suspended or ended while the form was filled in: the page again,
+        # read-only, with what was typed still on it (shown under the notice) — not lost.
+        with runtime().uow(write=False) as uow:
+            p = _load(uow, p.task.id)
+        return _render(p, FormState(p.fields, raw, general=[describe(exc)]), 409)
     flash(_("“%(task)s” was submitted.", task=p.task.name), "success")
     return redirect(url_for("inbox.tasks", view="mine"))
 
