@@ -13,9 +13,16 @@ from sqlalchemy import select
 
 from ..actors import Actor
 from ..db import UnitOfWork
-from ..models import CandidateKind, HumanTask, TaskCandidate, TaskState
+from ..models import (
+    ACTIVE_STATUSES,
+    CandidateKind,
+    HumanTask,
+    ProcessInstance,
+    TaskCandidate,
+    TaskState,
+)
 
-__all__ = ["Involvement", "OpenStep", "involvement", "offered_to"]
+__all__ = ["Involvement", "OpenStep", "halted", "involvement", "offered_to"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +76,14 @@ def offered_to(uow: UnitOfWork, task_ids: Sequence[uuid.UUID]
                 .order_by(TaskCandidate.name)):
             groups.setdefault(task_id, []).append(name)
     return {task_id: tuple(names) for task_id, names in groups.items()}
+
+
+def halted(uow: UnitOfWork, instance_ids: Sequence[int]) -> dict[int, str]:
+    """Of ``instance_ids``, those suspended, ended or in error, with their status: their
+    tasks are listed but cannot be worked on, and a list says so (one query)."""
+    ids = sorted(set(instance_ids))
+    if not ids:
+        return {}
+    return {instance_id: str(status) for instance_id, status in uow.session.execute(
+        select(ProcessInstance.id, ProcessInstance.status).where(
+            ProcessInstance.id.in_(ids), ProcessInstance.status.not_in(ACTIVE_STATUSES)))}

@@ -126,3 +126,9 @@ def test_a_suspended_instances_task_is_marked_and_keeps_what_was_typed(
         assert tasks.get_task(uow, task).state == "open"
     page = client.get(f"/tasks/{task}").get_data(as_text=True)  # opened later: marked too
     assert 'data-role="halted"' in page and 'id="task-form"' not in page
+    inbox = _task_row(client.get("/inbox/claimable").get_data(as_text=True), task)
+    assert 'data-halted="suspended"' in inbox and "已暂停" in inbox
+    with org.rt.uow() as uow:
+        instances.resume_instance(uow, iid, organisation.actor_for(uow, "admin"), "核查完毕")
+    assert "data-halted" not in _task_row(client.get("/inbox/claimable").get_data(
+        as_text=True), task)

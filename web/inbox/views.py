@@ -33,6 +33,8 @@ def tasks(view: str) -> Any:
         page = inbox.inbox_page(uow, g.actor, listing.flt)
         offered_to = involvement.offered_to(
             uow, [t.id for t in page.rows if t.state == "open" and not t.assignee])
+        halted = involvement.halted(uow, [t.instance_id for t in page.rows
+                                          if t.state == "open"])
         people = people_names.names(
             uow, [who for t in page.rows if (who := t.assignee or t.completed_by)],
             {group for groups in offered_to.values() for group in groups})
@@ -40,7 +42,7 @@ def tasks(view: str) -> Any:
         units = [(u.code, u.name) for u in organisation.list_units(uow)]
     return render_template(
         "inbox/tasks.html", view=view, views=_views(), involved_label=INVOLVED, page=page,
-        offered_to=offered_to, people=people,
+        offered_to=offered_to, people=people, halted=halted,
         listing=listing, flt=listing.flt, processes=processes, units=units,
         pager=pages(listing.page, page.total, listing.page_size),
         url_with=url_with, sort_url=sort_url)
