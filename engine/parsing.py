@@ -25,6 +25,8 @@ from SpiffWorkflow.spiff.parser import VALIDATOR
 from .calls import IrpmBpmnParser
 from .decision_cases import check_decision_cases
 from .errors import DeploymentError
+from .task_context import CATALOG_KEY, read_fields
+from .task_context import NAMESPACE as CONTEXT_NS
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -339,6 +341,7 @@ def build_catalog(parsed: ParsedProcess,
     specs = [parsed.spec, *[s for s in parsed.subprocess_specs.values() if s is not None]]
     for spec in reversed(specs):  # the top-level process wins on id collisions
         lanes = _lanes(trees[spec.file]) if spec.file in trees else {}
+        contexts = _contexts(trees[spec.file], spec.file) if spec.file in trees else {}
         for name, task_spec in spec.task_specs.items():
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             if not bpmn_id:
@@ -355,4 +358,17 @@ def build_catalog(parsed: ParsedProcess,
                 "properties": dict(extensions.get("properties", {})),
                 "documentation": getattr(task_spec, "documentation", None),
             }
+            if bpmn_id in contexts:
+                catalog[name][CATALOG_KEY] = contexts[bpmn_id]
     return catalog
+
+
+def _contexts(tree: etree._Element, filename: str) -> dict[str, list[dict[str, str]]]:
+    """element id -> the task context fields it declares (``engine.task_context``)."""
+    found: dict[str, list[dict[str, str]]] = {}
+    for context in tree.iter(f"{{{CONTEXT_NS}}}context"):
+        holder = context.getparent()  # extensionElements
+        element = holder.getparent() if holder is not None else None
+        if element is not None and element.get("id"):
+            found[str(element.get("id"))] = [f.as_dict() for f in read_fields(element, filename)]
+    return found

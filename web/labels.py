@@ -35,8 +35,14 @@ ROLES = {
     "discipline_commission": _l("Discipline commission"), "designer": _l("Designer"),
     "admin": _l("Administrator"),
 }
+#: The roles of the groups a task is offered to (``engine.programme.services.people_names``).
+GROUP_ROLES = {
+    **ROLES, "post": _l("Post holder"), "dept": _l("Department members"),
+    "unit": _l("Unit members"), "discipline_officer": _l("Discipline officer"),
+}
 TABLES = {"task_state": TASK_STATES, "instance_status": INSTANCE_STATUSES,
-          "due_state": DUE_STATES, "card": CARDS, "event": EVENTS, "role": ROLES}
+          "due_state": DUE_STATES, "card": CARDS, "event": EVENTS, "role": ROLES,
+          "group_role": GROUP_ROLES}
 
 
 def label(code: Any, table: str) -> str:

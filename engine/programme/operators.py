@@ -41,6 +41,7 @@ from typing import Any
 from ..models import ProcessInstance
 from ..operators import OperatorCall
 from . import operator_params as params
+from .grading import post_floor
 from .models import PostGrading
 from .services import organisation, register_cycle, register_grading, register_risk_points
 
@@ -127,11 +128,15 @@ def _levels(grading: PostGrading) -> dict[str, Any]:
 
 def grade_post(call: OperatorCall) -> dict[str, Any]:
     """``post_code``, ``year`` → ``{post_level, rule_level, risk_level, responsible_role,
-    direct_manager_role}``; ``post_level`` is the level in force (a reviewer's, if set)."""
-    grading = register_grading.grade(
-        call.uow, params.text(call, "post_code"), params.whole_number(call, "year"),
-        params.acting(call), definition_id=_version(call))
-    return _levels(grading)
+    direct_manager_role, rule_sentence}``; ``post_level`` is the level in force (a
+    reviewer's, if set); ``rule_sentence`` the post rule's own words, which the review
+    shows beside the level (its task context)."""
+    post_code = params.text(call, "post_code")
+    grading = register_grading.grade(call.uow, post_code, params.whole_number(call, "year"),
+                                     params.acting(call), definition_id=_version(call))
+    floor = post_floor(call.uow, organisation.get_post(call.uow, post_code),
+                       definition_id=_version(call))
+    return {**_levels(grading), "rule_sentence": floor.sentence}
 
 
 def override_level(call: OperatorCall) -> dict[str, Any]:

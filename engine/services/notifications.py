@@ -60,6 +60,8 @@ KEY = "notifications"
 #: The events that make notifications.
 EVENTS = frozenset({EventType.TASK_CREATED.value, EventType.TASK_DELEGATED.value,
                     EventType.TASK_REROUTED.value})
+#: Events after which a task's notifications have nothing left to ask (``tasks_done``).
+_ENDED = frozenset({EventType.TASK_COMPLETED.value, EventType.TASK_CANCELLED.value})
 #: Events that hand a task to candidates: each new candidate is told, as of a new task.
 _TO_CANDIDATES = (EventType.TASK_CREATED.value, EventType.TASK_REROUTED.value)
 #: Rows per statement when looking up or inserting many.
@@ -101,6 +103,20 @@ def configure(rt: Runtime, *, smtp: SmtpSettings | None = None,
 def config_of(uow: UnitOfWork) -> NotificationConfig:
     found = uow.runtime.extensions.get(KEY)
     return found if isinstance(found, NotificationConfig) else NotificationConfig()
+
+
+def tasks_done(uow: UnitOfWork, task_ids: Sequence[uuid.UUID], now: datetime) -> int:
+    """Mark read every unread notification of ``task_ids`` — tasks completed or cancelled:
+    a 新任务 or a card that stays unread once the task is done sends people to a task with
+    nothing left to do. How many changed; does not commit (the step's own transaction)."""
+    changed = 0
+    for part in chunks(list(task_ids)):
+        result = uow.session.execute(
+            update(Notification).where(Notification.task_id.in_(part),
+                                       Notification.read_at.is_(None))
+            .values(read_at=now).execution_options(synchronize_session=False))
+        changed += int(getattr(result, "rowcount", 0) or 0)
+    return changed
 
 
 # ----------------------------------------------------------------------------- who
@@ -220,7 +236,12 @@ def notify_events(uow: UnitOfWork, events: list[dict[str, Any]]) -> list[Made]:
     had before, who are not told again — or who handed the task to whom and why), made as
     of the event, in the transaction that wrote the events (the runtime's event writer,
     called just before it commits: a task cancelled again by then is nobody's news).
-    Does not commit."""
+    Notifications of the tasks these events completed or cancelled are marked read in the
+    same transaction (``tasks_done``). Does not commit."""
+    ended = sorted({uuid.UUID(str(e["task_id"])) for e in events
+                    if e.get("type") in _ENDED and e.get("task_id") is not None}, key=str)
+    if ended:
+        tasks_done(uow, ended, max(e["at"] for e in events if e.get("type") in _ENDED))
     events = [e for e in events if e.get("type") in EVENTS and e.get("task_id") is not None]
     if not events:
         return []

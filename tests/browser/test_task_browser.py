@@ -196,7 +196,10 @@ def test_a_post_holder_finds_two_risks_and_the_department_head_reviews_them(
     expect(points_shown.first).to_contain_text("起草公文时接触涉密信息")
     expect(points_shown.first).to_contain_text("自己找")
     expect(points_shown.last).to_contain_text("公文流转环节缺少登记")
-    expect(page.locator("#history")).to_contain_text("办结任务 · 自己找 · czj-0011")
+    with cycle.rt.uow(write=False) as uow:  # people by name, not by login
+        holder = organisation.get_account(uow, "czj-0011").official
+    assert holder is not None
+    expect(page.locator("#history")).to_contain_text(f"办结任务 · 自己找 · {holder.name}")
     expect_diagram(page, "leader_pointed")
     expect(page.locator(".djs-element.irpm-done[data-element-id='self_identified']")
            ).to_be_visible()

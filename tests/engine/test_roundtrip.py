@@ -71,8 +71,15 @@ def sample(schema: dict[str, Any]) -> Any:
     if "enum" in schema:
         return schema["enum"][0]
     if kind == "object":
-        return {name: sample(spec) for name, spec in schema.get("properties", {}).items()
-                if name in schema.get("required", [])}
+        properties = schema.get("properties", {})
+        required = list(schema.get("required", []))
+        made = {name: sample(properties[name]) for name in required if name in properties}
+        for member in schema.get("allOf", []):  # if/then: what the answers given ask for
+            tests = member.get("if", {}).get("properties", {})
+            if tests and all(made.get(k) == t.get("const") for k, t in tests.items()):
+                made |= {name: sample(properties[name])
+                         for name in member.get("then", {}).get("required", [])}
+        return made
     if kind == "array":
         return [sample(schema.get("items", {"type": "string"}))
                 for _ in range(max(1, schema.get("minItems", 1)))]

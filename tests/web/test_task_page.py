@@ -241,18 +241,27 @@ def test_an_invalid_submit_shows_each_error_at_its_field_and_keeps_what_was_type
     assert cycle.event_count() == events
 
 
-def test_a_form_without_rows_is_refused_with_the_error_on_the_group(
+def test_an_empty_row_is_refused_with_the_errors_at_its_fields(
         client: FlaskClient, auth: AuthActions, cycle: PostCycle) -> None:
     task = cycle.task("self_identified")
     auth.login(HOLDER)
-    # A row left completely blank does not count.
+    # The one row on screen left blank: its fields say what is missing (not the list that
+    # it has no row), and the summary names each field.
     response = client.post(f"/tasks/{task.id}", data={
         "action": "submit", "risks.0._row": "1", "risks.0.category": "",
         "risks.0.description": "  "})
     html = response.get_data(as_text=True)
     assert response.status_code == 400
-    assert errors_of(html, "risks") == "请至少添加 1 项。"
+    assert errors_of(html, "risks") == ""
+    assert errors_of(html, "risks.0.description") == "此项为必填项。"
+    summary = html[html.index('id="form-errors"'):]
+    summary = summary[:summary.index("</div>")]
+    assert "请至少添加" not in summary
+    assert re.search(r"廉政风险点 1 · 风险描述</a> 此项为必填项。", summary), summary
     assert cycle.task("self_identified").state == TaskState.OPEN
+    # With no row posted at all, the list itself is what is missing.
+    html = client.post(f"/tasks/{task.id}", data={"action": "submit"}).get_data(as_text=True)
+    assert errors_of(html, "risks") == "请至少添加 1 项。"
 
 
 def test_a_valid_submit_completes_the_task_records_the_risks_and_returns_to_the_inbox(
@@ -439,7 +448,9 @@ def test_the_page_shows_the_post_its_register_and_the_history_in_chinese(
     assert "岗位职责风险" in register and "可能受到纪律处分" in register
     assert f"{HOLDER} ·" in register and 'data-role="point-count">1<' in register
     history = html[html.index('id="history"'):]
-    assert "办结任务 · 自己找 · czj-0011" in history
+    with cycle.rt.uow(write=False) as uow:  # people by name, not by login
+        holder = organisation.get_account(uow, HOLDER).official
+    assert holder is not None and f"办结任务 · 自己找 · {holder.name}" in history
     assert "生成任务 · 互相查" in history
 
 
@@ -462,7 +473,11 @@ def test_the_diagram_endpoint_gives_the_bpmn_and_the_current_step_to_those_who_m
     cycle.complete("self_identified", HOLDER, {"risks": [
         {"category": "duty", "description": "x", "likelihood": "low", "harm": "minor"}]})
     body = client.get(f"/tasks/{task.id}/diagram").get_json()
-    assert body["current"] == [] and body["done"] == ["self_identified"]
+    # The done task is no longer current: the step the instance moved on to is.
+    assert body["current"] == ["peer_checked"] and body["done"] == ["self_identified"]
+    footer = page_of(client, task.id).split('data-role="current-steps"', 1)[1]
+    footer = footer.split("</span>\n", 1)[0]
+    assert "当前步骤：互相查" in footer and "自己找" not in footer
 
     auth.logout()
     auth.login(OTHER_UNIT)

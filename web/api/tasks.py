@@ -7,13 +7,16 @@ Completing is ``tasks.complete_task``, as on the task page: the task's drafts go
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
 from flask import current_app
 
-from engine.services import file_inputs, inbox, tasks
+from engine.models import HumanTask
+from engine.services import file_inputs, inbox, task_context, tasks
+from engine.task_context import ContextValue
 
 from ..runtime import runtime
 from ..tasks import uploads
@@ -68,6 +71,16 @@ class TaskRowSchema(ma.Schema):
         "description": "the post's risk level (1, 2, 3) as last graded; null: not graded"})
 
 
+class ContextFieldSchema(ma.Schema):
+    source = ma.fields.String(required=True, metadata={
+        "description": "the variable path the value is read from (e.g. suggestion.text)"})
+    label = ma.fields.String(required=True)
+    label_en = ma.fields.String(allow_none=True)
+    value = ma.fields.Raw(allow_none=True)
+    present = ma.fields.Boolean(required=True, metadata={
+        "description": "false: nothing is recorded at the source yet (value null)"})
+
+
 class TaskSchema(ma.Schema):
     id = ma.fields.UUID(required=True)
     instance_id = ma.fields.Integer(required=True)
@@ -90,6 +103,23 @@ class TaskSchema(ma.Schema):
     unit_code = ma.fields.String(allow_none=True)
     department_code = ma.fields.String(allow_none=True)
     post_code = ma.fields.String(allow_none=True)
+
+
+class TaskDetailSchema(TaskSchema):
+    context = ma.fields.List(ma.fields.Nested(ContextFieldSchema), required=True, metadata={
+        "description": "what the task is about, as its BPMN element declares (irpm:context): "
+                       "read-only values shown beside the form"})
+
+
+@dataclass
+class TaskDetail:
+    """A task with its context: the task's own attributes read through, for the schema."""
+
+    task: HumanTask
+    context: list[ContextValue]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.task, name)
 
 
 class CompleteSchema(ma.Schema):
@@ -125,12 +155,13 @@ def list_tasks(args: dict[str, Any]) -> Any:
 
 
 @bp.route("/<uuid:task_id>")
-@bp.response(200, TaskSchema)
+@bp.response(200, TaskDetailSchema)
 @bp.refuses(401, 403, 404)
 def get_task(task_id: uuid.UUID) -> Any:
-    """One task the caller may see"""
+    """One task the caller may see, with what it is about (its context)"""
     with runtime().uow(write=False) as uow:
-        return tasks.view_task(uow, task_id, actor())
+        task = tasks.view_task(uow, task_id, actor())
+        return TaskDetail(task, task_context.task_context(uow, task))
 
 
 def _act(task_id: uuid.UUID, action: str, body: dict[str, Any] | None = None) -> Any:

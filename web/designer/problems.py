@@ -67,6 +67,10 @@ TEXTS: dict[str, Any] = {
                         "use one of these: %(roles)s."),
     "excludes_performer": _l("excludes of '%(owner)s' names the performer of '%(element)s', "
                              "which is not a user task of this process."),
+    "task_context_invalid": _l("The task context of '%(owner)s' is not valid: %(reason)s"),
+    "task_context_source": _l("The task context of '%(owner)s' shows '%(source)s', but the "
+                              "process never sets or reads a variable '%(variable)s': correct "
+                              "the source, or set the variable before the task."),
     "decision_unnamed": _l("Business rule task '%(task)s' does not name the decision it calls "
                            "(calledDecisionId)."),
     "decision_unknown": _l("Business rule task '%(task)s' refers to decision '%(ref)s', which "

@@ -156,6 +156,17 @@ class FormState:
         value = self._get(path)
         values = value if isinstance(value, list) else [value]
         return [v for v in values if isinstance(v, dict)]
+    def conditions(self, f: Field, path: str) -> list[tuple[str, str]]:
+        """``f.shown_when`` with each sibling named by its path beside ``path``."""
+        parent = path.rpartition(".")[0]
+        return [(f"{parent}.{name}" if parent else name, value)
+                for name, value in f.shown_when]
+
+    def shown(self, f: Field, path: str) -> bool:
+        """Whether ``f`` at ``path`` is shown for the values typed: always, unless it is
+        asked for only by some siblings' answers and none of them has its value."""
+        when = self.conditions(f, path)
+        return not when or any(self.value(sibling) == value for sibling, value in when)
 
     def rows(self, path: str) -> int:
         value = self._get(path)
@@ -167,7 +178,24 @@ class FormState:
     def has_errors(self) -> bool:
         return bool(self.errors or self.general)
 
-    def error_links(self) -> list[tuple[str, str]]:
-        """(input id, message) for the summary above the form."""
-        return [(dom_id(path), message) for path, messages in self.errors.items()
-                for message in messages]
+    def error_links(self) -> list[tuple[str, str, str]]:
+        """(input id, field, message) for the summary above the form: it stands away from
+        the inputs, so each message comes with the field it is about ("廉政风险点 1 · 风险描述").
+        """
+        return [(dom_id(path), self.label(path), message)
+                for path, messages in self.errors.items() for message in messages]
+
+    def label(self, path: str) -> str:
+        """The field at ``path`` as a person finds it: its title, after the row it is in
+        (``risks.0.category`` -> "风险点 1 · 风险类别")."""
+        known = dict(walk(self.fields))
+        parts = path.split(".")
+        shown = []
+        for position, part in enumerate(parts):
+            f = known.get(pattern(".".join(parts[:position + 1])))
+            last = position == len(parts) - 1
+            if part.isdigit():
+                shown.append(f"{f.title if f else ''} {int(part) + 1}".strip())
+            elif last or (f is not None and f.kind == "object"):
+                shown.append(f.title if f else part)
+        return " · ".join(shown)

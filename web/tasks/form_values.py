@@ -90,6 +90,14 @@ def _blank(value: Any) -> bool:
     return value in (None, False)
 
 
+def kept_rows(f: Field, rows: list[Any]) -> list[Any]:
+    """The rows of array ``f`` that are not left blank — unless all are and the list must
+    have some: then its first ``minItems`` rows as they are, so the fields on screen are told
+    what they miss instead of the list that it has no row while an empty one shows."""
+    filled = [row for row in rows if not _blank(row)]
+    return filled if filled or not f.min_items else rows[:f.min_items]
+
+
 def compact(fields: list[Field], raw: Mapping[str, Any]) -> dict[str, Any]:
     """``raw`` without rows left completely blank (at every depth), so row numbers are those
     of the data the engine sees."""
@@ -103,7 +111,7 @@ def compact(fields: list[Field], raw: Mapping[str, Any]) -> dict[str, Any]:
             out[f.name] = [
                 compact(f.item.children, row if isinstance(row, dict) else {})
                 if f.item.kind == "object" else row
-                for row in rows if not _blank(row)]
+                for row in kept_rows(f, rows)]
         else:
             out[f.name] = value
     return out
@@ -194,7 +202,7 @@ def _convert(f: Field, value: Any) -> Any:
         data = to_data(f.children, value if isinstance(value, dict) else {})
         return data if data or f.required else MISSING
     if f.kind == "array":
-        rows = [row for row in (value if isinstance(value, list) else []) if not _blank(row)]
+        rows = kept_rows(f, value if isinstance(value, list) else [])
         converted = [_convert(f.item, row) for row in rows]
         return [({} if v is MISSING else v) if f.item.kind == "object" else
                 ("" if v is MISSING else v) for v in converted]

@@ -12,8 +12,15 @@ from typing import Any
 from engine.actors import Actor
 from engine.db import UnitOfWork
 from engine.errors import NotFound, StateUnreadable
-from engine.models import Evidence, HumanTask, InstanceEvent, ProcessInstance, TaskDraft
-from engine.programme.services import register_pages
+from engine.models import (
+    ACTIVE_STATUSES,
+    Evidence,
+    HumanTask,
+    InstanceEvent,
+    ProcessInstance,
+    TaskDraft,
+)
+from engine.programme.services import people_names, register_pages
 from engine.services import (
     clock,
     drafts,
@@ -21,9 +28,11 @@ from engine.services import (
     inbox,
     instances,
     task_access,
+    task_context,
     task_forms,
     tasks,
 )
+from engine.task_context import ContextValue
 
 from . import schema_form
 
@@ -43,6 +52,8 @@ class TaskPage:
     names: dict[str, str]
     #: The user may fill in and submit the form (and attach files).
     can_work: bool
+    #: The user would be the one to work on it, were the instance running.
+    allowed: bool
     draft: TaskDraft | None
     register: register_pages.PostRegister | None
     evidence: list[Evidence]
@@ -53,6 +64,13 @@ class TaskPage:
     submitted: dict[str, Any] | None
     #: ``red_card`` / ``yellow_card`` when the open task is overdue / due soon.
     card: str | None
+    #: What the task is about, as its element declares (``engine.task_context``).
+    context: list[ContextValue]
+    #: The people and groups the history names, in words (``people_names``).
+    people: people_names.PeopleNames
+    #: The instance's open steps: this task while it is open, else those the process has
+    #: moved on to (none: nothing is open) — a done task does not call itself current.
+    current: list[HumanTask]
 
     @property
     def found_by(self) -> str | None:
@@ -76,6 +94,11 @@ class TaskPage:
                 "administrators": bool(data.get("administrators"))}
 
     @property
+    def halted(self) -> bool:
+        """The task is open but its instance is suspended or ended: shown, not worked on."""
+        return self.task.state == "open" and self.instance.status not in ACTIVE_STATUSES
+
+    @property
     def is_open(self) -> bool:
         return self.task.state == "open"
 
@@ -91,6 +114,29 @@ def _names(candidates: Any) -> str:
     if isinstance(candidates, str):
         return candidates
     return ", ".join([*candidates.get("users", []), *candidates.get("groups", [])])
+
+
+def offered(event: InstanceEvent) -> tuple[list[str], list[str]]:
+    """Whom a ``task_created`` / ``task_rerouted`` event gave the task to: (users, groups)."""
+    data = event.data if isinstance(event.data, dict) else {}
+    if event.type not in ("task_created", "task_rerouted"):
+        return [], []
+    return ([str(u) for u in data.get("users") or ()],
+            [str(g) for g in data.get("groups") or ()])
+
+
+def _people(uow: UnitOfWork, events: list[InstanceEvent]) -> people_names.PeopleNames:
+    """Everyone the history names — who acted, to whom a task was given or handed — named
+    for the page at once."""
+    logins: set[str] = set()
+    groups: set[str] = set()
+    for event in events:
+        users, offered_groups = offered(event)
+        logins |= set(users) | ({event.actor} if event.actor else set())
+        groups |= set(offered_groups)
+        if event.type == "task_delegated" and isinstance(event.data, dict):
+            logins.add(str(event.data.get("to")))
+    return people_names.names(uow, logins, groups)
 
 
 def _evidence_enabled(form: task_forms.TaskForm) -> bool:
@@ -123,7 +169,9 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
     instance = instances.get_instance(uow, task.instance_id)
     form = task_forms.task_form(uow, task)
     events = instances.instance_events(uow, task.instance_id)
-    can_work = task_access.may_work_on(task, actor)
+    allowed = task_access.may_work_on(task, actor)
+    # A suspended or ended instance's task is shown, not worked on (``tasks`` refuses it).
+    can_work = allowed and instance.status in ACTIVE_STATUSES
     enabled = _evidence_enabled(form)
     submitted = next((e.data for e in reversed(events)
                       if e.type == "task_completed" and e.task_id == task.id), None)
@@ -131,9 +179,13 @@ def load(uow: UnitOfWork, task_id: uuid.UUID, actor: Actor, *,
         task=task, instance=instance, form=form,
         fields=schema_form.build(form.schema, form.ui_schema),
         events=events, names=task_forms.element_names(uow, task.definition_id),
-        can_work=can_work, draft=drafts.get_draft(uow, task.id, actor.user) if can_work else None,
+        can_work=can_work, allowed=allowed,
+        draft=drafts.get_draft(uow, task.id, actor.user) if allowed else None,
         register=_register(uow, task),
         evidence=evidence.list_evidence(uow, task) if enabled else [],
         evidence_enabled=enabled, submitted=submitted if isinstance(submitted, dict) else None,
         card=inbox.due_card(task.state, task.due_at, clock.now(uow), near_due),
+        context=task_context.task_context(uow, task),
+        current=[task] if task.state == "open" else instances.open_tasks(uow, task.instance_id),
+        people=_people(uow, events),
         actor_user=actor.user)

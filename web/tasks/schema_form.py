@@ -63,6 +63,10 @@ class Field:
     rows: int = 3
     #: A file input's ``accept`` attribute (``ui:options.accept``).
     accept: str = ""
+    #: Shown (and then required) only when a sibling field has one of these values:
+    #: ``(field name, value as the form sends it)`` pairs read from the schema's
+    #: ``if``/``then`` (``conditions``); empty: always shown.
+    shown_when: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def item(self) -> Field:
@@ -231,8 +235,43 @@ def _fields(spec: dict[str, Any], depth: int, ui: dict[str, Any] | None = None
     ui = ui if isinstance(ui, dict) else {}
     required = set(spec.get("required") or [])
     properties = spec.get("properties") or {}
-    return [_field(name, properties[name] or {}, name in required, depth, ui.get(name))
+    made = [_field(name, properties[name] or {}, name in required, depth, ui.get(name))
             for name in ordered(list(properties), ui.get("ui:order"))]
+    when = conditions(spec)
+    for f in made:
+        if f.name not in required:
+            f.shown_when = when.get(f.name, [])
+    return made
+
+
+def _form_text(value: Any) -> str:
+    """A value as the form sends it (``true`` / ``false`` for booleans)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def conditions(spec: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """Fields an answer asks for: the ``then`` of each ``if`` (the object's own, or in its
+    ``allOf``) whose condition is one sibling's ``const`` — ``if: {properties: {accepted:
+    {const: true}}}, then: {required: [category]}`` makes ``category`` shown (and required)
+    when ``accepted`` is yes. Other conditions are left to the server, fields shown."""
+    members = [spec, *[m for m in spec.get("allOf") or [] if isinstance(m, dict)]]
+    found: dict[str, list[tuple[str, str]]] = {}
+    for member in members:
+        cond, then = member.get("if"), member.get("then")
+        if not isinstance(cond, dict) or not isinstance(then, dict):
+            continue
+        tests = cond.get("properties") or {}
+        if len(tests) != 1:
+            continue
+        [(name, test)] = tests.items()
+        if not isinstance(test, dict) or "const" not in test:
+            continue
+        asked = [*(then.get("required") or []), *(then.get("properties") or {})]
+        for target in dict.fromkeys(a for a in asked if isinstance(a, str)):
+            found.setdefault(target, []).append((name, _form_text(test["const"])))
+    return found
 
 
 def build(schema: dict[str, Any] | None, ui: dict[str, Any] | None = None) -> list[Field]:

@@ -28,7 +28,7 @@ from flask import (
 from flask_babel import gettext as _
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine.errors import IrpmError, ValidationFailed
+from engine.errors import InvalidState, IrpmError, ValidationFailed
 from engine.services import diagrams, drafts, evidence, file_inputs, instances, tasks
 
 from ..errors import describe
@@ -45,7 +45,7 @@ def _render(p: page.TaskPage, state: FormState, status: int = 200,
                            state=state, upload_error=upload_error,
                            max_evidence=size_text(uploads.max_bytes()),
                            max_evidence_bytes=uploads.max_bytes(),
-                           dom_id=schema_form.dom_id), status
+                           dom_id=schema_form.dom_id, offered_to=page.offered), status
 
 
 def _load(uow: Any, task_id: uuid.UUID) -> page.TaskPage:
@@ -129,6 +129,10 @@ def act(task_id: uuid.UUID) -> Any:
     action = request.form.get("action", "save")
     with runtime().uow(write=False) as uow:
         p = _load(uow, task_id)
+    if p.halted and p.allowed:
+        # Suspended or ended while the form was filled in: say so, keep what was typed.
+        raw = form_values.compact(p.fields, form_values.parse(p.fields, request.form))
+        return _render(p, FormState(p.fields, raw), 409)
     if not p.can_work:
         flash(_("Only the person working on this task can change it."), "danger")
         return _here(task_id)
@@ -184,6 +188,12 @@ def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
         if not state.has_errors():
             state.general.append(describe(exc))
         return _render(p, state, 400)
+    except InvalidState as exc:
+        # The instance was suspended or ended while the form was filled in: the page again,
+        # read-only, with what was typed still on it (shown under the notice) — not lost.
+        with runtime().uow(write=False) as uow:
+            p = _load(uow, p.task.id)
+        return _render(p, FormState(p.fields, raw, general=[describe(exc)]), 409)
     flash(_("“%(task)s” was submitted.", task=p.task.name), "success")
     with runtime().uow(write=False) as uow:
         job_id = queued_by_step(uow, p.task.instance_id, g.actor)
@@ -195,16 +205,19 @@ def _submit(p: page.TaskPage, raw: dict[str, Any]) -> Any:
 
 @bp.get("/<uuid:task_id>/diagram")
 def diagram(task_id: uuid.UUID) -> Any:
-    """The process diagram as JSON: the BPMN XML, the task's element (``current``, while the
-    task is open) and the elements of tasks already completed in the instance (``done``)."""
+    """The process diagram as JSON: the BPMN XML, the current steps (``current``: the task's
+    element while it is open, else the instance's open steps — a done task is not current)
+    and the elements of tasks already completed in the instance (``done``)."""
     with runtime().uow(write=False) as uow:
         task = tasks.view_task(uow, task_id, g.actor)
         found = diagrams.process_diagram(uow, task.definition_id)
         events = instances.instance_events(uow, task.instance_id)
+        current = ([task.element_id] if task.state == "open" else
+                   sorted({t.element_id for t in instances.open_tasks(uow, task.instance_id)}))
     done = sorted({e.element_id for e in events
                    if e.type == "task_completed" and e.element_id})
     return jsonify(process=found.process_id, version=found.version, xml=found.xml,
-                   current=[task.element_id] if task.state == "open" else [], done=done)
+                   current=current, done=done)
 
 
 @bp.get("/<uuid:task_id>/evidence/<int:evidence_id>")

@@ -8,6 +8,7 @@ module          what it holds
 ``structure``   lint rules on a process's shape: start and end, gateway conditions, lanes
 ``expressions`` lint rules on timers, scripts and conditions, ``formSchema``, ``dueIn``
 ``exclusions``  the lint rule on ``excludes`` (separation of duties, 回避)
+``context``     the lint rule on task context (``irpm:context``: fields and their sources)
 ``references``  called processes and decision tables, from the upload or deployed
 ``problem``     ``Problem`` (what a check reports) and how messages name elements
 =============== ==========================================================================

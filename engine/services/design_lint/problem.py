@@ -22,7 +22,7 @@ __all__ = ["Findings", "Problem", "bpmn", "local", "name_of", "reason"]
 class Problem:
     """One reason a file cannot be deployed. ``rule`` names the check (xml, parser,
     start_event, end_event, gateway_condition, user_task_lane, lane_role, timer, decision,
-    called_process, script, form_schema, due_in, excludes)."""
+    called_process, script, form_schema, due_in, excludes, task_context)."""
 
     rule: str
     message: str

@@ -23,7 +23,7 @@ from lxml import etree
 from ...db import UnitOfWork
 from ...errors import DeploymentError
 from ...parsing import DMN_NAMESPACES, NS, SUFFIX_HINT, Source, file_kind, parse_sources, parse_xml
-from . import exclusions, expressions, form_files, references, structure
+from . import context, exclusions, expressions, form_files, references, structure
 from .problem import Findings, Problem
 
 __all__ = ["administrators_tasks", "lint", "validate_sources"]
@@ -59,6 +59,7 @@ def lint(source: Source, root: etree._Element,
     structure.check(findings, root, lane_roles)
     expressions.check(findings, root)
     exclusions.check(findings, root, lane_roles)
+    context.check(findings, root)
     return findings.problems
 
 

@@ -66,6 +66,18 @@
 
   form.querySelectorAll("[data-array]").forEach(renumber);
 
+  // Fields an answer asks for (the schema's if/then, web/tasks/schema_form.py): shown
+  // while one of the listed siblings has its value, hidden otherwise.
+  const applyConditions = () => {
+    const values = new FormData(form);
+    form.querySelectorAll("[data-shown-when]").forEach((wrapper) => {
+      const when = JSON.parse(wrapper.dataset.shownWhen);
+      wrapper.hidden = !when.some(([name, value]) => values.getAll(name).includes(value));
+    });
+  };
+  form.addEventListener("change", applyConditions);
+  applyConditions();
+
   const file = document.getElementById("evidence-file");
   const fileErrors = document.getElementById("evidence-errors");
   if (file && fileErrors) {

@@ -8,6 +8,7 @@ import {
   BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
 } from "bpmn-js-properties-panel";
 import spiffworkflow from "./spiffworkflow.json";
+import irpm from "./irpm-context.json";
 import { IrpmPropertiesModule } from "./irpm-properties.js";
 import { formFiles } from "./form-files.js";
 import {
@@ -25,7 +26,7 @@ if (box) {
     propertiesPanel: { parent: "#properties" },
     additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule,
       IrpmPropertiesModule, translateModule(lang)],
-    moddleExtensions: { spiffworkflow },
+    moddleExtensions: { spiffworkflow, irpm },
   });
   window.irpmDesigner = { modeler };
   const canvas = modeler.get("canvas");

@@ -11,6 +11,7 @@ import {
 } from "@bpmn-io/properties-panel";
 import { useService } from "bpmn-js-properties-panel";
 import { getBusinessObject, is } from "bpmn-js/lib/util/ModelUtil";
+import { contextGroups } from "./task-context.js";
 
 const SPIFF = "spiffworkflow";
 
@@ -288,7 +289,7 @@ export default class IrpmPropertiesProvider {
 
   getGroups(element) {
     return (groups) => {
-      const ours = groupsFor(element);
+      const ours = [...groupsFor(element), ...contextGroups(element)];
       // Right after the general group (name, id), where a designer looks first.
       const at = groups.findIndex((g) => g.id === "general");
       groups.splice(at < 0 ? 0 : at + 1, 0, ...ours);

@@ -24,6 +24,10 @@ export const STRINGS = {
     formFileHelp: "与流程一起部署的 .json 文件(在下方“表单文件”中编辑);不能与 formSchema 同时使用",
     formUiFile: "表单界面文件 (formUiSchemaFilename)",
     formUiFileHelp: "ui-schema 的 .json 文件:ui:order、ui:widget、ui:help……",
+    contextGroup: "任务上下文", contextFields: "显示的字段",
+    contextHelp: "每行一个:来源 | 标签 | 英文标签 | optional。来源是任务数据中的变量路径,如 suggestion.text;optional:没有值时不显示",
+    contextLine: "第 {n} 行", contextSource: "来源须是变量路径,如 suggestion.text",
+    contextLabel: "缺少标签", contextFlag: "第四栏只能是 optional",
   },
   en: {
     irpmGroup: "Engine properties", condition: "Condition",
@@ -48,5 +52,9 @@ export const STRINGS = {
     formFileHelp: "A .json file deployed with the process (edit it under Form files below); not together with formSchema",
     formUiFile: "Form ui-schema file (formUiSchemaFilename)",
     formUiFileHelp: "The ui-schema .json file: ui:order, ui:widget, ui:help…",
+    contextGroup: "Task context", contextFields: "Fields shown",
+    contextHelp: "One per line: source | label | English label | optional. The source is a variable path in the task's data, e.g. suggestion.text; optional: not shown without a value",
+    contextLine: "Line {n}", contextSource: "the source must be a variable path, e.g. suggestion.text",
+    contextLabel: "the label is missing", contextFlag: "the fourth column can only be optional",
   },
 };
