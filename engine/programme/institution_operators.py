@@ -8,6 +8,10 @@ answer reaches the register here.
 ============================== ==========================================================
 operator                       what it does
 ============================== ==========================================================
+``institutions.start``         ``unit_code``, ``year`` → the unit's ``institutions``
+                               instance of the year, started in the step's transaction
+                               (once: key ``institutions:<unit>:<year>``) →
+                               ``{institutions_instance, institutions_key}``
 ``org.unit_leaders``           ``unit_code`` → the unit's leaders with a login
                                (``register_institutions.unit_leaders``): whom 个人有关事项报告
                                and 述职述廉 go to, one task each
@@ -36,6 +40,14 @@ from . import operator_params as params
 from .services import register_institutions as register
 
 CHECK = "institutions.finding_post"
+
+
+def start(call: OperatorCall) -> dict[str, Any]:
+    """The unit's institutions of the year (see the table)."""
+    instance = register.begin(call.uow, params.text(call, "unit_code"),
+                              params.whole_number(call, "year"),
+                              params.acting(call) if call.actor else None, now=call.now)
+    return {"institutions_instance": instance.id, "institutions_key": instance.business_key}
 
 
 def unit_leaders(call: OperatorCall) -> list[dict[str, Any]]:
@@ -88,6 +100,7 @@ def finding_post(call: CompletionCheckCall) -> None:
 
 
 OPERATORS: dict[str, Callable[[OperatorCall], Any]] = {
+    "institutions.start": start,
     "org.unit_leaders": unit_leaders,
     "institutions.record": record,
 }

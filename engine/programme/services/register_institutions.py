@@ -26,11 +26,14 @@ from sqlalchemy import select
 from ...actors import Actor
 from ...db import UnitOfWork
 from ...errors import ValidationFailed
-from ...services import clock
+from ...models import ProcessInstance
+from ...services import clock, instances
 from ..models import Account, Department, Institution, InstitutionRecord, Official, Post, Unit
 from . import disposals
 from .organisation import get_official, get_post, get_unit
 
+#: The process (bpmn/institutions.bpmn): one instance per unit per year.
+PROCESS = "institutions"
 #: 民主评议 below this score is a finding (product convention: the assessment's pass mark).
 LOW_SCORE = 60
 #: What the finding's disposal names as its source (``disposals.SOURCES``).
@@ -69,6 +72,22 @@ def unit_leaders(uow: UnitOfWork, unit_code: str) -> list[dict[str, Any]]:
         leaders.append({"official_code": official.code, "official_name": official.name,
                         "login": login, "role": role, "post_code": post})
     return leaders
+
+
+def begin(uow: UnitOfWork, unit_code: str, year: int, actor: Actor | None, *,
+          now: datetime | None = None) -> ProcessInstance:
+    """The unit's ``institutions`` instance of the year (key ``institutions:<unit>:<year>``),
+    started in the caller's transaction — the unit's cycle does not wait for it — unless
+    one was started already (a unit holds its institutions once a year)."""
+    unit = get_unit(uow, unit_code)
+    key = f"{PROCESS}:{unit.code}:{year}"
+    started = uow.session.scalar(select(ProcessInstance).where(
+        ProcessInstance.process_id == PROCESS, ProcessInstance.business_key == key)
+        .order_by(ProcessInstance.id).limit(1))
+    if started is not None:
+        return started
+    return instances.begin_instance(uow, PROCESS, key, {"unit_code": unit.code, "year": year},
+                                    actor=actor, now=now)
 
 
 @dataclass(frozen=True)

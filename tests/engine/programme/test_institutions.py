@@ -241,3 +241,17 @@ def test_nobody_reviews_their_own_personal_matters(city: City) -> None:
                     for t in open_rows(city, iid, "personal_matters_review"))
     own = [r for r in routes if r != (FGW_OFFICER,)]
     assert len(own) == 1 and FGW_OFFICER not in own[0] and own[0], routes
+
+
+def test_the_unit_cycle_starts_its_institutions_once_a_year(city: City) -> None:
+    cycle = city.start("unit_cycle", {"unit_code": "fgw", "year": YEAR},
+                       business_key=f"unit_cycle:fgw:{YEAR}")
+    key = f"institutions:fgw:{YEAR}"
+    institutions = city.by_key("institutions", key)
+    assert city.data(cycle)["institutions"] == {"institutions_instance": institutions.id,
+                                                "institutions_key": key}
+    assert institutions.parent_instance_id is None  # the unit's cycle does not wait for it
+    with city.rt.uow() as uow:  # a second start of the year finds the first
+        assert register_institutions.begin(uow, "fgw", YEAR, None).id == institutions.id
+    assert city.count(ProcessInstance) == len(city.children(cycle)) + 2
+    assert len(city.timers(institutions.id)) == len(DATES)
