@@ -20,6 +20,8 @@ operator                       what it does
                                one register row per entry; a finding starts a ``disposal``
                                of its post (source ``institution``) → the rows' ids and the
                                disposals started
+``institutions.evaluation_score`` ``unit_code``, ``year`` → the year's 民主评议 score (None if
+                               not held): the unit's assessment counts it in 社会评议
 ============================== ==========================================================
 
 The completion check ``institutions.finding_post`` refuses, at the field, a form that reports
@@ -66,6 +68,12 @@ def record(call: OperatorCall) -> dict[str, Any]:
             "disposals": [r.disposal_instance_id for r in rows if r.disposal_instance_id]}
 
 
+def evaluation_score(call: OperatorCall) -> int | None:
+    """The year's 民主评议 score (see the table)."""
+    return register.evaluation_score(call.uow, params.text(call, "unit_code"),
+                                     params.whole_number(call, "year"))
+
+
 def _answers(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(field of the post, the answer it belongs to): the form, or each decision of 三重一大."""
     decisions = answer.get("decisions")
@@ -103,4 +111,5 @@ OPERATORS: dict[str, Callable[[OperatorCall], Any]] = {
     "institutions.start": start,
     "org.unit_leaders": unit_leaders,
     "institutions.record": record,
+    "institutions.evaluation_score": evaluation_score,
 }

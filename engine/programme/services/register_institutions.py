@@ -210,3 +210,13 @@ def records_of(uow: UnitOfWork, unit_code: str, year: int) -> list[InstitutionRe
     return list(uow.session.scalars(select(InstitutionRecord).where(
         InstitutionRecord.unit_id == unit.id, InstitutionRecord.year == year)
         .order_by(InstitutionRecord.id)))
+
+
+def evaluation_score(uow: UnitOfWork, unit_code: str, year: int) -> int | None:
+    """The unit's latest 民主评议 score of the year, or None if none was held: the unit
+    cycle's assessment counts it in 社会评议."""
+    unit = get_unit(uow, unit_code)
+    return uow.session.scalar(select(InstitutionRecord.score).where(
+        InstitutionRecord.unit_id == unit.id, InstitutionRecord.year == year,
+        InstitutionRecord.institution == Institution.DEMOCRATIC_EVALUATION.value)
+        .order_by(InstitutionRecord.id.desc()).limit(1))

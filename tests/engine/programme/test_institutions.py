@@ -29,7 +29,16 @@ from engine.models import HumanTask, ProcessInstance
 from engine.programme.models import InstitutionRecord
 from engine.programme.services import org_import, register_institutions
 
-from .programme_org import CITY_COMMISSION, FGW_OFFICER, FGW_PRINCIPAL, YEAR, City
+from .programme_org import (
+    CHAINS,
+    CITY_COMMISSION,
+    FGW_OFFICER,
+    FGW_PRINCIPAL,
+    YEAR,
+    City,
+    risk,
+    run_post_cycle,
+)
 
 DEPUTY = "zhangwei"
 LEADERS = (FGW_PRINCIPAL, DEPUTY)
@@ -255,3 +264,29 @@ def test_the_unit_cycle_starts_its_institutions_once_a_year(city: City) -> None:
         assert register_institutions.begin(uow, "fgw", YEAR, None).id == institutions.id
     assert city.count(ProcessInstance) == len(city.children(cycle)) + 2
     assert len(city.timers(institutions.id)) == len(DATES)
+
+
+def test_the_evaluation_score_counts_in_the_units_assessment(city: City) -> None:
+    """社会评议 in the unit's assessment is the mean of the assessor's score and the year's
+    民主评议 score (product convention)."""
+    uid = city.start("unit_cycle", {"unit_code": "fgw", "year": YEAR},
+                     business_key=f"unit_cycle:fgw:{YEAR}")
+    iid = city.by_key("institutions", f"institutions:fgw:{YEAR}").id
+    city.do(uid, "unit_discovery", FGW_PRINCIPAL, {"risks": [risk("重大项目安排未经集体研究")]})
+    for task in city.open_task_rows(uid, "department_discovery [child]"):
+        [head] = city.who_can_take(task)
+        city.complete(task.id, city.actor(head), {"risks": [risk("工作时限没有明确规定")]})
+    posts = {p.business_key: p.id for p in city.children(uid)}
+    first, *others = sorted(CHAINS)
+    run_post_cycle(city, posts[first], first, shortfalls=0)  # into 2012: 民主评议 is due
+    evaluation = open_rows(city, iid, "democratic_evaluation")[0]
+    city.complete(evaluation.id, city.actor(FGW_OFFICER),
+                  {"score": 70, "staff_raters": 30, "public_raters": 50})
+    for post in others:  # the last one done, the unit's assessment reads the score
+        run_post_cycle(city, posts[post], post, shortfalls=0)
+    city.do(uid, "unit_assessment", FGW_OFFICER, {
+        "score_information_monitoring": 95, "score_self_check": 90,
+        "score_superior_inspection": 92, "score_social_evaluation": 90, "shortfalls": []})
+    data = city.data(uid)
+    assert data["democratic_evaluation_score"] == 70
+    assert data["assessment_score"] == round((95 + 90 + 92 + (90 + 70) / 2) / 4) == 89
