@@ -20,6 +20,9 @@ operator                       what it does
                                one register row per entry; a finding starts a ``disposal``
                                of its post (source ``institution``) → the rows' ids and the
                                disposals started
+``institutions.talk_posts``    ``unit_code``, ``year`` → the unit's level-2 and level-3 posts
+                               of the year (``register_institutions.talk_posts``): one
+                               廉政谈话 each, by its responsible leader
 ``institutions.evaluation_score`` ``unit_code``, ``year`` → the year's 民主评议 score (None if
                                not held): the unit's assessment counts it in 社会评议
 ============================== ==========================================================
@@ -74,6 +77,12 @@ def evaluation_score(call: OperatorCall) -> int | None:
                                      params.whole_number(call, "year"))
 
 
+def talk_posts(call: OperatorCall) -> list[dict[str, Any]]:
+    """The posts for the responsible leaders' 廉政谈话 (see the table)."""
+    return register.talk_posts(call.uow, params.text(call, "unit_code"),
+                               params.whole_number(call, "year"))
+
+
 def _answers(answer: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """(field of the post, the answer it belongs to): the form, or each decision of 三重一大."""
     decisions = answer.get("decisions")
@@ -112,4 +121,5 @@ OPERATORS: dict[str, Callable[[OperatorCall], Any]] = {
     "org.unit_leaders": unit_leaders,
     "institutions.record": record,
     "institutions.evaluation_score": evaluation_score,
+    "institutions.talk_posts": talk_posts,
 }

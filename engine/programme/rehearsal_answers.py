@@ -23,7 +23,8 @@ campaign's milestone checkpoints from the milestone's report: met if no unit is 
   disposed of on the unit's first post.
 
 Every unit holds its institutions on their dates (``INSTITUTION_FORMS``): every leader reports
-personal matters and reports on duty and integrity, both passed; the 民主生活会 is held with
+personal matters and reports on duty and integrity, both passed; each level-2 and level-3
+post gets its 廉政谈话 from its responsible leader; the 民主生活会 is held with
 its record; the 民主评议 scores 85; 回访座谈 and 明察暗访 find nothing.
 
 Every other disposal is corrected at the first verification: the responsible leader talks to
@@ -172,6 +173,8 @@ INSTITUTION_FORMS: dict[str, Callable[[UnitOfWork, str, str], dict[str, Any]]] =
                                                            "review_notes": "如实完整"},
     "duty_report [child]": lambda _u, _c, _d: {"duty_report": "全年履行职责,廉洁自律,落实廉政承诺"},
     "duty_report_review [child]": lambda _u, _c, _d: {"passed": True, "review_comments": "合格"},
+    "leader_talk [child]": lambda _u, _c, d: {"talk_summary": "指出岗位风险,严守纪律,规范用权",
+                                              "held_on": d},
     "democratic_life_meeting": lambda _u, _c, d: {
         "held_on": d, "attendees": 5, "meeting_record": "开展批评与自我批评,查摆廉政风险防控问题",
         "rectification": "完善三重一大议事规则"},

@@ -28,7 +28,16 @@ from ...db import UnitOfWork
 from ...errors import ValidationFailed
 from ...models import ProcessInstance
 from ...services import clock, instances
-from ..models import Account, Department, Institution, InstitutionRecord, Official, Post, Unit
+from ..models import (
+    Account,
+    Department,
+    Institution,
+    InstitutionRecord,
+    Official,
+    Post,
+    PostGrading,
+    Unit,
+)
 from . import disposals
 from .organisation import get_official, get_post, get_unit
 
@@ -220,3 +229,19 @@ def evaluation_score(uow: UnitOfWork, unit_code: str, year: int) -> int | None:
         InstitutionRecord.unit_id == unit.id, InstitutionRecord.year == year,
         InstitutionRecord.institution == Institution.DEMOCRATIC_EVALUATION.value)
         .order_by(InstitutionRecord.id.desc()).limit(1))
+
+
+def talk_posts(uow: UnitOfWork, unit_code: str, year: int) -> list[dict[str, Any]]:
+    """The unit's posts graded level 2 or 3 in the year, with a holder: each gets a 廉政谈话
+    by its responsible leader (level 1 has its talk by the principal in the post's cycle).
+    As the task data a lane needs (``post_code``, ``department_code``, ``responsible_role``)."""
+    unit = get_unit(uow, unit_code)
+    rows = uow.session.scalars(select(PostGrading).join(PostGrading.post).join(Post.department)
+                               .where(Department.unit_id == unit.id, PostGrading.year == year,
+                                      Post.holder_id.is_not(None))
+                               .order_by(Post.code))
+    return [{"post_code": g.post.code, "post_name": g.post.name,
+             "department_code": g.post.department.code, "post_level": g.effective_level,
+             "responsible_role": g.responsible_role,
+             "holder_code": g.post.holder.code if g.post.holder else None}
+            for g in rows if g.effective_level in (2, 3)]

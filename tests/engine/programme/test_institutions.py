@@ -36,6 +36,9 @@ from .programme_org import (
     FGW_PRINCIPAL,
     YEAR,
     City,
+    Recorder,
+    discover,
+    post_data,
     risk,
     run_post_cycle,
 )
@@ -48,7 +51,7 @@ LEADER_POSTS = """\
     fgw-ld-zr,fgw-ld,主任岗,o01,是
     fgw-ld-fzr,fgw-ld,副主任岗,o03,否
     """
-DATES = {"personal_matters": "01-31", "follow_up_visit": "06-30",
+DATES = {"personal_matters": "01-31", "integrity_talk": "04-30", "follow_up_visit": "06-30",
          "unannounced_inspection": "09-30", "major_decisions": "12-10",
          "democratic_evaluation": "12-10", "duty_report": "12-20",
          "democratic_life_meeting": "12-25"}
@@ -290,3 +293,24 @@ def test_the_evaluation_score_counts_in_the_units_assessment(city: City) -> None
     data = city.data(uid)
     assert data["democratic_evaluation_score"] == 70
     assert data["assessment_score"] == round((95 + 90 + 92 + (90 + 70) / 2) / 4) == 89
+
+
+def test_level_2_and_3_posts_get_their_talk_from_their_responsible_leader(city: City) -> None:
+    """廉政谈话 below level 1 (level 1: the principal's, in the post's cycle): each level-2
+    and level-3 post graded by the talks' date gets one, from the leader the responsibility
+    rule names — the deputy in charge for level 2, the department head for level 3."""
+    for post in ("fgw-tzc-tj", "fgw-tzc-da", "fgw-tzc-sp"):
+        cycle = city.start("post_cycle", post_data(post), business_key=post)
+        discover(Recorder(city), cycle, post)  # graded: the register holds its level
+    iid = start(city)
+    city.advance_to(at("04-30"))
+    talks = {t.post_code: t for t in open_rows(city, iid, "leader_talk")}
+    routes = {post: city.who_can_take(task) for post, task in sorted(talks.items())}
+    assert routes == {"fgw-tzc-da": [CHAINS["fgw-tzc-da"][3]],
+                      "fgw-tzc-tj": [CHAINS["fgw-tzc-tj"][3]]}
+    for post, task in talks.items():
+        city.complete(task.id, city.actor(routes[post][0]), {"talk_summary": "严守纪律"})
+    rows = [r for r in records(city) if r.institution == "integrity_talk"]
+    assert sorted((r.details["post_code"], r.details["post_level"],
+                   r.official.code if r.official else None) for r in rows) == [
+        ("fgw-tzc-da", 3, "o07"), ("fgw-tzc-tj", 2, "o05")]
