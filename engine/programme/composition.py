@@ -18,9 +18,11 @@ the runtime's extension points:
   (and the post's level) task lists show, and post names a task search matches;
 * the service-task operators — ``operators.OPERATORS`` (``org.*``, ``register.*``),
   ``milestone_operators.OPERATORS`` (``milestones.*``) and ``disposal_operators.OPERATORS``
-  (``disposal.start``, the disposal's ``register.*``), each run in a savepoint;
+  (``disposal.start``, the disposal's ``register.*``) and ``institution_operators.OPERATORS``
+  (``org.unit_leaders``, ``institutions.record``: 中期监控制度), each run in a savepoint;
 * the completion checks — ``level_floor.check``: a form's change of a post's level stays
-  at or above the post rule's level (the floor);
+  at or above the post rule's level (the floor); ``institution_operators.finding_post``: an
+  institution's finding names a post of the unit to dispose of;
 * the event writers — notifications of new and delegated tasks, written in the step's own
   transaction (``engine.services.notifications``) — and how notifications read in e-mail
   (``notification_wording``, through ``notification_mail.set_wording``).
@@ -36,7 +38,13 @@ from ..operators import Operator, OperatorCall
 from ..runtime import Runtime
 from ..services import notification_mail, notifications
 from ..settings import Settings
-from . import disposal_operators, level_floor, milestone_operators, notification_wording
+from . import (
+    disposal_operators,
+    institution_operators,
+    level_floor,
+    milestone_operators,
+    notification_wording,
+)
 from .directory import OrgDirectory
 from .escalation import org_escalation
 from .operators import OPERATORS
@@ -62,9 +70,11 @@ def install(rt: Runtime) -> Runtime:
     rt.lane_roles = frozenset({*SCOPES, *ROLE_LANES, *CITY_ROLES})
     rt.task_columns = OrgTaskColumns()
     for name, operator in {**OPERATORS, **milestone_operators.OPERATORS,
-                           **disposal_operators.OPERATORS}.items():
+                           **disposal_operators.OPERATORS,
+                           **institution_operators.OPERATORS}.items():
         rt.register_operator(name, _guarded(operator))
     rt.completion_checks[level_floor.NAME] = level_floor.check
+    rt.completion_checks[institution_operators.CHECK] = institution_operators.finding_post
     notifications.install(rt)
     notification_mail.set_wording(rt, notification_wording.WORDING)
     return rt

@@ -17,7 +17,15 @@ campaign's milestone checkpoints from the milestone's report: met if no unit is 
   (``engine.programme.rehearsal_events``) is upheld by the discipline officer at 审核群众意见
   (``COMPLAINED_OF``); corrected on paper, the public still complains at both verifications
   (群众仍有反映), so the case ends in accountability (追究) by the city's commission;
-- **register**: the discipline officer starts one by hand (``rehearsal_events``).
+- **register**: the discipline officer starts one by hand (``rehearsal_events``);
+- **institution** (中期监控制度, bpmn/institutions.bpmn): the principal's 三重一大 register
+  lists one decision taken without a meeting of the leadership team (``_major_decisions``),
+  disposed of on the unit's first post.
+
+Every unit holds its institutions on their dates (``INSTITUTION_FORMS``): every leader reports
+personal matters and reports on duty and integrity, both passed; each level-2 and level-3
+post gets its 廉政谈话 from its responsible leader; the 民主生活会 is held with
+its record; the 民主评议 scores 85; 回访座谈 and 明察暗访 find nothing.
 
 Every other disposal is corrected at the first verification: the responsible leader talks to
 the holder (谈话提醒), the holder corrects it, the discipline officer finds it corrected and
@@ -38,7 +46,9 @@ from sqlalchemy import func, select
 from ..db import UnitOfWork
 from ..errors import InvalidState
 from ..models import HumanTask, TaskState
-from .models import MilestoneReport
+from ..services import clock
+from .models import Department, MilestoneReport, Post, Unit
+from .services.register_disposal import CHINA
 
 #: The posts whose monitoring finds a problem: 财政局's second post of each department.
 MONITORING = ("CZJ-", "-02")
@@ -139,9 +149,52 @@ DISPOSAL_FORMS: dict[str, Callable[[str], dict[str, Any]]] = {
 FORMS.update(DISPOSAL_FORMS)
 
 
+def _major_decisions(uow: UnitOfWork, unit: str, today: str) -> dict[str, Any]:
+    """A decision taken at a meeting; for 财政局 also one without (a finding)."""
+    met = {"matter": f"{unit}:年度预算安排", "kind": "funds", "decided_on": today,
+           "meeting_held": True, "members": 5, "attendance": 5, "votes_for": 5,
+           "votes_against": 0}
+    if unit != SHOWCASE:
+        return {"decisions": [met]}
+    post = uow.session.scalar(select(Post.code).join(Post.department).join(Department.unit)
+                              .where(Unit.code == unit).order_by(Post.code).limit(1))
+    return {"decisions": [met, {"matter": f"{unit}:项目招标代理未经集体研究即确定",
+                                "kind": "project", "decided_on": today,
+                                "meeting_held": False, "post_code": post}]}
+
+
+#: The unit whose 三重一大 register shows a decision without a meeting.
+SHOWCASE = "CZJ"
+#: 中期监控制度 (bpmn/institutions.bpmn), by element: (session, unit, today) → the answer.
+INSTITUTION_FORMS: dict[str, Callable[[UnitOfWork, str, str], dict[str, Any]]] = {
+    "personal_matters_report [child]": lambda _u, _c, _d: {
+        "matters": "本人婚姻、房产、投资等事项无变化"},
+    "personal_matters_review [child]": lambda _u, _c, _d: {"passed": True,
+                                                           "review_notes": "如实完整"},
+    "duty_report [child]": lambda _u, _c, _d: {"duty_report": "全年履行职责,廉洁自律,落实廉政承诺"},
+    "duty_report_review [child]": lambda _u, _c, _d: {"passed": True, "review_comments": "合格"},
+    "leader_talk [child]": lambda _u, _c, d: {"talk_summary": "指出岗位风险,严守纪律,规范用权",
+                                              "held_on": d},
+    "democratic_life_meeting": lambda _u, _c, d: {
+        "held_on": d, "attendees": 5, "meeting_record": "开展批评与自我批评,查摆廉政风险防控问题",
+        "rectification": "完善三重一大议事规则"},
+    "democratic_evaluation": lambda _u, _c, _d: {"score": 85, "staff_raters": 40,
+                                                 "public_raters": 60, "opinions": "总体满意"},
+    "major_decisions": _major_decisions,
+    "follow_up_visit": lambda _u, _c, d: {"held_on": d, "participants": 12,
+                                          "opinions": "干部群众反映良好", "problems_found": False},
+    "unannounced_inspection": lambda _u, _c, d: {"inspected_on": d, "method": "covert",
+                                                 "checked": "窗口办件和廉政承诺落实",
+                                                 "problems_found": False},
+}
+
+
 def answer(uow: UnitOfWork, asked: Asked, campaign_id: int) -> dict[str, Any]:
     """What the person given the task ``asked`` submits."""
     element, code = asked.element, asked.code
+    if element in INSTITUTION_FORMS:
+        today = clock.now(uow).astimezone(CHINA).date().isoformat()
+        return INSTITUTION_FORMS[element](uow, code, today)
     if element.startswith("checkpoint_"):
         return _checkpoint(uow, campaign_id, element.removeprefix("checkpoint_"))
     if element == "self_check" and code == SELF_CHECK_FINDS and \

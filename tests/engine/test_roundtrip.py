@@ -51,6 +51,7 @@ START_DATA: dict[str, dict[str, Any]] = {
     "post_cycle": post_data("fgw-tzc-tj"),
     "unit_cycle": {"unit_code": "fgw", "year": 2011},
     "campaign": {"year": 2011, "units": ["czj"]},
+    "institutions": {"unit_code": "fgw", "year": 2011},
 }
 #: Messages sent once, when an instance first waits for them (payloads as the public sends).
 MESSAGES = {"public_suggestion": {"text": "窗口办事拖延", "contact": "13800000000"},
@@ -58,7 +59,14 @@ MESSAGES = {"public_suggestion": {"text": "窗口办事拖延", "contact": "1380
 
 #: Completion data where a generated sample would not do: the first review of a post rejects
 #: the level, so the change of level (with its reason) is stored and reloaded too.
-SCRIPTED: dict[str, list[dict[str, Any]]] = {"review": [{"approved": False}]}
+#: The institutions' answers without a finding: a finding needs a post the small city's
+#: leaders do not hold (tests/engine/programme/test_institutions.py covers findings).
+SCRIPTED: dict[str, list[dict[str, Any]]] = {
+    "review": [{"approved": False}],
+    "democratic_evaluation": [{"score": 80, "staff_raters": 1, "public_raters": 1}],
+    "follow_up_visit": [{"held_on": "2011-06-30", "participants": 1, "problems_found": False}],
+    "unannounced_inspection": [{"inspected_on": "2011-09-30", "method": "open", "checked": "x",
+                                "problems_found": False}]}
 
 
 def _unpack(blob: bytes) -> Any:
@@ -87,6 +95,8 @@ def sample(schema: dict[str, Any]) -> Any:
         return schema.get("minimum", 0)
     if kind == "boolean":
         return True
+    if schema.get("format") == "date":
+        return "2011-01-04"
     return "x" * max(1, schema.get("minLength", 1))
 
 

@@ -3,6 +3,7 @@ and their logins), the risk register, the milestone plans and reports, and publi
 They share the runtime's ``Base`` (one metadata, one Alembic history)."""
 
 from .feedback import Feedback
+from .institution import Institution, InstitutionRecord
 from .milestone import Milestone, MilestonePlan, MilestoneReport
 from .org import POST_ATTRIBUTES, Account, AccountRole, Department, Official, Post, Role, Unit
 from .register import (
@@ -29,6 +30,8 @@ __all__ = [
     "Feedback",
     "FoundBy",
     "Harm",
+    "Institution",
+    "InstitutionRecord",
     "Likelihood",
     "MeasureKind",
     "MeasureStatus",

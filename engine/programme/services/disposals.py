@@ -5,7 +5,7 @@ Source: "针对日常监控中发现的漏洞和薄弱环节,完善廉政风险�
 对有明显风险表现的个人及时进行提醒和纠错……对群众有投诉、社会有反映、不按照规定落实廉政风险防范措施
 的,采取谈话提醒、诫勉纠错等措施".
 
-A disposal starts from one of four sources (``SOURCES``):
+A disposal starts from one of five sources (``SOURCES``):
 
 - ``self_check`` — a post's quarterly self-check (定期自查) that found problems, and
 - ``monitoring`` — the direct manager's monitoring report (中期监控) with findings: both from
@@ -14,7 +14,9 @@ A disposal starts from one of four sources (``SOURCES``):
   the post holder (the post cycle's 审核群众意见, or pending feedback by hand:
   ``feedback.uphold_complaint``);
 - ``register`` — by hand from the post's register (``start_by_hand``), with a written reason,
-  by the unit's discipline officer or the city's discipline commission.
+  by the unit's discipline officer or the city's discipline commission;
+- ``institution`` — a finding of a 中期监控 institution (bpmn/institutions.bpmn, through
+  ``register_institutions.record``): 组织评 ``organization_reviewed`` in the register.
 
 Each is an instance of its own (business key ``disposal:<post>:<source>:<n>``), started in
 the caller's transaction, so the post's cycle goes on while a disposal runs for months. Its
@@ -42,13 +44,14 @@ from ..registerschema import FIRST_YEAR, LAST_YEAR, Text, flatten
 from .organisation import get_post
 from .register_disposal import CHINA, PROCESS, post_standing
 
-SOURCES = ("self_check", "monitoring", "complaint", "register")
+SOURCES = ("self_check", "monitoring", "complaint", "register", "institution")
 #: The register's channel (``FoundBy``) of each source: a self-check is 自己找, a leader's
 #: monitoring 领导点, an upheld public complaint 群众提; by hand, 举报投诉 unless named.
 FOUND_BY = {"self_check": FoundBy.SELF_IDENTIFIED.value,
             "monitoring": FoundBy.LEADER_POINTED.value,
             "complaint": FoundBy.PUBLIC_SUGGESTED.value,
-            "register": FoundBy.COMPLAINT.value}
+            "register": FoundBy.COMPLAINT.value,
+            "institution": FoundBy.ORGANIZATION_REVIEWED.value}
 #: Who may start one by hand: the unit's discipline officer (a scoped group), or the city's
 #: discipline commission (the plain role).
 COMMISSION = "discipline_commission"

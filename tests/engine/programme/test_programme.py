@@ -19,7 +19,13 @@ from sqlalchemy import select
 from engine.errors import ValidationFailed
 from engine.models import InstanceStatus
 from engine.operators import OperatorCall
-from engine.programme import composition, disposal_operators, milestone_operators, operators
+from engine.programme import (
+    composition,
+    disposal_operators,
+    institution_operators,
+    milestone_operators,
+    operators,
+)
 from engine.programme.models import RiskPoint
 from engine.programme.routing import org_resolver
 from engine.programme.services import organisation, register_pages, register_risk_points
@@ -68,7 +74,8 @@ def test_programme_runtime_routes_through_the_organisation(settings: Settings) -
         assert rt.resolver is org_resolver
         assert sorted(rt.operators) == sorted({**operators.OPERATORS,
                                                 **milestone_operators.OPERATORS,
-                                                **disposal_operators.OPERATORS})
+                                                **disposal_operators.OPERATORS,
+                                                **institution_operators.OPERATORS})
         plain = composition.install(Runtime(settings))
         assert sorted(plain.operators) == sorted(rt.operators)
         plain.close()

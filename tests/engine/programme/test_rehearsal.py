@@ -119,13 +119,25 @@ def test_the_rehearsal_reaches_the_four_reports_with_the_expected_coverage(
     # after the head's talk, the holder's correction and the officer's verification.
     with town.uow(write=False) as uow:
         [disposal] = uow.session.scalars(select(ProcessInstance).where(
-            ProcessInstance.process_id == "disposal"))
+            ProcessInstance.process_id == "disposal",
+            ProcessInstance.business_key.contains(":monitoring:")))
         done = {t.element_id: t.completed_by for t in uow.session.scalars(select(HumanTask).where(
             HumanTask.instance_id == disposal.id, HumanTask.state == TaskState.COMPLETED))}
     assert (disposal.business_key, disposal.status) == ("disposal:CZJ-BGS-02:monitoring:1",
                                                         InstanceStatus.COMPLETED)
     assert {e: done[e] for e in ("reminder", "correction", "verification")} == {
         "reminder": "czj-03", "correction": "czj-05", "verification": "czj-02"}
+    # Every unit held its 中期监控制度 on their dates, the stalled one too; 财政局's 三重一大
+    # register showed a decision without a meeting, disposed of on its first post.
+    with town.uow(write=False) as uow:
+        held = {p.business_key: p.status for p in uow.session.scalars(
+            select(ProcessInstance).where(ProcessInstance.process_id == "institutions"))}
+        findings = sorted(k for k in uow.session.scalars(select(ProcessInstance.business_key)
+                                                         .where(ProcessInstance.process_id
+                                                                == "disposal"))
+                          if ":institution:" in (k or ""))
+    assert held == {f"institutions:{u}:2011": InstanceStatus.COMPLETED for u in UNITS}
+    assert findings == ["disposal:CZJ-BGS-01:institution:1"]
 
 
 def test_default_lags_need_three_units() -> None:

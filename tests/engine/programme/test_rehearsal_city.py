@@ -74,8 +74,9 @@ def test_a_rehearsed_bureau_supervises_no_own_post_and_disposes_from_every_sourc
         assert supervisory_steps(uow) == result.supervisory_steps
     assert result.self_supervised == 0 and result.supervisory_steps > 300
     # 后期处置 from every source; the complaint still complained of ends in accountability.
+    # (institution: the principal's 三重一大 register shows a decision without a meeting.)
     assert result.disposals == {"self_check": 1, "monitoring": 6, "complaint": 1,
-                                "register": 1}
+                                "register": 1, "institution": 1}
     assert result.accountability == 1
     assert [line.split(": ", 1)[1] for line in result.events] == [
         "public feedback on CZJ-BGS-07 (feedback 1, taken by its cycle)",
