@@ -38,9 +38,10 @@ from .conftest import (
 #: What completing a task in the loop writes, one statement each: (BEGIN IMMEDIATE on
 #: SQLite), lock the task with its instance, mark the task completed, insert the next task,
 #: its candidates, read the instance's variables, update the instance (state and revision),
-#: drop the task's drafts, read the new task's facts for its notifications, and link the
-#: events into the audit chain (lock its head, insert the events, move the head).
-MAX_STATEMENTS = 12
+#: drop the task's drafts, read the new task's facts for its notifications, mark the done
+#: task's notifications read, and link the events into the audit chain (lock its head,
+#: insert the events, move the head).
+MAX_STATEMENTS = 13
 
 
 @dataclass
