@@ -17,7 +17,9 @@ campaign's milestone checkpoints from the milestone's report: met if no unit is 
   (``engine.programme.rehearsal_events``) is upheld by the discipline officer at 审核群众意见
   (``COMPLAINED_OF``); corrected on paper, the public still complains at both verifications
   (群众仍有反映), so the case ends in accountability (追究) by the city's commission;
-- **register**: the discipline officer starts one by hand (``rehearsal_events``).
+- **register**: the discipline officer starts one by hand (``rehearsal_events``);
+- **channel**: the discipline officer starts one from a suppliers' questionnaire (问卷调查)
+  that showed problems (``rehearsal_events``).
 
 Every other disposal is corrected at the first verification: the responsible leader talks to
 the holder (谈话提醒), the holder corrects it, the discipline officer finds it corrected and
