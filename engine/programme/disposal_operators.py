@@ -43,6 +43,7 @@ CYCLE_SOURCES = ("self_check", "monitoring", "complaint")
 WHY = {"self_check": "后期处置:定期自查发现问题",
        "monitoring": "后期处置:中期监控发现问题",
        "complaint": "后期处置:群众投诉经纪检监察员审核属实",
+       "channel": "后期处置:专用监督渠道发现问题",
        "register": "后期处置:由信息档案手工启动",
        "institution": "后期处置:中期监控制度发现问题"}
 MEASURES = ("reminder", "talk", "admonishment", "correction", "verification")

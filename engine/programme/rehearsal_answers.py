@@ -18,6 +18,8 @@ campaign's milestone checkpoints from the milestone's report: met if no unit is 
   (``COMPLAINED_OF``); corrected on paper, the public still complains at both verifications
   (群众仍有反映), so the case ends in accountability (追究) by the city's commission;
 - **register**: the discipline officer starts one by hand (``rehearsal_events``);
+- **channel**: the discipline officer starts one from a suppliers' questionnaire (问卷调查)
+  that showed problems (``rehearsal_events``).
 - **institution** (中期监控制度, bpmn/institutions.bpmn): the principal's 三重一大 register
   lists one decision taken without a meeting of the leadership team (``_major_decisions``),
   disposed of on the unit's first post.

@@ -10,7 +10,10 @@ Both go through the services the web app uses, so the rehearsal shows the real p
   (``rehearsal_answers``) upholds it as a complaint: a disposal starts.
 - ``BY_HAND``: on its day the unit's discipline officer starts a disposal of a post from
   its register with a written reason (``disposals.start_by_hand``, as
-  ``POST /api/v1/posts/<post>/disposals`` does).
+  ``POST /api/v1/posts/<post>/disposals`` does); or, for a finding of a special channel
+  (a questionnaire whose results show problems), from that channel
+  (``disposals.start_from_channel``, as ``POST /api/v1/posts/<post>/channel-disposals``
+  does) — "利用举报投诉、财务审计、执法检查、问卷调查等专用监督渠道和手段".
 
 Each happens once, and only when its post's unit is rehearsed (the demo city's 财政局; the
 small towns of the tests have none of these posts).
@@ -49,12 +52,14 @@ class PublicFeedback:
 
 @dataclass(frozen=True)
 class ByHand:
-    """The unit's discipline officer starts a disposal of ``post`` on ``day``."""
+    """The unit's discipline officer starts a disposal of ``post`` on ``day``: from the
+    register with ``reason``, or from ``channel`` (a ``disposals.CHANNELS`` value)."""
 
     post: str
     description: str
     reason: str
     day: datetime
+    channel: str | None = None
 
     @property
     def unit(self) -> str:
@@ -65,7 +70,12 @@ FEEDBACK = (PublicFeedback(COMPLAINED_OF, "政务公开窗口办事拖拉,暗示
                            "13900000000"),)
 #: 财政局's 科员(会计档案管理) (level 3): the audit hands over a lead in September 2011.
 BY_HAND = (ByHand("CZJ-GKK-08", "CZJ-GKK-08:会计档案借阅未登记,部分记账凭证缺失",
-                  "财政审计移交问题线索", datetime(2011, 9, 1, 9, 0, tzinfo=CHINA)),)
+                  "财政审计移交问题线索", datetime(2011, 9, 1, 9, 0, tzinfo=CHINA)),
+           #: 政府采购管理科's 科员: the bureau's questionnaire of suppliers (问卷调查) in
+           #: October 2011 shows problems.
+           ByHand("CZJ-ZFCGGLK-05", "CZJ-ZFCGGLK-05:供应商问卷反映评审环节存在打招呼现象",
+                  "供应商问卷调查", datetime(2011, 10, 10, 9, 0, tzinfo=CHINA),
+                  channel="questionnaire"))
 
 #: The actor of a group's first member (the rehearsal's people).
 Officer = Callable[[UnitOfWork, str], Actor | None]
@@ -103,14 +113,21 @@ class Events:
                 said.append(f"public feedback on {sent.post} (feedback {receipt.feedback_id}, "
                             + ("taken by its cycle)" if receipt.delivered else "pending)"))
         for hand in self.by_hand:
-            key = f"{hand.post}:register"
+            key = f"{hand.post}:{hand.channel or 'register'}"
             if key not in self.done and at >= hand.day:
                 with rt.uow() as uow:
                     actor = officer(uow, f"discipline_officer:{hand.unit}")
                     if actor is None:
                         continue
-                    started = disposals.start_by_hand(uow, actor, hand.post, hand.description,
-                                                      hand.reason, year=self.year)
+                    if hand.channel:
+                        started = disposals.start_from_channel(
+                            uow, actor, hand.post, hand.channel, hand.description,
+                            year=self.year, reason=hand.reason)
+                    else:
+                        started = disposals.start_by_hand(uow, actor, hand.post,
+                                                          hand.description, hand.reason,
+                                                          year=self.year)
                 self.done.append(key)
-                said.append(f"{actor.user} started {started.business_key} by hand")
+                how = f"from {hand.channel}" if hand.channel else "by hand"
+                said.append(f"{actor.user} started {started.business_key} {how}")
         return said

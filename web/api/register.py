@@ -133,6 +133,23 @@ class StartDisposalSchema(ma.Schema):
         "description": "without likelihood and harm the finding is kept at level 3"})
 
 
+class ChannelDisposalSchema(ma.Schema):
+    channel = ma.fields.String(required=True, validate=ma.validate.OneOf(
+        disposals.CHANNELS), metadata={"description": "the special channel the finding came "
+                                       "through: complaint 举报投诉, financial_audit 财务审计, "
+                                       "enforcement_inspection 执法检查, questionnaire 问卷调查"})
+    description = ma.fields.String(required=True, validate=ma.validate.Length(max=2000),
+                                   metadata={"description": "the finding (问题线索)"})
+    reason = ma.fields.String(validate=ma.validate.Length(max=2000), metadata={
+        "description": "optional: the channel says why"})
+    year = ma.fields.Integer(validate=YEARS, metadata={
+        "description": "default: the post's latest graded year"})
+    category = ma.fields.String(validate=_one_of(RiskCategory))
+    likelihood = ma.fields.String(validate=_one_of(Likelihood))
+    harm = ma.fields.String(validate=_one_of(Harm), metadata={
+        "description": "without likelihood and harm the finding is kept at level 3"})
+
+
 class DisposalSchema(ma.Schema):
     instance_id = ma.fields.Integer(required=True)
     business_key = ma.fields.String(allow_none=True)
@@ -222,6 +239,26 @@ def start_disposal(body: dict[str, Any], code: str) -> Any:
                                                k: body[k] for k in ("year", "found_by",
                                                                     "category", "likelihood",
                                                                     "harm") if k in body})
-        return {"instance_id": instance.id, "business_key": instance.business_key,
-                "status": instance.status, "started_at": instance.started_at,
-                "started_by": instance.started_by, "completed_at": instance.completed_at}
+        return _started(instance)
+
+
+@bp.route("/<code>/channel-disposals", methods=["POST"])
+@bp.arguments(ChannelDisposalSchema)
+@bp.response(201, DisposalSchema)
+@bp.refuses(401, 403, 404, 422)
+def start_channel_disposal(body: dict[str, Any], code: str) -> Any:
+    """Start a disposal (后期处置) of the post from a finding of a special channel (举报投诉、
+    财务审计、执法检查、问卷调查): the unit's discipline officer or the city's discipline
+    commission only"""
+    with runtime().uow() as uow:
+        instance = disposals.start_from_channel(
+            uow, actor(), code, body["channel"], body["description"], **{
+                k: body[k] for k in ("year", "reason", "category", "likelihood", "harm")
+                if k in body})
+        return _started(instance)
+
+
+def _started(instance: Any) -> dict[str, Any]:
+    return {"instance_id": instance.id, "business_key": instance.business_key,
+            "status": instance.status, "started_at": instance.started_at,
+            "started_by": instance.started_by, "completed_at": instance.completed_at}

@@ -13,6 +13,11 @@ A disposal starts from one of five sources (``SOURCES``):
 - ``complaint`` — public feedback the unit's discipline officer upholds as a complaint about
   the post holder (the post cycle's 审核群众意见, or pending feedback by hand:
   ``feedback.uphold_complaint``);
+- ``channel`` — a finding that came through one of the four special channels (专用监督渠道:
+  举报投诉, 财务审计, 执法检查, 问卷调查 — ``CHANNELS``), e.g. a questionnaire whose results
+  show problems: ``start_from_channel``, by the unit's discipline officer or the city's
+  discipline commission; the channel is the finding's ``found_by`` and says why, so no
+  separate reason is asked for;
 - ``register`` — by hand from the post's register (``start_by_hand``), with a written reason,
   by the unit's discipline officer or the city's discipline commission;
 - ``institution`` — a finding of a 中期监控 institution (bpmn/institutions.bpmn, through
@@ -44,7 +49,11 @@ from ..registerschema import FIRST_YEAR, LAST_YEAR, Text, flatten
 from .organisation import get_post
 from .register_disposal import CHINA, PROCESS, post_standing
 
-SOURCES = ("self_check", "monitoring", "complaint", "register", "institution")
+SOURCES = ("self_check", "monitoring", "complaint", "channel", "register", "institution")
+#: "利用举报投诉、财务审计、执法检查、问卷调查等专用监督渠道和手段": the channels a ``channel``
+#: finding names as its ``found_by`` (no default: the starter says which one).
+CHANNELS = (FoundBy.COMPLAINT.value, FoundBy.FINANCIAL_AUDIT.value,
+            FoundBy.ENFORCEMENT_INSPECTION.value, FoundBy.QUESTIONNAIRE.value)
 #: The register's channel (``FoundBy``) of each source: a self-check is 自己找, a leader's
 #: monitoring 领导点, an upheld public complaint 群众提; by hand, 举报投诉 unless named.
 FOUND_BY = {"self_check": FoundBy.SELF_IDENTIFIED.value,
@@ -80,6 +89,13 @@ class FindingInput(Schema):
             raise ValidationError({"reason": ["a disposal started by hand needs a written "
                                               "reason (启动理由)"]})
 
+    @validates_schema
+    def _channel_named(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("source") == "channel" and data.get("found_by") not in CHANNELS:
+            raise ValidationError({"found_by": [
+                f"a finding from a channel names its channel: one of {', '.join(CHANNELS)} "
+                "(举报投诉、财务审计、执法检查、问卷调查)"]})
+
 
 def _finding(finding: Mapping[str, Any]) -> dict[str, Any]:
     try:
@@ -90,7 +106,8 @@ def _finding(finding: Mapping[str, Any]) -> dict[str, Any]:
         detail = "; ".join(f"{k}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
                            for k, v in errors.items())
         raise ValidationFailed(f"invalid disposal finding: {detail}", errors) from exc
-    loaded.setdefault("found_by", FOUND_BY[loaded["source"]])
+    if "found_by" not in loaded:  # a channel's is checked above, so every other has one
+        loaded["found_by"] = FOUND_BY[loaded["source"]]
     return loaded
 
 
@@ -146,15 +163,41 @@ def start_by_hand(uow: UnitOfWork, actor: Actor, post_code: str, description: st
     hand (``reason``, required), the year (default: the post's latest graded year, else the
     clock's). Only ``may_start_by_hand``: anyone else gets ``Forbidden``, with nothing
     changed. Commits."""
+    finding = {"source": source, "description": description, "reason": reason,
+               "found_by": found_by, "category": category, "likelihood": likelihood,
+               "harm": harm}
+    return _start_as_officer(uow, actor, post_code, finding, year)
+
+
+def start_from_channel(uow: UnitOfWork, actor: Actor, post_code: str, channel: str | None,
+                       description: str | None, *, year: int | None = None,
+                       reason: str | None = None, category: str | None = None,
+                       likelihood: str | None = None,
+                       harm: str | None = None) -> ProcessInstance:
+    """Start a disposal of the post from a finding that came through a special channel
+    (``channel``: one of ``CHANNELS`` — a report or complaint 举报投诉, a financial audit
+    财务审计, an enforcement inspection 执法检查, a questionnaire 问卷调查 whose results show
+    problems): the source asks for these channels beside the five methods, and a channel's
+    finding needs disposing like a monitoring finding. The channel is recorded as the
+    register's ``found_by``; ``reason`` is optional (the channel says why). Routed like
+    every disposal by the post's level (``responsibility.dmn``). Only
+    ``may_start_by_hand``; bad input raises ``ValidationFailed`` naming the field, nothing
+    changed. Commits."""
+    finding = {"source": "channel", "description": description, "reason": reason,
+               "found_by": channel, "category": category, "likelihood": likelihood,
+               "harm": harm}
+    return _start_as_officer(uow, actor, post_code, finding, year)
+
+
+def _start_as_officer(uow: UnitOfWork, actor: Actor, post_code: str,
+                      finding: dict[str, Any], year: int | None) -> ProcessInstance:
+    """The one path of a disposal a person starts: authorised first, then begun, committed."""
     post = get_post(uow, post_code)
     unit = post.department.unit.code
     if not may_start_by_hand(actor, unit):
         raise Forbidden(f"{actor.user} may not start a disposal of post {post.code}: only "
                         f"the discipline officer of unit {unit} (纪检监察员) or the city's "
                         "discipline commission (市纪委) may start one by hand")
-    finding = {"source": source, "description": description, "reason": reason,
-               "found_by": found_by, "category": category, "likelihood": likelihood,
-               "harm": harm}
     instance = begin(uow, post.code, year if year is not None else default_year(uow, post),
                      finding, actor)
     uow.commit()

@@ -76,11 +76,12 @@ def test_a_rehearsed_bureau_supervises_no_own_post_and_disposes_from_every_sourc
     # 后期处置 from every source; the complaint still complained of ends in accountability.
     # (institution: the principal's 三重一大 register shows a decision without a meeting.)
     assert result.disposals == {"self_check": 1, "monitoring": 6, "complaint": 1,
-                                "register": 1, "institution": 1}
+                                "channel": 1, "register": 1, "institution": 1}
     assert result.accountability == 1
     assert [line.split(": ", 1)[1] for line in result.events] == [
         "public feedback on CZJ-BGS-07 (feedback 1, taken by its cycle)",
-        "czj-0004 started disposal:CZJ-GKK-08:register:1 by hand"]
+        "czj-0004 started disposal:CZJ-GKK-08:register:1 by hand",
+        "czj-0004 started disposal:CZJ-ZFCGGLK-05:channel:1 from questionnaire"]
 
     # A leader's own post (副局长, level 1): his first self-check found the problem, the
     # principal reminded him, he corrected it, the discipline officer found it corrected.
@@ -121,6 +122,15 @@ def test_a_rehearsed_bureau_supervises_no_own_post_and_disposes_from_every_sourc
         "财政审计移交问题线索", "complaint")
     assert [e for e, _who in steps if not e.startswith("escalate_")] == [
         "reminder", "correction", "verification"]
+
+    # Started from a channel: the suppliers' questionnaire (问卷调查) showed a problem.
+    instance, data, steps = disposal_steps(bureau, "disposal:CZJ-ZFCGGLK-05:channel:1")
+    assert instance.started_by == "czj-0004"
+    assert data["finding"]["found_by"] == "questionnaire"
+    assert [e for e, _who in steps if not e.startswith("escalate_")] == [
+        "reminder", "correction", "verification"]
+    done = dict(steps)  # the holder corrects; others remind and verify
+    assert done["correction"] not in (done["reminder"], done["verification"])
 
     # The count can count: a 互相查 of the office director's post recorded as done by the
     # director himself — what issue 11 found before 回避 — is one, in both counts.

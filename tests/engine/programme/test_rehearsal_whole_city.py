@@ -49,7 +49,7 @@ def test_the_whole_city_supervises_no_own_post_and_disposes_from_every_source(
         assert supervisory_steps(uow) == result.supervisory_steps
     assert result.self_supervised == 0 and result.supervisory_steps > 4000
     # 后期处置 from every source, and the public's complaint that went on ends in 追究.
-    assert set(result.disposals) == {"self_check", "monitoring", "complaint", "register",
-                                     "institution"}
+    assert set(result.disposals) == {"self_check", "monitoring", "complaint", "channel",
+                                     "register", "institution"}
     assert all(count >= 1 for count in result.disposals.values()), result.disposals
     assert result.accountability >= 1
