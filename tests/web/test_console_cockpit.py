@@ -69,7 +69,7 @@ def test_each_step_shows_what_it_changed(org: Org, client: FlaskClient,
     assert 'data-changed="score"' in row and 'data-changed="verdict"' in row
     assert 'data-changed="opinion"' not in row  # unchanged: not part of the diff
     assert re.search(r'data-changed="score".*?diff-before">1<.*?diff-after">2<', row, re.S)
-    assert re.search(r'data-changed="verdict".*?diff-before">[^<]+<', row, re.S)
+    assert re.search(r'data-changed="verdict".*?diff-unknown[^>]*>[^<]+<', row, re.S)
     assert "初稿" in _event_row(page, first) and 'data-changed="opinion"' in _event_row(page, first)
 
 

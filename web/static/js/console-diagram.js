@@ -126,7 +126,8 @@
       }
       box.dataset.state = "ready";
     })
-    .catch(() => {
+    .catch((error) => {
+      box.dataset.error = String(error && error.message ? error.message : error);
       box.dataset.state = "error";
     });
 })();
