@@ -42,6 +42,7 @@ def test_details_are_decoded_localised_and_linked(org: Org, client: FlaskClient,
     auth.login("admin")
     page = client.get(f"/console/instances/{iid}").text
     assert "同意，无异议" in page and "\\u" not in page
+    assert 'data-kind="text">—<' in page and 'data-kind="text">[]<' not in page  # no users
     # the due time the task_created event recorded, in Beijing time as the page's other times
     due_utc = task.due_at.astimezone(UTC)
     beijing = task.due_at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")

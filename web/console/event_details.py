@@ -60,10 +60,11 @@ def _time(value: Any) -> datetime | None:
 
 
 def shown(value: Any) -> str:
-    """A value in real characters: strings as they are, ``—`` for null, anything else as
-    compact JSON without ASCII escapes."""
+    """A value in real characters: strings as they are, ``—`` for null and for an empty
+    list or object (a task offered to no user by name, say), anything else as compact JSON
+    without ASCII escapes."""
     if isinstance(value, str):
         return value
-    if value is None:
+    if value is None or value == [] or value == {}:
         return "—"
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
