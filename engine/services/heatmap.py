@@ -26,6 +26,7 @@ from ..models import (
     ProcessInstance,
     TaskState,
 )
+from .instance_page import element_names
 
 __all__ = ["ElementCounts", "Heatmap", "heatmap_of"]
 
@@ -42,9 +43,19 @@ class Heatmap:
     definition: ProcessDefinition
     elements: dict[str, ElementCounts] = field(default_factory=dict)
     instances: int = 0
+    #: Element id → name, from the version's catalog (the page lists elements by name).
+    names: dict[str, str] = field(default_factory=dict)
 
     def at(self, element_id: str) -> ElementCounts:
         return self.elements.setdefault(element_id, ElementCounts())
+
+    def rows(self) -> list[tuple[str, str, ElementCounts]]:
+        """(id, name, counts) per counted element in the model's order (the catalog's,
+        which follows the BPMN file), unnamed elements last by id: the order a
+        reader meets the steps, where sorting Chinese names by code point would be noise."""
+        order = {element: n for n, element in enumerate(self.names)}
+        return [(e, self.names.get(e, e), self.elements[e])
+                for e in sorted(self.elements, key=lambda e: (order.get(e, len(order)), e))]
 
     @property
     def max_waiting(self) -> int:
@@ -59,7 +70,7 @@ def heatmap_of(uow: UnitOfWork, definition_id: int) -> Heatmap:
     definition = uow.session.get(ProcessDefinition, definition_id)
     if definition is None:
         raise NotFound(f"process definition {definition_id} does not exist")
-    result = Heatmap(definition)
+    result = Heatmap(definition, names=element_names(definition))
     for element, state, count in uow.session.execute(
             select(HumanTask.element_id, HumanTask.state, func.count())
             .where(HumanTask.definition_id == definition_id,

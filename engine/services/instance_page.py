@@ -1,7 +1,7 @@
 """Everything the console's instance page shows, read in one unit of work: the row, its
 version, its variables, where its tokens are and the path already taken (for the diagram),
-its tasks with who did what, its event log, its audit trail, and what an administrator may
-do next (move targets, newer versions).
+its tasks with who did what, its event log with what each step changed (``StepChange``), its
+audit trail, and what an administrator may do next (move targets, newer versions).
 
 The workflow is opened once (from the cache when it is there) and given back unchanged.
 """
@@ -20,11 +20,30 @@ from ..errors import NotFound, StateUnreadable
 from ..execution.checkout import check_out
 from ..execution.pruning import pruned_done
 from ..execution.workflow import all_tasks
-from ..models import AuditEntry, HumanTask, InstanceEvent, ProcessDefinition, ProcessInstance
+from ..models import (
+    AuditEntry,
+    EventType,
+    HumanTask,
+    InstanceEvent,
+    ProcessDefinition,
+    ProcessInstance,
+)
 from ..variables import current_data
 from .token_move import ACTIVE, Token, element_name, targets_in
 
-__all__ = ["InstanceView", "instance_view"]
+__all__ = ["InstanceView", "StepChange", "element_names", "instance_view", "step_changes"]
+
+
+@dataclass(frozen=True)
+class StepChange:
+    """One variable a step set: its value before (``known_before`` is false when the log
+    does not say: the variable was new, or last set by a step that recorded no values) and
+    after."""
+
+    name: str
+    before: Any
+    after: Any
+    known_before: bool
 
 
 @dataclass
@@ -41,6 +60,10 @@ class InstanceView:
     current: list[str] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
+    #: BPMN element id → its name in the version's catalog (ids stay the key everywhere).
+    names: dict[str, str] = field(default_factory=dict)
+    #: Event id → the variables that event's step changed (see ``step_changes``).
+    changes: dict[int, list[StepChange]] = field(default_factory=dict)
     move_targets: list[tuple[str, str]] = field(default_factory=list)
     #: Why the workflow could not be read (a damaged state): then the fields above it are
     #: empty, and the instance is put into error once this transaction is over.
@@ -91,4 +114,53 @@ def _rows(uow: UnitOfWork, instance: ProcessInstance, definition: ProcessDefinit
                ProcessDefinition.version > definition.version)
         .order_by(ProcessDefinition.version.desc()))]
     return InstanceView(instance, definition, tasks=rows, events=events, audit=audit,
-                        newer=newer, **from_workflow)
+                        newer=newer, names=element_names(definition),
+                        changes=step_changes(events), **from_workflow)
+
+
+def element_names(definition: ProcessDefinition) -> dict[str, str]:
+    """The name of each element of the version (an unnamed element is left out: the page
+    then shows its id alone)."""
+    return {element: str(entry["name"]) for element, entry in (definition.catalog or {}).items()
+            if isinstance(entry, dict) and entry.get("name")}
+
+
+
+def step_changes(events: list[InstanceEvent]) -> dict[int, list[StepChange]]:
+    """Replay the log in order to say, per completed task (and per amendment that recorded
+    its values), which variables it changed from what to what.
+
+    The log is what records values: the start data, each completed task's submitted data
+    and an amendment's ``values``. An administrator's change records only the names, so
+    those variables' next "before" is unknown rather than guessed; script tasks record
+    nothing, so a value they set shows up as the "before" of the next step that changes it.
+    """
+    known: dict[str, Any] = {}
+    changes: dict[int, list[StepChange]] = {}
+    for event in events:
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.type == EventType.VARIABLES_CHANGED.value and "values" not in data:
+            for name in data.get("names") or []:
+                known.pop(name, None)
+            continue
+        values = _values(event.type, data)
+        if not isinstance(values, dict):
+            continue
+        if event.type != EventType.STARTED.value:
+            changes[event.id] = [StepChange(name, known.get(name), value, name in known)
+                                 for name, value in values.items()
+                                 if name not in known or known[name] != value]
+        known.update(values)
+    return changes
+
+
+def _values(kind: str, data: dict[str, Any]) -> Any:
+    """The variables an event says were written: the start's ``data``, a completed task's
+    whole data, an amendment's ``values``; None for any other event."""
+    if kind == EventType.STARTED.value:
+        return data.get("data")
+    if kind == EventType.TASK_COMPLETED.value:
+        return data
+    if kind == EventType.VARIABLES_CHANGED.value:
+        return data.get("values")
+    return None

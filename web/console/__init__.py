@@ -76,7 +76,10 @@ def init_app(app: Flask) -> None:
         job_views,
         list_views,
     )
+    from .event_details import event_details, shown
 
+    app.jinja_env.filters.setdefault("event_details", event_details)
+    app.jinja_env.filters.setdefault("shown", shown)
     for code, label in CONSOLE_EVENTS.items():
         EVENTS.setdefault(code, label)
     TABLES.setdefault("audit_action", AUDIT_ACTIONS)

@@ -4,8 +4,10 @@
 // - data-mode="heatmap": per element, overlays with the number of instances waiting,
 //   passed and failed, and a fill whose intensity follows the waiting count; the counts
 //   come with the page (data-counts), the BPMN from /console/heatmap/<definition>/diagram.
-// The result is exposed as data- attributes (data-state, data-current, data-counted) for
-// tests and assistive tools.
+// The result is exposed as data- attributes (data-state, data-current, data-counted,
+// data-zoom) for tests and assistive tools. Buttons with data-zoom="in|out|fit" zoom
+// around the centre or fit the whole diagram; the mouse wheel and dragging work as in
+// bpmn-js (NavigatedViewer).
 "use strict";
 (() => {
   const box = document.getElementById("diagram");
@@ -79,6 +81,33 @@
     box.dataset.counted = String(counted);
   };
 
+  const showZoom = () => {
+    box.dataset.zoom = canvas.zoom().toFixed(2);
+  };
+
+  const zoomBy = (factor) => {
+    const viewbox = canvas.viewbox();
+    const centre = { x: viewbox.outer.width / 2, y: viewbox.outer.height / 2 };
+    canvas.zoom(Math.min(4, Math.max(0.2, canvas.zoom() * factor)), centre);
+    showZoom();
+  };
+
+  document.querySelectorAll("[data-zoom]").forEach((button) => {
+    if (button === box) {
+      return;
+    }
+    button.addEventListener("click", () => {
+      const how = button.dataset.zoom;
+      if (how === "fit") {
+        canvas.zoom("fit-viewport", "auto");
+        showZoom();
+      } else {
+        zoomBy(how === "in" ? 1.25 : 0.8);
+      }
+    });
+  });
+  viewer.on("canvas.viewbox.changed", showZoom);
+
   fetch(box.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
     .then((response) => {
       if (!response.ok) {
@@ -88,7 +117,8 @@
     })
     .then((diagram) => viewer.importXML(diagram.xml).then(() => diagram))
     .then((diagram) => {
-      canvas.zoom("fit-viewport");
+      canvas.zoom("fit-viewport", "auto");
+      showZoom();
       if (box.dataset.mode === "heatmap") {
         drawHeat(diagram);
       } else {
@@ -96,7 +126,8 @@
       }
       box.dataset.state = "ready";
     })
-    .catch(() => {
+    .catch((error) => {
+      box.dataset.error = String(error && error.message ? error.message : error);
       box.dataset.state = "error";
     });
 })();
