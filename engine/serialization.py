@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_V
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.deep_merge import DeepMerge
 
 from .calls import IRPM_SERIALIZER_CONFIG
 
@@ -97,20 +98,98 @@ def load_spec(blob: bytes) -> SpecBundle:
 
 
 def dump_state(workflow: BpmnWorkflow) -> bytes:
-    """The workflow's task tree, data and events — without its spec."""
+    """The workflow's task tree, data and events — without its spec.
+
+    Written straight in format 2: going through SpiffWorkflow's converter turned every task
+    id into UUID text (three times per task) only to parse it back to shorten it — a third
+    of a new instance's dump. The result is the same: ``spiff_state``, expanded, is the
+    reference tests/engine/test_roundtrip.py holds every stored state to.
+    """
+    codec = _codec()
+    registry = codec.registry
+    registry._encoder_mode = True
+    try:
+        dct = _workflow_rows(workflow, registry)
+        dct["subprocesses"] = {str(task_id): _subprocess_rows(sub, registry)
+                               for task_id, sub in workflow.subprocesses.items()}
+        dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
+    finally:
+        registry._encoder_mode = False
+    dct["format"] = STATE_FORMAT
+    dct["spiff"] = SPIFF_SERIALIZER_VERSION
+    return _pack(dct, codec.encode_default)
+
+
+def spiff_state(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The workflow as SpiffWorkflow's own converter writes it (format 1, before packing):
+    the reference ``dump_state`` must agree with once expanded."""
     codec = _codec()
     registry, converter = codec.registry, codec.workflow_converter
     registry._encoder_mode = True
     try:
-        dct = WorkflowConverter.to_dict(converter, workflow)
+        dct: dict[str, Any] = WorkflowConverter.to_dict(converter, workflow)
         dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
         dct["bpmn_events"] = registry.convert(workflow.bpmn_events)
     finally:
         registry._encoder_mode = False
-    _compact(dct)
-    dct["format"] = STATE_FORMAT
-    dct["spiff"] = SPIFF_SERIALIZER_VERSION
-    return _pack(dct, codec.encode_default)
+    return dct
+
+
+def _ref(index: dict[UUID, int], task_id: UUID) -> int | str:
+    """A task reference: its position, or its UUID text if it is not in this tree."""
+    position = index.get(task_id)
+    return str(task_id) if position is None else position
+
+
+def _workflow_rows(workflow: Any, registry: Any) -> dict[str, Any]:
+    """What ``WorkflowConverter.to_dict`` writes, compacted as it goes (key order kept)."""
+    tasks = workflow.tasks
+    index = {task_id: i for i, task_id in enumerate(tasks)}
+    last = workflow.last_task
+    return {
+        "data": registry.convert(registry.clean(workflow.data)),
+        "correlations": workflow.correlations,
+        "last_task": _ref(index, last.id) if last is not None else None,
+        "success": workflow.success,
+        "completed": workflow.completed,
+        "tasks": [_task_row(task, tasks.get(task._parent), index, registry)
+                  for task in tasks.values()],
+        "root": _ref(index, workflow.task_tree.id),
+    }
+
+
+def _subprocess_rows(subprocess: Any, registry: Any) -> dict[str, Any]:
+    """What ``BpmnSubWorkflowConverter.to_dict`` writes, compacted, with the typename the
+    registry adds (loading restores a subprocess by it)."""
+    dct = _workflow_rows(subprocess, registry)
+    dct["parent_task_id"] = str(subprocess.parent_task_id)
+    dct["spec"] = subprocess.spec.name
+    dct["typename"] = registry.typenames[type(subprocess)]
+    return dct
+
+
+def _task_row(task: Any, parent: Any, index: dict[UUID, int], registry: Any) -> dict[str, Any]:
+    """What SpiffWorkflow's ``TaskConverter.to_dict`` writes, with the id shortened and the
+    references as positions: a child stores only its data's difference from its parent's."""
+    if parent is None:
+        data, delta = task.data, {}
+    else:
+        data = {}
+        delta = {"updates": DeepMerge.get_updated_keys(parent.data, task.data),
+                 "deletions": DeepMerge.get_deleted_keys(parent.data, task.data)}
+    return {
+        "id": base64.urlsafe_b64encode(task.id.bytes).rstrip(b"=").decode(),
+        "parent": _ref(index, task._parent) if parent is not None else None,
+        "children": [_ref(index, child) for child in task._children],
+        "last_state_change": task.last_state_change,
+        "state": task.state,
+        "task_spec": task.task_spec.name,
+        "triggered": task.triggered,
+        "internal_data": registry.convert(task.internal_data),
+        "data": data,
+        "delta": delta,
+        "typename": registry.typenames[type(task)],
+    }
 
 
 #: Values task data holds as they are (anything else must be registered with the codec).
@@ -161,36 +240,12 @@ def _why(value: Any, seen: frozenset[int] = frozenset()) -> str:
             "true/false, lists, mappings, dates)")
 
 
-def _short(uuid_text: str) -> str:
-    return base64.urlsafe_b64encode(UUID(uuid_text).bytes).rstrip(b"=").decode()
-
-
 def _long(short: str) -> str:
     return str(UUID(bytes=base64.urlsafe_b64decode(short + "==")))
 
 
-def _compact(workflow: dict[str, Any]) -> None:
-    """Format 2, in place: the task mapping becomes a list; references become positions."""
-    order = list(workflow["tasks"])
-    index = {task_id: i for i, task_id in enumerate(order)}
-    rows = []
-    for task_id in order:
-        task = workflow["tasks"][task_id]
-        task["id"] = _short(task_id)
-        if task.get("parent") is not None:
-            task["parent"] = index.get(task["parent"], task["parent"])
-        task["children"] = [index.get(c, c) for c in task["children"]]
-        rows.append(task)
-    workflow["tasks"] = rows
-    for key in ("root", "last_task"):
-        if workflow.get(key) is not None:
-            workflow[key] = index.get(workflow[key], workflow[key])
-    for sub in workflow.get("subprocesses", {}).values():
-        _compact(sub)
-
-
 def _expand(workflow: dict[str, Any]) -> None:
-    """Undo ``_compact``: positions (ints) back to UUID text, the list back to a mapping."""
+    """Format 2 back to format 1: positions (ints) back to UUID text, the list back to a mapping."""
     rows = workflow["tasks"]
     ids = [_long(task["id"]) for task in rows]
 

@@ -42,7 +42,7 @@ from ..models import ProcessInstance
 from ..operators import OperatorCall
 from . import operator_params as params
 from .grading import post_floor
-from .models import PostGrading
+from .models import Official, Post, PostGrading
 from .services import organisation, register_cycle, register_grading, register_risk_points
 
 #: The programme's local time: due dates of measures are calendar days in Beijing.
@@ -190,14 +190,19 @@ def add_measures(call: OperatorCall) -> list[int]:
     return [row.id for row in rows]
 
 
+#: Who owns a measure, per ``owner_role``: each reads only the one position it names (a
+#: mapping of all five loaded every leader of the post, department and unit per call).
+_OWNERS: dict[str, Callable[[Post], Official | None]] = {
+    "post_holder": lambda post: post.holder or post.department.head,
+    "department_head": lambda post: post.department.head,
+    "deputy_in_charge": lambda post: post.department.deputy_in_charge,
+    "principal": lambda post: post.department.unit.principal,
+    "discipline_officer": lambda post: post.department.unit.discipline_officer,
+}
+
+
 def _owner_code(call: OperatorCall, post_code: str, role: str) -> str:
-    post = organisation.get_post(call.uow, post_code)
-    department, unit = post.department, post.department.unit
-    official = {"post_holder": post.holder or department.head,
-                "department_head": department.head,
-                "deputy_in_charge": department.deputy_in_charge,
-                "principal": unit.principal,
-                "discipline_officer": unit.discipline_officer}[role]
+    official = _OWNERS[role](organisation.get_post(call.uow, post_code))
     if official is None:
         raise params.fail(call, "owner_role", f"names a vacant position ({role}) of post "
                                         f"{post_code}")

@@ -19,12 +19,13 @@ import pytest
 from lxml import etree
 from sqlalchemy import select
 
+from engine import serialization
 from engine.actors import Actor
 from engine.execution.checkout import load_definition
 from engine.execution.workflow import ready_human_tasks, waiting_timers
 from engine.models import ACTIVE_STATUSES, InstanceStatus, ProcessInstance
 from engine.parsing import NS
-from engine.serialization import STATE_FORMAT, dump_state, load_state
+from engine.serialization import STATE_FORMAT, dump_state, load_state, spiff_state
 from engine.services import messages
 from tests.conftest import ADMIN, BPMN_DIR
 
@@ -110,6 +111,19 @@ def _form_data(driver: Driver, definition_id: int, element_id: str,
     return sample(orjson.loads(raw)) if raw else {}
 
 
+def _expanded(stored: dict[str, Any]) -> dict[str, Any]:
+    """A stored (format 2) state as format 1: SpiffWorkflow's own mapping, UUID text."""
+    old = {k: v for k, v in orjson.loads(orjson.dumps(stored)).items()
+           if k not in ("format", "spiff")}
+    serialization._expand(old)
+    return old
+
+
+def _packed_and_read(dct: dict[str, Any]) -> Any:
+    """``dct`` through the same encoding a stored state goes through (dates, tuples...)."""
+    return _unpack(serialization._pack(dct, serialization._codec().encode_default))
+
+
 def check_roundtrip(driver: Driver, iid: int) -> dict[str, Any]:
     """Assert the stored state round-trips and matches the mirror; return it decoded."""
     instance = driver.instance(iid)
@@ -125,11 +139,13 @@ def check_roundtrip(driver: Driver, iid: int) -> dict[str, Any]:
     dumped = dump_state(loaded)
     assert _unpack(dumped) == stored
     assert _unpack(dump_state(load_state(dumped, bundle, engine))) == stored
+    assert _expanded(stored) == _packed_and_read(spiff_state(loaded))
 
     # The cached live workflow (if any) is the same workflow the database holds.
     cached = driver.rt.workflows.checkout(iid, instance.revision)
     if cached is not None:
         assert _unpack(dump_state(cached)) == stored
+        assert _expanded(stored) == _packed_and_read(spiff_state(cached))
         driver.rt.workflows.checkin(iid, instance.revision, cached)
 
     # What was loaded agrees with the task and timer tables.

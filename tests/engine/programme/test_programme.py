@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from engine.errors import ValidationFailed
 from engine.models import InstanceStatus
@@ -26,7 +26,7 @@ from engine.programme import (
     milestone_operators,
     operators,
 )
-from engine.programme.models import RiskPoint
+from engine.programme.models import ControlMeasure, Official, RiskPoint
 from engine.programme.routing import org_resolver
 from engine.programme.services import organisation, register_pages, register_risk_points
 from engine.runtime import Runtime
@@ -129,6 +129,45 @@ def test_operators_write_the_register_as_the_acting_user(city: City) -> None:
         ("fgw-tzc", "leader_pointed", 2, "liufang", 1)]
     assert call(city, "register.record_risks", code="fgw-tzc-da", year=YEAR, risks=[],
                 found_by="peer_checked") == []
+
+
+def test_a_measures_owner_is_the_named_leader_read_alone(city: City) -> None:
+    """Each ``owner_role`` names its own leader of the post, and only that leader is read:
+    naming the principal loads no holder, head or deputy (one ``official`` row by id; the
+    register then finds the owner by code, as for any caller)."""
+    instance = city.start("campaign", {"year": YEAR, "units": []})
+    call(city, "register.record_risks", instance=instance, code="fgw-tzc-sp", year=YEAR,
+         risks=[UNIT_RISK], found_by="peer_checked")
+    with city.rt.uow(write=False) as uow:
+        post = organisation.get_post(uow, "fgw-tzc-sp")
+        department, unit = post.department, post.department.unit
+        expected = {"post_holder": post.holder, "department_head": department.head,
+                    "deputy_in_charge": department.deputy_in_charge,
+                    "principal": unit.principal, "discipline_officer": unit.discipline_officer}
+        expected_codes = {role: o.code for role, o in expected.items() if o is not None}
+    assert sorted(expected_codes) == sorted(operators.OWNER_ROLES)
+    assert len(set(expected_codes.values())) >= 4  # the roles name different people here
+    official_reads: list[str] = []
+
+    def statement(_conn: Any, _cursor: Any, sql: str, *_args: Any) -> None:
+        if "FROM official" in sql and "WHERE official.id =" in sql:  # a leader's lazy load
+            official_reads.append(sql)
+
+    for role, code in expected_codes.items():
+        official_reads.clear()
+        event.listen(city.rt.db, "before_cursor_execute", statement)
+        try:
+            ids = call(city, "register.add_measures", instance=instance, post_code="fgw-tzc-sp",
+                       year=YEAR, owner_role=role,
+                       measures=[{"description": f"{role} 落实", "due_in_days": 10}])
+        finally:
+            event.remove(city.rt.db, "before_cursor_execute", statement)
+        with city.rt.uow(write=False) as uow:
+            owners = uow.session.scalars(select(Official.code).join(
+                ControlMeasure, ControlMeasure.owner_id == Official.id).where(
+                ControlMeasure.id.in_(ids))).all()
+        assert ids and set(owners) == {code}, role
+        assert len(official_reads) == 1, (role, official_reads)
 
 
 def test_a_failing_operator_leaves_none_of_its_writes(city: City) -> None:
