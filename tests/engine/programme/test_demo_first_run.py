@@ -7,10 +7,12 @@ Moving the clock past the first due date writes the red cards, once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from engine.models import HumanTask, Notification, TaskState
@@ -25,6 +27,7 @@ from engine.services import clock, inbox
 from engine.services.deployment import deploy
 from engine.settings import Settings
 from tests.databases import Template, TestDatabases, world
+from web.cli import main
 
 CARDS = ("yellow_card", "red_card")
 CITY_LOGINS = {"admin", "jiwei", "designer"}
@@ -102,3 +105,17 @@ def test_moving_the_clock_past_the_first_due_date_cards_once(demo: Runtime) -> N
     with demo.uow(write=False) as uow:
         assert uow.session.scalar(select(func.count()).select_from(Notification).where(
             Notification.kind == "red_card")) == reds
+
+
+def test_loading_again_leaves_the_mobilised_campaign_alone(database_url: str,
+                                                          demo_first_run_world: Template) -> None:
+    """``irpm demo load --start-campaign`` (mobilising by default) on the loaded demo: the
+    campaign is found and 广泛宣传发动, done already, is not done again."""
+    runner = CliRunner(env={"IRPM_DATABASE_URL": database_url})
+    result = runner.invoke(main, ["--json", "demo", "load", "--start-campaign"],
+                           catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["campaign_instance_id"] == demo_first_run_world.seeded.campaign_instance_id
+    assert payload["mobilised"] is False
+    assert "mobilised already" in result.stderr
