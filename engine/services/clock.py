@@ -1,15 +1,18 @@
 """The project clock as a service: system time, or a simulated time stored in the database.
 
 ``move_clock`` is how people move it (the ``irpm clock`` commands, the console's clock
-controls): it fires what falls due on the way. ``set_clock``, ``advance_clock`` and
+controls): it fires what falls due on the way and then runs the scheduler's card scan
+(``due_cards.scan_due_cards``) at the new reading, so yellow and red cards (黄牌 / 红牌)
+appear when a simulated clock moves past due dates, as the scheduler gives them on the system
+clock. ``set_clock``, ``advance_clock`` and
 ``use_system_clock`` are the bare moves underneath, for code that fires timers itself.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import select
 
@@ -19,6 +22,9 @@ from ..db import UnitOfWork
 from ..errors import Conflict, ValidationFailed
 from ..models import CLOCK_ROW, ClockState
 from . import admin_rule
+
+if TYPE_CHECKING:
+    from .due_cards import CardScan
 
 
 def _row(uow: UnitOfWork) -> ClockState | None:
@@ -115,12 +121,16 @@ class ClockNotAhead(ValidationFailed):
 
 @dataclass(frozen=True)
 class ClockMove:
-    """What a move did: the readings before and after it, and the timer firings on the way."""
+    """What a move did: the readings before and after it, the timer firings on the way, and
+    the cards the scan after it wrote (not compared: a move is the same move whoever's tasks
+    it made due)."""
 
     before: datetime
     now: datetime
     simulated: bool
     fired: int
+    yellow_cards: int = field(default=0, compare=False)
+    red_cards: int = field(default=0, compare=False)
 
 
 #: The audit log's target for moves of the clock.
@@ -142,7 +152,14 @@ def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
       fires what is due then at once. Back in time is refused.
     - ``by``: forward from the simulated reading by a span or a ``Step`` (calendar months),
       as ``to`` moves forward; refused on the system clock (``ClockNotSimulated``).
-    - ``system``: back to the system clock; fires nothing (a scheduler fires what is due).
+    - ``system``: back to the system clock; fires nothing and scans no cards (a scheduler
+      does both on the system clock).
+
+    After a move to or by, the cards due at the new reading are written
+    (``due_cards.scan_due_cards``, idempotent: each task one card per colour, ever) — the
+    scheduler's scan skips a simulated clock, so without this a rehearsal moved by hand would
+    show overdue tasks and nobody carded. Cards are judged at the reading the move ends at:
+    a task that passes from due-soon to overdue within one move gets its red card only.
 
     ``rehearsal`` (the console) moves only a simulated clock (``ClockNotSimulated``) and only
     past its reading (``ClockNotAhead``), checked before anything is written. ``audited_by``
@@ -164,8 +181,8 @@ def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
     if to is not None and to.tzinfo is None:
         raise ValidationFailed("the clock needs a time zone, e.g. 2011-01-04T09:00:00+08:00",
                                {"at": ["naive datetime"]})
-    # Imported here: timers (and audit) import this module for the clock's reading.
-    from . import timers
+    # Imported here: timers, due_cards (and audit) import this module for the clock's reading.
+    from . import due_cards, timers
 
     before, simulated = now(uow), is_simulated(uow)
     if (by is not None or rehearsal) and not simulated:
@@ -188,13 +205,16 @@ def move_clock(uow: UnitOfWork, *, to: datetime | None = None,
     else:
         set_clock(uow, target)
         fired = timers.fire_due_timers(uow, now(uow))
+    cards = due_cards.scan_due_cards(uow, now(uow))  # commits its own batches
     return _moved(uow, before, fired, "set" if to is not None else "advance", audited_by,
-                  reason)
+                  reason, cards)
 
 
 def _moved(uow: UnitOfWork, before: datetime, fired: int, action: str,
-           audited_by: Actor | None, reason: str | None) -> ClockMove:
-    moved = ClockMove(before, now(uow), is_simulated(uow), fired)
+           audited_by: Actor | None, reason: str | None,
+           cards: CardScan | None = None) -> ClockMove:
+    yellow, red = (cards.yellow, cards.red) if cards is not None else (0, 0)
+    moved = ClockMove(before, now(uow), is_simulated(uow), fired, yellow, red)
     if audited_by is not None:
         from . import audit  # imported here: audit imports this module for the clock
 

@@ -2,7 +2,8 @@
 simulated time shared by every process (for rehearsals of the programme).
 
 Every move is ``engine.services.clock.move_clock``, the service the console's clock page
-calls too: it fires what falls due on the way and commits; this module parses and prints.
+calls too: it fires what falls due on the way, writes the yellow and red cards due at the new
+reading (the scheduler's scan) and commits; this module parses and prints.
 Moving the clock is an administrative act: an administrator (``--user``, or the shell
 operator ``shell:<login>``) with a ``--reason``, written to the audit log (``clock_set``,
 ``clock_advance``, ``clock_system``)."""
@@ -37,8 +38,10 @@ def _clock_text(payload: Mapping[str, Any]) -> str:
 
 
 def _say_moved(state: State, moved: clock_service.ClockMove) -> None:
-    payload = {"simulated": moved.simulated, "now": moved.now, "fired": moved.fired}
-    state.say(payload, f"{_clock_text(payload)}; {moved.fired} timer(s) fired")
+    payload = {"simulated": moved.simulated, "now": moved.now, "fired": moved.fired,
+               "yellow_cards": moved.yellow_cards, "red_cards": moved.red_cards}
+    state.say(payload, f"{_clock_text(payload)}; {moved.fired} timer(s) fired; "
+              f"cards: {moved.yellow_cards} yellow (黄牌), {moved.red_cards} red (红牌)")
 
 
 @clock.command("show")

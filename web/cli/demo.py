@@ -36,16 +36,20 @@ def demo() -> None:
               help="The one password of every demo account.")
 @click.option("--start-campaign", is_flag=True,
               help="Also start the deployed 'campaign' process for 2011 (once).")
+@click.option("--mobilise/--no-mobilise", default=True, show_default=True,
+              help="With --start-campaign: jiwei completes 广泛宣传发动 and its background job "
+                   "starts every unit's and post's cycle, so each demo login has a task.")
 @click.option("--if-empty", is_flag=True,
               help="Do nothing if an organisation is already there (what `make run` uses).")
 @click.pass_obj
-def demo_load(state: State, seed: int, password: str, start_campaign: bool,
+def demo_load(state: State, seed: int, password: str, start_campaign: bool, mobilise: bool,
               if_empty: bool) -> None:
     """Load the demo city into a migrated database; loading again changes nothing.
 
     12 units, 6 departments each, 8 posts per department, an official per post, a login
     for every official plus admin, jiwei and designer; the simulated clock at
-    2011-01-04T09:00+08:00.
+    2011-01-04T09:00+08:00. With --start-campaign the campaign is held to a launch on
+    2011-03-01 (nothing is overdue at the start) and, unless --no-mobilise, mobilised.
     """
     if if_empty:
         with state.rt.uow(write=False) as uow:
@@ -60,12 +64,13 @@ def demo_load(state: State, seed: int, password: str, start_campaign: bool,
 
     if state.as_json or not sys.stderr.isatty():
         summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
-                                 say=say)
+                                 mobilise=mobilise, say=say)
     else:  # a terminal: a bar over the load's phases
         with click.progressbar(length=len(LOAD_PHASES), label="demo city", file=sys.stderr,
                                item_show_func=lambda phase: phase) as bar:
             summary = load_demo_city(state.rt, seed, password, start_campaign=start_campaign,
-                                     say=say, progress=lambda phase: bar.update(1, phase))
+                                     mobilise=mobilise, say=say,
+                                     progress=lambda phase: bar.update(1, phase))
     seconds = round(time.perf_counter() - started, 2)
     state.say({**summary.as_dict(), "seconds": seconds},
               _text(summary, seconds, shown_password=password == DEFAULT_PASSWORD))
@@ -92,7 +97,9 @@ def _text(s: DemoSummary, seconds: float, *, shown_password: bool) -> str:
         f"simulated clock: {s.clock.astimezone(CHINA).isoformat(timespec='minutes')}",
     ]
     if s.campaign_instance_id is not None:
-        lines.append(f"campaign: instance {s.campaign_instance_id}")
+        lines.append(f"campaign: instance {s.campaign_instance_id}"
+                     + ("; 广泛宣传发动 done by jiwei, every unit's and post's cycle started"
+                        if s.mobilised else ""))
     lines += ["", "demo logins (every official logs in with the lowercased official code, "
               "e.g. fgw-0001):", logins, "",
               f"password: {DEFAULT_PASSWORD}" if shown_password

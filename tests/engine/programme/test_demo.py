@@ -327,7 +327,8 @@ def test_load_repairs_a_changed_demo_account(loaded: Loaded) -> None:
     phases: list[str] = []
     again = load_demo_city(rt, say=None, progress=phases.append)
     assert again.logins == {"created": 0, "updated": 1, "unchanged": ACCOUNTS - 1}
-    assert phases == ["clock", "organisation", "accounts", "campaign"]  # the CLI's bar
+    assert phases == ["clock", "organisation", "accounts", "campaign",
+                      "mobilisation"]  # the CLI's bar
     with rt.uow(write=False) as uow:
         assert organisation.authenticate(uow, "czj-0011", DEFAULT_PASSWORD) is not None
         assert organisation.get_account(uow, "czj-0011").roles == {"staff"}
