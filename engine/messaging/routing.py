@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import (
     CorrelationProperty,
     MessageEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from sqlalchemy import func, select
 
 from ..db import UnitOfWork
@@ -76,8 +77,13 @@ def message_only_start(spec: Any) -> list[str]:
 
 
 def _messages(definition: Any, name: str) -> list[MessageEventDefinition]:
-    """The message definitions named ``name`` in ``definition`` (a plain one only: a
-    multiple event is not a message start SpiffWorkflow triggers)."""
+    """The message definitions named ``name`` in ``definition``: a plain one, or one of a
+    multiple or parallel-multiple event's — SpiffWorkflow starts a participant whose start
+    event is a multiple holding the message (``MultipleEventDefinition.__eq__`` matches any
+    of its members in ``EventManager.update_collaboration``), so IRPM starts it too."""
+    if isinstance(definition, MultipleEventDefinition):
+        return [found for member in definition.event_definitions
+                for found in _messages(member, name)]
     if isinstance(definition, MessageEventDefinition) and definition.name == name:
         return [definition]
     return []
