@@ -1,0 +1,105 @@
+"""A message to the message start event of a running instance's event subprocess
+(models/messages/event_subprocess_start.bpmn: ``note_taker`` waits at user task ``work``;
+its non-interrupting event subprocess starts on message ``note``, the payload into
+``note``). SpiffWorkflow keeps no waiting task for it — ``workflow.catch`` reaches it
+through the trigger specs of the process's start — and IRPM reaches it the same way, found
+through a ``message_wait`` row read from the spec. Same status, data and path as raw
+SpiffWorkflow catching the message as an external event."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState as SpiffState
+from sqlalchemy import select
+
+from engine.clock import FrozenClock, bind_clock
+from engine.errors import InvalidState
+from engine.models import InstanceStatus, MessageWait
+from engine.runtime import Runtime
+from engine.services import instances, messages, tasks
+
+from .compare import ACTOR, MODELS, T0, Outcome, _outcome, deploy, irpm_outcome, start_at
+
+MODEL = "messages/event_subprocess_start.bpmn"
+NOTE = {"text": "已阅"}
+
+
+def _raw(notes: int, then_work: bool) -> Outcome:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(MODELS / MODEL))
+    with bind_clock(FrozenClock(T0)):
+        workflow = BpmnWorkflow(parser.get_spec("note_taker"),
+                                parser.get_subprocess_specs("note_taker"))
+        workflow.do_engine_steps()
+        for _ in range(notes):
+            workflow.send_event(BpmnEvent(MessageEventDefinition("note"),
+                                          payload=copy.deepcopy(NOTE)))
+            workflow.do_engine_steps()
+        if then_work:
+            [task] = workflow.get_tasks(state=SpiffState.READY, spec_name="work")
+            task.run()
+            workflow.do_engine_steps()
+    return _outcome(workflow)
+
+
+def _work(rt: Runtime, iid: int) -> None:
+    with rt.uow() as uow:
+        [task] = instances.open_tasks(uow, iid)
+        tasks.complete_task(uow, task.id, ACTOR, {})
+
+
+def _rows(rt: Runtime) -> list[tuple[int, str, str, Any]]:
+    with rt.uow(write=False) as uow:
+        return [(w.instance_id, w.element_id, w.name, w.correlations)
+                for w in uow.session.scalars(select(MessageWait).order_by(MessageWait.id))]
+
+
+@pytest.mark.parametrize(("notes", "then_work"), [(1, False), (2, False), (1, True)],
+                         ids=["one note", "two notes", "a note, then the work"])
+def test_a_message_sent_with_no_instance_reaches_the_event_subprocess(
+        rt: Runtime, notes: int, then_work: bool) -> None:
+    raw = _raw(notes, then_work)
+    deploy(rt, MODEL)
+    iid = start_at(rt, "note_taker", T0)
+    assert _rows(rt) == [(iid, "note_start", "note", None)]
+    for _ in range(notes):
+        with rt.uow() as uow:
+            sent = messages.send(uow, "note", copy.deepcopy(NOTE), ACTOR)
+        assert (sent.caught, sent.started) == ([iid], [])
+    if then_work:
+        _work(rt, iid)
+    assert irpm_outcome(rt, iid) == raw
+    if then_work:
+        assert raw.status == "completed" and _rows(rt) == []
+    else:
+        assert raw.status == "waiting" and raw.data["noted"] == "已阅"
+        assert raw.path.count("file_note") == notes
+        assert _rows(rt) == [(iid, "note_start", "note", None)]
+
+
+def test_a_message_to_the_named_instance_reaches_the_event_subprocess(rt: Runtime) -> None:
+    raw = _raw(1, False)
+    deploy(rt, MODEL)
+    iid = start_at(rt, "note_taker", T0)
+    with rt.uow() as uow:
+        messages.send_message(uow, iid, "note", copy.deepcopy(NOTE), ACTOR)
+    assert irpm_outcome(rt, iid) == raw
+
+
+def test_every_running_instance_takes_it_and_an_ended_one_does_not(rt: Runtime) -> None:
+    deploy(rt, MODEL)
+    first, second, done = (start_at(rt, "note_taker", T0) for _ in range(3))
+    _work(rt, done)
+    with rt.uow() as uow:
+        sent = messages.send(uow, "note", copy.deepcopy(NOTE), ACTOR)
+    assert sent.caught == [first, second]
+    assert irpm_outcome(rt, done).status == InstanceStatus.COMPLETED
+    with rt.uow() as uow, pytest.raises(InvalidState, match="is completed; it takes no"):
+        messages.send_message(uow, done, "note", copy.deepcopy(NOTE), ACTOR)
