@@ -7,7 +7,8 @@ event subprocesses of the process itself) for a start event whose definition equ
 event's, starts that subprocess and lets it catch the event — so ``workflow.catch`` reaches
 them while nothing in ``event_manager.tasks`` lists them. Read here from the spec, they get
 ``message_wait`` rows like any waiting catch, and a message or signal sent with no instance
-named finds the instances without loading every workflow.
+named finds the instances without loading every workflow. A message thrown by another
+instance does not reach them, as a SpiffWorkflow collaboration's throw does not.
 
 Only the top level's, as SpiffWorkflow: an event subprocess inside an embedded subprocess is
 a trigger of that subprocess's start, which ``update_collaboration`` does not consult.
@@ -56,7 +57,10 @@ def start_definitions(workflow: BpmnWorkflow) -> list[tuple[str, str, Any]]:
 
 
 def start_waits(workflow: BpmnWorkflow) -> set[Wait]:
-    """The event-subprocess starts as ``message_wait`` keys: the row's task is the
+    """The event-subprocess starts as ``message_wait`` keys of kind ``message_start`` or
+    ``signal_start`` (a message or signal from outside reaches them, a thrown one does not:
+    in a SpiffWorkflow collaboration a pool's throw reaches only the other pools' waiting
+    tasks and participant start events, not their event subprocesses); the row's task is the
     workflow's root (the process itself catches), the correlations compared are the
     instance's when the message has correlation properties and the instance has values."""
     correlations = workflow.correlations
@@ -64,5 +68,5 @@ def start_waits(workflow: BpmnWorkflow) -> set[Wait]:
     for element, kind, one in start_definitions(workflow):
         compared = (json.dumps(correlations, sort_keys=True, default=str)
                     if getattr(one, "correlation_properties", None) and correlations else None)
-        waits.add((workflow.task_tree.id, element, kind, one.name, compared))
+        waits.add((workflow.task_tree.id, element, f"{kind}_start", one.name, compared))
     return waits

@@ -142,12 +142,15 @@ def correlates(event: Correlations, waiting: Correlations | None) -> bool:
 
 
 def waiting_receivers(uow: UnitOfWork, name: str, correlations: Correlations,
-                      exclude: int | None = None, *, kind: str = "message") -> list[int]:
+                      exclude: int | None = None, *, kind: str = "message",
+                      event_starts: bool = False) -> list[int]:
     """The active instances (id order) with a waiting catch of message (or signal)
-    ``name`` that correlates."""
+    ``name`` that correlates — with ``event_starts``, or an event subprocess whose start
+    event catches it (``engine.messaging.event_subprocesses``: from outside only)."""
+    kinds = [kind, f"{kind}_start"] if event_starts else [kind]
     stmt = (select(MessageWait.instance_id, MessageWait.correlations)
             .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
-            .where(MessageWait.kind == kind, MessageWait.name == name,
+            .where(MessageWait.kind.in_(kinds), MessageWait.name == name,
                    ProcessInstance.status.in_(ACTIVE_STATUSES)))
     found = {iid for iid, waiting in uow.session.execute(stmt)
              if iid != exclude and correlates(correlations, waiting)}

@@ -109,7 +109,8 @@ def _broadcast(uow: UnitOfWork, name: str, payload: dict[str, Any], given: dict[
                        "deploy the process that catches it first")
     correlations = correlations_of(uow, use.properties, payload, given)
     event = BpmnEvent(MessageEventDefinition(name), payload=payload, correlations=correlations)
-    done = deliver(uow, event, clock.now(uow), actor=actor.user, starts=use.starts)
+    done = deliver(uow, event, clock.now(uow), actor=actor.user, starts=use.starts,
+                   event_starts=True)
     if not done.caught and not done.started:
         shown = ", ".join(f"{p}={v!r}" for key in correlations.values()
                           for p, v in key.items()) or "none"

@@ -38,7 +38,7 @@ def send_signal(uow: UnitOfWork, name: str, payload: dict[str, Any] | None, acto
     admin_rule.require_administrator(actor, "send signals to processes")
     clean, _ = clean_input(uow, name, payload, None)
     targets = ([instance_id] if instance_id is not None
-               else waiting_receivers(uow, name, {}, kind="signal"))
+               else waiting_receivers(uow, name, {}, kind="signal", event_starts=True))
     caught = [iid for iid in targets if _catch_in(uow, iid, name, clean, actor,
                                                     named=instance_id is not None)]
     if not caught:

@@ -4,7 +4,8 @@ its non-interrupting event subprocess starts on message ``note``, the payload in
 ``note``). SpiffWorkflow keeps no waiting task for it — ``workflow.catch`` reaches it
 through the trigger specs of the process's start — and IRPM reaches it the same way, found
 through a ``message_wait`` row read from the spec. Same status, data and path as raw
-SpiffWorkflow catching the message as an external event."""
+SpiffWorkflow catching the message as an external event; a message another instance throws
+does not reach it, as in a SpiffWorkflow collaboration."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from engine.models import InstanceStatus, MessageWait
 from engine.runtime import Runtime
 from engine.services import instances, messages, tasks
 
+from .collab import PoolStep, complete_in_pool, irpm_pools, run_raw_collaboration
 from .compare import ACTOR, MODELS, T0, Outcome, _outcome, deploy, irpm_outcome, start_at
 
 MODEL = "messages/event_subprocess_start.bpmn"
@@ -103,3 +105,21 @@ def test_every_running_instance_takes_it_and_an_ended_one_does_not(rt: Runtime) 
     assert irpm_outcome(rt, done).status == InstanceStatus.COMPLETED
     with rt.uow() as uow, pytest.raises(InvalidState, match="is completed; it takes no"):
         messages.send_message(uow, done, "note", copy.deepcopy(NOTE), ACTOR)
+
+
+def test_a_message_thrown_by_another_instance_does_not_reach_it(rt: Runtime) -> None:
+    """As in a SpiffWorkflow collaboration (messages/note_collaboration.bpmn): a pool's
+    throw reaches the other pools' waiting catches and participant start events, not their
+    event subprocesses — the taker goes on waiting at its work, untouched."""
+    write = PoolStep("note_sender", "decide", {"text": "已阅"})
+    raw = run_raw_collaboration(["messages/note_sender.bpmn", MODEL,
+                                 "messages/note_collaboration.bpmn"], "note_collab",
+                                (write,), T0)
+    deploy(rt, MODEL)
+    deploy(rt, "messages/note_sender.bpmn")
+    taker = start_at(rt, "note_taker", T0)
+    start_at(rt, "note_sender", T0)
+    complete_in_pool(rt, write)
+    assert irpm_pools(rt) == raw
+    assert raw["note_taker"].path == ["taker_start"]
+    assert _rows(rt) == [(taker, "note_start", "note", None)]
