@@ -2,9 +2,10 @@
 
 A signal has no correlation: as in SpiffWorkflow, every waiting catch of that name takes it
 (``SignalEventDefinition``), the payload into the catch's variable where it names one. The
-waiting instances are found through ``message_wait`` (``kind = signal``). A signal start
-event is not started from outside (only catches in running instances), and signals thrown
-inside an instance stay in it, as before.
+waiting instances are found through ``message_wait`` (``kind = signal``, or ``signal_start``
+for the signal start event of a running instance's event subprocess, which SpiffWorkflow's
+``send_event`` reaches too). A process's own signal start event is not started from outside
+(only running instances catch), and signals thrown inside an instance stay in it.
 
 Administrators only, audited as ``signal.send``, for the reason ``messages.send`` gives.
 """

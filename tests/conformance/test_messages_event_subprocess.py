@@ -16,7 +16,10 @@ import pytest
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    MessageEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
 
@@ -24,7 +27,7 @@ from engine.clock import FrozenClock, bind_clock
 from engine.errors import InvalidState
 from engine.models import InstanceStatus, MessageWait
 from engine.runtime import Runtime
-from engine.services import instances, messages, tasks
+from engine.services import instances, messages, signals, tasks
 
 from .collab import PoolStep, complete_in_pool, irpm_pools, run_raw_collaboration
 from .compare import ACTOR, MODELS, T0, Outcome, _outcome, deploy, irpm_outcome, start_at
@@ -123,3 +126,27 @@ def test_a_message_thrown_by_another_instance_does_not_reach_it(rt: Runtime) -> 
     assert irpm_pools(rt) == raw
     assert raw["note_taker"].path == ["taker_start"]
     assert _rows(rt) == [(taker, "note_start", "note", None)]
+
+
+def test_a_signal_sent_from_outside_reaches_an_event_subprocess_signal_start(
+        rt: Runtime) -> None:
+    """models/messages/event_subprocess_signal.bpmn: the same shape, started by signal
+    ``ping`` (a ``signal_start`` row); ``signals.send_signal`` with no instance named
+    reaches it as SpiffWorkflow's ``send_event`` does."""
+    model = "messages/event_subprocess_signal.bpmn"
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(MODELS / model))
+    with bind_clock(FrozenClock(T0)):
+        workflow = BpmnWorkflow(parser.get_spec("ping_taker"),
+                                parser.get_subprocess_specs("ping_taker"))
+        workflow.do_engine_steps()
+        workflow.send_event(BpmnEvent(SignalEventDefinition("ping"), payload={}))
+        workflow.do_engine_steps()
+    raw = _outcome(workflow)
+    deploy(rt, model)
+    iid = start_at(rt, "ping_taker", T0)
+    with rt.uow() as uow:
+        assert signals.send_signal(uow, "ping", {}, ACTOR) == [iid]
+    assert irpm_outcome(rt, iid) == raw
+    assert (raw.status, raw.data["pinged"]) == ("waiting", True)
+    assert "file_note" in raw.path
