@@ -24,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState as SpiffState
 from sqlalchemy import select
 
 from engine.clock import FrozenClock, bind_clock
-from engine.errors import InvalidState
+from engine.errors import Conflict, InvalidState
 from engine.models import InstanceStatus, MessageWait
 from engine.runtime import Runtime
 from engine.services import instances, messages, signals, tasks
@@ -150,3 +150,46 @@ def test_a_signal_sent_from_outside_reaches_an_event_subprocess_signal_start(
     assert irpm_outcome(rt, iid) == raw
     assert (raw.status, raw.data["pinged"]) == ("waiting", True)
     assert "file_note" in raw.path
+
+
+def test_a_correlated_message_reaches_only_the_instance_it_names(rt: Runtime) -> None:
+    """IRPM's choice (models/messages/case_notes.bpmn: the case throws ``case_opened``,
+    giving it the correlation value ``case_id``; its event subprocess starts on
+    ``case_note``, correlated by the same key): a note for case C-1 reaches the C-1 instance
+    only — SpiffWorkflow's new event subprocess would take any — with the data and path
+    SpiffWorkflow gives the C-1 instance; a note for a case nobody has is refused."""
+    model = "messages/case_notes.bpmn"
+    note = {"case_id": "C-1", "text": "已阅"}
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser.add_bpmn_file(str(MODELS / model))
+    with bind_clock(FrozenClock(T0)):
+        workflow = BpmnWorkflow(parser.get_spec("case_notes"),
+                                parser.get_subprocess_specs("case_notes"))
+        workflow.do_engine_steps()
+        [task] = workflow.get_tasks(state=SpiffState.READY, spec_name="open")
+        task.set_data(case_id="C-1")
+        task.run()
+        workflow.do_engine_steps()
+        correlations = {"case": {"case_id": "C-1"}}
+        assert workflow.correlations == correlations
+        workflow.send_event(BpmnEvent(MessageEventDefinition("case_note"),
+                                      payload=copy.deepcopy(note), correlations=correlations))
+        workflow.do_engine_steps()
+    raw = _outcome(workflow)
+    deploy(rt, model)
+    cases = {}
+    for case_id in ("C-1", "C-2"):
+        cases[case_id] = start_at(rt, "case_notes", T0)
+        with rt.uow() as uow:
+            [open_task] = instances.open_tasks(uow, cases[case_id])
+            tasks.complete_task(uow, open_task.id, ACTOR, {"case_id": case_id})
+    with rt.uow() as uow:
+        sent = messages.send(uow, "case_note", copy.deepcopy(note), ACTOR)
+    assert sent.caught == [cases["C-1"]]
+    assert irpm_outcome(rt, cases["C-1"]) == raw
+    assert "file_case_note" in raw.path and raw.data["noted"] == "已阅"
+    assert "file_case_note" not in irpm_outcome(rt, cases["C-2"]).path
+    before = irpm_outcome(rt, cases["C-1"])
+    with rt.uow() as uow, pytest.raises(Conflict, match="no instance waits for message"):
+        messages.send(uow, "case_note", {"case_id": "C-9", "text": "?"}, ACTOR)
+    assert irpm_outcome(rt, cases["C-1"]) == before
