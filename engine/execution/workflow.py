@@ -23,6 +23,8 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState as SpiffState
 
+from ..messaging.event_subprocesses import start_waits
+
 
 def ready_human_tasks(workflow: BpmnWorkflow) -> dict[uuid.UUID, Task]:
     """The READY manual tasks of the workflow and its subprocesses, in creation order.
@@ -123,7 +125,7 @@ def message_waits(workflow: BpmnWorkflow) -> set[MessageWaitKey]:
                     if getattr(one, "correlation_properties", None) and correlations else None)
         waits.add((task.id, task.task_spec.name, KINDS[type(one).__name__], one.name,
                    compared))
-    return waits
+    return waits | start_waits(workflow)  # hook: the event subprocesses' starts
 
 
 def all_tasks(workflow: BpmnWorkflow) -> list[Task]:

@@ -64,10 +64,13 @@ _STATE: ContextVar[_Delivering | None] = ContextVar("irpm_delivering", default=N
 
 def deliver(uow: UnitOfWork, event: BpmnEvent, now: datetime, *, actor: str | None,
             starts: list[tuple[int, str]], exclude: int | None = None,
-            only: int | None = None) -> Delivered:
+            only: int | None = None, event_starts: bool = False) -> Delivered:
     """Deliver ``event`` (a message with its correlations): to instance ``only``, or to every
     waiting instance whose catch correlates (but ``exclude``, the sender) and as a new
-    instance of each of ``starts`` (definition id, process id)."""
+    instance of each of ``starts`` (definition id, process id). ``event_starts``: also to
+    the instances whose event subprocess starts on it — a message from outside, as
+    SpiffWorkflow's ``send_event`` reaches them; a thrown one does not (SpiffWorkflow's
+    collaboration reaches only the participants' waiting tasks and start events)."""
     with _delivering() as state:
         state.count += 1
         if state.count > MAX_DELIVERIES:
@@ -75,7 +78,8 @@ def deliver(uow: UnitOfWork, event: BpmnEvent, now: datetime, *, actor: str | No
                            "processes that answer each other without end?")
         name = event.event_definition.name
         targets = [only] if only is not None else sorted(
-            set(waiting_receivers(uow, name, event.correlations, exclude))
+            set(waiting_receivers(uow, name, event.correlations, exclude,
+                                  event_starts=event_starts))
             | _waiting_in_progress(state, name, event.correlations, exclude))
         done = Delivered()
         done.caught = [iid for iid in targets if _catch_in(uow, iid, event, actor)]

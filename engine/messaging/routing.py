@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import (
     CorrelationProperty,
     MessageEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from sqlalchemy import func, select
 
 from ..db import UnitOfWork
@@ -76,8 +77,13 @@ def message_only_start(spec: Any) -> list[str]:
 
 
 def _messages(definition: Any, name: str) -> list[MessageEventDefinition]:
-    """The message definitions named ``name`` in ``definition`` (a plain one only: a
-    multiple event is not a message start SpiffWorkflow triggers)."""
+    """The message definitions named ``name`` in ``definition``: a plain one, or one of a
+    multiple or parallel-multiple event's — SpiffWorkflow starts a participant whose start
+    event is a multiple holding the message (``MultipleEventDefinition.__eq__`` matches any
+    of its members in ``EventManager.update_collaboration``), so IRPM starts it too."""
+    if isinstance(definition, MultipleEventDefinition):
+        return [found for member in definition.event_definitions
+                for found in _messages(member, name)]
     if isinstance(definition, MessageEventDefinition) and definition.name == name:
         return [definition]
     return []
@@ -136,12 +142,15 @@ def correlates(event: Correlations, waiting: Correlations | None) -> bool:
 
 
 def waiting_receivers(uow: UnitOfWork, name: str, correlations: Correlations,
-                      exclude: int | None = None, *, kind: str = "message") -> list[int]:
+                      exclude: int | None = None, *, kind: str = "message",
+                      event_starts: bool = False) -> list[int]:
     """The active instances (id order) with a waiting catch of message (or signal)
-    ``name`` that correlates."""
+    ``name`` that correlates — with ``event_starts``, or an event subprocess whose start
+    event catches it (``engine.messaging.event_subprocesses``: from outside only)."""
+    kinds = [kind, f"{kind}_start"] if event_starts else [kind]
     stmt = (select(MessageWait.instance_id, MessageWait.correlations)
             .join(ProcessInstance, ProcessInstance.id == MessageWait.instance_id)
-            .where(MessageWait.kind == kind, MessageWait.name == name,
+            .where(MessageWait.kind.in_(kinds), MessageWait.name == name,
                    ProcessInstance.status.in_(ACTIVE_STATUSES)))
     found = {iid for iid, waiting in uow.session.execute(stmt)
              if iid != exclude and correlates(correlations, waiting)}

@@ -27,6 +27,7 @@ from ..execution.stepping import catch_message
 from ..execution.workflow import waiting_message_definitions, waiting_message_names
 from ..forms import validate_task_data
 from ..messaging.delivery import deliver
+from ..messaging.event_subprocesses import start_definitions
 from ..messaging.routing import (
     Correlations,
     correlations_of,
@@ -108,7 +109,8 @@ def _broadcast(uow: UnitOfWork, name: str, payload: dict[str, Any], given: dict[
                        "deploy the process that catches it first")
     correlations = correlations_of(uow, use.properties, payload, given)
     event = BpmnEvent(MessageEventDefinition(name), payload=payload, correlations=correlations)
-    done = deliver(uow, event, clock.now(uow), actor=actor.user, starts=use.starts)
+    done = deliver(uow, event, clock.now(uow), actor=actor.user, starts=use.starts,
+                   event_starts=True)
     if not done.caught and not done.started:
         shown = ", ".join(f"{p}={v!r}" for key in correlations.values()
                           for p, v in key.items()) or "none"
@@ -118,7 +120,8 @@ def _broadcast(uow: UnitOfWork, name: str, payload: dict[str, Any], given: dict[
 
 
 def waiting_messages(uow: UnitOfWork, instance_id: int) -> list[str]:
-    """Names of the messages the instance can receive now (deserializes the workflow)."""
+    """Names of the messages the instance's waiting catches take now (deserializes the
+    workflow); its event subprocesses' message starts, always open, are not listed."""
     instance, now = lock_instance(uow, instance_id)
     live = check_out(uow, instance, now)
     names = sorted(waiting_message_names(live.workflow))
@@ -152,13 +155,15 @@ def _deliver_to(uow: UnitOfWork, instance_id: int, name: str, clean: dict[str, A
         raise InvalidState(f"process instance {instance.id} is {instance.status}; it takes no "
                            "messages now")
     live = check_out(uow, instance, now)
-    waiting = waiting_message_names(live.workflow)
+    starts = [one for _element, kind, one in start_definitions(live.workflow)
+              if kind == "message" and one.name == name]
+    waiting = waiting_message_names(live.workflow) | {one.name for one in starts}
     if name not in waiting:
         uow.runtime.workflows.checkin(instance.id, instance.revision, live.workflow)
         known = ", ".join(sorted(waiting)) or "none"
         raise Conflict(f"process instance {instance.id} is not waiting for message '{name}' "
                        f"(waiting for: {known})")
-    properties = properties_of(waiting_message_definitions(live.workflow, name))
+    properties = properties_of([*waiting_message_definitions(live.workflow, name), *starts])
     correlations = correlations_of(uow, properties, clean, given)
     event = BpmnEvent(MessageEventDefinition(name), payload=clean, correlations=correlations)
     if not catch_message(live, name, clean, actor.user, event=event):

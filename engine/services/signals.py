@@ -2,9 +2,10 @@
 
 A signal has no correlation: as in SpiffWorkflow, every waiting catch of that name takes it
 (``SignalEventDefinition``), the payload into the catch's variable where it names one. The
-waiting instances are found through ``message_wait`` (``kind = signal``). A signal start
-event is not started from outside (only catches in running instances), and signals thrown
-inside an instance stay in it, as before.
+waiting instances are found through ``message_wait`` (``kind = signal``, or ``signal_start``
+for the signal start event of a running instance's event subprocess, which SpiffWorkflow's
+``send_event`` reaches too). A process's own signal start event is not started from outside
+(only running instances catch), and signals thrown inside an instance stay in it.
 
 Administrators only, audited as ``signal.send``, for the reason ``messages.send`` gives.
 """
@@ -38,7 +39,7 @@ def send_signal(uow: UnitOfWork, name: str, payload: dict[str, Any] | None, acto
     admin_rule.require_administrator(actor, "send signals to processes")
     clean, _ = clean_input(uow, name, payload, None)
     targets = ([instance_id] if instance_id is not None
-               else waiting_receivers(uow, name, {}, kind="signal"))
+               else waiting_receivers(uow, name, {}, kind="signal", event_starts=True))
     caught = [iid for iid in targets if _catch_in(uow, iid, name, clean, actor,
                                                     named=instance_id is not None)]
     if not caught:
