@@ -21,7 +21,7 @@ from ..errors import ConcurrentUpdate, IrpmError, NotFound, ValidationFailed
 from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
 from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, is_executable, parse_xml
 from . import clock
-from .deployment import DeployedProcess, deploy, find_definition
+from .deployment import DeployedProcess, deploy, find_definition, running_by_version
 from .design_lint import form_files, validation
 from .design_lint.problem import Problem
 from .design_tables import (
@@ -33,10 +33,10 @@ from .design_tables import (
 )
 
 __all__ = [
-    "DecisionFile", "DesignFile", "DesignRejected", "OtherCopy", "Overview", "ProcessVersions",
-    "TableUser", "VersionRow", "decision_file", "deploy_design", "design_file",
-    "discard_draft", "drafts_of", "editor_file", "get_draft", "overview", "save_drafts",
-    "validate_design",
+    "DecisionFile", "DeployCheck", "DesignFile", "DesignRejected", "OtherCopy", "Overview",
+    "ProcessVersions", "TableUser", "VersionRow", "decision_file", "deploy_check",
+    "deploy_design", "design_file", "discard_draft", "drafts_of", "editor_file", "get_draft",
+    "overview", "save_drafts", "validate_design",
 ]
 
 
@@ -279,6 +279,39 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
         DesignDraft.kind == FORM_KIND, DesignDraft.process_id.in_(processes)))
     uploaded = {s.filename for s in sources}
     return deploy(uow, with_named_tables(uow, full, uploaded), deployed_by=deployed_by)
+
+
+@dataclass(frozen=True)
+class DeployCheck:
+    """What a deploy of the files would touch, for the confirmation the deploy button asks:
+    the processes that get a new version, their running instances per version (which stay
+    on their version), and the drafts of the files that would be kept because they differ."""
+
+    processes: list[str]
+    running: dict[str, list[tuple[int, int]]]
+    kept_drafts: list[str]
+
+    @property
+    def total_running(self) -> int:
+        return sum(n for versions in self.running.values() for _v, n in versions)
+
+
+def deploy_check(uow: UnitOfWork, sources: Sequence[Source]) -> DeployCheck:
+    """Reads only. The processes are those the BPMN files define and, for a decision table,
+    the processes whose latest version uses it (``decision_file``)."""
+    processes: list[str] = []
+    for source in sources:
+        if form_files.is_form_file(source.filename):
+            continue
+        if source.kind == "dmn":
+            table = decision_file(uow, source.filename)
+            processes += [u.process_id for u in (table.users if table else ()) if u.in_latest]
+        else:
+            processes += _draft_processes(source)[0]
+    texts = {s.filename: s.text for s in sources}
+    kept = [d.filename for d in drafts_of(uow, list(texts)) if d.content != texts[d.filename]]
+    unique = sorted(set(processes))
+    return DeployCheck(unique, running_by_version(uow, unique), kept)
 
 
 def _drop_deployed_drafts(uow: UnitOfWork, sources: Sequence[Source]) -> set[str]:

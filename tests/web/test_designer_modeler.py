@@ -13,7 +13,7 @@ from engine.services import clock
 from tests.conftest import BPMN_DIR
 
 from . import test_designer as base
-from .conftest import Org
+from .conftest import AuthActions, Org
 from .test_designer import NO_LANE, RENAMED, UNIT_BPMN, _count, _file, _upload, _versions
 
 #: The designer module's world and sign-in (bpmn/ deployed, a designer account).
@@ -118,3 +118,59 @@ def test_on_a_standing_clock_a_kept_draft_opens_first(designer: FlaskClient,
     html = designer.get("/designer/bpmn/unit_cycle").get_data(as_text=True)
     assert 'data-src="/designer/api/file?process=unit_cycle&amp;draft=1"' in html
     assert 'href="/designer/bpmn/unit_cycle?version=2" id="other-copy-link"' in html
+
+
+# ----------------------------------------------------------------------------- deploy check
+
+
+def _running_file(designer: FlaskClient) -> dict[str, str]:
+    opened = designer.get("/designer/api/file?process=inbox_cycle").get_json()
+    return _file(opened["xml"].replace("</bpmn:definitions>",
+                                       "<!-- v2 --></bpmn:definitions>"), opened["filename"])
+
+
+def test_the_deploy_check_counts_running_instances_per_version_and_changes_nothing(
+        designer: FlaskClient, designed: Org) -> None:
+    designed.start("CZJ-BGS-02")
+    designed.start("CZJ-BGS-02")
+    before = _versions(designed, "inbox_cycle")
+    check = designer.post("/designer/api/deploy-check", json=_running_file(designer))
+    body = check.get_json()
+    assert check.status_code == 200
+    assert (body["processes"], body["running"], body["total_running"], body["ask"]) == (
+        ["inbox_cycle"], {"inbox_cycle": [{"version": 1, "running": 2}]}, 2, True)
+    assert "2 个运行中的流程实例仍按其启动时的版本运行(inbox_cycle v1: 2)" in body["message"]
+    assert body["message"].endswith("现在部署吗?")
+    assert _versions(designed, "inbox_cycle") == before  # read only
+
+
+def test_the_deploy_check_asks_nothing_when_nothing_runs(designer: FlaskClient) -> None:
+    body = designer.post("/designer/api/deploy-check", json=_file(RENAMED)).get_json()
+    assert (body["processes"], body["running"], body["ask"]) == (["unit_cycle"], {}, False)
+
+
+def test_the_deploy_check_names_a_draft_it_would_keep(designer: FlaskClient,
+                                                      designed: Org) -> None:
+    designer.post("/designer/api/drafts", json=_file(NO_LANE))
+    body = designer.post("/designer/api/deploy-check", json=_file(RENAMED)).get_json()
+    assert body["kept_drafts"] == ["unit_cycle.bpmn"] and body["ask"] is True
+    assert "unit_cycle.bpmn 的草稿与此文件不同,将予保留" in body["message"]
+
+
+def test_the_deploy_check_of_a_table_lists_the_processes_using_it(
+        designer: FlaskClient) -> None:
+    body = designer.post("/designer/api/deploy-check",
+                         json=_file(DMN_EDITED, "post_grading.dmn")).get_json()
+    assert {"post_cycle", "unit_cycle", "campaign"} <= set(body["processes"])
+
+
+def test_the_deploy_check_refuses_a_bad_request(designer: FlaskClient) -> None:
+    response = designer.post("/designer/api/deploy-check", json={"filename": "x.txt"})
+    assert response.status_code == 400 and "filename" in response.get_json()["errors"]
+
+
+def test_the_deploy_check_is_for_designers_only(client: FlaskClient, auth: AuthActions,
+                                                designed: Org) -> None:
+    auth.login("czj-0011")
+    response = client.post("/designer/api/deploy-check", json=_file(RENAMED))
+    assert response.status_code == 403

@@ -5,7 +5,8 @@ draft first; ?draft=1 or ?deployed=1),
 drafts), POST …/drafts/<file>/discard.
 
 JSON (CSRF token in the X-CSRFToken header, like every POST): GET …/api/file, POST
-…/api/validate, …/api/deploy, …/api/drafts. A refused request changes nothing.
+…/api/validate, …/api/deploy-check (what a deploy would touch), …/api/deploy, …/api/drafts.
+A refused request changes nothing.
 """
 
 from __future__ import annotations
@@ -342,6 +343,41 @@ def api_deploy() -> Any:
         {"process_id": d.process_id, "version": d.version, "created": d.created,
          "diff_url": url_for("designer.diff", process_id=d.process_id, new=d.version)}
         for d in deployed])
+
+
+@bp.post("/api/deploy-check")
+def api_deploy_check() -> Any:
+    """What deploying the editor's file would touch, read only: the deploy button asks with
+    these figures (``ask``) before it deploys anything."""
+    sources, refused = _json_body()
+    if sources is None:
+        return refused
+    with runtime().uow(write=False) as uow:
+        check = design.deploy_check(uow, sources)
+    return jsonify(
+        processes=check.processes, total_running=check.total_running,
+        kept_drafts=check.kept_drafts, ask=bool(check.total_running or check.kept_drafts),
+        running={p: [{"version": v, "running": n} for v, n in versions]
+                 for p, versions in check.running.items()},
+        message=_deploy_question(check))
+
+
+def _deploy_question(check: design.DeployCheck) -> str:
+    """The confirmation's sentence, in the user's language."""
+    parts = [_("Deploying makes a new version of %(processes)s.",
+               processes=", ".join(check.processes) or "—")]
+    if check.total_running:
+        counts = "; ".join(f"{p} v{v}: {n}" for p, versions in check.running.items()
+                           for v, n in versions)
+        parts.append(_("%(n)d running instances stay on the version they started on "
+                       "(%(counts)s); the new version applies to instances started from now "
+                       "on, unless an administrator migrates them.",
+                       n=check.total_running, counts=counts))
+    if check.kept_drafts:
+        parts.append(_("The drafts of %(files)s differ from this file and will be kept.",
+                       files=", ".join(check.kept_drafts)))
+    parts.append(_("Deploy now?"))
+    return " ".join(parts)
 
 
 @bp.post("/api/drafts")

@@ -1,7 +1,9 @@
 // The DMN editor: dmn-js's modeler (static/vendor/dmn-js, window.DmnJS) on a decision
 // table file; validate, save a draft, download, deploy (a new version of every process that
 // uses the table) through the designer's JSON endpoints.
-import { download, fmt, getJson, postJson, renderProblems, showStatus } from "./shared.js";
+import {
+  confirmDeploy, download, fmt, getJson, postJson, renderProblems, showStatus,
+} from "./shared.js";
 
 const box = document.getElementById("dmn-canvas");
 if (box && typeof window.DmnJS === "function") {
@@ -17,9 +19,14 @@ if (box && typeof window.DmnJS === "function") {
         download(filename, await xml());
         return;
       }
+      const payload = { filename, xml: await xml() };
+      if (cmd === "deploy" && !(await confirmDeploy(box, payload))) {
+        showStatus("info", box.dataset.msgCancelled);
+        return;
+      }
       const url = { validate: box.dataset.validateUrl, deploy: box.dataset.deployUrl,
         draft: box.dataset.draftUrl }[cmd];
-      const { status, body } = await postJson(url, { filename, xml: await xml() });
+      const { status, body } = await postJson(url, payload);
       if (body.problems) {
         renderProblems(body.problems, null);
       }

@@ -1,0 +1,50 @@
+"""The designer at Modeler level, in Chromium: 编辑 opens a draft newer than the deployed
+table first, with a link to the deployed one, and the deploy button asks before deploying
+when the deploy would keep a differing draft (cancel: nothing deployed; accept: deployed)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Dialog, Page, expect
+
+from engine.parsing import Source
+from engine.runtime import Runtime
+from engine.services import design
+from tests.conftest import BPMN_DIR
+
+from .test_designer_browser import rt, sign_in, versions  # noqa: F401  (rt: fixture)
+
+pytestmark = pytest.mark.browser
+
+DMN = (BPMN_DIR / "post_grading.dmn").read_text(encoding="utf-8")
+DMN_EDITED = DMN.replace("</definitions>", "<!-- edited --></definitions>", 1)
+
+
+def test_edit_opens_the_draft_and_deploy_asks_before_keeping_it(page: Page,
+                                                                 rt: Runtime) -> None:  # noqa: F811
+    with rt.uow() as uow:
+        design.save_drafts(uow, [Source("post_grading.dmn", DMN_EDITED.encode())],
+                           saved_by="designer")
+    sign_in(page)
+    page.goto("/designer/")
+    page.locator('[data-dmn="post_grading.dmn"] a', has_text="编辑").click()
+    expect(page.locator("#dmn-canvas")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#other-copy")).to_contain_text("这是 designer")
+    expect(page.locator("#other-copy-link")).to_have_attribute(
+        "href", "/designer/dmn/post_grading.dmn?deployed=1")
+    asked: list[str] = []
+
+    def dismiss(dialog: Dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", dismiss)
+    page.locator("#btn-deploy").click()
+    expect(page.locator("#designer-status")).to_contain_text("未部署:您已取消")
+    assert "将予保留" in asked[0] and "post_cycle" in asked[0]
+    assert versions(rt, "post_cycle") == [(1, "setup")]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#btn-deploy").click()
+    expect(page.locator("#designer-status")).to_contain_text("post_cycle v2")
+    assert versions(rt, "post_cycle")[-1] == (2, "designer")
