@@ -12,6 +12,7 @@ from engine.runtime import Runtime
 from engine.services import design
 from tests.conftest import BPMN_DIR
 
+from .conftest import Screens
 from .test_designer_browser import rt, sign_in, versions  # noqa: F401  (rt: fixture)
 
 pytestmark = pytest.mark.browser
@@ -48,3 +49,24 @@ def test_edit_opens_the_draft_and_deploy_asks_before_keeping_it(page: Page,
     page.locator("#btn-deploy").click()
     expect(page.locator("#designer-status")).to_contain_text("post_cycle v2")
     assert versions(rt, "post_cycle")[-1] == (2, "designer")
+
+
+def test_the_decision_table_fits_the_window_at_1600_px(page: Page, rt: Runtime,  # noqa: F811
+                                                       shots: Screens) -> None:
+    """post_grading has nine input/output columns and an annotation: dmn-js's column widths
+    ran it 600 px off the right edge; now the table takes the canvas's width."""
+    page.set_viewport_size({"width": 1600, "height": 900})
+    sign_in(page)
+    page.goto("/designer/dmn/post_grading.dmn")
+    expect(page.locator("#dmn-canvas")).to_have_attribute("data-state", "ready")
+    sizes = page.evaluate("""() => {
+      const table = document.querySelector('#dmn-canvas .tjs-table');
+      const canvas = document.querySelector('#dmn-canvas');
+      return {page: document.documentElement.scrollWidth, window: innerWidth,
+              table: table.getBoundingClientRect().right,
+              canvas: canvas.getBoundingClientRect().right};
+    }""")
+    assert sizes["page"] <= sizes["window"] == 1600
+    assert sizes["table"] <= sizes["canvas"], sizes
+    expect(page.locator(".tjs-table thead .input-cell").first).to_be_visible()
+    shots(page, "dmn-fits-1600")
