@@ -20,7 +20,7 @@ from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate, IrpmError, NotFound, ValidationFailed
 from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
 from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, is_executable, parse_xml
-from . import clock
+from . import clock, design_blank
 from .deployment import DeployedProcess, deploy, find_definition, running_by_version
 from .design_lint import form_files, validation
 from .design_lint.problem import Problem
@@ -36,7 +36,7 @@ __all__ = [
     "DecisionFile", "DeployCheck", "DesignFile", "DesignRejected", "OtherCopy", "Overview",
     "ProcessVersions", "TableUser", "VersionRow", "decision_file", "deploy_check",
     "deploy_design", "design_file", "discard_draft", "drafts_of", "editor_file", "get_draft",
-    "overview", "save_drafts", "validate_design",
+    "new_blank", "overview", "save_drafts", "validate_design",
 ]
 
 
@@ -412,6 +412,16 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
         raise ConcurrentUpdate("someone saved a draft of the same file at the same moment; "
                                "reload and save again") from None
     return rows
+
+
+def new_blank(uow: UnitOfWork, kind: str, ident: str, name: str, *,
+              saved_by: str) -> DesignDraft:
+    """Start a new process (``kind`` "bpmn") or decision table ("dmn") as a blank draft
+    named ``ident``; refused (``ValidationFailed`` on the field) for a bad or taken id."""
+    source = design_blank.blank_source(kind, ident, name)
+    design_blank.refuse_taken(uow, source, ident)
+    row, *_rest = save_drafts(uow, [source], saved_by=saved_by)
+    return row
 
 
 def get_draft(uow: UnitOfWork, filename: str) -> DesignDraft | None:

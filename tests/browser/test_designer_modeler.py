@@ -70,3 +70,14 @@ def test_the_decision_table_fits_the_window_at_1600_px(page: Page, rt: Runtime, 
     assert sizes["table"] <= sizes["canvas"], sizes
     expect(page.locator(".tjs-table thead .input-cell").first).to_be_visible()
     shots(page, "dmn-fits-1600")
+
+
+def test_a_new_blank_process_opens_in_the_editor(page: Page, rt: Runtime) -> None:  # noqa: F811
+    sign_in(page)
+    page.goto("/designer/")
+    page.locator("#new-ident").fill("hr_review")
+    page.locator("#new-name").fill("干部考察")
+    page.locator("#new-create").click()
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    expect(page.locator('.djs-element[data-element-id="start"]')).to_be_visible()
+    expect(page.locator("#editor-origin")).to_have_text("草稿")

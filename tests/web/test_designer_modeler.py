@@ -174,3 +174,43 @@ def test_the_deploy_check_is_for_designers_only(client: FlaskClient, auth: AuthA
     auth.login("czj-0011")
     response = client.post("/designer/api/deploy-check", json=_file(RENAMED))
     assert response.status_code == 403
+
+
+# ----------------------------------------------------------------------------- new files
+
+
+def test_a_new_blank_process_is_a_draft_opened_in_the_editor(designer: FlaskClient,
+                                                             designed: Org) -> None:
+    response = designer.post("/designer/new", data={"kind": "bpmn", "ident": "hr_review",
+                                                    "name": "干部考察"})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/designer/bpmn/hr_review?draft=1"
+    assert designer.get(response.headers["Location"]).status_code == 200
+    opened = designer.get("/designer/api/file?process=hr_review&draft=1").get_json()
+    assert opened["filename"] == "hr_review.bpmn" and opened["origin"] == "draft"
+    assert 'id="hr_review" name="干部考察" isExecutable="true"' in opened["xml"]
+    assert 'data-draft="hr_review.bpmn"' in designer.get("/designer/").get_data(as_text=True)
+
+
+def test_a_new_blank_decision_table_opens_and_validates(designer: FlaskClient,
+                                                        designed: Org) -> None:
+    response = designer.post("/designer/new", data={"kind": "dmn", "ident": "fee_level",
+                                                    "name": "费用等级"})
+    assert response.headers["Location"] == "/designer/dmn/fee_level.dmn?draft=1"
+    assert designer.get(response.headers["Location"]).status_code == 200
+    opened = designer.get("/designer/api/file?file=fee_level.dmn&draft=1").get_json()
+    checked = designer.post("/designer/api/validate",
+                            json=_file(opened["xml"], "fee_level.dmn")).get_json()
+    assert checked["ok"], checked["problems"]
+
+
+def test_a_new_file_with_a_bad_or_taken_id_is_refused_and_nothing_is_kept(
+        designer: FlaskClient, designed: Org) -> None:
+    bad = designer.post("/designer/new", data={"kind": "bpmn", "ident": "1 x</a>"})
+    assert bad.status_code == 400
+    assert "标识须以字母开头" in bad.get_data(as_text=True)
+    taken = designer.post("/designer/new", data={"kind": "bpmn", "ident": "unit_cycle"})
+    assert taken.status_code == 400 and "请另选一个" in taken.get_data(as_text=True)
+    odd = designer.post("/designer/new", data={"kind": "xls", "ident": "x"})
+    assert odd.status_code == 400
+    assert _count(designed, DesignDraft) == 0

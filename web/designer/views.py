@@ -204,6 +204,34 @@ def download_file(filename: str) -> Any:
     return _attachment(opened)
 
 
+@bp.post("/new")
+def new_file() -> Any:
+    """Start a blank process or decision table: kept as a draft, opened in its editor."""
+    kind = request.form.get("kind", "")
+    ident = request.form.get("ident", "").strip()
+    try:
+        with runtime().uow() as uow:
+            row = design.new_blank(uow, kind, ident, request.form.get("name", ""),
+                                   saved_by=g.actor.user)
+            filename, process_id = row.filename, row.process_id
+    except ValidationFailed as exc:
+        return _index_with([Problem("new", _new_refusal(exc), ident)]), 400
+    if kind == "bpmn" and process_id:
+        return redirect(url_for("designer.edit_bpmn", process_id=process_id, draft=1))
+    return redirect(url_for("designer.edit_dmn", filename=filename, draft=1))
+
+
+def _new_refusal(exc: ValidationFailed) -> str:
+    """Why a new blank file was refused, in the user's language, naming what to change."""
+    if exc.errors.get("ident") == ["taken"]:
+        return _("A process, file or draft already has this id: choose another one.")
+    if "ident" in exc.errors:
+        return _("The id must start with a letter and use only letters, digits, _ and -.")
+    if "name" in exc.errors:
+        return _("The name has at most 200 characters.")
+    return _("Choose a process (BPMN) or a decision table (DMN).")
+
+
 @bp.post("/drafts/<filename>/discard")
 def discard_draft(filename: str) -> Any:
     with runtime().uow() as uow:
