@@ -81,3 +81,14 @@ def test_a_new_blank_process_opens_in_the_editor(page: Page, rt: Runtime) -> Non
     expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
     expect(page.locator('.djs-element[data-element-id="start"]')).to_be_visible()
     expect(page.locator("#editor-origin")).to_have_text("草稿")
+
+
+def test_the_decision_table_speaks_chinese(page: Page, rt: Runtime) -> None:  # noqa: F811
+    sign_in(page)
+    page.goto("/designer/dmn/post_grading.dmn")
+    expect(page.locator("#dmn-canvas")).to_have_attribute("data-state", "ready")
+    table = page.locator("#dmn-canvas")
+    expect(table).to_contain_text("命中策略")
+    expect(table).to_contain_text("注释")
+    for english in ("Hit policy", "Annotations", "When"):
+        expect(table).not_to_contain_text(english)

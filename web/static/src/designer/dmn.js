@@ -4,10 +4,17 @@
 import {
   confirmDeploy, download, fmt, getJson, postJson, renderProblems, showStatus,
 } from "./shared.js";
+import { dmnTranslateModule } from "./translate-dmn.js";
 
 const box = document.getElementById("dmn-canvas");
 if (box && typeof window.DmnJS === "function") {
-  const modeler = new window.DmnJS({ container: box });
+  const lang = (box.dataset.lang || "zh_CN").startsWith("zh") ? "zh" : "en";
+  const modeler = new window.DmnJS({
+    container: box,
+    drd: { additionalModules: [dmnTranslateModule(lang)] },
+    decisionTable: { additionalModules: [dmnTranslateModule(lang)] },
+    literalExpression: { additionalModules: [dmnTranslateModule(lang)] },
+  });
   window.irpmDmn = { modeler };
   const filename = box.dataset.filename;
   const xml = async () => (await modeler.saveXML({ format: true })).xml;
