@@ -92,3 +92,13 @@ def test_the_decision_table_speaks_chinese(page: Page, rt: Runtime) -> None:  # 
     expect(table).to_contain_text("注释")
     for english in ("Hit policy", "Annotations", "When"):
         expect(table).not_to_contain_text(english)
+
+
+def test_the_properties_panel_names_the_element_type_in_chinese(
+        page: Page, rt: Runtime) -> None:  # noqa: F811
+    sign_in(page)
+    page.goto("/designer/bpmn/unit_cycle")
+    expect(page.locator("#canvas")).to_have_attribute("data-state", "ready")
+    page.locator('.djs-element[data-element-id="unit_discovery"]').click()
+    header = page.locator("#properties .bio-properties-panel-header-type")
+    expect(header).to_have_text("用户任务")
