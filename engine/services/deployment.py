@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from ..db import UnitOfWork
 from ..errors import NotFound
 from ..form_files import attach_form_files, split_form_files
-from ..models import ProcessDefinition, ProcessInstance, SourceFile
+from ..models import ACTIVE_STATUSES, ProcessDefinition, ProcessInstance, SourceFile
 from ..parsing import ParsedProcess, Source, parse_sources
 from ..serialization import dump_spec
 from . import clock
@@ -118,3 +118,21 @@ def list_definitions(uow: UnitOfWork) -> list[DefinitionSummary]:
         .outerjoin(counts, counts.c.definition_id == ProcessDefinition.id)
         .order_by(ProcessDefinition.process_id, ProcessDefinition.version))
     return [DefinitionSummary(*row) for row in rows]
+
+
+def running_by_version(uow: UnitOfWork,
+                       process_ids: Sequence[str]) -> dict[str, list[tuple[int, int]]]:
+    """For the deploy confirmation: each process's versions that still have running
+    instances, (version, running), oldest first. A new version does not move them: they
+    finish on the version they started on unless migrated."""
+    rows = uow.session.execute(
+        select(ProcessDefinition.process_id, ProcessDefinition.version, func.count())
+        .join(ProcessInstance, ProcessInstance.definition_id == ProcessDefinition.id)
+        .where(ProcessDefinition.process_id.in_(list(process_ids)),
+               ProcessInstance.status.in_(ACTIVE_STATUSES))
+        .group_by(ProcessDefinition.process_id, ProcessDefinition.version)
+        .order_by(ProcessDefinition.process_id, ProcessDefinition.version))
+    found: dict[str, list[tuple[int, int]]] = {}
+    for process_id, version, running in rows:
+        found.setdefault(process_id, []).append((version, int(running)))
+    return found

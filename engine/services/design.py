@@ -9,8 +9,8 @@ could not validate never becomes a version.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import case, delete, func, select
@@ -20,8 +20,8 @@ from ..db import UnitOfWork
 from ..errors import ConcurrentUpdate, IrpmError, NotFound, ValidationFailed
 from ..models import ACTIVE_STATUSES, DesignDraft, ProcessDefinition, ProcessInstance, SourceFile
 from ..parsing import MAX_SOURCE_BYTES, NS, Source, file_kind, is_executable, parse_xml
-from . import clock
-from .deployment import DeployedProcess, deploy, find_definition
+from . import clock, design_blank
+from .deployment import DeployedProcess, deploy, find_definition, running_by_version
 from .design_lint import form_files, validation
 from .design_lint.problem import Problem
 from .design_tables import (
@@ -33,9 +33,10 @@ from .design_tables import (
 )
 
 __all__ = [
-    "DecisionFile", "DesignFile", "DesignRejected", "Overview", "ProcessVersions",
-    "TableUser", "VersionRow", "decision_file", "deploy_design", "design_file",
-    "discard_draft", "get_draft", "overview", "save_drafts", "validate_design",
+    "DecisionFile", "DeployCheck", "DesignFile", "DesignRejected", "OtherCopy", "Overview",
+    "ProcessVersions", "TableUser", "VersionRow", "decision_file", "deploy_check",
+    "deploy_design", "design_file", "discard_draft", "drafts_of", "editor_file", "get_draft",
+    "new_blank", "overview", "save_drafts", "validate_design",
 ]
 
 
@@ -139,6 +140,18 @@ class DesignFile:
     #: The form files (SpiffArena's ``.json`` schema and ui-schema files) that go with it:
     #: (file name, text), those of the version, or the draft's.
     forms: list[tuple[str, str]] = field(default_factory=list)
+    #: The other copy the editor should mention (``editor_file``): the deployed file a newer
+    #: draft was opened instead of, or the older draft of the version opened.
+    other: OtherCopy | None = None
+
+
+@dataclass(frozen=True)
+class OtherCopy:
+    """The copy of a file not opened: "draft", "v3" (a process version) or "deployed"."""
+
+    origin: str
+    saved_by: str | None
+    saved_at: datetime | None
 
 
 #: ``DesignDraft.kind`` and ``SourceFile.kind`` of a form file.
@@ -199,6 +212,39 @@ def design_file(uow: UnitOfWork, *, process_id: str | None = None,
                       None, latest.created_at)
 
 
+def editor_file(uow: UnitOfWork, *, process_id: str | None = None,
+                filename: str | None = None, models_dir: Path | None = None) -> DesignFile:
+    """What 编辑 opens: the file's draft unless the deployed file is newer (someone's
+    unfinished work must not be hidden behind the version), else the deployed file. Either way
+    ``other`` names the copy not opened, so the editor can say so and link to it."""
+    if filename is None and process_id is not None:
+        filename = _own_filename(uow, process_id)
+    draft = get_draft(uow, filename) if filename else None
+    try:
+        deployed = design_file(uow, process_id=process_id, filename=filename,
+                               models_dir=models_dir)
+    except NotFound:
+        if draft is None:
+            raise
+        deployed = None
+    if draft is None:
+        return deployed  # type: ignore[return-value]  # NotFound was raised otherwise
+    opened = design_file(uow, filename=draft.filename, draft=True)
+    # ``>=``: a simulated clock stands still, so a draft saved after a deploy may carry the
+    # deploy's very time; on a tie the unfinished work is shown (the deployed file is linked)
+    if deployed is None or deployed.saved_at is None or (
+            _aware(draft.saved_at) >= _aware(deployed.saved_at)):
+        other = (OtherCopy(deployed.origin, deployed.saved_by, deployed.saved_at)
+                 if deployed is not None else None)
+        return replace(opened, other=other)
+    return replace(deployed, other=OtherCopy("draft", draft.saved_by, draft.saved_at))
+
+
+def _aware(at: datetime) -> datetime:
+    """SQLite gives naive UTC datetimes back; PostgreSQL aware ones."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
 def _own_filename(uow: UnitOfWork, process_id: str) -> str | None:
     latest = uow.session.scalar(
         select(ProcessDefinition).where(ProcessDefinition.process_id == process_id)
@@ -220,18 +266,71 @@ def deploy_design(uow: UnitOfWork, sources: Sequence[Source], *,
                   deployed_by: str) -> list[DeployedProcess]:
     """Validate, then deploy: a new version of every process the files change (for a
     decision table, of the processes that use it). Refused with ``DesignRejected`` and
-    nothing stored when any problem is found. Deploying a file removes its draft."""
+    nothing stored when any problem is found. A draft that is exactly the deployed file is
+    done with and removed; a draft that differs (someone's unfinished edit) is kept with its
+    form files — ``drafts_of`` tells the caller which, to say so."""
     problems, full = validation.validate_sources(uow, sources)
     if problems:
         raise DesignRejected(problems)
-    uow.session.execute(delete(DesignDraft).where(
-        DesignDraft.filename.in_([s.filename for s in sources])))
+    kept = _drop_deployed_drafts(uow, sources)
     processes = [p for s in sources if not form_files.is_form_file(s.filename)
-                 for p in _draft_processes(s)[0]]
+                 for p in _draft_processes(s)[0] if p not in kept]
     uow.session.execute(delete(DesignDraft).where(  # the form drafts of those processes
         DesignDraft.kind == FORM_KIND, DesignDraft.process_id.in_(processes)))
     uploaded = {s.filename for s in sources}
     return deploy(uow, with_named_tables(uow, full, uploaded), deployed_by=deployed_by)
+
+
+@dataclass(frozen=True)
+class DeployCheck:
+    """What a deploy of the files would touch, for the confirmation the deploy button asks:
+    the processes that get a new version, their running instances per version (which stay
+    on their version), and the drafts of the files that would be kept because they differ."""
+
+    processes: list[str]
+    running: dict[str, list[tuple[int, int]]]
+    kept_drafts: list[str]
+
+    @property
+    def total_running(self) -> int:
+        return sum(n for versions in self.running.values() for _v, n in versions)
+
+
+def deploy_check(uow: UnitOfWork, sources: Sequence[Source]) -> DeployCheck:
+    """Reads only. The processes are those the BPMN files define and, for a decision table,
+    the processes whose latest version uses it (``decision_file``)."""
+    processes: list[str] = []
+    for source in sources:
+        if form_files.is_form_file(source.filename):
+            continue
+        if source.kind == "dmn":
+            table = decision_file(uow, source.filename)
+            processes += [u.process_id for u in (table.users if table else ()) if u.in_latest]
+        else:
+            processes += _draft_processes(source)[0]
+    texts = {s.filename: s.text for s in sources}
+    kept = [d.filename for d in drafts_of(uow, list(texts)) if d.content != texts[d.filename]]
+    unique = sorted(set(processes))
+    return DeployCheck(unique, running_by_version(uow, unique), kept)
+
+
+def _drop_deployed_drafts(uow: UnitOfWork, sources: Sequence[Source]) -> set[str]:
+    """Remove the drafts whose text is the deployed text; the processes of the diagram
+    drafts kept because they differ."""
+    texts = {s.filename: s.text for s in sources}
+    kept: set[str] = set()
+    for draft in drafts_of(uow, list(texts)):
+        if draft.content == texts[draft.filename]:
+            uow.session.delete(draft)
+        elif draft.kind != FORM_KIND and draft.process_id:
+            kept.add(draft.process_id)
+    return kept
+
+
+def drafts_of(uow: UnitOfWork, filenames: Sequence[str]) -> list[DesignDraft]:
+    """The drafts of these files (after a deploy: those it kept because they differ)."""
+    return list(uow.session.scalars(select(DesignDraft).where(
+        DesignDraft.filename.in_(list(filenames))).order_by(DesignDraft.filename)))
 
 
 # ----------------------------------------------------------------------------- drafts
@@ -313,6 +412,16 @@ def save_drafts(uow: UnitOfWork, sources: Sequence[Source], *,
         raise ConcurrentUpdate("someone saved a draft of the same file at the same moment; "
                                "reload and save again") from None
     return rows
+
+
+def new_blank(uow: UnitOfWork, kind: str, ident: str, name: str, *,
+              saved_by: str) -> DesignDraft:
+    """Start a new process (``kind`` "bpmn") or decision table ("dmn") as a blank draft
+    named ``ident``; refused (``ValidationFailed`` on the field) for a bad or taken id."""
+    source = design_blank.blank_source(kind, ident, name)
+    design_blank.refuse_taken(uow, source, ident)
+    row, *_rest = save_drafts(uow, [source], saved_by=saved_by)
+    return row
 
 
 def get_draft(uow: UnitOfWork, filename: str) -> DesignDraft | None:

@@ -100,6 +100,7 @@ def test_a_designer_adds_form_files_previews_the_form_and_deploys_it(
     expect(page.locator("#problems")).to_have_attribute("data-count", "0")
     shots(page, "preview")
 
+    page.once("dialog", lambda dialog: dialog.accept())  # the deploy asks first (its draft)
     page.locator("#btn-deploy").click()
     expect(page.locator("#designer-status-link")).to_be_visible()  # the new version's diff
     with rt.uow(write=False) as uow:

@@ -1,10 +1,12 @@
 """Pages: GET /designer/ (definitions, decision tables, drafts, upload), …/bpmn/<process>
-(editor; ?version=N or ?draft=1), …/dmn/<file> (DMN editor),
+(editor: a newer draft first; ?version=N or ?draft=1), …/dmn/<file> (DMN editor: a newer
+draft first; ?draft=1 or ?deployed=1),
 …/diff/<process>?old=N&new=M, downloads; POST …/upload (validate, deploy or keep as
 drafts), POST …/drafts/<file>/discard.
 
 JSON (CSRF token in the X-CSRFToken header, like every POST): GET …/api/file, POST
-…/api/validate, …/api/deploy, …/api/drafts. A refused request changes nothing.
+…/api/validate, …/api/deploy-check (what a deploy would touch), …/api/deploy, …/api/drafts.
+A refused request changes nothing.
 """
 
 from __future__ import annotations
@@ -117,25 +119,49 @@ def edit_bpmn(process_id: str) -> Any:
     version = request.args.get("version", type=int)
     draft = request.args.get("draft") == "1"
     with runtime().uow(write=False) as uow:
-        opened = design.design_file(uow, process_id=process_id, version=version, draft=draft)
+        if version or draft:
+            opened = design.design_file(uow, process_id=process_id, version=version,
+                                        draft=draft)
+        else:  # 编辑: the newer of the draft and the latest version
+            opened = design.editor_file(uow, process_id=process_id)
+    draft = opened.origin == "draft"
     args: dict[str, Any] = {"draft": 1} if draft else {"version": version} if version else {}
     source = url_for("designer.api_file", process=process_id, **args)
     return render_template("designer/editor.html", process_id=process_id, opened=opened,
-                           source_url=source)
+                           source_url=source, other_url=_other_url(opened, process_id))
+
+
+def _other_url(opened: design.DesignFile, process_id: str | None = None) -> str | None:
+    """Where the copy the editor did not open is: the draft, or the deployed file."""
+    other = opened.other
+    if other is None:
+        return None
+    if process_id is not None:
+        if other.origin == "draft":
+            return url_for("designer.edit_bpmn", process_id=process_id, draft=1)
+        return url_for("designer.edit_bpmn", process_id=process_id,
+                       version=other.origin.removeprefix("v"))
+    if other.origin == "draft":
+        return url_for("designer.edit_dmn", filename=opened.filename, draft=1)
+    return url_for("designer.edit_dmn", filename=opened.filename, deployed=1)
 
 
 @bp.get("/dmn/<filename>")
 def edit_dmn(filename: str) -> Any:
     draft = request.args.get("draft") == "1"
+    deployed = request.args.get("deployed") == "1"
     with runtime().uow(write=False) as uow:
-        opened = design.design_file(uow, filename=filename, draft=draft,
-                                    models_dir=_models_dir())
+        if draft or deployed:
+            opened = design.design_file(uow, filename=filename, draft=draft,
+                                        models_dir=_models_dir())
+        else:  # 编辑: the newer of the draft and the deployed file
+            opened = design.editor_file(uow, filename=filename, models_dir=_models_dir())
         if opened.kind != "dmn":
             raise NotFound(f"'{filename}' is not a decision table")
         table = design.decision_file(uow, filename)
-    args: dict[str, Any] = {"draft": 1} if draft else {}
+    args: dict[str, Any] = {"draft": 1} if opened.origin == "draft" else {}
     return render_template("designer/dmn.html", opened=opened, table=table, source_url=url_for(
-        "designer.api_file", file=filename, **args))
+        "designer.api_file", file=filename, **args), other_url=_other_url(opened))
 
 
 @bp.get("/diff/<process_id>")
@@ -176,6 +202,34 @@ def download_file(filename: str) -> Any:
         opened = design.design_file(uow, filename=filename, draft=draft,
                                     models_dir=_models_dir())
     return _attachment(opened)
+
+
+@bp.post("/new")
+def new_file() -> Any:
+    """Start a blank process or decision table: kept as a draft, opened in its editor."""
+    kind = request.form.get("kind", "")
+    ident = request.form.get("ident", "").strip()
+    try:
+        with runtime().uow() as uow:
+            row = design.new_blank(uow, kind, ident, request.form.get("name", ""),
+                                   saved_by=g.actor.user)
+            filename, process_id = row.filename, row.process_id
+    except ValidationFailed as exc:
+        return _index_with([Problem("new", _new_refusal(exc), ident)]), 400
+    if kind == "bpmn" and process_id:
+        return redirect(url_for("designer.edit_bpmn", process_id=process_id, draft=1))
+    return redirect(url_for("designer.edit_dmn", filename=filename, draft=1))
+
+
+def _new_refusal(exc: ValidationFailed) -> str:
+    """Why a new blank file was refused, in the user's language, naming what to change."""
+    if exc.errors.get("ident") == ["taken"]:
+        return _("A process, file or draft already has this id: choose another one.")
+    if "ident" in exc.errors:
+        return _("The id must start with a letter and use only letters, digits, _ and -.")
+    if "name" in exc.errors:
+        return _("The name has at most 200 characters.")
+    return _("Choose a process (BPMN) or a decision table (DMN).")
 
 
 @bp.post("/drafts/<filename>/discard")
@@ -234,17 +288,26 @@ def upload() -> Any:
     try:
         with runtime().uow() as uow:
             deployed = design.deploy_design(uow, sources, deployed_by=g.actor.user)
+            kept = _kept_drafts(uow, sources)
     except design.DesignRejected as exc:
         return _index_with(exc.problems), 400
-    flash(_deployed_message(deployed), "success")
+    flash(_deployed_message(deployed, kept), "success")
     return redirect(url_for("designer.index"))
 
 
-def _deployed_message(deployed: list[Any]) -> str:
+def _kept_drafts(uow: Any, sources: list[Source]) -> list[str]:
+    """The drafts a deploy kept because they differ from what was deployed."""
+    return [d.filename for d in design.drafts_of(uow, [s.filename for s in sources])]
+
+
+def _deployed_message(deployed: list[Any], kept: list[str]) -> str:
     created = [f"{d.process_id} v{d.version}" for d in deployed if d.created]
-    if created:
-        return _("Deployed: %(versions)s.", versions=", ".join(created))
-    return _("Nothing changed: no process got a new version.")
+    message = (_("Deployed: %(versions)s.", versions=", ".join(created)) if created
+               else _("Nothing changed: no process got a new version."))
+    if kept:
+        message += " " + _("The drafts of %(files)s differ from what was deployed and were "
+                           "kept: open or discard them in the list.", files=", ".join(kept))
+    return message
 
 
 def _index_with(problems: list[Problem]) -> str:
@@ -296,16 +359,53 @@ def api_deploy() -> Any:
     try:
         with runtime().uow() as uow:
             deployed = design.deploy_design(uow, sources, deployed_by=g.actor.user)
+            kept = _kept_drafts(uow, sources)
     except design.DesignRejected as exc:
         return jsonify(ok=False, code=exc.code, message=_("Not deployed: fix the problems "
                                                           "first."),
                        problems=_problems_json(exc.problems)), 422
     except IrpmError as exc:
         return _error_json(exc)
-    return jsonify(ok=True, message=_deployed_message(deployed), deployed=[
+    return jsonify(ok=True, message=_deployed_message(deployed, kept), kept_drafts=kept,
+                   deployed=[
         {"process_id": d.process_id, "version": d.version, "created": d.created,
          "diff_url": url_for("designer.diff", process_id=d.process_id, new=d.version)}
         for d in deployed])
+
+
+@bp.post("/api/deploy-check")
+def api_deploy_check() -> Any:
+    """What deploying the editor's file would touch, read only: the deploy button asks with
+    these figures (``ask``) before it deploys anything."""
+    sources, refused = _json_body()
+    if sources is None:
+        return refused
+    with runtime().uow(write=False) as uow:
+        check = design.deploy_check(uow, sources)
+    return jsonify(
+        processes=check.processes, total_running=check.total_running,
+        kept_drafts=check.kept_drafts, ask=bool(check.total_running or check.kept_drafts),
+        running={p: [{"version": v, "running": n} for v, n in versions]
+                 for p, versions in check.running.items()},
+        message=_deploy_question(check))
+
+
+def _deploy_question(check: design.DeployCheck) -> str:
+    """The confirmation's sentence, in the user's language."""
+    parts = [_("Deploying makes a new version of %(processes)s.",
+               processes=", ".join(check.processes) or "—")]
+    if check.total_running:
+        counts = "; ".join(f"{p} v{v}: {n}" for p, versions in check.running.items()
+                           for v, n in versions)
+        parts.append(_("%(n)d running instances stay on the version they started on "
+                       "(%(counts)s); the new version applies to instances started from now "
+                       "on, unless an administrator migrates them.",
+                       n=check.total_running, counts=counts))
+    if check.kept_drafts:
+        parts.append(_("The drafts of %(files)s differ from this file and will be kept.",
+                       files=", ".join(check.kept_drafts)))
+    parts.append(_("Deploy now?"))
+    return " ".join(parts)
 
 
 @bp.post("/api/drafts")

@@ -1,11 +1,20 @@
 // The DMN editor: dmn-js's modeler (static/vendor/dmn-js, window.DmnJS) on a decision
 // table file; validate, save a draft, download, deploy (a new version of every process that
 // uses the table) through the designer's JSON endpoints.
-import { download, fmt, getJson, postJson, renderProblems, showStatus } from "./shared.js";
+import {
+  confirmDeploy, download, fmt, getJson, postJson, renderProblems, showStatus,
+} from "./shared.js";
+import { dmnTranslateModule } from "./translate-dmn.js";
 
 const box = document.getElementById("dmn-canvas");
 if (box && typeof window.DmnJS === "function") {
-  const modeler = new window.DmnJS({ container: box });
+  const lang = (box.dataset.lang || "zh_CN").startsWith("zh") ? "zh" : "en";
+  const modeler = new window.DmnJS({
+    container: box,
+    drd: { additionalModules: [dmnTranslateModule(lang)] },
+    decisionTable: { additionalModules: [dmnTranslateModule(lang)] },
+    literalExpression: { additionalModules: [dmnTranslateModule(lang)] },
+  });
   window.irpmDmn = { modeler };
   const filename = box.dataset.filename;
   const xml = async () => (await modeler.saveXML({ format: true })).xml;
@@ -17,9 +26,14 @@ if (box && typeof window.DmnJS === "function") {
         download(filename, await xml());
         return;
       }
+      const payload = { filename, xml: await xml() };
+      if (cmd === "deploy" && !(await confirmDeploy(box, payload))) {
+        showStatus("info", box.dataset.msgCancelled);
+        return;
+      }
       const url = { validate: box.dataset.validateUrl, deploy: box.dataset.deployUrl,
         draft: box.dataset.draftUrl }[cmd];
-      const { status, body } = await postJson(url, { filename, xml: await xml() });
+      const { status, body } = await postJson(url, payload);
       if (body.problems) {
         renderProblems(body.problems, null);
       }

@@ -12,7 +12,7 @@ import irpm from "./irpm-context.json";
 import { IrpmPropertiesModule } from "./irpm-properties.js";
 import { formFiles } from "./form-files.js";
 import {
-  download, fmt, getJson, postJson, renderProblems, showStatus,
+  confirmDeploy, download, fmt, getJson, postJson, renderProblems, showStatus,
 } from "./shared.js";
 import { STRINGS } from "./strings.js";
 import { translateModule } from "./translate.js";
@@ -90,6 +90,10 @@ if (box) {
         return;
       }
       const payload = { filename, xml: await xml(), forms: forms.list() };
+      if (cmd === "deploy" && !(await confirmDeploy(box, payload))) {
+        showStatus("info", box.dataset.msgCancelled);
+        return;
+      }
       const url = { validate: box.dataset.validateUrl, deploy: box.dataset.deployUrl,
         draft: box.dataset.draftUrl }[cmd];
       const { status, body } = await postJson(url, payload);

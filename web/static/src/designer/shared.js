@@ -96,3 +96,13 @@ export function download(filename, xml) {
 export function fmt(template, values) {
   return (template || "").replace(/\{(\w+)\}/g, (_, key) => String(values[key] ?? ""));
 }
+
+// Before a deploy: ask the server what it would touch (running instances per version, drafts
+// it would keep) and, when anything, ask the user with those figures. Whether to go on.
+export async function confirmDeploy(box, payload) {
+  const { status, body } = await postJson(box.dataset.checkUrl, payload);
+  if (status !== 200 || !body.ask) {
+    return true; // a refused check is refused again, with its reasons, by the deploy itself
+  }
+  return window.confirm(body.message);
+}
