@@ -28,7 +28,8 @@ def test_rehearse_then_read_the_plan_and_the_reports(town_cli: Irpm) -> None:
     assert lines[1].startswith("回避 (separation of duties): 0 of ")
     assert lines[1].endswith(" supervisory steps done by the holder of the post they are about")
     assert lines[2] == ("后期处置 (disposals) started by source: self_check 0, monitoring 0, "
-                        "complaint 0, register 0; 0 ended in accountability (追究)")
+                        "complaint 0, channel 0, register 0, institution 0; 0 ended in "
+                        "accountability (追究)")
     assert lines[3].split() == ["REPORT", "MILESTONE", "DUE", "AT", "ON", "TRACK", "COVERAGE",
                                 "LATE", "UNITS"]
     assert "rollout" in lines[5] and "2/3" in lines[5] and "RSJ" in lines[5]
