@@ -1,3 +1,5 @@
+import { translationModule } from "./translate.js";
+
 // dmn-js's decision table in Chinese: the strings the editor shows (dmn-js asks its
 // translate service for them); what is not listed stays English. English UI: unchanged.
 const ZH = {
@@ -16,11 +18,5 @@ const ZH = {
 };
 
 export function dmnTranslateModule(lang) {
-  const table = lang === "zh" ? ZH : {};
-  const translate = (template, replacements) => {
-    const values = replacements || {};
-    return (table[template] || template).replace(/{([^}]+)}/g,
-      (_, key) => (key in values ? values[key] : `{${key}}`));
-  };
-  return { translate: ["value", translate] };
+  return translationModule(ZH, lang);
 }

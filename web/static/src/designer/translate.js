@@ -61,12 +61,18 @@ const ZH = {
   "ID must not contain spaces.": "编号不能包含空格。", "ID must be a valid QName.": "编号必须是有效的 QName。",
 };
 
-export function translateModule(lang) {
-  const table = lang === "zh" ? ZH : {};
+// A translate service over ``zh`` (when the UI is Chinese; English otherwise), as bpmn-js
+// and dmn-js ask for it: the template looked up, then its {placeholders} filled.
+export function translationModule(zh, lang) {
+  const table = lang === "zh" ? zh : {};
   const translate = (template, replacements) => {
     const values = replacements || {};
     return (table[template] || template).replace(/{([^}]+)}/g,
       (_, key) => (key in values ? values[key] : `{${key}}`));
   };
   return { translate: ["value", translate] };
+}
+
+export function translateModule(lang) {
+  return translationModule(ZH, lang);
 }
